@@ -1,0 +1,186 @@
+"""Diagnostics as values, and their renderings as rustc-style text and as JSON.
+
+Every stage reports problems as :class:`Diagnostic` values instead of raising; the CLI,
+the language server and the library API all render the same values. Codes are stable
+once released and are listed in ``docs/diagnostics.md``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from segdsl.span import SourceFile, Span
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@attrs.frozen
+class Label:
+    """A secondary span with a short message (``^^^ not a field of `guest```)."""
+
+    span: Span
+    message: str
+
+
+@attrs.frozen
+class Diagnostic:
+    code: str
+    severity: Severity
+    message: str
+    span: Span | None = None
+    label: str = ""
+    labels: tuple[Label, ...] = ()
+    help: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+def error(code: str, message: str, span: Span | None = None, **kw) -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, message, span, **kw)
+
+
+def warning(code: str, message: str, span: Span | None = None, **kw) -> Diagnostic:
+    return Diagnostic(code, Severity.WARNING, message, span, **kw)
+
+
+def info(code: str, message: str, span: Span | None = None, **kw) -> Diagnostic:
+    return Diagnostic(code, Severity.INFO, message, span, **kw)
+
+
+class DiagnosticError(Exception):
+    """Raised by API entry points that cannot return a result past an error."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = tuple(diagnostics)
+        first = next((d for d in self.diagnostics if d.is_error), None)
+        super().__init__(first.message if first else "failed")
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.is_error for d in diagnostics)
+
+
+def sort_key(d: Diagnostic) -> tuple:
+    if d.span is None:
+        return ("", -1, d.code)
+    return (d.span.path, d.span.start, d.code)
+
+
+# ---------------------------------------------------------------------------- text
+
+
+def render_text(d: Diagnostic, sources: Mapping[str, SourceFile]) -> str:
+    """Render like rustc: header, ``-->`` location, the source line, carets, help."""
+    out = [f"{d.severity.value}[{d.code}]: {d.message}"]
+    src = sources.get(d.span.path) if d.span is not None else None
+    if d.span is not None and src is None:
+        out.append(f"  --> {d.span.path}")
+    elif d.span is not None and src is not None:
+        start = src.position(d.span.start)
+        out.append(f"  --> {d.span.path}:{start.line}:{start.column}")
+        snippets = [(d.span, d.label)] + [(lb.span, lb.message) for lb in d.labels]
+        lines = [src.position(s.start).line for s, _ in snippets if s.path == d.span.path]
+        gutter = len(str(max(lines)))
+        out.append(f"{'':>{gutter}} |")
+        for span, message in snippets:
+            if span.path != d.span.path:
+                other = sources.get(span.path)
+                if other is not None:
+                    pos = other.position(span.start)
+                    out.append(f"{'':>{gutter}} = note: {message} at {span.path}:{pos.line}:{pos.column}")
+                continue
+            out.extend(_snippet(src, span, message, gutter))
+        out.append(f"{'':>{gutter}} |")
+        pad = gutter
+    else:
+        pad = 1
+    for note in d.notes:
+        out.append(f"{'':>{pad}} = note: {note}")
+    if d.help:
+        out.append(f"{'':>{pad}} = help: {d.help}")
+    return "\n".join(out)
+
+
+def _snippet(src: SourceFile, span: Span, message: str, gutter: int) -> list[str]:
+    start = src.position(span.start)
+    end = src.position(max(span.start, span.end - 1)) if span.end > span.start else start
+    text = src.line_text(start.line)
+    shown = _printable(text)
+    # Carets stop at the end of the first line of a multi-line span.
+    stop = end.column if end.line == start.line else len(text)
+    width = max(1, stop - start.column + 1)
+    prefix = _printable(text[: start.column - 1])
+    carets = " " * len(prefix) + "^" * min(width, max(1, len(shown) - len(prefix) + 1))
+    line = f"{start.line:>{gutter}} | {shown}".rstrip()
+    mark = f"{'':>{gutter}} | {carets}" + (f" {message}" if message else "")
+    return [line, mark]
+
+
+def _printable(text: str) -> str:
+    """Tabs become spaces and control characters become visible, so carets line up."""
+    out = []
+    for ch in text:
+        if ch == "\t":
+            out.append("    ")
+        elif ord(ch) < 32 or ord(ch) == 127 or 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069:
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def render_all_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
+    parts = [render_text(d, sources) for d in sorted(diagnostics, key=sort_key)]
+    return "\n\n".join(parts)
+
+
+def summary_line(diagnostics: Iterable[Diagnostic]) -> str:
+    ds = list(diagnostics)
+    errors = sum(d.severity is Severity.ERROR for d in ds)
+    warnings = sum(d.severity is Severity.WARNING for d in ds)
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return ", ".join(parts) if parts else "no problems"
+
+
+# ---------------------------------------------------------------------------- json
+
+
+def to_json_dict(d: Diagnostic, sources: Mapping[str, SourceFile]) -> dict:
+    def loc(span: Span) -> dict:
+        src = sources.get(span.path)
+        out = {"file": span.path, "start_offset": span.start, "end_offset": span.end}
+        if src is not None:
+            s, e = src.position(span.start), src.position(span.end)
+            out.update(line=s.line, column=s.column, end_line=e.line, end_column=e.column)
+        return out
+
+    return {
+        "code": d.code,
+        "severity": d.severity.value,
+        "message": d.message,
+        "location": loc(d.span) if d.span is not None else None,
+        "label": d.label or None,
+        "labels": [{"message": lb.message, "location": loc(lb.span)} for lb in d.labels],
+        "help": d.help,
+        "notes": list(d.notes),
+    }
+
+
+def render_json(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
+    items = [to_json_dict(d, sources) for d in sorted(diagnostics, key=sort_key)]
+    return json.dumps({"diagnostics": items}, indent=2, ensure_ascii=False)

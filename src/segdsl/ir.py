@@ -1,0 +1,184 @@
+"""The checked rule: a small typed tree that every backend consumes.
+
+The checker lowers the surface syntax into these few node kinds, so the SQL backend and
+both in-memory evaluators implement exactly the same semantics and nothing else:
+``between`` becomes two bounds, relative time becomes day comparisons against the as-of
+date, segment references become two-valued membership, static segments become key sets.
+
+Semantics (three-valued, as SQL): a row is a member exactly where the rule is TRUE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Union
+
+import attrs
+
+from segdsl.schema import Field
+from segdsl.span import Span
+
+
+def _span() -> Span | None:
+    return attrs.field(default=None, eq=False, repr=False)  # type: ignore[return-value]
+
+
+@attrs.frozen
+class And:
+    items: tuple[Node, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Or:
+    items: tuple[Node, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Not:
+    item: Node
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Const:
+    value: bool
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Cmp:
+    """``field op value``; unknown when the field is NULL. ``value`` is already of the
+    field's Python type: int, Decimal, float, str, bool, date or aware UTC datetime."""
+
+    field: Field
+    op: str  # = != < <= > >=
+    value: Any
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class InSet:
+    """``field in [values]``: non-empty, no NULLs, duplicates removed, order kept."""
+
+    field: Field
+    values: tuple[Any, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class IsNull:
+    field: Field
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class IsTrue:
+    """A boolean field used as a predicate: TRUE, FALSE, or unknown when NULL."""
+
+    field: Field
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class TextMatch:
+    """Literal substring tests. ``ignore_case`` folds ASCII A-Z to a-z on both sides
+    and nothing else, the one folding every engine performs identically."""
+
+    field: Field
+    kind: str  # "contains" | "starts" | "ends"
+    text: str
+    ignore_case: bool
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class TagMatch:
+    """Tag-list tests: ``has`` one tag, ``any`` of several, ``all`` of several."""
+
+    field: Field
+    kind: str  # "has" | "any" | "all"
+    values: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Day:
+    """A calendar day: a fixed date, or the as-of date plus ``offset`` days."""
+
+    date: dt.date | None = None
+    offset: int | None = None
+
+    def resolve(self, as_of_date: dt.date) -> dt.date:
+        if self.date is not None:
+            return self.date
+        return as_of_date + dt.timedelta(days=self.offset or 0)
+
+
+@attrs.frozen
+class DayCmp:
+    """``date(field) op day``, where a timestamp's date is taken in UTC. Every relative
+    time form lowers to this: ``days_since(f) >= 180`` is ``date(f) <= as_of - 180``."""
+
+    field: Field
+    op: str
+    day: Day
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Member:
+    """``in segment NAME``: TRUE where NAME's rule is TRUE, otherwise FALSE (never
+    unknown), so ``not in segment lapsed`` includes guests lapsed cannot judge."""
+
+    segment: str
+    rule: Node
+    span: Span | None = _span()
+
+
+Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member]
+
+CADENCES = ("manual", "hourly", "daily", "weekly")
+
+
+@attrs.frozen
+class Segment:
+    name: str
+    kind: str  # "dynamic" | "static" | "smart"
+    title: str | None
+    description: str | None
+    refresh: str
+    rule: Node
+    path: str
+    span: Span | None = attrs.field(default=None, eq=False)
+    members: tuple[Any, ...] | None = None  # static segments
+    depends_on: tuple[str, ...] = ()
+
+
+FLIP = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+NEGATE = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+def walk(node: Node):
+    """Every node of a rule, parents first; segment references are entered."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        match n:
+            case And(items) | Or(items):
+                stack.extend(reversed(items))
+            case Not(item):
+                stack.append(item)
+            case Member(rule=rule):
+                stack.append(rule)
+
+
+def fields_used(node: Node) -> list[Field]:
+    seen: dict[str, Field] = {}
+    for n in walk(node):
+        f = getattr(n, "field", None)
+        if isinstance(f, Field):
+            seen.setdefault(f.name, f)
+    return list(seen.values())

@@ -1,0 +1,215 @@
+"""The profile schema: the entity a rule is evaluated over, and its typed fields.
+
+A schema is a TOML file (format in ``docs/schema.md``). Loading it never raises on bad
+content: problems come back as diagnostics naming the file and the offending key.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+from segdsl.diagnostics import Diagnostic, error
+from segdsl.span import Span
+
+
+class Kind(enum.Enum):
+    INT = "int"
+    DECIMAL = "decimal"
+    FLOAT = "float"
+    TEXT = "text"
+    BOOL = "bool"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    ENUM = "enum"
+    TAGS = "tags"
+
+
+#: Ordering comparisons (< <= > >=) mean the same thing on every engine only for these.
+ORDERED = {Kind.INT, Kind.DECIMAL, Kind.FLOAT, Kind.DATE, Kind.TIMESTAMP}
+NUMERIC = {Kind.INT, Kind.DECIMAL, Kind.FLOAT}
+
+#: Largest precision a decimal field may declare: every supported engine stores it
+#: exactly and orders it exactly (a double holds 15 significant decimal digits).
+MAX_DECIMAL_PRECISION = 15
+
+
+@attrs.frozen
+class FieldType:
+    kind: Kind
+    precision: int | None = None  # decimal only
+    scale: int | None = None  # decimal only
+    values: tuple[str, ...] = ()  # enum only
+
+    def __str__(self) -> str:
+        if self.kind is Kind.DECIMAL:
+            return f"decimal({self.precision}, {self.scale})"
+        if self.kind is Kind.ENUM:
+            return "enum"
+        return self.kind.value
+
+
+@attrs.frozen
+class Field:
+    name: str
+    type: FieldType
+    nullable: bool
+    column: str
+    doc: str = ""
+    #: For fields produced by a model (smart segments): the model's name.
+    model: str | None = None
+    #: For derived day counts: the date/timestamp field this is ``days_since`` of.
+    #: Such a field has no column; it is computed from the as-of instant.
+    days_since: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return self.type.kind
+
+
+@attrs.frozen
+class Schema:
+    entity: str
+    table: str
+    key: Field
+    fields: Mapping[str, Field]
+    doc: str = ""
+    path: str = ""
+
+    def field(self, name: str) -> Field | None:
+        return self.fields.get(name)
+
+
+_TYPE_RE = re.compile(r"^\s*(\w+)\s*(?:\(\s*(\d+)\s*,\s*(\d+)\s*\))?\s*$")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Words of the language that cannot be field names (the parser would read them as
+#: keywords, and a quietly unreachable field is worse than a clear error).
+RESERVED = frozenset(
+    """or and not in is null between contains starts ends with has any all within before
+    after ago segment ignoring case days_since true false static smart dynamic description
+    refresh where members days day weeks week""".split()
+)
+
+
+def load_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
+    path = Path(path)
+    where = Span(str(path), 0, 0)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [error("E0301", f"schema file `{path}` does not exist", where)]
+    except UnicodeDecodeError:
+        return None, [error("E0301", f"schema file `{path}` is not UTF-8", where)]
+    except tomllib.TOMLDecodeError as exc:
+        return None, [error("E0301", f"schema file is not valid TOML: {exc}", where)]
+    return schema_from_dict(data, str(path))
+
+
+def schema_from_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | None, list[Diagnostic]]:
+    where = Span(path, 0, 0)
+    diags: list[Diagnostic] = []
+
+    def bad(message: str, help: str | None = None) -> None:
+        diags.append(error("E0302", message, where, help=help))
+
+    entity = data.get("entity")
+    table = data.get("table")
+    key_name = data.get("key")
+    raw_fields = data.get("fields")
+    for name, value in (("entity", entity), ("table", table), ("key", key_name)):
+        if not isinstance(value, str) or not value:
+            bad(f"schema needs a string `{name}`", help=f'add `{name} = "..."` at the top of the file')
+    if not isinstance(raw_fields, Mapping) or not raw_fields:
+        bad("schema needs a `[fields.NAME]` table for each field")
+        return None, diags
+    fields: dict[str, Field] = {}
+    for name, spec in raw_fields.items():
+        field, problems = _field(name, spec)
+        for p in problems:
+            bad(f"field `{name}`: {p}")
+        if field is not None:
+            fields[name] = field
+    if diags:
+        return None, diags
+    key = fields.get(key_name)
+    if key is None:
+        bad(f"the key `{key_name}` is not one of the fields", help="declare it under [fields]")
+        return None, diags
+    if key.kind not in (Kind.INT, Kind.TEXT) or key.nullable or key.days_since:
+        bad(f"the key `{key_name}` must be a non-nullable int or text field")
+        return None, diags
+    for f in fields.values():
+        if f.days_since is None:
+            continue
+        target = fields.get(f.days_since)
+        if target is None or target.kind not in (Kind.DATE, Kind.TIMESTAMP) or target.days_since:
+            bad(f"field `{f.name}`: `days_since` must name a date or timestamp field")
+            return None, diags
+        fields[f.name] = attrs.evolve(f, nullable=target.nullable)
+    return Schema(str(entity), str(table), key, fields, str(data.get("doc", "")), path), []
+
+
+def _field(name: str, spec) -> tuple[Field | None, list[str]]:
+    problems: list[str] = []
+    if not _NAME_RE.match(name):
+        return None, ["a field name is letters, digits and `_`, not starting with a digit"]
+    if name in RESERVED:
+        return None, [f"`{name}` is a keyword of the language and cannot be a field name"]
+    if not isinstance(spec, Mapping):
+        return None, ["expected a table with at least `type`"]
+    if "days_since" in spec:
+        target = spec["days_since"]
+        extra = set(spec) - {"days_since", "doc"}
+        if not isinstance(target, str) or extra:
+            return None, ["a derived field has only `days_since = \"<date field>\"` and `doc`"]
+        return Field(name, FieldType(Kind.INT), True, "", str(spec.get("doc", "")), None, target), []
+    unknown = set(spec) - {"type", "nullable", "column", "doc", "values", "model"}
+    if unknown:
+        problems.append(f"unknown key(s) {', '.join(sorted(unknown))}")
+    m = _TYPE_RE.match(str(spec.get("type", "")))
+    if not m:
+        return None, problems + [f"`type` must be one of {', '.join(k.value for k in Kind)}"]
+    type_name, p, s = m.groups()
+    try:
+        kind = Kind(type_name)
+    except ValueError:
+        return None, problems + [f"unknown type `{type_name}`; use one of {', '.join(k.value for k in Kind)}"]
+    precision = scale = None
+    values: tuple[str, ...] = ()
+    if kind is Kind.DECIMAL:
+        if p is None:
+            return None, problems + ["a decimal needs precision and scale, e.g. `decimal(12, 2)`"]
+        precision, scale = int(p), int(s)
+        if not 0 < precision <= MAX_DECIMAL_PRECISION or not 0 <= scale <= precision:
+            problems.append(f"decimal precision must be 1..{MAX_DECIMAL_PRECISION} and scale 0..precision")
+    elif p is not None:
+        problems.append(f"`{type_name}` takes no precision")
+    if kind is Kind.ENUM:
+        raw = spec.get("values")
+        if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
+            problems.append("an enum needs `values`, a non-empty list of strings")
+        elif len(set(raw)) != len(raw):
+            problems.append("enum values must be distinct")
+        else:
+            values = tuple(raw)
+    elif "values" in spec:
+        problems.append("only enum fields take `values`")
+    nullable = spec.get("nullable", True)
+    if not isinstance(nullable, bool):
+        problems.append("`nullable` must be true or false")
+    column = spec.get("column", name)
+    if not isinstance(column, str) or not column:
+        problems.append("`column` must be a non-empty string")
+    doc = spec.get("doc", "")
+    model = spec.get("model")
+    if model is not None and (not isinstance(model, str) or kind not in NUMERIC):
+        problems.append("`model` names the model that computes a numeric score")
+    if problems:
+        return None, problems
+    return Field(name, FieldType(kind, precision, scale, values), bool(nullable), str(column), str(doc), model), []
