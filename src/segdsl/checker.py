@@ -382,7 +382,7 @@ class _Checker:
             return ir.DayCmp(f, ir.FLIP[e.op], ir.Day(offset=-days), e.span)
         if e.op not in ("=", "!=") and f.kind not in ORDERED:
             self.diags.append(
-                error("E0105", f"`{e.op}` cannot order {_kind_name(f)} values the same way on every database",
+                error("E0105", f"`{e.op}` cannot order {_plural(f)} the same way on every database",
                       e.span, label=f"`{f.name}` is {_kind_name(f)}",
                       help=_unordered_help(f))
             )
@@ -461,7 +461,7 @@ class _Checker:
         else:
             if f.kind not in ORDERED:
                 self.diags.append(
-                    error("E0105", f"`between` cannot order {_kind_name(f)} values the same way on every database",
+                    error("E0105", f"`between` cannot order {_plural(f)} the same way on every database",
                           e.span, help=_unordered_help(f))
                 )
                 return None
@@ -741,6 +741,11 @@ def _kind_name(f: Field) -> str:
         Kind.BOOL: "a boolean", Kind.DATE: "a date", Kind.TIMESTAMP: "a timestamp", Kind.ENUM: "an enum",
         Kind.TAGS: "a tag list",
     }[f.kind]
+
+
+def _plural(f: Field) -> str:
+    return {Kind.TEXT: "text values", Kind.ENUM: "enum values", Kind.BOOL: "booleans",
+            Kind.TAGS: "tag lists"}.get(f.kind, "these values")
 
 
 def _lit_kind(lit: ast.Scalar) -> str:

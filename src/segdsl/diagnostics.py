@@ -89,19 +89,24 @@ def render_text(d: Diagnostic, sources: Mapping[str, SourceFile]) -> str:
     elif d.span is not None and src is not None:
         start = src.position(d.span.start)
         out.append(f"  --> {d.span.path}:{start.line}:{start.column}")
-        snippets = [(d.span, d.label)] + [(lb.span, lb.message) for lb in d.labels]
+        # Source order reads best: a "first defined here" label above the error line.
+        snippets = sorted(
+            [(d.span, d.label)] + [(lb.span, lb.message) for lb in d.labels], key=lambda s: s[0].start
+        )
         lines = [src.position(s.start).line for s, _ in snippets if s.path == d.span.path]
         gutter = len(str(max(lines)))
         out.append(f"{'':>{gutter}} |")
+        elsewhere = []
         for span, message in snippets:
             if span.path != d.span.path:
                 other = sources.get(span.path)
-                if other is not None:
-                    pos = other.position(span.start)
-                    out.append(f"{'':>{gutter}} = note: {message} at {span.path}:{pos.line}:{pos.column}")
+                pos = other.position(span.start) if other is not None else None
+                where = f"{span.path}:{pos.line}:{pos.column}" if pos else span.path
+                elsewhere.append(f"{'':>{gutter}} = note: {message} at {where}")
                 continue
             out.extend(_snippet(src, span, message, gutter))
         out.append(f"{'':>{gutter}} |")
+        out.extend(elsewhere)
         pad = gutter
     else:
         pad = 1

@@ -182,3 +182,60 @@ def fields_used(node: Node) -> list[Field]:
         if isinstance(f, Field):
             seen.setdefault(f.name, f)
     return list(seen.values())
+
+
+def negation_normal_form(node: Node, negate: bool = False) -> Node:
+    """Push every ``Not`` down to a leaf, flattening and/or as it goes.
+
+    Exact under three-valued logic: De Morgan's laws and double negation hold in
+    Kleene logic, and negating a comparison keeps NULL unknown (there is no NaN: the
+    data layer rejects it). A leaf that has no negated form keeps a single ``Not``.
+    Depth only shrinks, which keeps SQL within engines' parser limits.
+    """
+    match node:
+        case And(items, span) | Or(items, span):
+            is_and = isinstance(node, And) != negate
+            cls = And if is_and else Or
+            flat: list[Node] = []
+            for item in items:
+                n = negation_normal_form(item, negate)
+                if isinstance(n, cls):
+                    flat.extend(n.items)
+                else:
+                    flat.append(n)
+            return cls(tuple(flat), span) if len(flat) > 1 else flat[0]
+        case Not(item):
+            return negation_normal_form(item, not negate)
+        case Const(value, span):
+            return Const(value != negate, span)
+        case Cmp(field, op, value, span) if negate:
+            return Cmp(field, NEGATE[op], value, span)
+        case DayCmp(field, op, day, span) if negate:
+            return DayCmp(field, NEGATE[op], day, span)
+        case Member(segment, rule, span):
+            inner = Member(segment, negation_normal_form(rule), span)
+            return Not(inner, span) if negate else inner
+    return Not(node, getattr(node, "span", None)) if negate else node
+
+
+def can_be_null(node: Node) -> bool:
+    """Whether the rule can evaluate to unknown for some row."""
+    match node:
+        case And(items) | Or(items):
+            return any(can_be_null(i) for i in items)
+        case Not(item):
+            return can_be_null(item)
+        case Const() | IsNull() | Member():
+            return False
+    return node.field.nullable  # type: ignore[union-attr]
+
+
+def depth(node: Node) -> int:
+    match node:
+        case And(items) | Or(items):
+            return 1 + max(depth(i) for i in items)
+        case Not(item):
+            return 1 + depth(item)
+        case Member(rule=rule):
+            return 1 + depth(rule)
+    return 1

@@ -311,12 +311,24 @@ class _Builder:
         return ast.TimeWindow(args[0], "after", args[1], span)
 
     def segment_ref(self, args, span):
-        return ast.SegmentRef(str(args[0]), self._tok(args[0]), span)
+        name = str(args[0])
+        if name in _KEYWORDS:
+            self.diagnostics.append(
+                error("E0017", f"`{name}` is a keyword, not a segment name", self._tok(args[0]), label="keyword")
+            )
+        return ast.SegmentRef(name, self._tok(args[0]), span)
 
     # -- operands
 
     def field(self, args, span):
-        return ast.FieldRef(str(args[0]), span)
+        name = str(args[0])
+        if name in _KEYWORDS:
+            # The contextual lexer reads a keyword as a name where no keyword fits.
+            self.diagnostics.append(
+                error("E0017", f"`{name}` is a keyword, not a field name", span, label="keyword",
+                      help="a condition starts with a field, e.g. `ltv > 1`")
+            )
+        return ast.FieldRef(name, span)
 
     def days_since(self, args, span):
         return ast.DaysSince(ast.FieldRef(str(args[0]), self._tok(args[0])), span)

@@ -96,6 +96,21 @@ def read_project(config: Path) -> tuple[Project | None, list[Diagnostic]]:
     return Project(root, config, (root / schema).resolve(), (root / data_dir).resolve() if data_dir else None), []
 
 
+def load_workspaces(
+    paths: Iterable[Path], schema_path: Path | None = None, data_dir: Path | None = None
+) -> list[Workspace]:
+    """One workspace per project among ``paths`` (files of different projects are
+    checked against their own schemas), in the order the projects are first named."""
+    groups: dict[Path | None, list[Path]] = {}
+    for p in map(Path, paths):
+        config = None
+        if schema_path is None:
+            project, _ = find_project(p)
+            config = project.config if project is not None else None
+        groups.setdefault(config, []).append(p)
+    return [load_workspace(group, schema_path, data_dir) for group in groups.values()]
+
+
 def load_workspace(
     paths: Iterable[Path],
     schema_path: Path | None = None,

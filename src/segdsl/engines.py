@@ -1,0 +1,222 @@
+"""Real SQL engines: connect, create the profile table, load records, run compiled SQL.
+
+Postgres (psycopg 3, loaded with COPY), DuckDB and SQLite (STRICT tables) share one
+storage convention per type, documented in ``docs/schema.md``; records are dicts keyed
+by column with the Python values of :mod:`segdsl.data`. Every driver import is lazy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from segdsl.schema import Field, Kind, Schema
+
+_TYPES = {
+    "postgres": {
+        Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE PRECISION", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
+        Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "TIMESTAMPTZ", Kind.TAGS: "TEXT[]",
+    },
+    "duckdb": {
+        Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
+        Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "TIMESTAMPTZ", Kind.TAGS: "TEXT[]",
+    },
+    # STRICT tables: a value of the wrong type is an error, never silently text.
+    "sqlite": {
+        Kind.INT: "INTEGER", Kind.DECIMAL: "REAL", Kind.FLOAT: "REAL", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
+        Kind.BOOL: "INTEGER", Kind.DATE: "TEXT", Kind.TIMESTAMP: "TEXT", Kind.TAGS: "TEXT",
+    },
+}
+
+
+class EngineError(Exception):
+    """A connection or execution problem, with a message fit for the user."""
+
+
+@attrs.define
+class Engine:
+    """One open connection to a SQL engine."""
+
+    family: str  # "postgres" | "duckdb" | "sqlite"
+    conn: Any
+
+    @property
+    def dialect(self) -> str:
+        return self.family
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        try:
+            if self.family == "postgres":
+                with self.conn.cursor() as cur:
+                    cur.execute(sql, params or None)
+                    return cur.fetchall() if cur.description else []
+            cur = self.conn.execute(sql, dict(params or {}))
+            return cur.fetchall() if cur.description else []
+        except Exception as exc:  # driver-specific error classes
+            if self.family == "postgres":
+                self.conn.rollback()
+            raise EngineError(f"{self.family}: {str(exc).strip()}") from exc
+
+    def executescript(self, statements: Sequence[str]) -> None:
+        for s in statements:
+            self.execute(s)
+        self.commit()
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def connect(dsn: str) -> Engine:
+    """Open ``dsn``: a Postgres URL or keyword string, ``duckdb:PATH`` or ``sqlite:PATH``
+    (``:memory:`` for an in-memory database)."""
+    if dsn.startswith(("duckdb:", "sqlite:")):
+        family, _, path = dsn.partition(":")
+        path = path.removeprefix("//") or ":memory:"
+        if family == "duckdb":
+            import duckdb
+
+            return Engine("duckdb", duckdb.connect(path))
+        import sqlite3
+
+        return Engine("sqlite", sqlite3.connect(path))
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is an optional dependency
+        raise EngineError("Postgres support needs psycopg: pip install 'segdsl[postgres]'") from None
+    try:
+        conn = psycopg.connect(dsn, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise EngineError(f"cannot connect to Postgres: {str(exc).strip()}") from None
+    # Sessions may set any time zone; segdsl's SQL never depends on it, but COPY of
+    # timestamps in text form does, so pin it.
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.commit()
+    return Engine("postgres", conn)
+
+
+# ----------------------------------------------------------------------- tables
+
+
+def create_table_sql(schema: Schema, family: str, table: str | None = None) -> list[str]:
+    """DROP + CREATE statements for the profile table, built with sqlglot."""
+    from sqlglot import exp
+
+    name = table or schema.table
+    ident = exp.Table(this=exp.to_identifier(name, quoted=True))
+    cols = []
+    for f in stored_fields(schema):
+        constraints = []
+        if not f.nullable:
+            constraints.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
+        if f.name == schema.key.name:
+            constraints.append(exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint()))
+        cols.append(
+            exp.ColumnDef(
+                this=exp.to_identifier(f.column, quoted=True),
+                kind=exp.DataType.build(_column_type(f, family), dialect=family),
+                constraints=constraints,
+            )
+        )
+    drop = exp.Drop(tables=[ident.copy()], kind="TABLE", exists=True).sql(family, identify=True)
+    create = exp.Create(this=exp.Schema(this=ident, expressions=cols), kind="TABLE").sql(family, identify=True)
+    if family == "sqlite":
+        # sqlglot parses SQLite's STRICT but does not generate it; the statement is
+        # built from the schema only, so appending the keyword is safe.
+        create += " STRICT"
+    return [drop, create]
+
+
+def _column_type(f: Field, family: str) -> str:
+    if f.kind is Kind.DECIMAL and family != "sqlite":
+        return f"DECIMAL({f.type.precision}, {f.type.scale})"
+    return _TYPES[family][f.kind]
+
+
+def stored_fields(schema: Schema) -> list[Field]:
+    """Fields backed by a column (derived ``days_since`` fields have none)."""
+    return [f for f in schema.fields.values() if not f.days_since]
+
+
+def storage_value(family: str, kind: Kind, value: Any) -> Any:
+    """A Python value in the form ``family`` stores it."""
+    if value is None:
+        return None
+    if kind is Kind.TAGS:
+        tags = sorted(value)
+        return json.dumps(tags, ensure_ascii=False) if family == "sqlite" else tags
+    if family != "sqlite":
+        return value
+    match value:
+        case bool():
+            return int(value)
+        case Decimal():
+            return float(value)
+        case dt.datetime():
+            return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        case dt.date():
+            return value.isoformat()
+    return value
+
+
+def load_records(engine: Engine, schema: Schema, records: Iterable[Mapping[str, Any]], table: str | None = None) -> int:
+    """Create the profile table afresh and load ``records`` into it; returns the row count."""
+    fields = stored_fields(schema)
+    engine.executescript(create_table_sql(schema, engine.family, table))
+    name = table or schema.table
+    rows = (
+        tuple(storage_value(engine.family, f.kind, r.get(f.column)) for f in fields)
+        for r in records
+    )
+    count = 0
+    if engine.family == "postgres":
+        from psycopg import sql as pgsql
+
+        stmt = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+            pgsql.Identifier(name), pgsql.SQL(", ").join(pgsql.Identifier(f.column) for f in fields)
+        )
+        with engine.conn.cursor() as cur, cur.copy(stmt) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        engine.commit()
+        return count
+    from sqlglot import exp
+
+    insert = exp.Insert(
+        this=exp.Schema(
+            this=exp.Table(this=exp.to_identifier(name, quoted=True)),
+            expressions=[exp.to_identifier(f.column, quoted=True) for f in fields],
+        ),
+        expression=exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in fields])]),
+    ).sql(engine.family, identify=True)
+    batch = list(rows)
+    if batch:
+        if engine.family == "duckdb":
+            engine.conn.executemany(insert, batch)
+        else:
+            engine.conn.executemany(insert, batch)
+    engine.commit()
+    return len(batch)
+
+
+def fetch_keys(engine: Engine, sql: str, params: Mapping[str, Any] | None = None) -> list:
+    return [row[0] for row in engine.execute(sql, params)]
+
+
+def fetch_count(engine: Engine, sql: str, params: Mapping[str, Any] | None = None) -> int:
+    rows = engine.execute(sql, params)
+    return int(rows[0][0])

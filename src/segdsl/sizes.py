@@ -1,0 +1,61 @@
+"""Exact segment sizes, in memory on a project's CSV data or on a SQL database.
+
+Both paths evaluate the same checked rules at one pinned as-of instant, so the same
+data gives the same sizes; every size is computed, never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from segdsl import ir
+from segdsl.schema import Schema
+
+
+@attrs.frozen
+class Size:
+    segment: ir.Segment
+    size: int
+    total: int
+
+    @property
+    def share(self) -> float:
+        return self.size / self.total if self.total else 0.0
+
+
+def sizes_in_memory(
+    segments: Sequence[ir.Segment], schema: Schema, data_dir: Path, as_of: dt.datetime
+) -> list[Size]:
+    from segdsl.data import load_table
+    from segdsl.evaluate.columnar import evaluate
+
+    table = load_table(schema, data_dir)
+    return [Size(s, int(evaluate(s.rule, table, as_of).sum()), table.n_rows) for s in segments]
+
+
+def sizes_on_database(
+    segments: Sequence[ir.Segment], schema: Schema, dsn: str, as_of: dt.datetime
+) -> list[Size]:
+    from segdsl.engines import connect, fetch_count
+    from segdsl.sql import compile_rule
+
+    with connect(dsn) as engine:
+        total_sql = compile_rule(ir.Const(True), schema, target=engine.dialect, form="count").sql
+        total = fetch_count(engine, total_sql)
+        out = []
+        for s in segments:
+            compiled = compile_rule(s.rule, schema, target=engine.dialect, form="count", as_of=as_of, params=True)
+            if not compiled.ok:
+                raise SizeError(compiled.diagnostics)
+            out.append(Size(s, fetch_count(engine, compiled.sql, compiled.params), total))
+        return out
+
+
+class SizeError(Exception):
+    def __init__(self, diagnostics):
+        self.diagnostics = tuple(diagnostics)
+        super().__init__(self.diagnostics[0].message if self.diagnostics else "cannot size")

@@ -1,0 +1,478 @@
+"""Typed IR → SQL, as sqlglot expression trees (never pasted strings).
+
+Semantics follow :mod:`segdsl.ir` exactly; where an engine's SQL would disagree, the
+tree is built to overcome it: substring functions instead of LIKE (no wildcards, no
+case folding surprises), explicit ASCII folding, E'...' strings on Postgres, bounds on
+the column instead of functions of it (so indexes apply), COALESCE around segment
+membership (two-valued), and flat, shallow and/or groups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from segdsl import ir
+from segdsl.diagnostics import Diagnostic, error
+from segdsl.schema import Field, Kind, Schema
+from segdsl.sql.targets import Target, get_target
+from segdsl.timeutil import as_of_date
+
+FORMS = ("select", "count", "view")
+
+#: and/or lists longer than this are split into parenthesised groups, so an engine that
+#: parses `a AND b AND c ...` into a left-deep tree never sees thousands of levels.
+GROUP = 64
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_FOLD = str.maketrans(_UPPER, _LOWER)
+
+
+@attrs.frozen
+class SqlResult:
+    statements: tuple[str, ...]
+    params: dict[str, Any]
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def sql(self) -> str:
+        return ";\n".join(self.statements)
+
+
+class _Unsupported(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def compile_rule(
+    rule: ir.Node,
+    schema: Schema,
+    *,
+    target: str = "postgres",
+    form: str = "select",
+    as_of: dt.datetime | None = None,
+    params: bool = False,
+    view_name: str = "segment",
+    pretty: bool = True,
+) -> SqlResult:
+    """Compile one rule over ``schema.table`` in the given form.
+
+    ``as_of`` pins the evaluation instant; ``None`` uses the database's clock (in UTC).
+    With ``params`` every value is a bound parameter and ``SqlResult.params`` holds them.
+    """
+    tgt = get_target(target)
+    if tgt is None:
+        return SqlResult((), {}, (error("E0400", f"unknown SQL dialect `{target}`"),))
+    if form not in FORMS:
+        return SqlResult((), {}, (error("E0400", f"unknown form `{form}`; use one of {', '.join(FORMS)}"),))
+    builder = _Builder(schema, tgt, as_of, params)
+    try:
+        cond = builder.condition(rule)
+        statements = builder.statements(cond, form, view_name)
+        from sqlglot.errors import ErrorLevel, UnsupportedError
+
+        try:
+            sql = tuple(
+                s.sql(dialect=tgt.dialect, identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+                for s in statements
+            )
+        except UnsupportedError as exc:
+            raise _Unsupported(
+                error("E0404", f"{tgt.dialect} cannot express this rule: {exc}", getattr(rule, "span", None))
+            ) from None
+    except _Unsupported as exc:
+        return SqlResult((), {}, (exc.diagnostic,))
+    return SqlResult(sql, builder.params, ())
+
+
+def compile_segment(segment: ir.Segment, schema: Schema, **kw) -> SqlResult:
+    kw.setdefault("view_name", f"segment_{segment.name}")
+    return compile_rule(segment.rule, schema, **kw)
+
+
+def condition(rule: ir.Node, schema: Schema, *, target: str = "postgres", as_of: dt.datetime | None = None,
+              params: bool = False):
+    """The WHERE condition alone, as a sqlglot expression, with its parameters.
+
+    Used by oracles that wrap a rule in other SQL (``(p) IS NULL``, ``SUM(CASE ...)``)."""
+    tgt = get_target(target)
+    assert tgt is not None, target
+    builder = _Builder(schema, tgt, as_of, params)
+    return builder.condition(rule), builder.params
+
+
+# --------------------------------------------------------------------------- builder
+
+
+class _Builder:
+    def __init__(self, schema: Schema, target: Target, as_of: dt.datetime | None, params: bool):
+        self.schema = schema
+        self.t = target
+        self.as_of = as_of
+        self.today = as_of_date(as_of) if as_of is not None else None
+        self.use_params = params
+        self.params: dict[str, Any] = {}
+
+    # -- statements
+
+    def statements(self, cond, form: str, view_name: str) -> list:
+        from sqlglot import exp
+
+        table = self.table()
+        key = self.column(self.schema.key)
+        if form == "count":
+            return [exp.select(exp.alias_(exp.Count(this=exp.Star()), "size", quoted=True)).from_(table).where(cond)]
+        select = exp.select(key).from_(table).where(cond)
+        if form == "select":
+            return [select.order_by(key.copy())]
+        view = exp.to_table(view_name, quoted=True)
+        if self.t.replace_view:
+            return [exp.Create(this=view, kind="VIEW", replace=True, expression=select)]
+        return [
+            exp.Drop(tables=[view.copy()], kind="VIEW", exists=True),
+            exp.Create(this=view, kind="VIEW", expression=select),
+        ]
+
+    def table(self):
+        from sqlglot import exp
+
+        parts = self.schema.table.split(".")
+        if len(parts) == 2:
+            return exp.Table(this=exp.to_identifier(parts[1], quoted=True), db=exp.to_identifier(parts[0], quoted=True))
+        return exp.Table(this=exp.to_identifier(self.schema.table, quoted=True))
+
+    def column(self, f: Field):
+        from sqlglot import exp
+
+        return exp.Column(this=exp.to_identifier(f.column, quoted=True))
+
+    # -- conditions
+
+    def condition(self, rule: ir.Node):
+        node = ir.negation_normal_form(rule)
+        if self.t.max_depth is not None:
+            d = ir.depth(node)
+            if d > self.t.max_depth:
+                raise _Unsupported(
+                    error("E0402", f"{self.t.dialect} cannot parse conditions nested {d} levels deep "
+                          f"(its limit is about {self.t.max_depth})", rule.span,
+                          help="flatten the rule, or compile for another target")
+                )
+        return self.cond(node)
+
+    def cond(self, node: ir.Node):
+        from sqlglot import exp
+
+        match node:
+            case ir.And(items) | ir.Or(items):
+                return self.connect(isinstance(node, ir.And), [self.cond(i) for i in items])
+            case ir.Not(item):
+                inner = self.cond(item)
+                return exp.Not(this=inner if isinstance(item, ir.IsNull) else exp.Paren(this=inner))
+            case ir.Const(value):
+                return exp.true() if value else exp.false()
+            case ir.Cmp(field, op, value):
+                return _OPS[op](self.text_column(field), self.value(field, value))
+            case ir.InSet(field, values):
+                return exp.In(this=self.text_column(field), expressions=[self.value(field, v) for v in values])
+            case ir.IsNull(field):
+                return exp.Is(this=self.column(field), expression=exp.Null())
+            case ir.IsTrue(field):
+                col = self.column(field)
+                return col if self.t.bare_bool else exp.EQ(this=col, expression=exp.true())
+            case ir.TextMatch():
+                return self.text_match(node)
+            case ir.TagMatch():
+                return self.tag_match(node)
+            case ir.DayCmp():
+                return self.day_cmp(node)
+            case ir.Member(rule=rule):
+                inner = self.cond(rule)
+                if not ir.can_be_null(rule):
+                    return exp.Paren(this=inner)
+                return exp.Coalesce(this=inner, expressions=[exp.false()])
+        raise AssertionError(node)  # pragma: no cover
+
+    def connect(self, is_and: bool, parts: list):
+        from sqlglot import exp
+
+        cls = exp.And if is_and else exp.Or
+        while len(parts) > GROUP:
+            parts = [exp.Paren(this=self._chain(cls, parts[i : i + GROUP])) for i in range(0, len(parts), GROUP)]
+        return self._chain(cls, parts)
+
+    @staticmethod
+    def _chain(cls, parts: list):
+        from sqlglot import exp
+
+        def wrap(p):
+            return exp.Paren(this=p) if isinstance(p, exp.Connector) and not isinstance(p, cls) else p
+
+        out = wrap(parts[0])
+        for p in parts[1:]:
+            out = cls(this=out, expression=wrap(p))
+        return out
+
+    # -- values
+
+    def value(self, f: Field, v: Any):
+        from sqlglot import exp
+
+        if self.use_params:
+            name = f"p{len(self.params) + 1}"
+            self.params[name] = self.param_value(f.kind, v)
+            return exp.Placeholder(this=name)
+        return self.literal(f.kind, v)
+
+    def param_value(self, kind: Kind, v: Any) -> Any:
+        if self.t.family == "sqlite":
+            if isinstance(v, Decimal):
+                return float(v)
+            if kind is Kind.TIMESTAMP or isinstance(v, dt.datetime):
+                return _sqlite_ts(v)
+            if isinstance(v, dt.date):
+                return v.isoformat()
+            if isinstance(v, bool):
+                return int(v)
+        return v
+
+    def literal(self, kind: Kind, v: Any):
+        from sqlglot import exp
+
+        match v:
+            case bool():
+                return exp.true() if v else exp.false()
+            case int():
+                return exp.Literal.number(str(int(v)))
+            case Decimal():
+                return exp.Literal.number(format(v, "f"))
+            case float():
+                return exp.Literal.number(repr(v))
+            case str():
+                return self.text(v)
+            case dt.datetime():
+                return self.timestamp_literal(v)
+            case dt.date():
+                return self.date_literal(v)
+        raise AssertionError(v)  # pragma: no cover
+
+    def text(self, s: str):
+        from sqlglot import exp
+
+        if self.t.escape_strings and "\\" in s:
+            # E'...' means the same with standard_conforming_strings on or off.
+            return exp.ByteString(this=s)
+        return exp.Literal.string(s)
+
+    def date_literal(self, d: dt.date):
+        from sqlglot import exp
+
+        if self.t.family == "sqlite":
+            return exp.Literal.string(d.isoformat())
+        return exp.cast(exp.Literal.string(d.isoformat()), "DATE")
+
+    def timestamp_literal(self, ts: dt.datetime):
+        from sqlglot import exp
+
+        if self.t.family == "sqlite":
+            return exp.Literal.string(_sqlite_ts(ts))
+        text = ts.astimezone(dt.timezone.utc).isoformat(sep=" ")
+        if self.t.family == "mysql":
+            return exp.cast(exp.Literal.string(text[:-6]), "DATETIME(6)")
+        return exp.cast(exp.Literal.string(text), "TIMESTAMPTZ")
+
+    def text_column(self, f: Field):
+        from sqlglot import exp
+
+        col = self.column(f)
+        if self.t.binary_text and f.kind in (Kind.TEXT, Kind.ENUM):
+            return exp.Collate(this=col, expression=exp.Var(this="utf8mb4_bin"))
+        return col
+
+    # -- text
+
+    def fold(self, e):
+        from sqlglot import exp
+
+        match self.t.ascii_lower:
+            case "translate":
+                return exp.Anonymous(this="TRANSLATE", expressions=[e, exp.Literal.string(_UPPER), exp.Literal.string(_LOWER)])
+            case "lower":
+                return exp.Lower(this=e)
+        for up, low in zip(_UPPER, _LOWER):
+            e = exp.Anonymous(this="REPLACE", expressions=[e, exp.Literal.string(up), exp.Literal.string(low)])
+        return e
+
+    def text_match(self, node: ir.TextMatch):
+        from sqlglot import exp
+
+        text = node.text.translate(_FOLD) if node.ignore_case else node.text
+        needle = self.value(node.field, text)
+        col = self.text_column(node.field)
+        subject = self.fold(col) if node.ignore_case else col
+        n = exp.Literal.number(len(text))
+        match node.kind:
+            case "contains":
+                return exp.GT(this=exp.StrPosition(this=subject, substr=needle), expression=exp.Literal.number(0))
+            case "starts":
+                return exp.EQ(this=exp.Substring(this=subject, start=exp.Literal.number(1), length=n), expression=needle)
+        length = exp.Length(this=subject.copy())
+        if len(text) == 0:
+            start = exp.Add(this=length, expression=exp.Literal.number(1))
+        elif len(text) == 1:
+            start = length
+        else:
+            start = exp.Sub(this=length, expression=exp.Literal.number(len(text) - 1))
+        return exp.EQ(this=exp.Substring(this=subject, start=start), expression=needle)
+
+    # -- tags
+
+    def tag_match(self, node: ir.TagMatch):
+        from sqlglot import exp
+
+        col = self.column(node.field)
+        values = [self.value(node.field, v) for v in node.values]
+        if self.t.tags == "array":
+            arr = exp.Array(expressions=values)
+            if node.kind == "any":
+                return exp.ArrayOverlaps(this=col, expression=arr)
+            return exp.ArrayContainsAll(this=col, expression=arr)
+        if self.t.tags == "json":
+            each = exp.Table(this=exp.Anonymous(this="json_each", expressions=[col.copy()]))
+            value = exp.Column(this=exp.to_identifier("value", quoted=True))
+            matching = exp.In(this=value, expressions=values)
+            if node.kind == "all":
+                counted = exp.select(exp.Count(this=exp.Distinct(expressions=[value.copy()]))).from_(each).where(matching)
+                test = exp.EQ(this=exp.Subquery(this=counted), expression=exp.Literal.number(len(values)))
+            else:
+                test = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(each).where(matching))
+            # A NULL list makes the test unknown, as on the array engines.
+            return exp.Case(
+                ifs=[exp.If(this=exp.Is(this=col, expression=exp.Null()), true=exp.Null())], default=test
+            )
+        raise _Unsupported(
+            error("E0403", f"{self.t.dialect}: tag-list predicates are not supported on this target", node.span,
+                  help="tag lists compile for postgres, duckdb and sqlite")
+        )
+
+    # -- time
+
+    def day_cmp(self, node: ir.DayCmp):
+        from sqlglot import exp
+
+        col = self.column(node.field)
+        op = node.op
+        is_ts = node.field.kind is Kind.TIMESTAMP
+        if not is_ts:
+            bound = self.day(node.day, 0, node.span)
+            if isinstance(bound, _Inf):
+                return _constant_for(col, _inf_result(op, bound))
+            return _OPS[op](col, bound)
+        # A timestamp's date is its UTC date: compare the column with day starts.
+        lo = self.day(node.day, 0, node.span, timestamp=True)
+        hi = self.day(node.day, 1, node.span, timestamp=True)
+
+        def ge(b):
+            return _constant_for(col, b.sign < 0) if isinstance(b, _Inf) else exp.GTE(this=col.copy(), expression=b)
+
+        def lt(b):
+            return _constant_for(col, b.sign > 0) if isinstance(b, _Inf) else exp.LT(this=col.copy(), expression=b)
+
+        match op:
+            case ">=":
+                return ge(lo)
+            case ">":
+                return ge(hi)
+            case "<=":
+                return lt(hi)
+            case "<":
+                return lt(lo)
+            case "=":
+                return exp.And(this=ge(lo), expression=lt(hi))
+        return exp.Paren(this=exp.Or(this=lt(lo), expression=ge(hi)))
+
+    def day(self, day: ir.Day, extra: int, span, timestamp: bool = False):
+        """The SQL for ``day + extra`` (a date, or its first instant in UTC)."""
+        from sqlglot import exp
+
+        if day.date is not None or self.today is not None:
+            base = day.date if day.date is not None else self.today
+            offset = (day.offset or 0) if day.date is None else 0
+            try:
+                d = base + dt.timedelta(days=offset + extra)
+            except OverflowError:
+                return _Inf(1 if offset + extra > 0 else -1)
+            if timestamp:
+                return self.timestamp_literal(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc))
+            return self.date_literal(d)
+        # The database clock: today's date in UTC, then whole days from it.
+        n = (day.offset or 0) + extra
+        match self.t.family:
+            case "postgres" | "duckdb":
+                today = exp.cast(
+                    exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC")), "DATE"
+                )
+                shifted = exp.Add if n > 0 else exp.Sub
+                d = exp.Paren(this=shifted(this=today, expression=exp.Literal.number(abs(n)))) if n else today
+                if not timestamp:
+                    return d
+                return exp.AtTimeZone(this=exp.cast(d, "TIMESTAMP"), zone=exp.Literal.string("UTC"))
+            case "sqlite":
+                shift = [exp.Literal.string(f"{n:+d} days")] if n else []
+                d = exp.Anonymous(this="DATE", expressions=[exp.Literal.string("now"), *shift])
+                if not timestamp:
+                    return d
+                return exp.DPipe(this=d, expression=exp.Literal.string(" 00:00:00.000000"))
+        raise _Unsupported(
+            error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
+                  help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
+        )
+
+
+@attrs.frozen
+class _Inf:
+    """A day bound beyond the calendar (years 1-9999): before or after every date."""
+
+    sign: int
+
+
+def _inf_result(op: str, bound: _Inf) -> bool:
+    if bound.sign < 0:  # every date is after the bound
+        return op in (">", ">=", "!=")
+    return op in ("<", "<=", "!=")
+
+
+def _constant_for(col, value: bool):
+    """TRUE (or FALSE) for every non-null value of ``col``, unknown for NULL."""
+    from sqlglot import exp
+
+    if value:
+        return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null())), expression=exp.Null()))
+    return exp.Paren(this=exp.And(this=exp.Is(this=col.copy(), expression=exp.Null()), expression=exp.Null()))
+
+
+def _sqlite_ts(ts: dt.datetime) -> str:
+    """SQLite stores timestamps as fixed-width UTC text, so text order is time order."""
+    return ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if ts.year >= 1000 else (
+        ts.astimezone(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")[:26]
+    )
+
+
+def _op(name):
+    def build(a, b):
+        from sqlglot import exp
+
+        return getattr(exp, name)(this=a, expression=b)
+
+    return build
+
+
+_OPS = {"=": _op("EQ"), "!=": _op("NEQ"), "<": _op("LT"), "<=": _op("LTE"), ">": _op("GT"), ">=": _op("GTE")}

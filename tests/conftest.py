@@ -1,0 +1,102 @@
+"""Shared fixtures: real engines (Postgres, DuckDB, SQLite) and golden files.
+
+Postgres: ``SEGDSL_TEST_DSN`` (default: the local server as user postgres). Without a
+server the Postgres tests skip with the reason; with ``SEGDSL_REQUIRE_POSTGRES=1`` (CI
+sets it) a missing server fails the run instead, so CI can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+settings.register_profile(
+    "default",
+    max_examples=int(os.environ.get("SEGDSL_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.load_profile("default")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", help="rewrite golden files from current output")
+
+
+@pytest.fixture
+def golden(request):
+    """Compare text with a golden file; ``--update-goldens`` rewrites it instead."""
+    update = request.config.getoption("--update-goldens")
+
+    def check(relpath: str, actual: str) -> None:
+        path = GOLDEN / relpath
+        if update or not path.exists():
+            if not update:
+                pytest.fail(f"missing golden file {path.relative_to(ROOT)}; run pytest --update-goldens and review it")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8")
+            return
+        expected = path.read_text(encoding="utf-8")
+        assert actual == expected, f"{path.relative_to(ROOT)} differs; if the change is intended, run --update-goldens"
+
+    return check
+
+
+def _require_postgres() -> bool:
+    return os.environ.get("SEGDSL_REQUIRE_POSTGRES", "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def pg_dsn():
+    """A DSN whose search_path is a fresh schema, dropped after the session."""
+    dsn = os.environ.get("SEGDSL_TEST_DSN", DEFAULT_DSN)
+    try:
+        import psycopg
+
+        conn = psycopg.connect(dsn, connect_timeout=5, autocommit=True)
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+        message = f"PostgreSQL is not reachable at {dsn!r}: {exc}".strip()
+        if _require_postgres():
+            pytest.fail(f"{message} (SEGDSL_REQUIRE_POSTGRES is set, so this is a failure, not a skip)")
+        pytest.skip(f"{message}; set SEGDSL_TEST_DSN to run the Postgres tests")
+    schema = f"segdsl_test_{uuid.uuid4().hex[:10]}"
+    conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"{dsn} options='-c search_path={schema}'"
+    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg(pg_dsn):
+    from segdsl.engines import connect
+
+    engine = connect(pg_dsn)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def duck():
+    from segdsl.engines import connect
+
+    engine = connect("duckdb::memory:")
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def lite():
+    from segdsl.engines import connect
+
+    engine = connect("sqlite::memory:")
+    yield engine
+    engine.close()

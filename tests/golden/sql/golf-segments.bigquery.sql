@@ -1,0 +1,10 @@
+-- exit 1
+error[E0403]: bigquery: tag-list predicates are not supported on this target
+  --> examples/golf/segments.seg:16:36
+   |
+16 |     where tournaments_12m >= 3 and interests has "competitions"
+   |                                    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+   |
+   = help: tag lists compile for postgres, duckdb and sqlite
+
+segdsl: 1 error

@@ -1,0 +1,51 @@
+-- segment: all_customers
+SELECT
+  "guest_id"
+FROM "guest_profile"
+WHERE
+  "status" = %(p1)s
+ORDER BY
+  "guest_id";
+-- params: {"p1": "ACTIVE"}
+
+-- segment: active_members
+SELECT
+  "guest_id"
+FROM "guest_profile"
+WHERE
+  "status" = %(p1)s
+  AND "last_booking_at" >= CAST('2025-11-01 00:00:00+00:00' AS TIMESTAMPTZ)
+  AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
+ORDER BY
+  "guest_id";
+-- params: {"p1": "ACTIVE"}
+
+-- segment: high_engagement
+SELECT
+  "guest_id"
+FROM "guest_profile"
+WHERE
+  "engagement_score" >= %(p1)s
+ORDER BY
+  "guest_id";
+-- params: {"p1": 70}
+
+-- segment: at_risk
+SELECT
+  "guest_id"
+FROM "guest_profile"
+WHERE
+  "churn_risk_score" >= %(p1)s
+ORDER BY
+  "guest_id";
+-- params: {"p1": 70}
+
+-- segment: email_subscribers
+SELECT
+  "guest_id"
+FROM "guest_profile"
+WHERE
+  "email_opt_in" AND NOT "email" IS NULL
+ORDER BY
+  "guest_id";
+-- params: {}
