@@ -21,6 +21,14 @@ from segdsl.suggest import did_you_mean, one_of
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
+#: Longest span of days a rule may name (about 270 years): enough for any CRM, and far
+#: from the edges of every engine's calendar.
+MAX_DAYS = 100_000
+
+#: Significant digits a number literal may have: SQLite orders decimals as doubles, and
+#: a double separates decimal numbers exactly up to 15 digits.
+MAX_DIGITS = 15
+
 #: How deep rules may nest once segment references are expanded into one another.
 MAX_EXPANDED_DEPTH = 160
 
@@ -110,6 +118,7 @@ class _Checker:
     def segment(self, seg: ast.SegmentDef, defs: Mapping[str, ast.SegmentDef]) -> _Partial:
         self.known_segments = set(defs)
         self.refs = []
+        errors_before = sum(d.is_error for d in self.diags)
         seen: dict[type, ast.Clause] = {}
         for clause in seg.clauses:
             prev = seen.get(type(clause))
@@ -175,6 +184,8 @@ class _Checker:
                                   help=(f"use one of the model scores: {one_of(models)}" if models
                                         else "the schema declares no model score (a field with `model = ...`)"))
                         )
+        if sum(d.is_error for d in self.diags) > errors_before:
+            rule = None  # a segment with errors is reported, never evaluated
         return _Partial(seg, rule, list(self.refs), member_values, refresh)
 
     def member_list(self, items: ast.ListLit) -> tuple | None:
@@ -545,6 +556,9 @@ class _Checker:
             )
             return None
         n = e.duration.days
+        if n > MAX_DAYS:
+            self.diagnostics_too_long(e.duration)
+            return None
         if e.kind == "within":
             # The last N days up to and including the as-of date.
             return ir.And(
@@ -555,8 +569,14 @@ class _Checker:
             return ir.DayCmp(f, "<", ir.Day(offset=-n), e.span)
         return ir.DayCmp(f, ">", ir.Day(offset=-n), e.span)
 
+    def diagnostics_too_long(self, duration: ast.Duration) -> None:
+        self.diags.append(
+            error("E0118", f"a span of {duration.days:,} days is too long", duration.span,
+                  help=f"the longest span is {MAX_DAYS:,} days")
+        )
+
     def days_value(self, lit: ast.Scalar) -> int | None:
-        if isinstance(lit, ast.IntLit) and abs(lit.value) <= 3_000_000:
+        if isinstance(lit, ast.IntLit) and abs(lit.value) <= MAX_DAYS:
             return lit.value
         self.diags.append(
             error("E0102", "days_since(...) is compared with a whole number of days", lit.span,
@@ -573,6 +593,15 @@ class _Checker:
                     self.diags.append(error("E0115", "the number is outside the 64-bit integer range", lit.span))
                     return _BAD
                 return v
+            case ast.IntLit(value=v) | ast.DecimalLit(value=v) if k in (Kind.DECIMAL, Kind.FLOAT) and _digits(
+                Decimal(v)
+            ) > MAX_DIGITS:
+                self.diags.append(
+                    error("E0117", f"`{lit.text}` has more than {MAX_DIGITS} significant digits", lit.span,
+                          label="too precise",
+                          help="some databases compare such numbers inexactly; round it")
+                )
+                return _BAD
             case ast.IntLit(value=v) if k is Kind.DECIMAL:
                 return Decimal(v)
             case ast.IntLit(value=v) if k is Kind.FLOAT:
@@ -728,6 +757,10 @@ def _topological(graph: Mapping[str, list[str]]) -> list[str]:
                 state[v] = 2
                 order.append(v)
     return order
+
+
+def _digits(d: Decimal) -> int:
+    return len(d.normalize().as_tuple().digits) if d else 1
 
 
 def _scale(d: Decimal) -> int:

@@ -84,6 +84,7 @@ def render_text(d: Diagnostic, sources: Mapping[str, SourceFile]) -> str:
     """Render like rustc: header, ``-->`` location, the source line, carets, help."""
     out = [f"{d.severity.value}[{d.code}]: {d.message}"]
     src = sources.get(d.span.path) if d.span is not None else None
+    pad = 1
     if d.span is not None and src is None:
         out.append(f"  --> {d.span.path}")
     elif d.span is not None and src is not None:
@@ -108,8 +109,6 @@ def render_text(d: Diagnostic, sources: Mapping[str, SourceFile]) -> str:
         out.append(f"{'':>{gutter}} |")
         out.extend(elsewhere)
         pad = gutter
-    else:
-        pad = 1
     for note in d.notes:
         out.append(f"{'':>{pad}} = note: {note}")
     if d.help:

@@ -118,7 +118,7 @@ def create_table_sql(schema: Schema, family: str, table: str | None = None) -> l
     name = table or schema.table
     ident = exp.Table(this=exp.to_identifier(name, quoted=True))
     cols = []
-    for f in stored_fields(schema):
+    for f in schema.stored_fields():
         constraints = []
         if not f.nullable:
             constraints.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
@@ -146,11 +146,6 @@ def _column_type(f: Field, family: str) -> str:
     return _TYPES[family][f.kind]
 
 
-def stored_fields(schema: Schema) -> list[Field]:
-    """Fields backed by a column (derived ``days_since`` fields have none)."""
-    return [f for f in schema.fields.values() if not f.days_since]
-
-
 def storage_value(family: str, kind: Kind, value: Any) -> Any:
     """A Python value in the form ``family`` stores it."""
     if value is None:
@@ -174,7 +169,7 @@ def storage_value(family: str, kind: Kind, value: Any) -> Any:
 
 def load_records(engine: Engine, schema: Schema, records: Iterable[Mapping[str, Any]], table: str | None = None) -> int:
     """Create the profile table afresh and load ``records`` into it; returns the row count."""
-    fields = stored_fields(schema)
+    fields = schema.stored_fields()
     engine.executescript(create_table_sql(schema, engine.family, table))
     name = table or schema.table
     rows = (

@@ -111,6 +111,8 @@ class Day:
     offset: int | None = None
 
     def resolve(self, as_of_date: dt.date) -> dt.date:
+        """The calendar day; raises OverflowError past year 1 or 9999 (the checker keeps
+        offsets within 100,000 days, and backends treat such bounds as unbounded)."""
         if self.date is not None:
             return self.date
         return as_of_date + dt.timedelta(days=self.offset or 0)

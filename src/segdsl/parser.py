@@ -211,6 +211,11 @@ class _Builder:
 
     def segment(self, args, span):
         kind, name_tok, title, *clauses = args
+        if str(name_tok) in _KEYWORDS:
+            self.diagnostics.append(
+                error("E0017", f"`{name_tok}` is a keyword, not a segment name", self._tok(name_tok),
+                      label="keyword", help="choose another name, e.g. `" + str(name_tok) + "_guests`")
+            )
         return ast.SegmentDef(
             kind=kind or "dynamic",
             name=str(name_tok),
@@ -475,10 +480,10 @@ def _describe(name: str) -> str:
 
 def _expected_text(expected) -> str:
     names = sorted({_describe(e) for e in expected})
-    if len(names) > 8:
-        # Long lists help nobody; keep the most useful few.
-        preferred = [n for n in names if not n.startswith("`") or n in ("`)`", "`}`", "`and`", "`or`")]
-        names = (preferred or names)[:8] + ["…"]
+    if len(names) > 12:
+        # Past a dozen, a list helps nobody; keep the kinds of token, not each keyword.
+        preferred = [n for n in names if not n.startswith("`") or n in ("`)`", "`}`", "`and`", "`or`", "`not`")]
+        names = (preferred or names)[:12] + ["…"]
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " or " + names[-1]
@@ -529,7 +534,8 @@ def _unexpected_token(src: SourceFile, exc, parser) -> Diagnostic:
     sp = src.span(start, end)
     value = str(tok)
     help_ = f"expected {_expected_text(expected)}"
-    message = f"unexpected {_describe(tok.type) if tok.type not in ('NAME',) else f'`{value}`'}"
+    shown = value if len(value) <= 30 else value[:27] + "..."
+    message = f"unexpected `{shown}`" if tok.type not in ("$END",) else "unexpected end of input"
     if tok.type == "NAME" and value.lower() in _KEYWORDS and value != value.lower():
         help_ = f"keywords are lower-case: write `{value.lower()}`"
     elif value in _KEYWORDS and "NAME" in expected:

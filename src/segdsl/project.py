@@ -129,6 +129,8 @@ def load_workspace(
     elif data_dir is not None:
         project = Project(Path.cwd(), None, schema_path or Path(), data_dir.resolve())
     ws = Workspace(project, None, diagnostics=diags)
+    if schema_path is None and any(d.is_error for d in diags):
+        return ws  # the project file itself is broken; that error says it all
     if schema_path is None:
         first = display_path(paths[0]) if paths else "<input>"
         ws.diagnostics.append(

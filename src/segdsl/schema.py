@@ -84,6 +84,15 @@ class Schema:
     def field(self, name: str) -> Field | None:
         return self.fields.get(name)
 
+    def stored_fields(self) -> list[Field]:
+        """Fields backed by a column (derived ``days_since`` fields have none), one per
+        column, the key first."""
+        out: dict[str, Field] = {self.key.column: self.key}
+        for f in self.fields.values():
+            if f.days_since is None:
+                out.setdefault(f.column, f)
+        return list(out.values())
+
 
 _TYPE_RE = re.compile(r"^\s*(\w+)\s*(?:\(\s*(\d+)\s*,\s*(\d+)\s*\))?\s*$")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -87,8 +87,8 @@ def check_text(path: str, text: str) -> tuple[SourceFile | None, list[Diagnostic
             what = "NUL character"
             help_ = "remove it"
         else:
-            name = unicodedata.name(ch, f"U+{code:04X}")
-            what = f"control character U+{code:04X} ({name})"
+            name = unicodedata.name(ch, "")
+            what = f"control character U+{code:04X}" + (f" ({name})" if name else "")
             help_ = "remove it"
         diags.append(error("E0002", f"{what} is not allowed", Span(path, i, i + 1), label="here", help=help_))
         if len(diags) >= 20:

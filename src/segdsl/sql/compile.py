@@ -77,11 +77,14 @@ def compile_rule(
     try:
         cond = builder.condition(rule)
         statements = builder.statements(cond, form, view_name)
+        from sqlglot.dialects.dialect import Dialect
         from sqlglot.errors import ErrorLevel, UnsupportedError
 
+        dialect = Dialect.get_or_raise(tgt.dialect)
         try:
+            # The trees were built for this call alone, so sqlglot need not copy them.
             sql = tuple(
-                s.sql(dialect=tgt.dialect, identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+                dialect.generate(s, copy=False, identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
                 for s in statements
             )
         except UnsupportedError as exc:
@@ -129,10 +132,11 @@ class _Builder:
         table = self.table()
         key = self.column(self.schema.key)
         if form == "count":
-            return [exp.select(exp.alias_(exp.Count(this=exp.Star()), "size", quoted=True)).from_(table).where(cond)]
-        select = exp.select(key).from_(table).where(cond)
+            size = exp.alias_(exp.Count(this=exp.Star()), "size", quoted=True)
+            return [exp.select(size, copy=False).from_(table, copy=False).where(cond, copy=False)]
+        select = exp.select(key, copy=False).from_(table, copy=False).where(cond, copy=False)
         if form == "select":
-            return [select.order_by(key.copy())]
+            return [select.order_by(key.copy(), copy=False)]
         view = exp.to_table(view_name, quoted=True)
         if self.t.replace_view:
             return [exp.Create(this=view, kind="VIEW", replace=True, expression=select)]

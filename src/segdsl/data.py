@@ -1,0 +1,566 @@
+"""The data layer: profile tables as typed numpy columns, and the seed CSV convention.
+
+A :class:`Table` holds one exact encoding per schema kind (decimals as scaled integers,
+timestamps as UTC microseconds) so the columnar evaluator compares exactly what every
+SQL engine stores. CSV files follow one convention, read and written here:
+
+* UTF-8, a header row of column names, comma-separated, RFC 4180 quoting, ``\\n`` rows;
+* NULL is an empty *unquoted* field, the empty string is ``""``;
+* ints ``-?[0-9]+``; decimals plain ``1234.50`` (extra places round half-up, like
+  Postgres); floats as Python's ``repr`` (``inf`` allowed, NaN rejected); bools
+  ``true``/``false``; dates ``YYYY-MM-DD``; timestamps ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``
+  (a ``+HH:MM`` offset is accepted and converted to UTC); tags a JSON array of strings.
+
+Bad data raises :class:`DataError` naming the file, the CSV line and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from segdsl.schema import Field, Kind, Schema
+
+UTC = dt.timezone.utc
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+US_PER_DAY = 86_400 * 1_000_000
+#: Timestamps must stay inside Python's years 1..9999 once converted to UTC.
+MIN_US = (1 - EPOCH_ORDINAL) * US_PER_DAY
+MAX_US = (dt.date.max.toordinal() + 1 - EPOCH_ORDINAL) * US_PER_DAY - 1
+
+
+class DataError(ValueError):
+    """A value that does not fit the schema, with where it was found."""
+
+    def __init__(self, path: str, line: int | None, column: str | None, message: str):
+        self.path = str(path)
+        self.line = line
+        self.column = column
+        self.message = message
+        where = self.path + (f":{line}" if line is not None else "")
+        col = f" column `{column}`:" if column is not None else ""
+        super().__init__(f"{where}:{col} {message}")
+
+
+@attrs.define(eq=False)
+class Column:
+    """One column: ``values`` in the kind's encoding, ``valid`` False where NULL."""
+
+    values: np.ndarray
+    valid: np.ndarray
+
+
+@attrs.define(eq=False)
+class Table:
+    """Profile rows of one schema, column by column, keyed by each field's ``column``."""
+
+    schema: Schema
+    columns: dict[str, Column]
+    n_rows: int
+
+    def keys(self) -> list[Any]:
+        """The key values in row order."""
+        return _decode_column(self.schema.key, self.columns[self.schema.key.column])
+
+    def records(self) -> list[dict[str, Any]]:
+        """Each row as ``{column: python value}`` (None for NULL)."""
+        decoded = {f.column: _decode_column(f, self.columns[f.column]) for f in stored_fields(self.schema)}
+        names = list(decoded)
+        return [dict(zip(names, row)) for row in zip(*decoded.values())] if names else []
+
+    @classmethod
+    def from_records(cls, schema: Schema, records: Iterable[Mapping[str, Any]], path: str = "<records>") -> Table:
+        """Build a table from python values (as :meth:`records` returns them); every
+        stored column must be present in every record."""
+        records = list(records)
+        columns: dict[str, Column] = {}
+        for f in stored_fields(schema):
+            encode = _ENCODERS[f.kind]
+            raw = []
+            for i, rec in enumerate(records):
+                if f.column not in rec:
+                    raise DataError(path, None, f.column, f"record {i + 1} has no value for this column")
+                raw.append(rec[f.column])
+            columns[f.column] = _build_column(f, raw, lambda v, f=f, encode=encode: encode(f, v), path,
+                                              lambda i: None, lambda i: f"record {i + 1}: ")
+        table = cls(schema, columns, len(records))
+        _check_unique_keys(table, path, lambda i: None, lambda i: f"record {i + 1}: ")
+        return table
+
+
+def stored_fields(schema: Schema) -> list[Field]:
+    return schema.stored_fields()
+
+
+# ------------------------------------------------------------------------ reading CSV
+
+
+def load_table(schema: Schema, data_dir: str | Path) -> Table:
+    return read_csv(schema, Path(data_dir) / f"{schema.table}.csv")
+
+
+def read_csv(schema: Schema, path: str | Path) -> Table:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(str(path), None, None, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(str(path), line, None, f"not valid UTF-8 (byte offset {exc.start})") from None
+    text = text.removeprefix("\ufeff")
+    fields = stored_fields(schema)
+    header = next(csv.reader(io.StringIO(text, newline="")), None)
+    if not header:
+        raise DataError(str(path), 1, None, "the file is empty; expected a header row of column names")
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise DataError(str(path), 1, name, "the header names this column twice")
+        seen.add(name)
+    for f in fields:
+        if f.column not in seen:
+            what = f"field `{f.name}`" if f.name != f.column else "a schema field"
+            raise DataError(str(path), 1, f.column,
+                            f"the header has no column `{f.column}` ({what}); columns are {', '.join(header)}")
+    names = [f.column for f in fields]
+    lines = _RowLines(text)
+    bad_rows: list[Any] = []
+
+    def on_invalid(row) -> str:
+        bad_rows.append(row)
+        return "error"
+
+    try:
+        arrow = pacsv.read_csv(
+            pa.BufferReader(data),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                include_columns=names,
+                # Only an empty unquoted field is NULL; "" stays the empty string and
+                # words like NULL or NA stay text.
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if bad_rows:
+            line = lines.first_bad_width(len(header))
+            row = bad_rows[0]
+            raise DataError(str(path), line, None,
+                            f"expected {row.expected_columns} fields, found {row.actual_columns}") from None
+        raise DataError(str(path), None, None, f"cannot parse the CSV: {exc}") from None
+    columns: dict[str, Column] = {}
+    for f in fields:
+        cells = arrow.column(f.column).to_pylist()
+        parse = _PARSERS[f.kind]
+        columns[f.column] = _build_column(f, cells, lambda s, f=f, parse=parse: parse(f, s), str(path),
+                                          lines.line, lambda i: "")
+    table = Table(schema, columns, arrow.num_rows)
+    _check_unique_keys(table, str(path), lines.line, lambda i: "")
+    return table
+
+
+class _RowLines:
+    """Maps a data row to the CSV line it starts on; computed only when an error needs it
+    (quoted newlines make rows and lines differ)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.starts: list[int] | None = None
+        self.widths: list[int] = []
+
+    def _scan(self) -> list[int]:
+        if self.starts is None:
+            reader = csv.reader(io.StringIO(self.text, newline=""))
+            starts, widths = [], []
+            next(reader, None)
+            while True:
+                start = reader.line_num + 1
+                row = next(reader, None)
+                if row is None:
+                    break
+                if row:  # blank lines are skipped by the parser, not counted as rows
+                    starts.append(start)
+                    widths.append(len(row))
+            self.starts, self.widths = starts, widths
+        return self.starts
+
+    def line(self, row: int) -> int | None:
+        starts = self._scan()
+        return starts[row] if row < len(starts) else None
+
+    def first_bad_width(self, width: int) -> int | None:
+        starts = self._scan()
+        return next((s for s, w in zip(starts, self.widths) if w != width), None)
+
+
+def _build_column(f: Field, cells: Sequence[Any], convert: Callable[[Any], Any], path: str,
+                  line_of: Callable[[int], int | None], prefix: Callable[[int], str]) -> Column:
+    n = len(cells)
+    valid = np.fromiter((c is not None for c in cells), dtype=bool, count=n)
+    out: list[Any] = [None] * n
+    for i, cell in enumerate(cells):
+        if cell is None:
+            if not f.nullable:
+                raise DataError(path, line_of(i), f.column, f"{prefix(i)}`{f.name}` is not nullable, but the value is NULL")
+            continue
+        try:
+            out[i] = convert(cell)
+        except ValueError as exc:
+            raise DataError(path, line_of(i), f.column, f"{prefix(i)}{exc}") from None
+    return Column(_to_array(f.kind, out, valid), valid)
+
+
+def _to_array(kind: Kind, values: list[Any], valid: np.ndarray) -> np.ndarray:
+    if kind in (Kind.TEXT, Kind.ENUM, Kind.TAGS):
+        # fromiter, not np.array: a list of equal-length values must not become 2-D.
+        return np.fromiter(values, dtype=object, count=len(values))
+    dtype, fill = _NUMPY[kind]
+    return np.array([fill if v is None else v for v in values], dtype=dtype)
+
+
+_NUMPY = {
+    Kind.INT: (np.int64, 0), Kind.DECIMAL: (np.int64, 0), Kind.FLOAT: (np.float64, 0.0),
+    Kind.BOOL: (np.bool_, False), Kind.DATE: (np.int64, 0), Kind.TIMESTAMP: (np.int64, 0),
+}
+
+
+def _check_unique_keys(table: Table, path: str, line_of, prefix) -> None:
+    key = table.schema.key
+    seen: dict[Any, int] = {}
+    for i, k in enumerate(table.columns[key.column].values.tolist()):
+        if k in seen:
+            j = seen[k]
+            first = f"line {line_of(j)}" if line_of(j) is not None else f"record {j + 1}"
+            raise DataError(path, line_of(i), key.column, f"{prefix(i)}the key {k!r} appears twice (first at {first})")
+        seen[k] = i
+
+
+# --------------------------------------------------------------- text → encoding
+
+_INT_RE = re.compile(r"-?[0-9]+")
+_DEC_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+_FLOAT_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_INF_RE = re.compile(r"[-+]?inf(?:inity)?", re.IGNORECASE)
+_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_TS_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _short(s: str) -> str:
+    return repr(s if len(s) <= 40 else s[:37] + "...")
+
+
+def _parse_int(f: Field, s: str) -> int:
+    if not _INT_RE.fullmatch(s):
+        raise ValueError(f"{_short(s)} is not an integer (digits with an optional leading `-`)")
+    return _check_int(int(s))
+
+
+def _check_int(v: int) -> int:
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise ValueError(f"{v} is outside the 64-bit integer range")
+    return v
+
+
+def _parse_decimal(f: Field, s: str) -> int:
+    m = _DEC_RE.fullmatch(s)
+    if not m:
+        raise ValueError(f"{_short(s)} is not a plain decimal number like 1234.50")
+    sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
+    scale = f.type.scale or 0
+    # Integer arithmetic only: the text never passes through a float, and extra places
+    # round half away from zero as Postgres numeric does (0.125 -> 0.13, not 0.12).
+    kept, rest = frac[:scale].ljust(scale, "0"), frac[scale:]
+    scaled = int(whole + kept) + (1 if rest and rest[0] >= "5" else 0)
+    try:
+        return _check_decimal(f, -scaled if sign else scaled)
+    except ValueError as exc:
+        raise ValueError(f"{s}: {exc}" if rest else str(exc)) from None
+
+
+def _check_decimal(f: Field, scaled: int) -> int:
+    if abs(scaled) >= 10 ** (f.type.precision or 0):
+        value = _scaled_to_decimal(scaled, f.type.scale or 0)
+        raise ValueError(f"{value} does not fit {f.type} (at most {f.type.precision} digits)")
+    return scaled
+
+
+def _parse_float(f: Field, s: str) -> float:
+    if s.lower().lstrip("+-") == "nan":
+        raise ValueError("NaN is not allowed: engines disagree about how it compares; leave the cell empty for NULL")
+    if _INF_RE.fullmatch(s):
+        return float(s)
+    if not _FLOAT_RE.fullmatch(s):
+        raise ValueError(f"{_short(s)} is not a number")
+    v = float(s)
+    if v in (float("inf"), float("-inf")):
+        raise ValueError(f"{_short(s)} is too large for a float")
+    return v
+
+
+def _parse_bool(f: Field, s: str) -> bool:
+    if s == "true":
+        return True
+    if s == "false":
+        return False
+    raise ValueError(f"{_short(s)} is not a boolean; write `true` or `false`")
+
+
+def _parse_date(f: Field, s: str) -> int:
+    m = _DATE_RE.fullmatch(s)
+    try:
+        if not m:
+            raise ValueError
+        d = dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise ValueError(f"{_short(s)} is not a date (YYYY-MM-DD)") from None
+    return d.toordinal() - EPOCH_ORDINAL
+
+
+def _parse_timestamp(f: Field, s: str) -> int:
+    m = _TS_RE.fullmatch(s)
+    if not m:
+        raise ValueError(f"{_short(s)} is not a timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff]Z or with +HH:MM)")
+    try:
+        d = dt.date(int(m[1]), int(m[2]), int(m[3]))
+        t = dt.time(int(m[4]), int(m[5]), int(m[6]))
+    except ValueError:
+        raise ValueError(f"{_short(s)} is not a valid date and time") from None
+    micro = int((m[7] or "").ljust(6, "0"))
+    offset = 0
+    if m[8] != "Z":
+        hours, minutes = int(m[8][1:3]), int(m[8][4:6])
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"{_short(s)} has an invalid UTC offset")
+        offset = (hours * 60 + minutes) * 60_000_000 * (-1 if m[8][0] == "-" else 1)
+    us = ((d.toordinal() - EPOCH_ORDINAL) * US_PER_DAY
+          + ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + micro - offset)
+    return _check_us(us, s)
+
+
+def _check_us(us: int, text: Any) -> int:
+    if not MIN_US <= us <= MAX_US:
+        raise ValueError(f"{text} is outside the years 1-9999 in UTC")
+    return us
+
+
+def _parse_text(f: Field, s: str) -> str:
+    return _check_text(f, s)
+
+
+def _check_text(f: Field, s: str) -> str:
+    if "\x00" in s:
+        raise ValueError("text contains a NUL character, which Postgres cannot store")
+    if f.kind is Kind.ENUM and s not in f.type.values:
+        raise ValueError(f"{_short(s)} is not a value of `{f.name}` ({', '.join(map(repr, f.type.values))})")
+    return s
+
+
+def _parse_tags(f: Field, s: str) -> frozenset[str]:
+    try:
+        value = json.loads(s)
+    except (json.JSONDecodeError, RecursionError):
+        value = None
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise ValueError(f'{_short(s)} is not a JSON list of strings like ["spa", "golf"]')
+    return _check_tags(f, value)
+
+
+def _check_tags(f: Field, tags: Iterable[Any]) -> frozenset[str]:
+    items = list(tags)
+    for t in items:
+        if not isinstance(t, str):
+            raise ValueError(f"tag {t!r} is not a string")
+        if "\x00" in t:
+            raise ValueError("a tag contains a NUL character, which Postgres cannot store")
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"tag {t!r} is not valid Unicode text") from None
+    return frozenset(items)
+
+
+_PARSERS: dict[Kind, Callable[[Field, str], Any]] = {
+    Kind.INT: _parse_int, Kind.DECIMAL: _parse_decimal, Kind.FLOAT: _parse_float, Kind.BOOL: _parse_bool,
+    Kind.DATE: _parse_date, Kind.TIMESTAMP: _parse_timestamp, Kind.TEXT: _parse_text, Kind.ENUM: _parse_text,
+    Kind.TAGS: _parse_tags,
+}
+
+
+# ------------------------------------------------------------ python value → encoding
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _encode_int(f: Field, v: Any) -> int:
+    if not _is_int(v):
+        raise ValueError(f"{v!r} is not an int")
+    return _check_int(int(v))
+
+
+def _encode_decimal(f: Field, v: Any) -> int:
+    if _is_int(v):
+        v = Decimal(int(v))
+    if not isinstance(v, Decimal) or not v.is_finite():
+        raise ValueError(f"{v!r} is not a finite Decimal (floats are not exact)")
+    if v.adjusted() > 40:
+        raise ValueError(f"{v} does not fit {f.type}")
+    sign, digits, exp = v.as_tuple()
+    n = int("".join(map(str, digits)) or "0")
+    shift = -(exp + (f.type.scale or 0))  # type: ignore[operator]
+    if shift <= 0:
+        scaled = n * 10**-shift
+    elif shift > len(digits) + 1:
+        scaled = 0  # far below half a unit of the last place
+    else:
+        # Half-up on the magnitude, i.e. half away from zero, as Postgres numeric.
+        scaled, rest = divmod(n, 10**shift)
+        scaled += 2 * rest >= 10**shift
+    return _check_decimal(f, -scaled if sign else scaled)
+
+
+def _encode_float(f: Field, v: Any) -> float:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (float, int, np.floating, np.integer)):
+        raise ValueError(f"{v!r} is not a float")
+    v = float(v)
+    if v != v:
+        raise ValueError("NaN is not allowed: engines disagree about how it compares; use None for NULL")
+    return v
+
+
+def _encode_bool(f: Field, v: Any) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"{v!r} is not a bool")
+    return bool(v)
+
+
+def _encode_date(f: Field, v: Any) -> int:
+    if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
+        raise ValueError(f"{v!r} is not a date")
+    return v.toordinal() - EPOCH_ORDINAL
+
+
+def _encode_timestamp(f: Field, v: Any) -> int:
+    if not isinstance(v, dt.datetime) or v.tzinfo is None or v.utcoffset() is None:
+        raise ValueError(f"{v!r} is not a timezone-aware datetime")
+    return _check_us((v - EPOCH) // dt.timedelta(microseconds=1), v.isoformat())
+
+
+def _encode_text(f: Field, v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"{v!r} is not a str")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{v!r} is not valid Unicode text") from None
+    return _check_text(f, v)
+
+
+def _encode_tags(f: Field, v: Any) -> frozenset[str]:
+    if isinstance(v, (str, bytes)) or not isinstance(v, Iterable):
+        raise ValueError(f"{v!r} is not a collection of tags")
+    return _check_tags(f, v)
+
+
+_ENCODERS: dict[Kind, Callable[[Field, Any], Any]] = {
+    Kind.INT: _encode_int, Kind.DECIMAL: _encode_decimal, Kind.FLOAT: _encode_float, Kind.BOOL: _encode_bool,
+    Kind.DATE: _encode_date, Kind.TIMESTAMP: _encode_timestamp, Kind.TEXT: _encode_text,
+    Kind.ENUM: _encode_text, Kind.TAGS: _encode_tags,
+}
+
+
+# ------------------------------------------------------------ encoding → python value
+
+
+def _scaled_to_decimal(scaled: int, scale: int) -> Decimal:
+    # Built from its digits, so the exponent is exactly -scale (1234.50, not 1234.5).
+    return Decimal((1 if scaled < 0 else 0, tuple(map(int, str(abs(scaled)))), -scale))
+
+
+def _decode_column(f: Field, col: Column) -> list[Any]:
+    values = col.values.tolist()
+    valid = col.valid.tolist()
+    match f.kind:
+        case Kind.DECIMAL:
+            scale = f.type.scale or 0
+            conv: Callable[[Any], Any] = lambda v: _scaled_to_decimal(v, scale)  # noqa: E731
+        case Kind.DATE:
+            conv = lambda v: dt.date.fromordinal(v + EPOCH_ORDINAL)  # noqa: E731
+        case Kind.TIMESTAMP:
+            conv = lambda v: EPOCH + dt.timedelta(microseconds=v)  # noqa: E731
+        case _:
+            conv = lambda v: v  # noqa: E731  (tolist already gives int, float, bool, str)
+    return [conv(v) if ok else None for v, ok in zip(values, valid)]
+
+
+# ------------------------------------------------------------------------ writing CSV
+
+
+def write_csv(schema: Schema, records: Iterable[Mapping[str, Any]] | Table, path: str | Path) -> None:
+    """Write records (or a table) in the seed convention; ``read_csv`` reads them back
+    exactly, NULL and the empty string included."""
+    table = records if isinstance(records, Table) else Table.from_records(schema, records, str(path))
+    fields = stored_fields(schema)
+    cells = [_format_column(f, table.columns[f.column]) for f in fields]
+    out = io.StringIO(newline="")
+    out.write(",".join(_quote(f.column) for f in fields) + "\n")
+    for row in zip(*cells):
+        out.write(",".join(row) + "\n")
+    Path(path).write_text(out.getvalue(), encoding="utf-8", newline="")
+
+
+def _quote(s: str) -> str:
+    # An unquoted empty field is NULL, so the empty string is always written as "".
+    if s == "" or any(c in s for c in ',"\r\n') or s != s.strip():
+        return '"' + s.replace('"', '""') + '"'
+    return s
+
+
+def _format_column(f: Field, col: Column) -> list[str]:
+    values = _decode_column(f, col)
+    match f.kind:
+        case Kind.DECIMAL:
+            fmt: Callable[[Any], str] = lambda v: format(v, "f")  # noqa: E731
+        case Kind.FLOAT:
+            fmt = repr
+        case Kind.BOOL:
+            fmt = lambda v: "true" if v else "false"  # noqa: E731
+        case Kind.DATE:
+            fmt = lambda v: v.isoformat()  # noqa: E731
+        case Kind.TIMESTAMP:
+            fmt = _format_timestamp
+        case Kind.TEXT | Kind.ENUM:
+            fmt = _quote
+        case Kind.TAGS:
+            fmt = lambda v: _quote(json.dumps(sorted(v), ensure_ascii=False))  # noqa: E731
+        case _:
+            fmt = str
+    return ["" if v is None else fmt(v) for v in values]
+
+
+def _format_timestamp(v: dt.datetime) -> str:
+    text = f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+    return text + (f".{v.microsecond:06d}" if v.microsecond else "") + "Z"

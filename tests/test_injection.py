@@ -1,0 +1,120 @@
+"""Untrusted rule text never changes the structure of the SQL it compiles to.
+
+Adversarial strings are compiled as inlined literals (the hardest case: no parameter
+binding to hide behind), executed on a real Postgres with standard_conforming_strings
+on and off, and must match exactly the row holding that same string — no more rows,
+no error. The generated SQL must also parse back to the same shape: one comparison.
+"""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+import sqlglot
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlglot import exp
+
+from segdsl import ir
+from segdsl.engines import connect, fetch_keys, load_records
+from segdsl.schema import schema_from_dict
+from segdsl.sql import compile_rule
+
+SCHEMA, _ = schema_from_dict(
+    {
+        "entity": "guest",
+        "table": "injection_probe",
+        "key": "id",
+        "fields": {"id": {"type": "int", "nullable": False}, "name": {"type": "text"}},
+    }
+)
+NAME = SCHEMA.fields["name"]
+
+ADVERSARIAL = [
+    "\\' OR 1=1 --",
+    "' OR '1'='1",
+    "'; DROP TABLE injection_probe; --",
+    "\\",
+    "\\\\'",
+    "x\\",
+    "50%_off",
+    "%",
+    "_",
+    "a'b\"c",
+    "$$; SELECT 1; $$",
+    "$tag$ x $tag$",
+    "é'\\n\n",
+    "\u2019 OR 1=1",
+    "*/ OR 1=1 /*",
+    "-- comment",
+    "E'\\''",
+]
+
+
+def _rows(strings):
+    return [{"id": i, "name": s} for i, s in enumerate(strings)]
+
+
+@pytest.fixture(scope="module")
+def probe(pg_dsn):
+    engine = connect(pg_dsn)
+    load_records(engine, SCHEMA, _rows(ADVERSARIAL))
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("scs", ["on", "off"])
+@pytest.mark.parametrize("index,value", list(enumerate(ADVERSARIAL)))
+def test_literal_round_trips_on_postgres(probe, scs, index, value):
+    for rule, expected in (
+        (ir.Cmp(NAME, "=", value), [index]),
+        (ir.TextMatch(NAME, "contains", value, False), [i for i, s in enumerate(ADVERSARIAL) if value in s]),
+    ):
+        compiled = compile_rule(rule, SCHEMA, target="postgres", as_of=None)
+        probe.execute(f"SET standard_conforming_strings = {scs}")
+        try:
+            assert fetch_keys(probe, compiled.sql) == expected, compiled.sql
+        finally:
+            probe.execute("SET standard_conforming_strings = on")
+
+
+@pytest.mark.parametrize("value", ADVERSARIAL)
+@pytest.mark.parametrize("target", ["postgres", "duckdb", "sqlite", "mysql", "bigquery", "snowflake", "tsql"])
+def test_sql_shape_is_unchanged(value, target):
+    _assert_one_comparison(value, target)
+
+
+@given(st.text(max_size=30))
+def test_any_text_stays_one_literal(value):
+    for target in ("postgres", "sqlite", "duckdb"):
+        _assert_one_comparison(value, target)
+
+
+def _assert_one_comparison(value: str, target: str) -> None:
+    compiled = compile_rule(ir.Cmp(NAME, "=", value), SCHEMA, target=target, as_of=None, pretty=False)
+    (statement,) = compiled.statements
+    tree = sqlglot.parse_one(statement, read=target)
+    where = tree.args["where"].this
+    assert isinstance(where, exp.EQ), statement
+    literal = where.expression
+    assert isinstance(literal, (exp.Literal, exp.ByteString, exp.National)), statement
+    assert literal.this == value or literal.name == value, statement
+    assert len(list(tree.find_all(exp.Select))) == 1
+
+
+def test_any_text_round_trips_on_postgres_with_scs_off(probe):
+    """A property run on the live server: random text, inlined, with the legacy setting."""
+
+    schema = attrs.evolve(SCHEMA, table="injection_property")
+
+    @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12))
+    def run(value):
+        load_records(probe, schema, _rows([value, value + "x"]))
+        compiled = compile_rule(ir.Cmp(NAME, "=", value), schema, target="postgres", as_of=None)
+        probe.execute("SET standard_conforming_strings = off")
+        try:
+            assert fetch_keys(probe, compiled.sql) == [0]
+        finally:
+            probe.execute("SET standard_conforming_strings = on")
+
+    run()
