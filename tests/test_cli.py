@@ -1,0 +1,167 @@
+"""End to end: every command the README shows, run as the installed `segdsl` script.
+
+These run real processes (exit codes, stdout/stderr, no tracebacks) against the
+example projects, the bundled seeds and a real Postgres.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEGDSL = shutil.which("segdsl", path=str(Path(sys.executable).parent)) or "segdsl"
+HOSPITALITY = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples" / "hospitality").glob("*.seg"))
+GOLF = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples" / "golf").glob("*.seg"))
+
+
+def run(*args: str, cwd: Path = ROOT, code: int | None = 0) -> subprocess.CompletedProcess:
+    proc = subprocess.run([SEGDSL, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if code is not None:
+        assert proc.returncode == code, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+def test_help_for_every_command():
+    for args in ([], ["check"], ["compile"], ["size"], ["db"], ["db", "load"]):
+        out = run(*args, "--help").stdout
+        assert "Usage: segdsl" in out
+
+
+def test_check_examples_clean():
+    out = run("check", *HOSPITALITY, *GOLF).stdout
+    assert out.strip() == f"checked {len(HOSPITALITY) + len(GOLF)} files: no problems"
+
+
+def test_check_json_and_failure_exit_codes(tmp_path):
+    payload = json.loads(run("check", *GOLF, "--format", "json").stdout)
+    assert payload == {"diagnostics": []}
+    bad = tmp_path / "bad.seg"
+    bad.write_text('segment s {\n    where ltv >= 150000 and days_since_bookng >= 180\n}\n')
+    proc = run("check", str(bad), "--schema", "examples/hospitality/schema.toml", code=1)
+    assert "error[E0101]: unknown field `days_since_bookng`" in proc.stdout
+    assert "did you mean `days_since_booking`?" in proc.stdout
+    assert f"--> {bad}:2:29" in proc.stdout
+    data = json.loads(run("check", str(bad), "--schema", "examples/hospitality/schema.toml", "--format", "json",
+                          code=1).stdout)
+    (diag,) = data["diagnostics"]
+    assert diag["code"] == "E0101" and diag["location"]["line"] == 2 and diag["location"]["column"] == 29
+    run("check", code=2)  # usage error: nothing to check
+    run("check", "--format", "yaml", *GOLF, code=2)
+
+
+def test_check_outside_any_project_says_so(tmp_path):
+    lone = tmp_path / "lone.seg"
+    lone.write_text("segment s { where ltv > 1 }\n")
+    proc = run("check", str(lone), code=1)
+    assert "E0304" in proc.stdout and "segdsl.toml" in proc.stdout
+
+
+def test_check_binary_garbage_is_a_diagnostic(tmp_path):
+    junk = tmp_path / "junk.seg"
+    junk.write_bytes(b"\xff\xfe\x00segment \x00\x01")
+    proc = run("check", str(junk), "--schema", "examples/hospitality/schema.toml", code=1)
+    assert "E0001" in proc.stdout
+
+
+def test_compile_postgres_segment():
+    out = run("compile", "examples/hospitality/segments.seg", "--target", "postgres", "--segment", "high_value").stdout
+    assert out.startswith("-- segment: high_value\nSELECT\n")
+    assert '"lifetime_value" >= 150000' in out
+    # Relative time uses the database clock, in UTC, and bounds the column (index-friendly).
+    assert "CURRENT_TIMESTAMP AT TIME ZONE 'UTC'" in out
+    assert '"last_booking_at" >=' in out and "ORDER BY" in out
+
+
+def test_compile_sqlite_count_pinned():
+    out = run("compile", "examples/hospitality/segments.seg", "--target", "sqlite", "--form", "count",
+              "--as-of", "2026-11-01").stdout
+    assert out.count("COUNT(*)") == 8  # every segment of the file
+    assert "'2026-05-06 00:00:00.000000'" in out  # lapsed: 180 days before the as-of date
+
+
+def test_compile_params_prints_json_params():
+    out = run("compile", "examples/hospitality/segments.seg", "--segment", "gmail_gold", "--params").stdout
+    assert "%(p1)s" in out
+    params = json.loads(out.split("-- params: ", 1)[1])
+    assert params == {"p1": "Gold", "p2": "Platinum", "p3": "@gmail.com"}
+
+
+def test_compile_expr_in_project_directory():
+    cwd = ROOT / "examples" / "hospitality"
+    out = run("compile", "-e", "days_since_booking >= 180 and email_opt_in", cwd=cwd).stdout
+    assert '"email_opt_in"' in out and '"last_booking_at" <' in out
+    out = run("compile", "-e", "in segment lapsed", "--as-of", "2026-11-01", "-t", "duckdb", cwd=cwd).stdout
+    assert "COALESCE" in out
+
+
+def test_compile_usage_errors():
+    proc = run("compile", "examples/hospitality/segments.seg", "--target", "postgress", code=2)
+    assert "did you mean `postgres`" in proc.stderr
+    proc = run("compile", "examples/hospitality/segments.seg", "--segment", "high_valu", code=2)
+    assert "high_value" in proc.stderr
+    proc = run("compile", "examples/hospitality/segments.seg", "--as-of", "yesterday", code=2)
+    assert "--as-of" in proc.stderr
+
+
+def test_compile_unsupported_construct_is_a_diagnostic():
+    proc = run("compile", "examples/golf/segments.seg", "--target", "bigquery", "--as-of", "2026-11-01", code=1)
+    assert "E0403" in proc.stderr and "segments.seg:16:36" in proc.stderr
+
+
+def test_size_in_memory_table():
+    out = run("size", *HOSPITALITY, *GOLF, "--as-of", "2026-11-01").stdout
+    assert "guest segments as of 2026-11-01T00:00:00Z, in memory, 3,000 profiles" in out
+    assert "member segments as of 2026-11-01T00:00:00Z, in memory, 1,500 profiles" in out
+    assert "board_members" in out and "active_golfers_low_handicap" in out
+
+
+def test_size_json_and_csv_agree():
+    data = json.loads(run("size", *GOLF, "--as-of", "2026-11-01", "--format", "json").stdout)
+    (block,) = data["results"]
+    sizes = {s["segment"]: s["size"] for s in block["segments"]}
+    assert sizes["vip_list"] == 4 and sizes["board_members"] == 2
+    csv_lines = run("size", *GOLF, "--as-of", "2026-11-01", "--format", "csv").stdout.splitlines()
+    assert csv_lines[0] == "entity,segment,type,refresh,size,total,share"
+    assert {line.split(",")[1]: int(line.split(",")[4]) for line in csv_lines[1:]} == sizes
+
+
+def test_time_alone_changes_membership():
+    a = json.loads(run("size", "examples/hospitality/segments.seg", "-s", "lapsed", "--as-of", "2026-11-01",
+                       "--format", "json").stdout)
+    b = json.loads(run("size", "examples/hospitality/segments.seg", "-s", "lapsed", "--as-of", "2027-06-01",
+                       "--format", "json").stdout)
+    assert b["results"][0]["segments"][0]["size"] > a["results"][0]["segments"][0]["size"]
+
+
+@pytest.mark.parametrize("project,files", [("hospitality", HOSPITALITY), ("golf", GOLF)])
+def test_db_load_then_size_on_postgres_equals_in_memory(pg_dsn, project, files):
+    out = run("db", "load", f"examples/{project}", "--dsn", pg_dsn).stdout
+    assert out.startswith("loaded ")
+    on_pg = json.loads(run("size", *files, "--as-of", "2026-11-01", "--dsn", pg_dsn, "--format", "json").stdout)
+    in_mem = json.loads(run("size", *files, "--as-of", "2026-11-01", "--format", "json").stdout)
+    pg_sizes = {s["segment"]: (s["size"], s["total"]) for s in on_pg["results"][0]["segments"]}
+    mem_sizes = {s["segment"]: (s["size"], s["total"]) for s in in_mem["results"][0]["segments"]}
+    assert pg_sizes == mem_sizes
+    assert len(pg_sizes) >= 7 and all(total > 0 for _, total in pg_sizes.values())
+
+
+def test_size_with_unreachable_database_is_a_clear_error():
+    proc = run("size", "examples/golf/system.seg", "--dsn", "postgresql://nobody@127.0.0.1:1/none", code=1)
+    assert proc.stderr.startswith("segdsl: cannot connect to Postgres")
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+@pytest.mark.parametrize("project,files", [("hospitality", HOSPITALITY), ("golf", GOLF)])
+def test_db_load_then_size_on_embedded_engines_equals_in_memory(tmp_path, engine, project, files):
+    dsn = f"{engine}:{tmp_path / ('crm.' + engine)}"
+    run("db", "load", f"examples/{project}", "--dsn", dsn)
+    on_db = json.loads(run("size", *files, "--as-of", "2026-11-01", "--dsn", dsn, "--format", "json").stdout)
+    in_mem = json.loads(run("size", *files, "--as-of", "2026-11-01", "--format", "json").stdout)
+    assert on_db["results"][0]["segments"] == in_mem["results"][0]["segments"]
