@@ -37,7 +37,34 @@ class _Pred(NamedTuple):
     compound: bool = False  # the SQL is an AND of several comparisons
 
 
-_R = random.Random  # short alias for the signatures below
+class _R:
+    """Draws built on ``random.Random(seed).random()`` alone: the one method whose
+    sequence Python promises to keep across versions (as in ``segdsl.synth``), so the
+    same seed gives the same rules on every Python."""
+
+    def __init__(self, seed: int):
+        self._random = random.Random(seed).random
+
+    def random(self) -> float:
+        return self._random()
+
+    def randrange(self, lo: int, hi: int) -> int:
+        return lo + int(self._random() * (hi - lo))
+
+    def choice(self, seq):
+        return seq[int(self._random() * len(seq))]
+
+    def sample(self, seq, k: int) -> list:
+        pool = list(seq)
+        return [pool.pop(int(self._random() * len(pool))) for _ in range(k)]
+
+    def weighted(self, seq, weights):
+        x = self._random() * sum(weights)
+        for item, w in zip(seq, weights):
+            x -= w
+            if x < 0:
+                return item
+        return seq[-1]
 
 
 def _money(n: int) -> str:
@@ -241,7 +268,7 @@ def _predicates(r: _R, n: int) -> list[_Pred]:
     out: list[_Pred] = []
     used: set[str] = set()
     while len(out) < n:
-        p = r.choices(makers, weights)[0](r)
+        p = r.weighted(makers, weights)(r)
         if p.field in used:
             continue
         used.add(p.field)
@@ -272,5 +299,5 @@ def make_rule(r: _R) -> Rule:
 
 def generate(n: int = 1000, seed: int = SEED) -> list[Rule]:
     """``n`` rules, the same ones for the same seed."""
-    r = random.Random(seed)
+    r = _R(seed)
     return [make_rule(r) for _ in range(n)]

@@ -73,7 +73,7 @@ def check_text(path: str, text: str) -> tuple[SourceFile | None, list[Diagnostic
     diags: list[Diagnostic] = []
     for i, ch in enumerate(text):
         code = ord(ch)
-        if code >= 32 and code != 127 and ch not in _BIDI and not 0xD800 <= code <= 0xDFFF:
+        if code >= 32 and not 127 <= code <= 159 and ch not in _BIDI and not 0xD800 <= code <= 0xDFFF:
             continue
         if ch in "\t\n\r":
             continue
