@@ -578,10 +578,16 @@ class _Checker:
     def days_value(self, lit: ast.Scalar) -> int | None:
         if isinstance(lit, ast.IntLit) and abs(lit.value) <= MAX_DAYS:
             return lit.value
-        self.diags.append(
-            error("E0102", "days_since(...) is compared with a whole number of days", lit.span,
-                  label="not a number of days" if not isinstance(lit, ast.IntLit) else "out of range")
-        )
+        if isinstance(lit, ast.IntLit):
+            self.diags.append(
+                error("E0118", f"a span of {abs(lit.value):,} days is too long", lit.span,
+                      help=f"the longest span is {MAX_DAYS:,} days")
+            )
+        else:
+            self.diags.append(
+                error("E0102", "days_since(...) is compared with a whole number of days", lit.span,
+                      label="not a number of days")
+            )
         return None
 
     def value(self, f: Field, lit: ast.Scalar):

@@ -1,0 +1,100 @@
+"""``python -m bench [--quick] [compile] [startup]``: run the figures, print ours, the
+baseline (measured in the same run), the ratio and the goal for each, write
+``bench/results/latest.json``, and exit 1 if any goal is missed.
+
+``python -m bench profile`` profiles the compile figure by stage instead;
+``python -m bench verify`` checks, on Postgres, that the compile baseline's
+hand-written SQL selects the same members as our compiled SQL.
+
+Exit status: 0 every goal met, 1 a goal missed, 2 bad usage, 3 the benchmark itself
+could not run (a generated rule failed, a command errored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from bench import RESULTS, ROOT
+from bench.compile_time import BenchError
+from bench.report import environment, environment_line, print_figure, write_json
+
+FIGURES = ("compile", "startup")
+TOOLS = ("profile", "verify")
+
+
+def _log(msg: str) -> None:
+    print(f"· {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="segdsl benchmarks: each figure against a baseline measured in the same run.",
+    )
+    ap.add_argument("what", nargs="*", metavar="FIGURE",
+                    help=f"figures to run: {', '.join(FIGURES)} (default: all); "
+                    f"or one of {', '.join(TOOLS)}")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions: a smoke run, not a figure to quote")
+    ap.add_argument("--output", default=str(RESULTS / "latest.json"), metavar="PATH",
+                    help="where to write the JSON results (default: %(default)s)")
+    ap.add_argument("--dsn", help="Postgres for `verify` (default: $SEGDSL_TEST_DSN or postgresql://postgres@127.0.0.1/postgres)")
+    args = ap.parse_args(argv)
+
+    unknown = [w for w in args.what if w not in FIGURES + TOOLS]
+    if unknown:
+        ap.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES + TOOLS)}")
+    tools = [w for w in args.what if w in TOOLS]
+    if tools and len(args.what) > 1:
+        ap.error(f"`{tools[0]}` runs alone")
+
+    try:
+        if tools == ["profile"]:
+            from bench import profile_compile
+
+            return profile_compile.run(log=_log)
+        if tools == ["verify"]:
+            from bench import verify
+
+            return verify.run(args.dsn, log=_log)
+        return _figures(args.what or list(FIGURES), args.quick, args.output)
+    except BenchError as exc:
+        print(f"bench: cannot run: {exc}", file=sys.stderr)
+        return 3
+
+
+def _figures(names: list[str], quick: bool, output: str) -> int:
+    from pathlib import Path
+
+    started = time.perf_counter()
+    env = environment()
+    mode = "quick" if quick else "full"
+    print(f"segdsl benchmarks ({mode} run{'; smoke only, do not quote' if quick else ''})")
+    print(environment_line(env), flush=True)
+    figures = []
+    for name in dict.fromkeys(names):  # in the order given, once each
+        if name == "compile":
+            from bench import compile_time
+
+            figures.append(compile_time.run(quick=quick, log=_log))
+        else:
+            from bench import startup
+
+            figures.append(startup.run(quick=quick, log=_log))
+        print_figure(figures[-1])
+    seconds = time.perf_counter() - started
+
+    path = Path(output)
+    write_json(path, figures, mode, env, seconds)
+    goals = [g for f in figures for g in f.goals]
+    missed = [f"{f.name}.{g.name}" for f in figures for g in f.goals if not g.met]
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    print(f"\n{len(goals) - len(missed)} of {len(goals)} goals met"
+          + (f"; missed: {', '.join(missed)}" if missed else "")
+          + f". {seconds:.0f} s. Results: {shown}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
