@@ -304,7 +304,7 @@ class _Checker:
                     self.diags.append(
                         error("E0108", f"unknown segment `{name}`", e.name_span, label="no segment of this name",
                               help=did_you_mean(name, self.known_segments)
-                              or (f"a field cannot be used as a segment; compare it instead"
+                              or ("a field cannot be used as a segment; compare it instead"
                                   if name in self.schema.fields else None))
                     )
                     return None

@@ -1,8 +1,9 @@
 """Source text → AST (``segdsl.ast``). The only module that touches Lark.
 
-The LALR parser runs the AST builder as it reduces, bottom-up on its own stack, so no
-parse tree is kept and nothing here recurses per nesting level. Every failure — bad
-characters, syntax errors, bad literals, excessive nesting — comes back as diagnostics.
+Lark's LALR parser builds a parse tree with positions (it keeps its own stack, so it
+never recurses); the AST builder then walks that tree bottom-up with an explicit stack,
+so nothing here recurses per nesting level either. Every failure — bad characters,
+syntax errors, bad literals, excessive nesting — comes back as diagnostics.
 """
 
 from __future__ import annotations

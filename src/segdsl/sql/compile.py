@@ -10,10 +10,12 @@ membership (two-valued), and flat, shallow and/or groups.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
 import attrs
+from sqlglot import exp
 
 from segdsl import ir
 from segdsl.diagnostics import Diagnostic, error
@@ -77,10 +79,9 @@ def compile_rule(
     try:
         cond = builder.condition(rule)
         statements = builder.statements(cond, form, view_name)
-        from sqlglot.dialects.dialect import Dialect
         from sqlglot.errors import ErrorLevel, UnsupportedError
 
-        dialect = Dialect.get_or_raise(tgt.dialect)
+        dialect = _dialect(tgt.dialect)
         try:
             # The trees were built for this call alone, so sqlglot need not copy them.
             sql = tuple(
@@ -127,8 +128,6 @@ class _Builder:
     # -- statements
 
     def statements(self, cond, form: str, view_name: str) -> list:
-        from sqlglot import exp
-
         table = self.table()
         key = self.column(self.schema.key)
         if form == "count":
@@ -146,16 +145,12 @@ class _Builder:
         ]
 
     def table(self):
-        from sqlglot import exp
-
         parts = self.schema.table.split(".")
         if len(parts) == 2:
             return exp.Table(this=exp.to_identifier(parts[1], quoted=True), db=exp.to_identifier(parts[0], quoted=True))
         return exp.Table(this=exp.to_identifier(self.schema.table, quoted=True))
 
     def column(self, f: Field):
-        from sqlglot import exp
-
         return exp.Column(this=exp.to_identifier(f.column, quoted=True))
 
     # -- conditions
@@ -173,8 +168,6 @@ class _Builder:
         return self.cond(node)
 
     def cond(self, node: ir.Node):
-        from sqlglot import exp
-
         match node:
             case ir.And(items) | ir.Or(items):
                 return self.connect(isinstance(node, ir.And), [self.cond(i) for i in items])
@@ -206,8 +199,6 @@ class _Builder:
         raise AssertionError(node)  # pragma: no cover
 
     def connect(self, is_and: bool, parts: list):
-        from sqlglot import exp
-
         cls = exp.And if is_and else exp.Or
         while len(parts) > GROUP:
             parts = [exp.Paren(this=self._chain(cls, parts[i : i + GROUP])) for i in range(0, len(parts), GROUP)]
@@ -215,8 +206,6 @@ class _Builder:
 
     @staticmethod
     def _chain(cls, parts: list):
-        from sqlglot import exp
-
         def wrap(p):
             return exp.Paren(this=p) if isinstance(p, exp.Connector) and not isinstance(p, cls) else p
 
@@ -228,8 +217,6 @@ class _Builder:
     # -- values
 
     def value(self, f: Field, v: Any):
-        from sqlglot import exp
-
         if self.use_params:
             name = f"p{len(self.params) + 1}"
             self.params[name] = self.param_value(f.kind, v)
@@ -249,8 +236,6 @@ class _Builder:
         return v
 
     def literal(self, kind: Kind, v: Any):
-        from sqlglot import exp
-
         match v:
             case bool():
                 return exp.true() if v else exp.false()
@@ -269,33 +254,25 @@ class _Builder:
         raise AssertionError(v)  # pragma: no cover
 
     def text(self, s: str):
-        from sqlglot import exp
-
         if self.t.escape_strings and "\\" in s:
             # E'...' means the same with standard_conforming_strings on or off.
             return exp.ByteString(this=s)
         return exp.Literal.string(s)
 
     def date_literal(self, d: dt.date):
-        from sqlglot import exp
-
         if self.t.family == "sqlite":
             return exp.Literal.string(d.isoformat())
-        return exp.cast(exp.Literal.string(d.isoformat()), "DATE")
+        return _cast(exp.Literal.string(d.isoformat()), exp.DataType.Type.DATE)
 
     def timestamp_literal(self, ts: dt.datetime):
-        from sqlglot import exp
-
         if self.t.family == "sqlite":
             return exp.Literal.string(_sqlite_ts(ts))
         text = ts.astimezone(dt.timezone.utc).isoformat(sep=" ")
         if self.t.family == "mysql":
-            return exp.cast(exp.Literal.string(text[:-6]), "DATETIME(6)")
-        return exp.cast(exp.Literal.string(text), "TIMESTAMPTZ")
+            return exp.Cast(this=exp.Literal.string(text[:-6]), to=_DATETIME6.copy())
+        return _cast(exp.Literal.string(text), exp.DataType.Type.TIMESTAMPTZ)
 
     def text_column(self, f: Field):
-        from sqlglot import exp
-
         col = self.column(f)
         if self.t.binary_text and f.kind in (Kind.TEXT, Kind.ENUM):
             return exp.Collate(this=col, expression=exp.Var(this="utf8mb4_bin"))
@@ -304,8 +281,6 @@ class _Builder:
     # -- text
 
     def fold(self, e):
-        from sqlglot import exp
-
         match self.t.ascii_lower:
             case "translate":
                 return exp.Anonymous(this="TRANSLATE", expressions=[e, exp.Literal.string(_UPPER), exp.Literal.string(_LOWER)])
@@ -316,8 +291,6 @@ class _Builder:
         return e
 
     def text_match(self, node: ir.TextMatch):
-        from sqlglot import exp
-
         text = node.text.translate(_FOLD) if node.ignore_case else node.text
         needle = self.value(node.field, text)
         col = self.text_column(node.field)
@@ -340,8 +313,6 @@ class _Builder:
     # -- tags
 
     def tag_match(self, node: ir.TagMatch):
-        from sqlglot import exp
-
         col = self.column(node.field)
         values = [self.value(node.field, v) for v in node.values]
         if self.t.tags == "array":
@@ -370,43 +341,42 @@ class _Builder:
     # -- time
 
     def day_cmp(self, node: ir.DayCmp):
-        from sqlglot import exp
-
-        col = self.column(node.field)
         op = node.op
-        is_ts = node.field.kind is Kind.TIMESTAMP
-        if not is_ts:
-            bound = self.day(node.day, 0, node.span)
-            if isinstance(bound, _Inf):
-                return _constant_for(col, _inf_result(op, bound))
-            return _OPS[op](col, bound)
-        # A timestamp's date is its UTC date: compare the column with day starts.
-        lo = self.day(node.day, 0, node.span, timestamp=True)
-        hi = self.day(node.day, 1, node.span, timestamp=True)
+        if node.field.kind is not Kind.TIMESTAMP:
+            day = self.day(node.day, 0, node.span)
+            if isinstance(day, _Inf):
+                return _constant_for(node.field, _inf_result(op, day))
+            return _OPS[op](self.column(node.field), day)
+        # A timestamp's date is its UTC date: compare the column with day starts, where
+        # "lo" is the start of the day and "hi" the start of the next.
+        def bound(extra: int):
+            return self.day(node.day, extra, node.span, timestamp=True)
 
         def ge(b):
-            return _constant_for(col, b.sign < 0) if isinstance(b, _Inf) else exp.GTE(this=col.copy(), expression=b)
+            return _constant_for(node.field, b.sign < 0) if isinstance(b, _Inf) else exp.GTE(
+                this=self.column(node.field), expression=b
+            )
 
         def lt(b):
-            return _constant_for(col, b.sign > 0) if isinstance(b, _Inf) else exp.LT(this=col.copy(), expression=b)
+            return _constant_for(node.field, b.sign > 0) if isinstance(b, _Inf) else exp.LT(
+                this=self.column(node.field), expression=b
+            )
 
         match op:
             case ">=":
-                return ge(lo)
+                return ge(bound(0))
             case ">":
-                return ge(hi)
+                return ge(bound(1))
             case "<=":
-                return lt(hi)
+                return lt(bound(1))
             case "<":
-                return lt(lo)
+                return lt(bound(0))
             case "=":
-                return exp.And(this=ge(lo), expression=lt(hi))
-        return exp.Paren(this=exp.Or(this=lt(lo), expression=ge(hi)))
+                return exp.And(this=ge(bound(0)), expression=lt(bound(1)))
+        return exp.Paren(this=exp.Or(this=lt(bound(0)), expression=ge(bound(1))))
 
     def day(self, day: ir.Day, extra: int, span, timestamp: bool = False):
         """The SQL for ``day + extra`` (a date, or its first instant in UTC)."""
-        from sqlglot import exp
-
         if day.date is not None or self.today is not None:
             base = day.date if day.date is not None else self.today
             offset = (day.offset or 0) if day.date is None else 0
@@ -421,14 +391,14 @@ class _Builder:
         n = (day.offset or 0) + extra
         match self.t.family:
             case "postgres" | "duckdb":
-                today = exp.cast(
-                    exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC")), "DATE"
+                today = _cast(
+                    exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC")), exp.DataType.Type.DATE
                 )
                 shifted = exp.Add if n > 0 else exp.Sub
                 d = exp.Paren(this=shifted(this=today, expression=exp.Literal.number(abs(n)))) if n else today
                 if not timestamp:
                     return d
-                return exp.AtTimeZone(this=exp.cast(d, "TIMESTAMP"), zone=exp.Literal.string("UTC"))
+                return exp.AtTimeZone(this=_cast(d, exp.DataType.Type.TIMESTAMP), zone=exp.Literal.string("UTC"))
             case "sqlite":
                 shift = [exp.Literal.string(f"{n:+d} days")] if n else []
                 d = exp.Anonymous(this="DATE", expressions=[exp.Literal.string("now"), *shift])
@@ -439,6 +409,13 @@ class _Builder:
             error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
                   help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
         )
+
+
+@functools.cache
+def _dialect(name: str):
+    from sqlglot.dialects.dialect import Dialect
+
+    return Dialect.get_or_raise(name)
 
 
 @attrs.frozen
@@ -454,13 +431,20 @@ def _inf_result(op: str, bound: _Inf) -> bool:
     return op in ("<", "<=", "!=")
 
 
-def _constant_for(col, value: bool):
-    """TRUE (or FALSE) for every non-null value of ``col``, unknown for NULL."""
-    from sqlglot import exp
-
+def _constant_for(field: Field, value: bool):
+    """TRUE (or FALSE) for every non-null value of ``field``, unknown for NULL."""
+    col = exp.Column(this=exp.to_identifier(field.column, quoted=True))
     if value:
-        return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null())), expression=exp.Null()))
-    return exp.Paren(this=exp.And(this=exp.Is(this=col.copy(), expression=exp.Null()), expression=exp.Null()))
+        return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col, expression=exp.Null())), expression=exp.Null()))
+    return exp.Paren(this=exp.And(this=exp.Is(this=col, expression=exp.Null()), expression=exp.Null()))
+
+
+def _cast(e, type_: exp.DataType.Type):
+    # Building the type directly avoids sqlglot parsing a type name on every call.
+    return exp.Cast(this=e, to=exp.DataType(this=type_, nested=False))
+
+
+_DATETIME6 = exp.DataType.build("DATETIME(6)")
 
 
 def _sqlite_ts(ts: dt.datetime) -> str:
@@ -472,8 +456,6 @@ def _sqlite_ts(ts: dt.datetime) -> str:
 
 def _op(name):
     def build(a, b):
-        from sqlglot import exp
-
         return getattr(exp, name)(this=a, expression=b)
 
     return build

@@ -8,6 +8,8 @@ cannot express (tag lists, the database clock) as diagnostics instead of guessin
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 
 #: Dialects whose output the test suite executes on a real engine.
@@ -45,6 +47,7 @@ _FAMILIES = {
 }
 
 
+@functools.cache
 def get_target(dialect: str) -> Target | None:
     """The target for a sqlglot dialect name, or None if sqlglot does not know it."""
     from sqlglot.dialects.dialect import Dialect
