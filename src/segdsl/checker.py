@@ -67,6 +67,10 @@ def check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult:
             defs[seg.name] = seg
     partial = {name: ck.segment(seg, defs) for name, seg in defs.items()}
     segments = ck.link(partial, defs)
+    from segdsl.lint import lint_segment
+
+    for seg in segments.values():
+        ck.diags.extend(lint_segment(seg))
     return CheckResult(segments, tuple(ck.diags))
 
 

@@ -171,12 +171,17 @@ def _select_segments(ws, names: tuple[str, ...]):
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("-e", "--expr", help="Check a bare rule instead of (or as well as) files.")
 @click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-def check(files, expr, schema, fmt):
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="github: workflow annotations; sarif: SARIF 2.1.0 for code scanning.")
+@click.option("--strict", is_flag=True, help="Warnings fail the check too (exit 1).")
+def check(files, expr, schema, fmt, strict):
     """Check .seg files against the schema; report every problem.
 
-    Exits 0 when there are no errors (warnings allowed), 1 when there are errors.
+    Exits 0 when clean (warnings allowed unless --strict), 1 when there are
+    problems, 2 on usage errors.
     """
+    from segdsl.diagnostics import Severity, render_github, render_sarif
+
     if not files and expr is None:
         raise click.UsageError("give one or more .seg files, or --expr")
     workspaces, _ = _load(files, schema, expr)
@@ -184,13 +189,28 @@ def check(files, expr, schema, fmt):
     sources = {k: v for ws in workspaces for k, v in ws.sources.items()}
     if fmt == "json":
         click.echo(render_json(diags, sources))
+    elif fmt == "github":
+        if diags:
+            click.echo(render_github(diags, sources))
+    elif fmt == "sarif":
+        click.echo(render_sarif(diags, sources, _version()))
     else:
         if diags:
             click.echo(render_all_text(diags, sources))
             click.echo("")
         n = sum(len(ws.requested) for ws in workspaces)
         click.echo(f"checked {n} file{'s' if n != 1 else ''}: {summary_line(diags)}")
-    raise SystemExit(1 if any(d.is_error for d in diags) else 0)
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    raise SystemExit(1 if any(d.severity in failing for d in diags) else 0)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("segdsl")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
 
 
 # ------------------------------------------------------------------------ compile

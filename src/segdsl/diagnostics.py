@@ -188,3 +188,59 @@ def to_json_dict(d: Diagnostic, sources: Mapping[str, SourceFile]) -> dict:
 def render_json(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
     items = [to_json_dict(d, sources) for d in sorted(diagnostics, key=sort_key)]
     return json.dumps({"diagnostics": items}, indent=2, ensure_ascii=False)
+
+
+# -------------------------------------------------------------------- CI formats
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
+    """GitHub Actions workflow commands: one annotation per diagnostic."""
+    level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+    lines = []
+    for d in sorted(diagnostics, key=sort_key):
+        props = [f"title={_gh_escape(d.code, True)}"]
+        if d.span is not None:
+            props.insert(0, f"file={_gh_escape(d.span.path, True)}")
+            src = sources.get(d.span.path)
+            if src is not None:
+                s, e = src.position(d.span.start), src.position(max(d.span.start, d.span.end))
+                props[1:1] = [f"line={s.line}", f"col={s.column}", f"endLine={e.line}", f"endColumn={e.column}"]
+        message = d.message + (f" (help: {d.help})" if d.help else "")
+        lines.append(f"::{level[d.severity]} {','.join(props)}::{_gh_escape(message)}")
+    return "\n".join(lines)
+
+
+def render_sarif(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile], version: str) -> str:
+    """SARIF 2.1.0, the static-analysis format code-scanning services read."""
+    ds = sorted(diagnostics, key=sort_key)
+    level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+    rules: dict[str, dict] = {}
+    results = []
+    for d in ds:
+        rules.setdefault(d.code, {"id": d.code, "defaultConfiguration": {"level": level[d.severity]}})
+        result: dict = {"ruleId": d.code, "level": level[d.severity], "message": {"text": d.message + (f"\nhelp: {d.help}" if d.help else "")}}
+        if d.span is not None:
+            location: dict = {"artifactLocation": {"uri": d.span.path.replace("\\", "/")}}
+            src = sources.get(d.span.path)
+            if src is not None:
+                s, e = src.position(d.span.start), src.position(max(d.span.start, d.span.end))
+                location["region"] = {"startLine": s.line, "startColumn": s.column, "endLine": e.line, "endColumn": e.column}
+            result["locations"] = [{"physicalLocation": location}]
+        results.append(result)
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "segdsl", "version": version, "rules": list(rules.values())}},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
