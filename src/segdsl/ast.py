@@ -109,7 +109,19 @@ class DaysSince:
     span: Span = _span()
 
 
-Operand = Union[FieldRef, DaysSince]
+@attrs.frozen
+class Aggregate:
+    """``fn(source[.column] [by column] [where rule])`` over a source table's rows."""
+
+    fn: str  # "count" | "sum" | "min" | "max" | "latest"
+    source: FieldRef
+    column: FieldRef | None
+    by: FieldRef | None
+    where: Expr | None
+    span: Span = _span()
+
+
+Operand = Union[FieldRef, DaysSince, Aggregate]
 
 
 # ---------------------------------------------------------------------- expressions

@@ -8,6 +8,7 @@ skipped, and checking goes on.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ import attrs
 
 from segdsl import ast, ir
 from segdsl.diagnostics import Diagnostic, Label, error, warning
-from segdsl.schema import ORDERED, Field, Kind, Schema
+from segdsl.schema import ORDERED, Field, FieldType, Kind, Schema
 from segdsl.span import Span
 from segdsl.suggest import did_you_mean, one_of
 
@@ -361,6 +362,8 @@ class _Checker:
         return operand
 
     def operand_field(self, operand: ast.Operand) -> Field | None:
+        if isinstance(operand, ast.Aggregate):
+            return self.aggregate_field(operand)
         ref = operand.field if isinstance(operand, ast.DaysSince) else operand
         f = self.schema.field(ref.name)
         if f is None:
@@ -379,6 +382,77 @@ class _Checker:
             )
             return None
         return f
+
+    def aggregate_field(self, e: ast.Aggregate, name: str | None = None, column: str | None = None) -> Field | None:
+        """Type an aggregate over a source table; the result is a derived field."""
+        from segdsl.printer import operand_text
+
+        sources = self.schema.sources
+        src = sources.get(e.source.name)
+        if src is None:
+            self.diags.append(
+                error("E0130", f"unknown source `{e.source.name}`", e.source.span,
+                      label=f"not a source table of `{self.schema.entity}`",
+                      help=did_you_mean(e.source.name, sources)
+                      or (f"the sources are {one_of(sources)}" if sources else "this schema declares no [sources]"))
+            )
+            return None
+        col = by = None
+        if e.column is not None:
+            col = src.field(e.column.name)
+            if col is None:
+                self.diags.append(
+                    error("E0131", f"`{e.column.name}` is not a column of `{src.entity}`", e.column.span,
+                          help=did_you_mean(e.column.name, src.fields) or f"the columns are {one_of(src.fields)}")
+                )
+                return None
+        if e.by is not None:
+            by = src.field(e.by.name)
+            if by is None:
+                self.diags.append(
+                    error("E0131", f"`{e.by.name}` is not a column of `{src.entity}`", e.by.span,
+                          help=did_you_mean(e.by.name, src.fields))
+                )
+                return None
+        problem = None
+        if e.fn == "count" and col is not None:
+            problem = f"`count` counts rows; write `count({src.entity} where ...)` without a column"
+        elif e.fn != "count" and col is None:
+            problem = f"`{e.fn}` needs a column: `{e.fn}({src.entity}.<column>)`"
+        elif e.fn == "sum" and col.kind not in (Kind.INT, Kind.DECIMAL):
+            problem = (f"`sum` adds int or decimal columns; `{col.name}` is {_kind_name(col)}"
+                       + (" (float sums depend on each engine's order of addition)" if col.kind is Kind.FLOAT else ""))
+        elif e.fn in ("min", "max") and col.kind not in ORDERED:
+            problem = f"`{e.fn}` needs an ordered column; `{col.name}` is {_kind_name(col)}"
+        elif e.fn == "latest" and by is None:
+            problem = f"`latest` needs `by <column>` to say which row is the latest, e.g. `by {_first_time(src)}`"
+        elif e.fn != "latest" and by is not None:
+            problem = "only `latest` takes `by`"
+        elif by is not None and by.kind not in ORDERED:
+            problem = f"`by` needs an ordered column; `{by.name}` is {_kind_name(by)}"
+        elif e.fn == "latest" and col.kind is Kind.TAGS:
+            problem = "`latest` of a tag list is not supported"
+        if problem:
+            self.diags.append(error("E0132", problem, e.span))
+            return None
+        where = None
+        if e.where is not None:
+            inner = _Checker(src)
+            where = inner.expr(e.where)
+            self.diags.extend(inner.diags)
+            if where is None or any(d.is_error for d in inner.diags):
+                return None
+        agg = ir.Aggregate(e.fn, src.entity, src.table, src.entity_key or "", src.key.column, col, by, where)
+        if e.fn == "count":
+            ftype, nullable = FieldType(Kind.INT), False
+        elif e.fn == "sum":
+            ftype = col.type if col.kind is Kind.INT else FieldType(Kind.DECIMAL, MAX_DIGITS, col.type.scale)
+            nullable = False
+        else:
+            ftype, nullable = col.type, True
+        text = operand_text(e)
+        alias = column or "_agg_" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+        return Field(name or text, ftype, nullable, alias, derive=agg)
 
     def compare(self, e: ast.Compare) -> ir.Node | None:
         f = self.operand_field(e.left)
@@ -784,6 +858,13 @@ def _kind_name(f: Field) -> str:
         Kind.BOOL: "a boolean", Kind.DATE: "a date", Kind.TIMESTAMP: "a timestamp", Kind.ENUM: "an enum",
         Kind.TAGS: "a tag list",
     }[f.kind]
+
+
+def _first_time(src: Schema) -> str:
+    for f in src.fields.values():
+        if f.kind in (Kind.TIMESTAMP, Kind.DATE):
+            return f.name
+    return "<column>"
 
 
 def _plural(f: Field) -> str:

@@ -393,9 +393,10 @@ def db() -> None:
               help="A Postgres URL, duckdb:PATH or sqlite:PATH (env: SEGDSL_DSN).")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 def db_load(project_dir, dsn, data_dir):
-    """Create the profile table and load the project's CSV data (replacing it)."""
+    """Create the project's tables and load its CSV data (replacing them)."""
     from segdsl.data import load_table
-    from segdsl.engines import connect, load_records
+    from segdsl.engines import connect, load_project
+    from segdsl.profile import load_source
     from segdsl.project import find_project
     from segdsl.schema import load_schema
 
@@ -410,7 +411,10 @@ def db_load(project_dir, dsn, data_dir):
     folder = Path(data_dir) if data_dir else project.data_dir
     if folder is None:
         raise click.UsageError("no data: pass --data DIR or set `data` in segdsl.toml")
-    table = load_table(schema, folder)
+    tables = {schema.table: load_table(schema, folder).records()}
+    for source in schema.sources.values():
+        tables[source.table] = load_source(source, folder).records()
     with connect(dsn) as engine:
-        n = load_records(engine, schema, table.records())
-    click.echo(f"loaded {n:,} rows into {schema.table} ({engine.family})")
+        counts = load_project(engine, schema, tables)
+    loaded = ", ".join(f"{table} {n:,}" for table, n in counts.items())
+    click.echo(f"loaded {sum(counts.values()):,} rows ({loaded}) on {engine.family}")

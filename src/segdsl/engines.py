@@ -28,7 +28,7 @@ _TYPES = {
     },
     # STRICT tables: a value of the wrong type is an error, never silently text.
     "sqlite": {
-        Kind.INT: "INTEGER", Kind.DECIMAL: "REAL", Kind.FLOAT: "REAL", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
+        Kind.INT: "INTEGER", Kind.DECIMAL: "INTEGER", Kind.FLOAT: "REAL", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
         Kind.BOOL: "INTEGER", Kind.DATE: "TEXT", Kind.TIMESTAMP: "TEXT", Kind.TAGS: "TEXT",
     },
 }
@@ -146,7 +146,7 @@ def _column_type(f: Field, family: str) -> str:
     return _TYPES[family][f.kind]
 
 
-def storage_value(family: str, kind: Kind, value: Any) -> Any:
+def storage_value(family: str, kind: Kind, value: Any, scale: int = 0) -> Any:
     """A Python value in the form ``family`` stores it."""
     if value is None:
         return None
@@ -159,7 +159,8 @@ def storage_value(family: str, kind: Kind, value: Any) -> Any:
         case bool():
             return int(value)
         case Decimal():
-            return float(value)
+            # Whole units of the last decimal place: sums and comparisons stay exact.
+            return int(value.scaleb(scale))
         case dt.datetime():
             return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
         case dt.date():
@@ -173,7 +174,7 @@ def load_records(engine: Engine, schema: Schema, records: Iterable[Mapping[str, 
     engine.executescript(create_table_sql(schema, engine.family, table))
     name = table or schema.table
     rows = (
-        tuple(storage_value(engine.family, f.kind, r.get(f.column)) for f in fields)
+        tuple(storage_value(engine.family, f.kind, r.get(f.column), f.type.scale or 0) for f in fields)
         for r in records
     )
     count = 0
@@ -227,6 +228,16 @@ def _arrow_type(f: Field):
         Kind.BOOL: pa.bool_(), Kind.DATE: pa.date32(), Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
         Kind.TAGS: pa.list_(pa.string()),
     }.get(f.kind) or pa.decimal128(f.type.precision, f.type.scale)
+
+
+def load_project(engine: Engine, schema: Schema, tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, int]:
+    """Create and load the entity table and every source table. ``tables`` maps table
+    names to records; a source with no records gets an empty table, so SQL that reads
+    it still runs. Returns the row count per table."""
+    counts = {schema.table: load_records(engine, schema, tables.get(schema.table, ()))}
+    for source in schema.sources.values():
+        counts[source.table] = load_records(engine, source, tables.get(source.table, ()))
+    return counts
 
 
 def fetch_keys(engine: Engine, sql: str, params: Mapping[str, Any] | None = None) -> list:

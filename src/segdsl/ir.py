@@ -141,6 +141,27 @@ class Member:
 
 Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member]
 
+
+@attrs.frozen
+class Aggregate:
+    """How a derived field (a trait) is computed from a source table's rows.
+
+    Over the rows whose ``entity_key`` is the profile's key and where ``where`` is TRUE:
+    ``count`` the rows (0 when none), ``sum`` the non-null values of ``column`` (0 when
+    none), ``min``/``max`` of them (NULL when none), or ``latest``: ``column`` of the row
+    with the greatest ``by`` (rows with a NULL ``by`` are ignored; ties go to the row
+    with the greatest ``id_column``; NULL when no row).
+    """
+
+    fn: str
+    source: str
+    table: str
+    entity_key: str
+    id_column: str
+    column: Field | None
+    by: Field | None
+    where: Node | None
+
 CADENCES = ("manual", "hourly", "daily", "weekly")
 
 
@@ -178,12 +199,18 @@ def walk(node: Node):
 
 
 def fields_used(node: Node) -> list[Field]:
+    """The profile fields a rule reads (through segment references too), by name."""
     seen: dict[str, Field] = {}
     for n in walk(node):
         f = getattr(n, "field", None)
         if isinstance(f, Field):
             seen.setdefault(f.name, f)
     return list(seen.values())
+
+
+def derived_fields(node: Node) -> list[Field]:
+    """The fields of a rule that are computed from source tables, in first-use order."""
+    return [f for f in fields_used(node) if f.derive is not None]
 
 
 def negation_normal_form(node: Node, negate: bool = False) -> Node:

@@ -336,6 +336,17 @@ class _Builder:
             )
         return ast.FieldRef(name, span)
 
+    def aggregate(self, args, span):
+        fn, source, column, by, where = args
+        ref = ast.FieldRef(str(source), self._tok(source))
+        col = ast.FieldRef(str(column), self._tok(column)) if column is not None else None
+        by_ref = ast.FieldRef(str(by), self._tok(by)) if by is not None else None
+        node = ast.Aggregate(str(fn), ref, col, by_ref, where, span)
+        return self._nest(node, where) if where is not None else node
+
+    def agg_fn(self, args, span):
+        return str(args[0])
+
     def days_since(self, args, span):
         return ast.DaysSince(ast.FieldRef(str(args[0]), self._tok(args[0])), span)
 
@@ -519,7 +530,7 @@ _KEYWORDS = {
     "or", "and", "not", "in", "is", "null", "between", "contains", "starts", "ends", "with",
     "has", "any", "all", "within", "before", "after", "ago", "segment", "ignoring", "case",
     "days_since", "true", "false", "static", "smart", "dynamic", "description", "refresh",
-    "where", "members", "days", "day", "weeks", "week",
+    "where", "members", "days", "day", "weeks", "week", "count", "sum", "min", "max", "latest", "by",
 }
 
 

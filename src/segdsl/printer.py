@@ -19,16 +19,32 @@ def print_expr(e: ast.Expr) -> str:
     return _expr(e, 0)
 
 
+def expr_text(e: ast.Expr, context: int = 0) -> str:
+    """``e`` as written where the surrounding operator binds with strength ``context``
+    (0: nothing around it; see :func:`child_context`), parenthesised if it must be."""
+    return _expr(e, context)
+
+
+def child_context(parent: ast.BoolOp | ast.Not, child: ast.Expr) -> int:
+    """The binding strength ``child`` is printed under as an operand of ``parent``."""
+    if isinstance(parent, ast.Not):
+        return 3
+    mine = _PRECEDENCE[parent.op]
+    # A same-op child was grouped by the user (`a and (b and c)`): keep it grouped.
+    return mine + 1 if isinstance(child, ast.BoolOp) else mine
+
+
+def needs_parens(e: ast.Expr, context: int) -> bool:
+    return isinstance(e, ast.BoolOp) and _PRECEDENCE[e.op] < context
+
+
 def _expr(e: ast.Expr, context: int) -> str:
     match e:
         case ast.BoolOp(op=op, items=items):
-            mine = _PRECEDENCE[op]
-            # A same-op child was grouped by the user (`a and (b and c)`): keep it grouped.
-            parts = [_expr(i, mine + 1 if isinstance(i, ast.BoolOp) else mine) for i in items]
-            text = f" {op} ".join(parts)
-            return f"({text})" if mine < context else text
+            text = f" {op} ".join(_expr(i, child_context(e, i)) for i in items)
+            return f"({text})" if needs_parens(e, context) else text
         case ast.Not(item=item):
-            inner = _expr(item, 3)
+            inner = _expr(item, child_context(e, item))
             return f"not {inner}"
     return _predicate(e)
 
@@ -62,6 +78,13 @@ def _predicate(e: ast.Expr) -> str:
 def operand_text(o: ast.Operand) -> str:
     if isinstance(o, ast.DaysSince):
         return f"days_since({o.field.name})"
+    if isinstance(o, ast.Aggregate):
+        text = o.source.name + (f".{o.column.name}" if o.column else "")
+        if o.by is not None:
+            text += f" by {o.by.name}"
+        if o.where is not None:
+            text += f" where {print_expr(o.where)}"
+        return f"{o.fn}({text})"
     return o.name
 
 

@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -66,6 +67,15 @@ class Field:
     #: For derived day counts: the date/timestamp field this is ``days_since`` of.
     #: Such a field has no column; it is computed from the as-of instant.
     days_since: str | None = None
+    #: For traits: the aggregate text from the schema (``derive = '...'``) and, once the
+    #: checker has resolved it, the typed aggregate (a :class:`segdsl.ir.Aggregate`).
+    derive_text: str | None = attrs.field(default=None, eq=False)
+    derive: Any = None
+
+    @property
+    def stored(self) -> bool:
+        """Whether the field is a column of the entity table (not computed)."""
+        return self.days_since is None and self.derive is None and self.derive_text is None
 
     @property
     def kind(self) -> Kind:
@@ -80,6 +90,10 @@ class Schema:
     fields: Mapping[str, Field]
     doc: str = ""
     path: str = ""
+    #: Raw tables the profile is derived from, by name; each is a Schema of its own.
+    sources: Mapping[str, Schema] = attrs.field(factory=dict)
+    #: For a source table: its column that holds the entity's key.
+    entity_key: str | None = None
 
     def field(self, name: str) -> Field | None:
         return self.fields.get(name)
@@ -89,7 +103,7 @@ class Schema:
         column, the key first."""
         out: dict[str, Field] = {self.key.column: self.key}
         for f in self.fields.values():
-            if f.days_since is None:
+            if f.stored:
                 out.setdefault(f.column, f)
         return list(out.values())
 
@@ -102,7 +116,7 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = frozenset(
     """or and not in is null between contains starts ends with has any all within before
     after ago segment ignoring case days_since true false static smart dynamic description
-    refresh where members days day weeks week""".split()
+    refresh where members days day weeks week count sum min max latest by""".split()
 )
 
 
@@ -121,6 +135,16 @@ def load_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
 
 
 def schema_from_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | None, list[Diagnostic]]:
+    """Build and validate a schema, resolving its derived fields (traits)."""
+    schema, diags = _schema(data, path)
+    if schema is None or not any(f.derive_text for f in schema.fields.values()):
+        return schema, diags
+    from segdsl.traits import resolve_traits  # the checker types traits; imported late
+
+    return resolve_traits(schema)
+
+
+def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema | None, list[Diagnostic]]:
     where = Span(path, 0, 0)
     diags: list[Diagnostic] = []
 
@@ -133,7 +157,8 @@ def schema_from_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | No
     raw_fields = data.get("fields")
     for name, value in (("entity", entity), ("table", table), ("key", key_name)):
         if not isinstance(value, str) or not value:
-            bad(f"schema needs a string `{name}`", help=f'add `{name} = "..."` at the top of the file')
+            what = f"source `{source}`" if source else "schema"
+            bad(f"{what} needs a string `{name}`", help=f'add `{name} = "..."`')
     if not isinstance(raw_fields, Mapping) or not raw_fields:
         bad("schema needs a `[fields.NAME]` table for each field")
         return None, diags
@@ -150,18 +175,55 @@ def schema_from_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | No
     if key is None:
         bad(f"the key `{key_name}` is not one of the fields", help="declare it under [fields]")
         return None, diags
-    if key.kind not in (Kind.INT, Kind.TEXT) or key.nullable or key.days_since:
+    if key.kind not in (Kind.INT, Kind.TEXT) or key.nullable or not key.stored:
         bad(f"the key `{key_name}` must be a non-nullable int or text field")
+        return None, diags
+    sources: dict[str, Schema] = {}
+    for name, spec in (data.get("sources") or {}).items() if source is None else ():
+        src, problems = _source(name, spec, key, path)
+        diags.extend(problems)
+        if src is not None:
+            sources[name] = src
+    if diags:
         return None, diags
     for f in fields.values():
         if f.days_since is None:
             continue
+        if f.days_since in fields and fields[f.days_since].derive_text:
+            continue  # a derived source: typed later, by segdsl.traits
         target = fields.get(f.days_since)
         if target is None or target.kind not in (Kind.DATE, Kind.TIMESTAMP) or target.days_since:
             bad(f"field `{f.name}`: `days_since` must name a date or timestamp field")
             return None, diags
         fields[f.name] = attrs.evolve(f, nullable=target.nullable)
-    return Schema(str(entity), str(table), key, fields, str(data.get("doc", "")), path), []
+    return Schema(str(entity), str(table), key, fields, str(data.get("doc", "")), path, sources), []
+
+
+def _source(name: str, spec, entity_key: Field, path: str) -> tuple[Schema | None, list[Diagnostic]]:
+    """A raw table: ``table``, ``id`` (its key), ``entity_key`` (the column holding the
+    entity's key) and ``columns``, each declared like a field."""
+    where = Span(path, 0, 0)
+    if not _NAME_RE.match(name) or name in RESERVED:
+        return None, [error("E0302", f"`{name}` cannot name a source (use letters, digits and `_`, not a keyword)", where)]
+    if not isinstance(spec, Mapping):
+        return None, [error("E0302", f"source `{name}` must be a table with `table`, `id`, `entity_key`, `columns`", where)]
+    unknown = set(spec) - {"table", "id", "entity_key", "columns", "doc"}
+    if unknown:
+        return None, [error("E0302", f"source `{name}`: unknown key(s) {', '.join(sorted(unknown))}", where)]
+    data = {"entity": name, "table": spec.get("table"), "key": spec.get("id"), "fields": spec.get("columns"),
+            "doc": spec.get("doc", "")}
+    src, diags = _schema(data, path, source=name)
+    if src is None:
+        return None, [attrs.evolve(d, message=f"source `{name}`: {d.message}") if "source" not in d.message else d
+                      for d in diags]
+    ek = spec.get("entity_key")
+    col = src.fields.get(ek) if isinstance(ek, str) else None
+    if col is None or col.kind is not entity_key.kind or col.nullable:
+        return None, [error("E0302", f"source `{name}`: `entity_key` must name a non-nullable {entity_key.kind.value} "
+                             f"column holding the `{entity_key.name}` of each row", where)]
+    if any(not f.stored for f in src.fields.values()):
+        return None, [error("E0302", f"source `{name}`: columns cannot be derived", where)]
+    return attrs.evolve(src, entity_key=col.column), []
 
 
 def _field(name: str, spec) -> tuple[Field | None, list[str]]:
@@ -172,6 +234,16 @@ def _field(name: str, spec) -> tuple[Field | None, list[str]]:
         return None, [f"`{name}` is a keyword of the language and cannot be a field name"]
     if not isinstance(spec, Mapping):
         return None, ["expected a table with at least `type`"]
+    if "derive" in spec:
+        text = spec["derive"]
+        extra = set(spec) - {"derive", "doc", "model"}
+        if not isinstance(text, str) or extra:
+            return None, ["a derived field has `derive = \"<aggregate>\"`, and optionally `doc` and `model`"]
+        model = spec.get("model")
+        if model is not None and not isinstance(model, str):
+            return None, ["`model` names the model that computes a score"]
+        # Typed by the checker once every field is known (see segdsl.traits).
+        return Field(name, FieldType(Kind.INT), True, name, str(spec.get("doc", "")), model, derive_text=text), []
     if "days_since" in spec:
         target = spec["days_since"]
         extra = set(spec) - {"days_since", "doc"}

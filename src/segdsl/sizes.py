@@ -30,10 +30,10 @@ class Size:
 def sizes_in_memory(
     segments: Sequence[ir.Segment], schema: Schema, data_dir: Path, as_of: dt.datetime
 ) -> list[Size]:
-    from segdsl.data import load_table
     from segdsl.evaluate.columnar import evaluate
+    from segdsl.profile import load_profile
 
-    table = load_table(schema, data_dir)
+    table = load_profile(schema, data_dir, [s.rule for s in segments], as_of)
     return [Size(s, int(evaluate(s.rule, table, as_of).sum()), table.n_rows) for s in segments]
 
 

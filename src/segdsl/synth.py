@@ -1,34 +1,369 @@
-"""Synthetic CRM profiles for the example projects: deterministic, and no real people.
+"""Synthetic raw CRM tables for the two seed domains: deterministic, and no real people.
 
-``generate("hospitality", ...)`` yields rows of ``guest_profile`` and
-``generate("golf", ...)`` rows of ``member_profile`` (``examples/*/schema.toml``), keyed
-by column name. The same ``(domain, n, seed, as_of)`` always gives the same rows, and
-the first ``k`` rows of a run do not depend on ``n``. Every draw comes from
-``random.Random(seed).random()``, the one method whose sequence Python promises to keep
-across versions (``randrange``, ``choice`` and ``shuffle`` changed in Python 3.2).
+``generate("hospitality", out_dir, n=..., seed=..., as_of=...)`` writes the raw tables of
+``examples/hospitality/schema.next.toml`` (guests, bookings, loyalty accounts, point
+transactions, consents, engagement events) as seed CSVs; ``generate("golf", ...)`` those
+of ``examples/golf/schema.next.toml`` (members, tee times, handicaps, tournament entries,
+dues payments, consents, engagement events). The profile a rule reads is derived from
+these tables elsewhere; nothing here is pre-computed.
 
-``python -m segdsl.synth`` writes the rows as a seed CSV with :func:`segdsl.data.write_csv`
-(see ``seeds/README.md``).
+Determinism: every entity draws from its own ``random.Random(f"{domain}/{seed}/{key}")``
+using only ``random()``, the one method whose sequence Python promises to keep across
+versions, so an entity's rows depend on nothing but (domain, seed, key, as_of). Chunk
+size, ``n`` and the order of work cannot change a byte; the first ``k`` entities of a
+run are those of any longer run. Source ids are dense from 1 in entity order.
+
+Memory is bounded: entities are generated a chunk at a time and each chunk's rows are
+appended to the table files before the next chunk starts. Every instant lies strictly
+before ``as_of``; every date is on or before the last day that starts before it.
+The shapes, and the rates they give, are documented in ``seeds/README.md``.
 """
 
 from __future__ import annotations
 
-import argparse
+import bisect
 import datetime as dt
+import json
 import math
+import os
 import random
-import sys
 import unicodedata
-from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 UTC = dt.timezone.utc
 DOMAINS = ("hospitality", "golf")
 FIRST_ID = 1001
+DEFAULT_N = {"hospitality": 3000, "golf": 1500}
+DEFAULT_SEED = 7
+DEFAULT_AS_OF = dt.datetime(2026, 11, 1, tzinfo=UTC)
+CHUNK = 5000
 
 HOSPITALITY_INTERESTS = ("spa", "wellness", "golf", "business", "family", "beach", "food")
 GOLF_INTERESTS = ("coaching", "competitions", "social", "juniors", "seniors", "travel")
+
+# ------------------------------------------------------------------ table layouts
+# Column lists as declared in examples/*/schema.next.toml (tests hold them equal):
+# `name:type`, `!` for NOT NULL, enum values in parentheses. `model_scores` is written
+# by `segdsl model score`, not here.
+
+_CONSENTS = "{k}:int! channel:enum(email|sms|push)! granted:bool! recorded_at:timestamp!"
+_EVENTS = "{k}:int! occurred_at:timestamp! channel:enum(email|sms|push|app)! kind:enum(open|click|session|conversion)!"
+_LAYOUT_TEXT = {
+    "hospitality": {
+        "guests": "guest_id:int! first_name:text! email:text phone:text home_city:text "
+        "status:enum(ACTIVE|INACTIVE)! signup_date:date! preferred_channel:enum(email|sms|push) interests:tags!",
+        "bookings": "booking_id:int! guest_id:int! checked_in_at:timestamp! nights:int! amount_inr:decimal(12,2)! "
+        "status:enum(completed|cancelled|no_show)! channel:enum(direct|ota|corporate)",
+        "loyalty_accounts": "account_id:int! guest_id:int! tier:enum(Blue|Silver|Gold|Platinum)! enrolled_on:date!",
+        "point_transactions": "txn_id:int! guest_id:int! occurred_at:timestamp! points:int! "
+        "reason:enum(stay|bonus|redemption|expiry)!",
+        "consents": "consent_id:int! " + _CONSENTS.format(k="guest_id"),
+        "engagement_events": "event_id:int! " + _EVENTS.format(k="guest_id"),
+    },
+    "golf": {
+        "members": "member_id:int! first_name:text! email:text phone:text status:enum(ACTIVE|INACTIVE)! "
+        "membership_status:enum(ACTIVE|LAPSED|SUSPENDED|PROSPECT)! membership_tier:enum(Bronze|Silver|Gold|Platinum) "
+        "joined_on:date interests:tags!",
+        "tee_times": "tee_time_id:int! member_id:int! booked_at:timestamp! starts_at:timestamp! "
+        "status:enum(played|cancelled|no_show|upcoming)!",
+        "handicaps": "record_id:int! member_id:int! recorded_on:date! handicap_index:decimal(3,1)!",
+        "tournament_entries": "entry_id:int! member_id:int! played_on:date! finish_position:int",
+        "dues_payments": "payment_id:int! member_id:int! due_on:date! paid_on:date days_late:int amount:decimal(10,2)!",
+        "consents": "consent_id:int! " + _CONSENTS.format(k="member_id"),
+        "engagement_events": "event_id:int! " + _EVENTS.format(k="member_id"),
+    },
+}
+
+
+def _parse_layout(text: str) -> list[tuple[str, str, bool, tuple[str, ...]]]:
+    cols = []
+    for item in text.split():
+        name, spec = item.split(":", 1)
+        nullable = not spec.endswith("!")
+        spec = spec.rstrip("!")
+        values: tuple[str, ...] = ()
+        if spec.startswith("enum("):
+            values, spec = tuple(spec[5:-1].split("|")), "enum"
+        cols.append((name, spec, nullable, values))
+    return cols
+
+
+#: domain -> table -> [(column, type, nullable, enum values)]; the first table is the
+#: entity table, keyed by its first column; the others are numbered by their first.
+LAYOUTS = {d: {t: _parse_layout(s) for t, s in tables.items()} for d, tables in _LAYOUT_TEXT.items()}
+
+
+def tables(domain: str) -> list[str]:
+    """The tables ``generate`` writes for ``domain``, the entity table first."""
+    return list(LAYOUTS[_check_domain(domain)])
+
+
+def table_schema(domain: str, table: str):
+    """A :class:`segdsl.schema.Schema` for one generated table, keyed by its first column,
+    for :func:`segdsl.data.read_csv` / :func:`segdsl.data.write_csv`."""
+    from segdsl.schema import schema_from_dict
+
+    cols = LAYOUTS[_check_domain(domain)][table]
+    fields = {}
+    for name, type_, nullable, values in cols:
+        spec: dict = {"type": type_, "nullable": nullable}
+        if values:
+            spec["values"] = list(values)
+        fields[name] = spec
+    schema, diags = schema_from_dict({"entity": table, "table": table, "key": cols[0][0], "fields": fields})
+    if schema is None:
+        raise ValueError(f"bad layout for {domain}.{table}: {diags}")
+    return schema
+
+
+def _check_domain(domain: str) -> str:
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown domain `{domain}`; use one of {', '.join(DOMAINS)}")
+    return domain
+
+
+# ----------------------------------------------------------------------- public API
+
+
+def generate(domain: str, out_dir: str | Path, *, n: int, seed: int, as_of: dt.datetime,
+             progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK) -> dict[str, int]:
+    """Write every table of ``domain`` to ``out_dir/<table>.csv`` for ``n`` entities
+    (keys 1001 .. 1000 + n) as of the instant ``as_of``; return rows written per table.
+
+    ``progress(k)`` is called after each chunk with the number of entities it held.
+    Files are written under temporary names and renamed at the end, so an interrupted
+    run leaves the previous files in place."""
+    _check_domain(domain)
+    if n < 0:
+        raise ValueError("n must not be negative")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be positive")
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    ctx = _Context(domain, seed, as_of.astimezone(UTC))
+    make = _guest if domain == "hospitality" else _member
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    layout = LAYOUTS[domain]
+    writers = {t: _TableWriter(out_dir / f"{t}.csv", [c[0] for c in cols], numbered=(i > 0))
+               for i, (t, cols) in enumerate(layout.items())}
+    try:
+        for start in range(0, n, chunk_size):
+            rows: dict[str, list[str]] = {t: [] for t in layout}
+            stop = min(n, start + chunk_size)
+            for key in range(FIRST_ID + start, FIRST_ID + stop):
+                make(_Draw(f"{domain}/{seed}/{key}"), key, ctx, rows)
+            for t, w in writers.items():
+                w.write(rows[t])
+            del rows
+            if progress is not None:
+                progress(stop - start)
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    for w in writers.values():
+        w.close()
+    return {t: w.rows for t, w in writers.items()}
+
+
+# ------------------------------------------------------------------------ writing CSV
+
+
+class _TableWriter:
+    """Appends rows to ``<path>.tmp``; ``close`` renames it into place. Source tables are
+    ``numbered``: each row gets the next dense id (from 1) as its first cell."""
+
+    def __init__(self, path: Path, columns: Sequence[str], numbered: bool):
+        self.path = path
+        self.tmp = path.with_name(path.name + ".tmp")
+        self.numbered = numbered
+        self.rows = 0
+        self._f = open(self.tmp, "w", encoding="utf-8", newline="")
+        self._f.write(",".join(_quote(c) for c in columns) + "\n")
+
+    def write(self, bodies: list[str]) -> None:
+        if self.numbered:
+            first = self.rows + 1
+            self._f.write("".join([f"{first + i},{b}\n" for i, b in enumerate(bodies)]))
+        else:
+            self._f.write("".join([b + "\n" for b in bodies]))
+        self.rows += len(bodies)
+
+    def close(self) -> None:
+        self._f.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self._f.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _quote(s: str) -> str:
+    # As segdsl.data writes text: an unquoted empty field is NULL, so "" is quoted.
+    if s == "" or any(c in s for c in ',"\r\n') or s != s.strip():
+        return '"' + s.replace('"', '""') + '"'
+    return s
+
+
+def _text(s: str | None) -> str:
+    return "" if s is None else _quote(s)
+
+
+def _tags(tags: Sequence[str]) -> str:
+    return _quote(json.dumps(sorted(tags), ensure_ascii=False))
+
+
+def _money(x: float) -> str:
+    """A non-negative amount with two places (rounded half up, never through Decimal)."""
+    paise = int(x * 100 + 0.5)
+    return f"{paise // 100}.{paise % 100:02d}"
+
+
+def _tenths(t: int) -> str:
+    return f"{'-' if t < 0 else ''}{abs(t) // 10}.{abs(t) % 10}"
+
+
+def _bool(b: bool) -> str:
+    return "true" if b else "false"
+
+
+# ------------------------------------------------------------------ randomness
+
+
+class _Draw:
+    """Distributions built on ``Random.random()`` alone (see the module docstring)."""
+
+    __slots__ = ("u",)
+
+    def __init__(self, key: str):
+        self.u = random.Random(key).random
+
+    def chance(self, p: float) -> bool:
+        return self.u() < p
+
+    def below(self, k: int) -> int:
+        """Uniform integer in ``[0, k)``."""
+        return min(int(self.u() * k), k - 1)
+
+    def pick(self, items: Sequence):
+        return items[self.below(len(items))]
+
+    def weighted(self, w: _Weights):
+        return w.items[bisect.bisect_right(w.cum, self.u() * w.total)]
+
+    def normal(self, mu: float, sigma: float) -> float:
+        # Box-Muller; 1 - u keeps the logarithm's argument in (0, 1].
+        r = math.sqrt(-2.0 * math.log(1.0 - self.u()))
+        return mu + sigma * r * math.cos(2.0 * math.pi * self.u())
+
+    def lognormal(self, median: float, sigma: float) -> float:
+        return median * math.exp(self.normal(0.0, sigma))
+
+    def exponential(self, mean: float) -> float:
+        return -mean * math.log(1.0 - self.u())
+
+    def poisson(self, lam: float) -> int:
+        if lam <= 0:
+            return 0
+        if lam > 30:  # normal approximation: Knuth's loop is long and underflows
+            return max(0, int(self.normal(lam, math.sqrt(lam)) + 0.5))
+        limit, k, p = math.exp(-lam), 0, self.u()
+        while p > limit:
+            k += 1
+            p *= self.u()
+        return k
+
+    def subset(self, vocabulary: Sequence[str], k: int) -> list[str]:
+        pool = list(vocabulary)
+        return [pool.pop(self.below(len(pool))) for _ in range(min(k, len(pool)))]
+
+
+class _Weights:
+    __slots__ = ("items", "cum", "total")
+
+    def __init__(self, *pairs):
+        self.items = [p[0] for p in pairs]
+        self.cum, total = [], 0.0
+        for _, w in pairs:
+            total += w
+            self.cum.append(total)
+        self.cum[-1] = math.inf  # u * total can never fall off the end
+        self.total = total
+
+
+# ---------------------------------------------------------------------- shared parts
+
+DAY = 86_400
+_SPAN = 12_000  # days of calendar precomputed before the as-of date (tenures are shorter)
+#: History the source services hand over (bookings, loyalty and memberships go back to
+#: the start): engagement events one year, tee-time data (tee times, handicap
+#: revisions, tournaments) 400 days, dues 13 months, consents eight years.
+EVENT_DAYS = 365
+TEETIME_DAYS = 400
+DUES_MONTHS = 13
+CONSENT_DAYS = 2920
+
+# Relative demand by calendar month (index 0 = January).
+HOTEL_SEASON = (1.0, 0.75, 0.65, 0.6, 0.9, 0.9, 0.45, 0.45, 0.55, 0.9, 1.0, 1.0)
+GOLF_SEASON = (1.0, 1.0, 0.85, 0.6, 0.4, 0.35, 0.3, 0.3, 0.45, 0.8, 1.0, 1.0)
+
+
+class _Context:
+    """Everything that depends on the run but not on the entity: the calendar."""
+
+    def __init__(self, domain: str, seed: int, as_of: dt.datetime):
+        self.domain = domain
+        self.as_of_s = int((as_of - dt.datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+        #: The last day that starts strictly before the as-of instant.
+        self.last = (self.as_of_s - 1) // DAY
+        #: Seconds of the last day that lie before the as-of instant.
+        self.last_len = self.as_of_s - self.last * DAY
+        self.base = self.last - _SPAN
+        epoch = dt.date(1970, 1, 1).toordinal()
+        days = [dt.date.fromordinal(self.base + i + epoch) for i in range(_SPAN + 1)]
+        self.iso = [d.isoformat() for d in days]
+        self.month = [d.month - 1 for d in days]
+        self.dow = [d.weekday() for d in days]
+        #: (first day, last day, month index) of each calendar month in the span.
+        self.months: list[tuple[int, int, int]] = []
+        for i, d in enumerate(days):
+            if d.day == 1 or i == 0:
+                self.months.append((self.base + i, self.base + i, d.month - 1))
+            else:
+                a, _, m = self.months[-1]
+                self.months[-1] = (a, self.base + i, m)
+        # Club tournaments: the second Sunday of every month, and the fourth in season.
+        self.tournaments = [
+            self.base + i for i, d in enumerate(days)
+            if d.weekday() == 6 and (8 <= d.day <= 14 or (22 <= d.day <= 28 and d.month in (11, 12, 1, 2)))
+        ]
+
+    def ts(self, day: int, secs: int) -> int:
+        """The instant ``secs`` into ``day``, kept before the as-of instant."""
+        if day >= self.last:
+            day, secs = self.last, secs % self.last_len
+        return day * DAY + secs
+
+    def date(self, day: int) -> str:
+        return self.iso[day - self.base]
+
+    def stamp(self, t: int) -> str:
+        day, sec = divmod(t, DAY)
+        h, r = divmod(sec, 3600)
+        return f"{self.iso[day - self.base]}T{h:02d}:{r // 60:02d}:{r % 60:02d}Z"
+
+    def seasonal_day(self, d: _Draw, lo: int, hi: int, season: Sequence[float]) -> int:
+        """A day in ``[lo, hi]``, uniform but thinned by the month it falls in."""
+        span = hi - lo + 1
+        day = lo + d.below(span)
+        for _ in range(6):
+            if d.u() < season[self.month[day - self.base]]:
+                break
+            day = lo + d.below(span)
+        return day
+
 
 # Given names and surnames common in India, plus a few with non-ASCII letters so that
 # text rules meet accents. Only combinations are made up; no row describes a person.
@@ -43,429 +378,389 @@ _LAST = (
     "Bose Chatterjee Pillai Joshi Kulkarni Desai Fernandes DSouza Mukherjee Agarwal "
     "Banerjee Chopra Malhotra Kapoor Sethi"
 ).split()
-_EMAIL_DOMAINS = (
+_EMAIL_DOMAINS = _Weights(
     ("gmail.com", 44), ("yahoo.co.in", 12), ("outlook.com", 11), ("hotmail.com", 6),
     ("rediffmail.com", 5), ("icloud.com", 5), ("example.com", 17),
 )
-_CITIES = (
+_CITIES = _Weights(
     ("Mumbai", 16), ("Delhi", 14), ("Bengaluru", 13), ("Chennai", 8), ("Hyderabad", 8),
     ("Pune", 7), ("Kolkata", 6), ("Ahmedabad", 5), ("Jaipur", 4), ("Kochi", 3),
     ("Chandigarh", 3), ("Lucknow", 3), ("Gurugram", 4), ("Dubai", 2), ("Singapore", 2),
     ("London", 1), ("Zürich", 1), ("São Paulo", 1),
 )
-# Relative demand by calendar month (index 0 = January).
-_HOTEL_SEASON = (1.0, 0.95, 0.8, 0.6, 0.85, 0.75, 0.35, 0.35, 0.5, 0.9, 1.0, 1.0)
-_GOLF_SEASON = (1.0, 1.0, 0.9, 0.6, 0.4, 0.35, 0.3, 0.3, 0.45, 0.8, 1.0, 1.0)
+_DECISIONS = _Weights((1, 75), (2, 15), (3, 6), (4, 4))
+_EVENT_KINDS = {
+    "email": _Weights(("open", 72), ("click", 24), ("conversion", 4)),
+    "sms": _Weights(("click", 90), ("conversion", 10)),
+    "push": _Weights(("open", 85), ("click", 12), ("conversion", 3)),
+    "app": _Weights(("session", 93), ("conversion", 7)),
+}
+_ASCII = {name: unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
+          for name in _FIRST + _LAST}
 
 
-class _Draw:
-    """Distributions built on ``Random.random()`` alone (see the module docstring)."""
-
-    def __init__(self, seed: int):
-        self._r = random.Random(seed)
-
-    def u(self) -> float:
-        return self._r.random()
-
-    def chance(self, p: float) -> bool:
-        return self._r.random() < p
-
-    def int_between(self, lo: int, hi: int) -> int:
-        """Uniform integer in ``[lo, hi]``."""
-        return lo + min(int(self._r.random() * (hi - lo + 1)), hi - lo)
-
-    def pick(self, items: Sequence):
-        return items[self.int_between(0, len(items) - 1)]
-
-    def weighted(self, pairs: Sequence[tuple[object, float]]):
-        total = sum(w for _, w in pairs)
-        x = self._r.random() * total
-        for item, w in pairs:
-            x -= w
-            if x < 0:
-                return item
-        return pairs[-1][0]
-
-    def normal(self, mu: float, sigma: float) -> float:
-        # Box-Muller; 1 - u keeps the logarithm's argument in (0, 1].
-        r = math.sqrt(-2.0 * math.log(1.0 - self._r.random()))
-        return mu + sigma * r * math.cos(2.0 * math.pi * self._r.random())
-
-    def lognormal(self, median: float, sigma: float) -> float:
-        return median * math.exp(self.normal(0.0, sigma))
-
-    def exponential(self, mean: float) -> float:
-        return -mean * math.log(1.0 - self._r.random())
-
-    def poisson(self, lam: float, cap: int) -> int:
-        limit, k, p = math.exp(-lam), 0, self._r.random()
-        while p > limit and k < cap:
-            k += 1
-            p *= self._r.random()
-        return k
-
-    def subset(self, vocabulary: Sequence[str], k: int) -> list[str]:
-        """``k`` distinct items, listed in vocabulary order."""
-        pool = list(range(len(vocabulary)))
-        chosen = sorted(pool.pop(self.int_between(0, len(pool) - 1)) for _ in range(min(k, len(pool))))
-        return [vocabulary[i] for i in chosen]
-
-
-# ----------------------------------------------------------------------- public API
-
-
-def generate(domain: str, n: int, seed: int, as_of: dt.datetime) -> list[dict]:
-    """``n`` synthetic profile rows of ``domain`` as of the instant ``as_of``.
-
-    Values are Python values of each column's type: int, Decimal (quantized to the
-    field's scale, half-up), str, bool, date, aware UTC datetime (whole seconds),
-    list of str for tags, and None for NULL. Keys start at 1001."""
-    if domain not in DOMAINS:
-        raise ValueError(f"unknown domain `{domain}`; use one of {', '.join(DOMAINS)}")
-    if n < 0:
-        raise ValueError("n must not be negative")
-    if as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
-    as_of = as_of.astimezone(UTC)
-    draw = _Draw(seed)
-    make = _guest if domain == "hospitality" else _member
-    taken: set[str] = set()  # email addresses handed out so far (lower case)
-    return [make(draw, FIRST_ID + i, as_of, taken) for i in range(n)]
-
-
-# ---------------------------------------------------------------------- shared parts
-
-
-def _money(x: float) -> Decimal:
-    return Decimal(repr(x)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-
-
-def _clamp(x: float, lo: float, hi: float) -> float:
-    return max(lo, min(hi, x))
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-
-
-def _email(draw: _Draw, first: str, last: str, key: int, taken: set[str]) -> str:
-    local = f"{_ascii(first).lower()}.{last.lower()}"
-    if draw.chance(0.6):
-        local += str(draw.int_between(1, 999))
-    address = f"{local}@{draw.weighted(_EMAIL_DOMAINS)}"
-    if address in taken:  # one address per profile, as the contact lists assume
-        address = address.replace("@", f".{key}@")
-    taken.add(address)
-    if draw.chance(0.025):
-        return address.upper()  # CRMs keep what the guest typed: ANITA.RAO@GMAIL.COM
-    if draw.chance(0.02):
+def _email(d: _Draw, first: str, last: str, key: int) -> str:
+    # The local part ends with the key's digits after a digit-free prefix, so addresses
+    # are unique (ignoring case) without remembering the ones handed out.
+    f, s = _ASCII[first], _ASCII[last]
+    style = d.below(4)
+    local = (f"{f}.{s}", f"{f}{s}", f"{f[0]}{s}", f"{f}_{s}")[style] + str(key)
+    address = f"{local}@{d.weighted(_EMAIL_DOMAINS)}"
+    r = d.u()
+    if r < 0.025:
+        return address.upper()  # CRMs keep what the guest typed: ANITA.RAO1234@GMAIL.COM
+    if r < 0.045:
         local, domain = address.split("@")
         return f"{local.capitalize()}@{domain.capitalize()}"
     return address
 
 
-def _phone(draw: _Draw) -> str:
-    return "+91" + str(draw.int_between(6, 9)) + "".join(str(draw.int_between(0, 9)) for _ in range(9))
+def _phone(d: _Draw) -> str:
+    return f"+91{6 + d.below(4)}{d.below(1_000_000_000):09d}"
 
 
-def _seasonal_day(draw: _Draw, as_of_day: dt.date, recency, season: Sequence[float]) -> int:
-    """A recency in days drawn by ``recency()``, thinned by the month it lands in."""
-    days = recency()
-    for _ in range(8):
-        if draw.u() < season[(as_of_day - dt.timedelta(days=days)).month - 1]:
-            break
-        days = recency()
-    return days
+def _decisions(d: _Draw, c: _Context, start: int, p_final: float, revoke: bool) -> list[tuple[int, bool]]:
+    """Consent decisions on one channel from ``start``: the first at ``start``, later ones
+    spread over the years since; strictly increasing instants; the latest is granted with
+    ``p_final`` (never when ``revoke``), earlier ones mostly the opposite of the next."""
+    k = d.weighted(_DECISIONS)
+    span = c.last - start + 1
+    times = sorted([c.ts(start, 28_800 + d.below(50_400))]
+                   + [c.ts(start + d.below(span), d.below(DAY)) for _ in range(k - 1)])
+    for i in range(1, len(times)):
+        if times[i] <= times[i - 1]:
+            times[i] = times[i - 1] + 1
+    times = [t for t in times if t < c.as_of_s]
+    granted = [False] * len(times)
+    nxt = (not revoke) and d.chance(p_final)
+    for i in range(len(times) - 1, -1, -1):
+        granted[i] = nxt
+        nxt = (not nxt) if d.chance(0.7) else d.chance(0.5)
+    return list(zip(times, granted))
 
 
-def _instant(day: dt.date, seconds: int, as_of: dt.datetime) -> dt.datetime:
-    """``day`` at ``seconds`` after UTC midnight, moved back a day at a time so that it
-    never lies after ``as_of``."""
-    ts = dt.datetime(day.year, day.month, day.day, tzinfo=UTC) + dt.timedelta(seconds=seconds)
-    while ts > as_of:
-        ts -= dt.timedelta(days=1)
-    return ts
+def _intervals(decisions: list[tuple[int, bool]], end: int) -> list[tuple[int, int]]:
+    """The spans during which the channel was granted."""
+    out = []
+    for i, (t, granted) in enumerate(decisions):
+        if granted:
+            out.append((t, decisions[i + 1][0] if i + 1 < len(decisions) else end))
+    return out
 
 
-def _logistic_score(z: float) -> int:
-    return int(Decimal(repr(100.0 / (1.0 + math.exp(-z)))).quantize(Decimal(1), ROUND_HALF_UP))
+def _events(d: _Draw, c: _Context, key: int, start: int, channels, activity: list[int],
+            boost: float, out: list[str]) -> None:
+    """Engagement events in the last ``EVENT_DAYS``: per channel a Poisson stream at
+    ``rate`` per day while granted, thinned by warmth (recent ``activity`` days)."""
+    lo = max(start, c.last - EVENT_DAYS) * DAY
+    events = []
+    for channel, spans, rate in channels:
+        kinds = _EVENT_KINDS[channel]
+        for a, b in spans:
+            a, b = max(a, lo), min(b, c.as_of_s)
+            if b <= a:
+                continue
+            for _ in range(d.poisson(rate * boost * (b - a) / DAY)):
+                t = a + d.below(b - a)
+                i = bisect.bisect_right(activity, t // DAY)
+                since = (t // DAY - activity[i - 1]) if i else 10_000
+                if d.u() < 0.2 + 0.8 * math.exp(-since / 90.0):
+                    events.append((t, channel, d.weighted(kinds)))
+    events.sort()
+    out.extend([f"{key},{c.stamp(t)},{ch},{kind}" for t, ch, kind in events])
 
 
 # ----------------------------------------------------------------------- hospitality
 
+_BOOKING_CHANNEL = _Weights(("direct", 45), ("ota", 37), ("corporate", 10), ("", 8))
+_PREFERRED = _Weights(("", 45), ("email", 30), ("sms", 14), ("push", 11))
+_INTEREST_COUNT = _Weights((0, 18), (1, 41), (2, 25), (3, 16))
+_TIERS = (("Platinum", 50), ("Gold", 25), ("Silver", 10), ("Blue", 0))
+_UPGRADE = {"Blue": "Silver", "Silver": "Gold", "Gold": "Platinum", "Platinum": "Platinum"}
+_MULTIPLIER = {"Blue": 1.0, "Silver": 1.25, "Gold": 1.5, "Platinum": 2.0}
 
-def _guest(draw: _Draw, guest_id: int, as_of: dt.datetime, taken: set[str]) -> dict:
-    today = as_of.date()
-    first, last = draw.pick(_FIRST), draw.pick(_LAST)
-    # Profiles reach back nine years, newer ones more common.
-    tenure = 1 + int(3286 * draw.u() ** 1.4)
-    signup = today - dt.timedelta(days=tenure)
-    years = tenure / 365.25
 
-    p_none = 0.55 if tenure < 60 else 0.13
-    bookings = 0
-    if not draw.chance(p_none):
-        activity = draw.lognormal(0.75, 0.9)
-        bookings = 1 + draw.poisson(min(activity * years, 40.0), cap=60)
+def _guest(d: _Draw, key: int, c: _Context, out: dict[str, list[str]]) -> None:
+    last = c.last
+    first, surname = d.pick(_FIRST), d.pick(_LAST)
+    # Profiles reach back nine years, newer ones more common. Most are created by a
+    # first booking; the rest by a web or app sign-up that may never lead to a stay.
+    tenure = int(3287 * d.u() ** 1.4)
+    signup = last - tenure
+    via_booking = d.chance(0.8)
+    # Half the guests are still customers; the others stopped at some point.
+    end = last if d.chance(0.55) else signup + d.below(tenure + 1)
+    activity = d.lognormal(1.0, 1.0)  # stays a year while a customer: heavy-tailed
+    lam = activity * (end - signup) / 365.25 * (1.0 if via_booking else 0.5)
+    days = [c.seasonal_day(d, signup, end, HOTEL_SEASON) for _ in range(min(d.poisson(lam), 250))]
+    if via_booking:
+        days.append(signup)
+    days.sort()
 
-    ltv, avg, nights, last_at, recency = Decimal("0.00"), None, 0, None, None
-    if bookings:
-        # Heavy-tailed spend: a guest's nightly rate is lognormal, stays are short.
-        rate = draw.lognormal(6_500.0, 0.6)
-        gross = 0.0
-        for _ in range(bookings):
-            stay = 1 + min(int(draw.exponential(1.3)), 13)
-            nights += stay
-            gross += rate * stay * (0.85 + 0.35 * draw.u())
-        refund = gross * 0.3 * draw.u() / bookings if draw.chance(0.04) else 0.0
-        ltv = _money(gross - refund)
-        avg = _money(gross / bookings)
-
-        # Recency: frequent guests tend to be recent; a long tail has lapsed.
-        p_recent = _clamp(0.25 + 0.03 * bookings, 0.25, 0.6)
-
-        def draw_recency() -> int:
-            r = draw.u()
-            if r < p_recent:
-                days = int(draw.exponential(35.0))
-            elif r < p_recent + 0.25:
-                days = draw.int_between(60, 240)
-            else:
-                days = draw.int_between(180, max(180, tenure))
-            return min(days, tenure)
-
-        recency = _seasonal_day(draw, today, draw_recency, _HOTEL_SEASON)
-        # Check-in, in UTC: mostly the afternoon in India (08:30 UTC is 14:00 IST),
-        # some late arrivals whose UTC date is the day before the local one.
-        if draw.chance(0.85):
-            seconds = draw.int_between(5 * 3600, 11 * 3600)
+    interests = d.subset(HOSPITALITY_INTERESTS, d.weighted(_INTEREST_COUNT))
+    business = "business" in interests
+    rate = d.lognormal(6_500.0, 0.55)  # the guest's nightly rate in INR
+    completed: list[tuple[int, int, float]] = []  # (check-in instant, nights, amount)
+    rows = out["bookings"]
+    for day in days:
+        # Check-in in UTC: mostly the afternoon in India (08:30 UTC is 14:00 IST), some
+        # late arrivals whose UTC date is the day before the local one.
+        secs = 18_000 + d.below(21_600) if d.chance(0.85) else 61_200 + d.below(25_200)
+        t = c.ts(day, secs)
+        nights = 1 + min(int(d.exponential(0.8 if business else 1.3)), 13)
+        r = d.u()
+        if r < 0.87:
+            status, amount = "completed", rate * nights * (0.85 + 0.35 * d.u())
+            if d.chance(0.04):
+                amount *= 1.0 - 0.3 * d.u()  # a partial refund
+            completed.append((t, nights, amount))
+        elif r < 0.97:
+            status, amount = "cancelled", (0.5 * rate if d.chance(0.3) else 0.0)
         else:
-            seconds = draw.int_between(17 * 3600, 24 * 3600 - 1)
-        last_at = _instant(today - dt.timedelta(days=recency), seconds, as_of)
-        signup = min(signup, last_at.date())
-        recency = (today - last_at.date()).days
+            status, amount = "no_show", rate
+        channel = "corporate" if business and d.chance(0.4) else d.weighted(_BOOKING_CHANNEL)
+        rows.append(f"{key},{c.stamp(t)},{nights},{_money(amount)},{status},{channel}")
 
-    tier = "Blue"
-    for threshold, name in ((10, "Silver"), (25, "Gold"), (50, "Platinum")):
-        if nights >= threshold:
-            tier = name
-    if tier != "Platinum" and bookings and draw.chance(0.04):
-        tier = ("Silver", "Gold", "Platinum")[("Blue", "Silver", "Gold").index(tier)]  # status match
-    multiplier = {"Blue": 1.0, "Silver": 1.25, "Gold": 1.5, "Platinum": 2.0}[tier]
-    points = int(float(ltv) / 100 * multiplier * (1 - 0.7 * draw.u())) if bookings else 0
+    loyal = _loyalty(d, c, key, signup, completed, out)
 
-    status = "INACTIVE" if draw.chance(0.03) else "ACTIVE"
-    email = _email(draw, first, last, guest_id, taken) if draw.chance(0.86) else None
-    phone = _phone(draw) if draw.chance(0.74) else None
-    city = draw.weighted(_CITIES) if draw.chance(0.92) else None
-    active = status == "ACTIVE"
-    email_opt_in = email is not None and active and draw.chance(0.62)
-    if phone is not None:
-        sms_opt_in = None if draw.chance(0.25) else (active and draw.chance(0.55))
+    status = "INACTIVE" if d.chance(0.03) else "ACTIVE"
+    inactive = status == "INACTIVE"
+    email = _email(d, first, surname, key) if d.chance(0.86) else None
+    phone = _phone(d) if d.chance(0.74) else None
+    city = d.weighted(_CITIES) if d.chance(0.92) else None
+    app_user = d.chance(0.45)
+    cstart = max(signup, last - CONSENT_DAYS)
+    channels = []
+    rows = out["consents"]
+    for channel, asked, p_final, rate in (
+        ("email", 0.92 if email else 0.25, 0.75, 0.05 if email else 0.0),
+        ("sms", 0.75 if phone else 0.08, 0.40, 0.012 if phone else 0.0),
+        ("push", 0.9 if app_user else 0.0, 0.30, 0.04),
+    ):
+        if d.chance(asked):
+            decisions = _decisions(d, c, cstart, p_final, inactive)
+            rows.extend([f"{key},{channel},{_bool(g)},{c.stamp(t)}" for t, g in decisions])
+            channels.append((channel, _intervals(decisions, c.as_of_s), rate))
+    if app_user and not inactive:
+        channels.append(("app", [(signup * DAY, c.as_of_s)], 0.03))
+    stays = sorted({t // DAY for t, _, _ in completed})
+    _events(d, c, key, signup, channels, stays, 1.5 if loyal else 1.0, out["engagement_events"])
+
+    preferred = d.weighted(_PREFERRED)
+    out["guests"].append(
+        f"{key},{_quote(first)},{_text(email)},{_text(phone)},{_text(city)},{status},"
+        f"{c.date(signup)},{preferred},{_tags(interests)}"
+    )
+
+
+def _loyalty(d: _Draw, c: _Context, key: int, signup: int, completed: list[tuple[int, int, float]],
+             out: dict[str, list[str]]) -> bool:
+    """Loyalty accounts and the points ledger; False for a guest who never enrolled."""
+    n = len(completed)
+    if not d.chance(0.45 if n == 0 else 0.6 if n == 1 else 0.75 if n <= 3 else 0.9):
+        return False
+    if completed and d.chance(0.45):
+        enrol = completed[d.below(n)][0] // DAY  # joined at the desk during a stay
     else:
-        sms_opt_in = None if draw.chance(0.7) else False
-    push_opt_in = active and draw.chance(0.3)
+        enrol = signup
+    accounts = [enrol]
+    if d.chance(0.08) and c.last - enrol >= 180:  # closed, and re-enrolled later
+        accounts.append(enrol + 90 + d.below(c.last - enrol - 89))
+    since = accounts[-1] * DAY
+    nights = sum(k for t, k, _ in completed if t >= since)
+    tier = next(name for name, need in _TIERS if nights >= need)
+    if d.chance(0.04):
+        tier = _UPGRADE[tier]  # status match from another programme
+    rows = out["loyalty_accounts"]
+    if len(accounts) == 2:
+        rows.append(f"{key},{'Silver' if d.chance(0.3) else 'Blue'},{c.date(accounts[0])}")
+    rows.append(f"{key},{tier},{c.date(accounts[-1])}")
 
-    engagement = None
-    has_history = (email is not None or phone is not None or push_opt_in) and not draw.chance(0.12)
-    if has_history and (bookings or draw.chance(0.5)):
-        warmth = math.exp(-recency / 120.0) if recency is not None else 0.1
-        raw = 10 + 45 * warmth + 12 * email_opt_in + 8 * bool(sms_opt_in) + 10 * push_opt_in
-        engagement = int(_clamp(round(draw.normal(raw, 12.0)), 0, 100))
-    channel = None
-    if engagement is not None:
-        options = [("email", 5 if email_opt_in else 1), ("sms", 3 if sms_opt_in else 0.5),
-                   ("push", 3 if push_opt_in else 0.3)]
-        channel = draw.weighted(options)
+    # The points ledger, in time order: stays earn at check-out, a few bonuses, some
+    # redemptions, and expiry after two years without activity. Never below zero.
+    mult = _MULTIPLIER[tier]
+    opened = c.ts(enrol, 28_800 + d.below(50_400))
+    ledger: list[tuple[int, int, str]] = []
+    balance, last_activity = 0, opened
 
-    # Placeholder churn score, replaced later by the project's trained churn model:
-    #   z = -2.0 + 0.012 * min(days_since_booking, 540) - 0.18 * min(total_bookings, 10)
-    #       - 0.02 * engagement (30 when unknown) + N(0, 0.6);  score = 100 / (1 + e^-z)
-    # NULL for guests with no booking: there is nothing to lapse from.
-    churn = None
-    if bookings:
-        z = (-2.0 + 0.012 * min(recency, 540) - 0.18 * min(bookings, 10)
-             - 0.02 * (engagement if engagement is not None else 30) + draw.normal(0.0, 0.6))
-        churn = _logistic_score(z)
+    def post(t: int, points: int, reason: str) -> None:
+        nonlocal balance, last_activity
+        if balance > 0 and t - last_activity > 730 * DAY:
+            ledger.append((last_activity + 730 * DAY, -balance, "expiry"))
+            balance = 0
+        ledger.append((t, points, reason))
+        balance += points
+        last_activity = t
 
-    interests = [] if draw.chance(0.18) else draw.subset(HOSPITALITY_INTERESTS, draw.weighted(((1, 5), (2, 3), (3, 2))))
-
-    return {
-        "guest_id": guest_id,
-        "first_name": first,
-        "email": email,
-        "phone": phone,
-        "home_city": city,
-        "status": status,
-        "signup_date": signup,
-        "lifetime_value": ltv,
-        "avg_booking_value": avg,
-        "total_bookings": bookings,
-        "total_nights": nights,
-        "last_booking_at": last_at,
-        "loyalty_tier": tier,
-        "loyalty_points": points,
-        "email_opt_in": email_opt_in,
-        "sms_opt_in": sms_opt_in,
-        "push_opt_in": push_opt_in,
-        "preferred_channel": channel,
-        "engagement_score": engagement,
-        "churn_risk_score": churn,
-        "interests": interests,
-    }
+    if d.chance(0.6):
+        post(opened, 500, "bonus")
+    earns = [(t + k * DAY + 7_200, amount) for t, k, amount in completed if t >= opened]
+    earns = sorted([(t, a) for t, a in earns if t < c.as_of_s])  # still in the house: not posted yet
+    for i, (t, amount) in enumerate(earns):
+        post(t, int(amount / 100 * mult), "stay")
+        if d.chance(0.05):
+            post(t + 60, 1000, "bonus")
+        if balance >= 1500 and d.chance(0.4):
+            when = t + (1 + d.below(60)) * DAY + d.below(DAY)
+            until = earns[i + 1][0] if i + 1 < len(earns) else c.as_of_s
+            if when < until:
+                post(when, -500 * max(1, int(d.u() * balance / 500)), "redemption")
+    if balance > 0 and c.as_of_s - last_activity > 730 * DAY:
+        ledger.append((last_activity + 730 * DAY, -balance, "expiry"))
+    out["point_transactions"].extend([f"{key},{c.stamp(t)},{p},{r}" for t, p, r in ledger])
+    return True
 
 
 # ------------------------------------------------------------------------------ golf
 
+_STATE = _Weights(("ACTIVE", 74), ("LAPSED", 12), ("SUSPENDED", 4), ("PROSPECT", 10))
+_TIER = _Weights(("Bronze", 34), ("Silver", 33), ("Gold", 22), ("Platinum", 11))
+_DUES = {"Bronze": 4_500.0, "Silver": 7_500.0, "Gold": 12_000.0, "Platinum": 20_000.0}
+_TEE_STATUS = _Weights(("played", 86), ("cancelled", 9), ("no_show", 5))
+_PAYER = _Weights(("punctual", 72), ("sometimes", 20), ("chronic", 8))
 
-def _member(draw: _Draw, member_id: int, as_of: dt.datetime, taken: set[str]) -> dict:
-    today = as_of.date()
-    first, last = draw.pick(_FIRST), draw.pick(_LAST)
-    state = draw.weighted((("ACTIVE", 74), ("LAPSED", 12), ("SUSPENDED", 4), ("PROSPECT", 10)))
+
+def _member(d: _Draw, key: int, c: _Context, out: dict[str, list[str]]) -> None:
+    last = c.last
+    first, surname = d.pick(_FIRST), d.pick(_LAST)
+    state = d.weighted(_STATE)
     prospect = state == "PROSPECT"
-    status = "INACTIVE" if draw.chance(0.15 if state == "LAPSED" else 0.03) else "ACTIVE"
-    tier = None if prospect else draw.weighted((("Bronze", 34), ("Silver", 33), ("Gold", 22), ("Platinum", 11)))
-    tenure = None if prospect else 30 + int(9000 * draw.u() ** 1.3)
-    joined = None if tenure is None else today - dt.timedelta(days=tenure)
-
-    handicap = None
-    if not draw.chance(0.7 if prospect else 0.08):
-        handicap = Decimal(repr(_clamp(draw.normal(17.0, 8.0), -2.0, 36.0))).quantize(
-            Decimal("0.1"), ROUND_HALF_UP)
-
-    # Tee times: ACTIVE members play (those with a booking this month played lately),
-    # LAPSED ones stopped long ago, and a few prospects had a trial round.
-    bookings = 0
-    recency = None
-    if state == "ACTIVE" and not draw.chance(0.05):
-        bookings = draw.poisson(draw.lognormal(1.6, 0.6), cap=12)
-        if bookings:
-            recency = _seasonal_day(draw, today, lambda: draw.int_between(0, 29), _GOLF_SEASON)
-        else:
-            recency = _seasonal_day(draw, today, lambda: 30 + int(draw.exponential(90.0)), _GOLF_SEASON)
-    elif state == "LAPSED" and not draw.chance(0.1):
-        recency = _seasonal_day(draw, today, lambda: draw.int_between(120, 1500), _GOLF_SEASON)
-    elif state == "SUSPENDED":
-        recency = _seasonal_day(draw, today, lambda: draw.int_between(30, 400), _GOLF_SEASON)
-    elif prospect and draw.chance(0.2):
-        recency = _seasonal_day(draw, today, lambda: draw.int_between(1, 90), _GOLF_SEASON)
-    last_at = None
-    if recency is not None:
-        if tenure is not None:
-            recency = min(recency, tenure)
-        # Tee times from 06:00 to 16:00 in India: 00:30 to 10:30 UTC.
-        last_at = _instant(today - dt.timedelta(days=recency), draw.int_between(1800, 37800), as_of)
-        if joined is not None and last_at.date() < joined:
-            joined = last_at.date()
-        recency = (today - last_at.date()).days
-
-    tournaments = 0
-    if state == "ACTIVE":
-        skill = 0.0 if handicap is None else max(0.0, (20.0 - float(handicap)) / 8.0)
-        tournaments = draw.poisson(0.6 + skill, cap=20)
-    elif state == "LAPSED":
-        tournaments = draw.poisson(0.15, cap=5)
-
-    if state == "SUSPENDED":
-        late = draw.int_between(2, 6)
-    elif state == "LAPSED":
-        late = draw.weighted(((0, 60), (1, 20), (2, 12), (3, 8)))
-    elif state == "ACTIVE":
-        late = draw.weighted(((0, 86), (1, 9), (2, 4), (3, 1)))
+    status = "INACTIVE" if d.chance(0.15 if state == "LAPSED" else 0.03) else "ACTIVE"
+    tier = None if prospect else d.weighted(_TIER)
+    if prospect:
+        joined, start = None, last - d.below(400)  # start: when the prospect was recorded
     else:
-        late = 0
+        tenure = 30 + int(9000 * d.u() ** 1.3)
+        if state == "LAPSED":
+            tenure = max(tenure, 300 + d.below(2000))
+        joined = start = last - tenure
+    # When play (and dues) stop: lapsed members left, suspended ones were barred, and
+    # some active members stopped playing while still paying.
+    play_end = dues_end = last
+    suspended = None
+    if state == "LAPSED":
+        lo, hi = max(joined + 180, last - 1500), last - 60
+        play_end = dues_end = lo + d.below(hi - lo + 1)
+    elif state == "SUSPENDED":
+        suspended = play_end = last - 20 - d.below(180)
+    elif state == "ACTIVE" and d.chance(0.12):
+        play_end = last - 60 - d.below(340)
 
-    email = _email(draw, first, last, member_id, taken) if draw.chance(0.9) else None
-    phone = _phone(draw) if draw.chance(0.8) else None
-    email_opt_in = email is not None and status == "ACTIVE" and draw.chance(0.66)
-    sms_consent = None if draw.chance(0.35) else (phone is not None and draw.chance(0.5))
+    # Tee times: a member plays a heavy-tailed number of rounds a month in season.
+    window = max(start, last - TEETIME_DAYS)
+    played: list[int] = []
+    tee_rows = out["tee_times"]
+    if prospect:
+        rate, window = (1.5 if d.chance(0.25) else 0.0), max(start, last - 90)
+    else:
+        rate = d.lognormal({"ACTIVE": 2.2, "LAPSED": 1.2, "SUSPENDED": 1.5}[state], 0.7)
+    if rate and play_end >= window:
+        i = bisect.bisect_right(c.months, (window, math.inf, 99)) - 1
+        while i < len(c.months) and c.months[i][0] <= play_end:
+            ms, me, month = c.months[i]
+            lo, hi = max(ms, window), min(me, play_end)
+            i += 1
+            k = d.poisson(rate * GOLF_SEASON[month] * (hi - lo + 1) / 30.4)
+            for day in sorted([lo + d.below(hi - lo + 1) for _ in range(k)]):
+                # 06:00-16:00 in India is 00:30-10:30 UTC.
+                starts = c.ts(day, 1_800 + d.below(36_000))
+                lead = 3_600 + int(d.exponential(4 * DAY))
+                booked = max(starts - min(lead, 28 * DAY), start * DAY)
+                tee = d.weighted(_TEE_STATUS)
+                if tee == "played":
+                    played.append(day)
+                tee_rows.append(f"{key},{c.stamp(booked)},{c.stamp(starts)},{tee}")
 
-    engagement = None
-    if not draw.chance(0.3 if prospect else 0.1):
-        warmth = math.exp(-recency / 90.0) if recency is not None else 0.15
-        raw = 12 + 40 * warmth + 3 * min(bookings, 6) + 10 * email_opt_in + 4 * tournaments
-        engagement = int(_clamp(round(draw.normal(raw, 12.0)), 0, 100))
+    # Handicap index: revised after each month with a round, drifting towards the
+    # member's level (newer players start higher and improve).
+    target = min(36.0, max(-2.0, d.normal(16.0, 7.5)))
+    hcap = None
+    if d.chance(0.3 if prospect else 0.92):
+        h = min(36.0, max(-2.0, target + abs(d.normal(0.0, 4.0)) + 1.0))
+        rows = out["handicaps"]
+        first_day = min(played[0], window) if played else max(window, last - d.below(365))
+        hcap = int(math.floor(h * 10 + 0.5))
+        rows.append(f"{key},{c.date(first_day)},{_tenths(hcap)}")
+        prev = first_day
+        for j, day in enumerate(played):
+            if j + 1 < len(played) and c.month[played[j + 1] - c.base] == c.month[day - c.base] \
+                    and played[j + 1] - day < 31:
+                continue  # not the month's last round
+            rec = day + 1
+            if rec > last or rec <= prev:
+                continue
+            h = min(36.0, max(-2.0, h + 0.12 * (target - h) + d.normal(0.0, 0.6)))
+            hcap = int(math.floor(h * 10 + 0.5))
+            rows.append(f"{key},{c.date(rec)},{_tenths(hcap)}")
+            prev = rec
 
-    # Placeholder churn score, replaced later by the project's trained churn model:
-    #   z = -1.5 + 0.01 * min(days_since_tee_time, 540) - 0.35 * booking_count_30d
-    #       + 0.5 * late_payments_12m - 0.02 * engagement (30 when unknown)
-    #       + 1.5 if LAPSED, 1.0 if SUSPENDED, + N(0, 0.6);  score = 100 / (1 + e^-z)
-    # NULL for prospects and for members who never played: no history to judge.
-    churn = None
-    if not prospect and recency is not None:
-        z = (-1.5 + 0.01 * min(recency, 540) - 0.35 * bookings + 0.5 * late
-             - 0.02 * (engagement if engagement is not None else 30)
-             + {"LAPSED": 1.5, "SUSPENDED": 1.0}.get(state, 0.0) + draw.normal(0.0, 0.6))
-        churn = _logistic_score(z)
+    # Tournaments: the club's calendar; competitive members with good handicaps enter.
+    skill = 0.3 if hcap is None else min(1.0, max(0.0, (240 - hcap) / 240))
+    competitive = not prospect and d.chance(0.25)
+    if not prospect:
+        p = 0.3 + 0.4 * skill if competitive else 0.03
+        rows = out["tournament_entries"]
+        j = bisect.bisect_left(c.tournaments, max(joined, last - TEETIME_DAYS))
+        for day in c.tournaments[j:]:
+            if day > min(play_end, last):
+                break
+            if d.chance(p):
+                field = 60 + d.below(60)
+                pos = "" if d.chance(0.05) else str(1 + int(field * d.u() ** (0.6 + 1.8 * skill)))
+                rows.append(f"{key},{c.date(day)},{pos}")
 
-    interests: list[str] = []
-    if not draw.chance(0.15):
-        interests = draw.subset(GOLF_INTERESTS, draw.weighted(((1, 5), (2, 3), (3, 2))))
-        if tournaments >= 2 and "competitions" not in interests and draw.chance(0.7):
-            interests = [t for t in GOLF_INTERESTS if t in interests or t == "competitions"]
+    if not prospect:
+        _dues(d, c, key, tier, joined, dues_end, suspended, out["dues_payments"])
 
-    return {
-        "member_id": member_id,
-        "first_name": first,
-        "email": email,
-        "phone": phone,
-        "status": status,
-        "membership_status": state,
-        "membership_tier": tier,
-        "joined_on": joined,
-        "late_payments_12m": late,
-        "handicap": handicap,
-        "booking_count_30d": bookings,
-        "last_tee_time_at": last_at,
-        "tournaments_12m": tournaments,
-        "engagement_score": engagement,
-        "email_opt_in": email_opt_in,
-        "sms_consent": sms_consent,
-        "churn_risk_score": churn,
-        "interests": interests,
-    }
+    email = _email(d, first, surname, key) if d.chance(0.9) else None
+    phone = _phone(d) if d.chance(0.8) else None
+    app_user = d.chance(0.35)
+    inactive = status == "INACTIVE"
+    cstart = max(start, last - CONSENT_DAYS)
+    channels = []
+    rows = out["consents"]
+    for channel, asked, p_final, rate in (
+        ("email", 0.95 if email else 0.2, 0.70, 0.04 if email else 0.0),
+        ("sms", 0.7 if phone else 0.05, 0.45, 0.01 if phone else 0.0),
+        ("push", 0.9 if app_user else 0.0, 0.40, 0.025),
+    ):
+        if d.chance(asked):
+            decisions = _decisions(d, c, cstart, p_final, inactive)
+            rows.extend([f"{key},{channel},{_bool(g)},{c.stamp(t)}" for t, g in decisions])
+            channels.append((channel, _intervals(decisions, c.as_of_s), rate))
+    if app_user and not inactive:
+        channels.append(("app", [(start * DAY, c.as_of_s)], 0.025))
+    _events(d, c, key, start, channels, sorted(set(played)), 1.0, out["engagement_events"])
 
-
-# ------------------------------------------------------------------------------- CLI
-
-
-def _default_schema(domain: str) -> Path:
-    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        candidate = base / "examples" / domain / "schema.toml"
-        if candidate.is_file():
-            return candidate
-    return Path("examples") / domain / "schema.toml"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from segdsl.data import write_csv
-    from segdsl.schema import load_schema
-    from segdsl.timeutil import parse_as_of
-
-    parser = argparse.ArgumentParser(prog="python -m segdsl.synth", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--domain", choices=DOMAINS, required=True)
-    parser.add_argument("--n", type=int, required=True, help="number of profiles")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--as-of", required=True, help="YYYY-MM-DD (UTC midnight) or an ISO timestamp")
-    parser.add_argument("--schema", type=Path, help="schema.toml (default: examples/DOMAIN/schema.toml)")
-    parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    args = parser.parse_args(argv)
-    try:
-        as_of = parse_as_of(args.as_of)
-    except ValueError as exc:
-        parser.error(str(exc))
-    if args.n < 0:
-        parser.error("--n must not be negative")
-    schema, diags = load_schema(args.schema or _default_schema(args.domain))
-    if schema is None:
-        for d in diags:
-            print(f"error[{d.code}]: {d.message}", file=sys.stderr)
-        return 1
-    rows = generate(args.domain, args.n, args.seed, as_of)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(schema, rows, args.out)
-    return 0
+    interests = d.subset(GOLF_INTERESTS, d.weighted(_INTEREST_COUNT))
+    if competitive and "competitions" not in interests and d.chance(0.8):
+        interests.append("competitions")
+    out["members"].append(
+        f"{key},{_quote(first)},{_text(email)},{_text(phone)},{status},{state},{tier or ''},"
+        f"{'' if joined is None else c.date(joined)},{_tags(interests)}"
+    )
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _dues(d: _Draw, c: _Context, key: int, tier: str, joined: int, end: int, suspended: int | None,
+          rows: list[str]) -> None:
+    """Monthly dues on the 1st, from the first 1st after joining (at most DUES_MONTHS
+    back) to ``end``; paid on time, late, or not yet (paid_on and days_late NULL)."""
+    payer = d.weighted(_PAYER)
+    amount = _money(_DUES[tier])
+    i = bisect.bisect_right(c.months, (c.last, math.inf, 99)) - 1
+    firsts = [ms for ms, _, _ in c.months[max(0, i - DUES_MONTHS + 1):i + 1] if joined < ms <= end]
+    for due in firsts:
+        if suspended is not None and due >= suspended - 60:
+            late = None  # what got the member suspended
+        elif suspended is not None and due >= suspended - 240:
+            late = 31 + int(d.exponential(30)) if d.chance(0.6) else d.below(15)
+        elif payer == "punctual":
+            late = min(int(d.exponential(2.0)), 10)
+        elif payer == "sometimes":
+            late = 31 + int(d.exponential(15)) if d.chance(0.12) else d.below(15)
+        else:
+            late = 31 + int(d.exponential(25)) if d.chance(0.4) else int(d.exponential(8))
+        if late is None or due + late > c.last:
+            rows.append(f"{key},{c.date(due)},,,{amount}")
+        else:
+            rows.append(f"{key},{c.date(due)},{c.date(due + late)},{late},{amount}")

@@ -9,7 +9,6 @@ decimals as scaled integers against exact integer bounds, timestamps as microsec
 from __future__ import annotations
 
 import datetime as dt
-import math
 import operator
 from fractions import Fraction
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from segdsl import ir
+from segdsl.exact import integer_comparison
 from segdsl.data import EPOCH, EPOCH_ORDINAL, INT64_MAX, INT64_MIN, US_PER_DAY, Column, Table
 from segdsl.evaluate.row import ASCII_FOLD, day_intervals, rule_as_of_date
 from segdsl.schema import Field, Kind
@@ -186,22 +186,22 @@ def _compare(field: Field, col: Column, op: str, value: Any) -> np.ndarray:
 
 
 def _int_compare(values: np.ndarray, op: str, c: Fraction) -> np.ndarray:
-    """``x op c`` for integers x and an exact rational c, as integer bounds: x >= c is
-    x >= ceil(c), x > c is x >= floor(c) + 1, and so on."""
+    """``x op c`` for integers x and an exact rational c, as integer bounds (see
+    :mod:`segdsl.exact`)."""
+    bound = integer_comparison(op, c)
+    if isinstance(bound, bool):
+        return np.full(len(values), bound, dtype=bool)
+    op, k = bound
     match op:
         case ">=":
-            return _at_least(values, math.ceil(c))
-        case ">":
-            return _at_least(values, math.floor(c) + 1)
+            return _at_least(values, k)
         case "<=":
-            return ~_at_least(values, math.floor(c) + 1)
+            return ~_at_least(values, k + 1)
         case "<":
-            return ~_at_least(values, math.ceil(c))
+            return ~_at_least(values, k)
         case "=":
-            return _equal(values, c)
-        case "!=":
-            return ~_equal(values, c)
-    raise ValueError(f"unknown comparison {op!r}")
+            return _equal(values, Fraction(k))
+    return ~_equal(values, Fraction(k))
 
 
 def _at_least(values: np.ndarray, bound: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.diagnostics import Diagnostic, error
+from segdsl.exact import integer_comparison, scaled
 from segdsl.schema import Field, Kind, Schema
 from segdsl.sql.targets import Target, get_target
 from segdsl.timeutil import as_of_date
@@ -78,7 +79,7 @@ def compile_rule(
     builder = _Builder(schema, tgt, as_of, params)
     try:
         cond = builder.condition(rule)
-        statements = builder.statements(cond, form, view_name)
+        statements = builder.statements(cond, form, view_name, ir.derived_fields(rule))
         from sqlglot.errors import ErrorLevel, UnsupportedError
 
         dialect = _dialect(tgt.dialect)
@@ -127,13 +128,19 @@ class _Builder:
 
     # -- statements
 
-    def statements(self, cond, form: str, view_name: str) -> list:
+    def statements(self, cond, form: str, view_name: str, derived: list[Field] = ()) -> list:
         table = self.table()
         key = self.column(self.schema.key)
+        if derived:
+            # Traits are computed in a CTE named after the entity's profile; the rule
+            # reads them as plain columns.
+            table = exp.Table(this=exp.to_identifier("profile", quoted=True))
         if form == "count":
             size = exp.alias_(exp.Count(this=exp.Star()), "size", quoted=True)
-            return [exp.select(size, copy=False).from_(table, copy=False).where(cond, copy=False)]
+            select = exp.select(size, copy=False).from_(table, copy=False).where(cond, copy=False)
+            return [self.with_profile(select, derived)]
         select = exp.select(key, copy=False).from_(table, copy=False).where(cond, copy=False)
+        select = self.with_profile(select, derived)
         if form == "select":
             return [select.order_by(key.copy(), copy=False)]
         view = exp.to_table(view_name, quoted=True)
@@ -143,6 +150,89 @@ class _Builder:
             exp.Drop(tables=[view.copy()], kind="VIEW", exists=True),
             exp.Create(this=view, kind="VIEW", expression=select),
         ]
+
+    def with_profile(self, select, derived: list[Field]):
+        if not derived:
+            return select
+        return select.with_("profile", as_=self.profile(derived), copy=False)
+
+    def profile(self, derived: list[Field]):
+        """SELECT e.*, <each trait> FROM <entity> e LEFT JOIN <one grouped scan per
+        source> ... LEFT JOIN <one ranked scan per `latest` trait>."""
+        entity = exp.to_identifier("e", quoted=True)
+        key = self.schema.key.column
+        columns: list = [exp.Column(this=exp.Star(), table=entity.copy())]
+        joins = []
+        grouped: dict[str, list[Field]] = {}
+        for f in derived:
+            if f.derive.fn != "latest":
+                grouped.setdefault(f.derive.source, []).append(f)
+        for n, fields in enumerate(grouped.values()):
+            alias = exp.to_identifier(f"s{n}", quoted=True)
+            agg = fields[0].derive
+            cols = [exp.alias_(_col(agg.entity_key), "k", quoted=True)]
+            for f in fields:
+                cols.append(exp.alias_(self.aggregate(f.derive), f.column, quoted=True))
+                value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=alias.copy())
+                if f.derive.fn in ("count", "sum"):
+                    value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
+                columns.append(exp.alias_(value, f.column, quoted=True))
+            sub = exp.select(*cols, copy=False).from_(_table(agg.table), copy=False)
+            joins.append((sub.group_by(_col(agg.entity_key), copy=False), alias))
+        for n, f in enumerate(f for f in derived if f.derive.fn == "latest"):
+            alias = exp.to_identifier(f"l{n}", quoted=True)
+            joins.append((self.latest(f), alias))
+            value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=alias.copy())
+            columns.append(exp.alias_(value, f.column, quoted=True))
+        select = exp.select(*columns, copy=False).from_(exp.alias_(self.table(), entity, copy=False), copy=False)
+        for sub, alias in joins:
+            on = exp.EQ(
+                this=exp.Column(this=exp.to_identifier("k", quoted=True), table=alias.copy()),
+                expression=exp.Column(this=exp.to_identifier(key, quoted=True), table=entity.copy()),
+            )
+            select = select.join(
+                exp.alias_(exp.Subquery(this=sub), alias, copy=False), on=on, join_type="LEFT", copy=False
+            )
+        return select
+
+    def aggregate(self, agg: ir.Aggregate):
+        """COUNT / SUM / MIN / MAX over the rows where the trait's rule is TRUE."""
+        cond = self.cond(ir.negation_normal_form(agg.where)) if agg.where is not None else None
+        if agg.fn == "count":
+            if cond is None:
+                return exp.Count(this=exp.Star())
+            return exp.Count(this=exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))]))
+        value = self.column(agg.column)
+        if cond is not None:
+            value = exp.Case(ifs=[exp.If(this=cond, true=value)])
+        return {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg.fn](this=value)
+
+    def latest(self, f: Field):
+        """The trait's column from each entity's latest row: ranked by `by`, then id."""
+        agg = f.derive
+        order = exp.Order(
+            expressions=[
+                exp.Ordered(this=self.column(agg.by), desc=True),
+                exp.Ordered(this=_col(agg.id_column), desc=True),
+            ]
+        )
+        rank = exp.Window(this=exp.RowNumber(), partition_by=[_col(agg.entity_key)], order=order)
+        inner = exp.select(
+            exp.alias_(_col(agg.entity_key), "k", quoted=True),
+            exp.alias_(self.column(agg.column), f.column, quoted=True),
+            exp.alias_(rank, "rn", quoted=True),
+            copy=False,
+        ).from_(_table(agg.table), copy=False)
+        conditions = [exp.Not(this=exp.Is(this=self.column(agg.by), expression=exp.Null()))]
+        if agg.where is not None:
+            conditions.insert(0, exp.Paren(this=self.cond(ir.negation_normal_form(agg.where))))
+        inner = inner.where(*conditions, copy=False)
+        ranked = exp.alias_(exp.Subquery(this=inner), "ranked", quoted=True, copy=False)
+        return (
+            exp.select(_col("k"), _col(f.column), copy=False)
+            .from_(ranked, copy=False)
+            .where(exp.EQ(this=_col("rn"), expression=exp.Literal.number(1)), copy=False)
+        )
 
     def table(self):
         parts = self.schema.table.split(".")
@@ -176,6 +266,16 @@ class _Builder:
                 return exp.Not(this=inner if isinstance(item, ir.IsNull) else exp.Paren(this=inner))
             case ir.Const(value):
                 return exp.true() if value else exp.false()
+            case ir.Cmp(field, op, value) if self.scaled_decimals(field):
+                bound = integer_comparison(op, scaled(value, field.type.scale or 0))
+                if isinstance(bound, bool):
+                    return _constant_for(field, bound)
+                return _OPS[bound[0]](self.column(field), self.value(field, bound[1]))
+            case ir.InSet(field, values) if self.scaled_decimals(field):
+                whole = [c.numerator for c in (scaled(v, field.type.scale or 0) for v in values) if c.denominator == 1]
+                if not whole:
+                    return _constant_for(field, False)
+                return exp.In(this=self.column(field), expressions=[self.value(field, v) for v in whole])
             case ir.Cmp(field, op, value):
                 return _OPS[op](self.text_column(field), self.value(field, value))
             case ir.InSet(field, values):
@@ -197,6 +297,10 @@ class _Builder:
                     return exp.Paren(this=inner)
                 return exp.Coalesce(this=inner, expressions=[exp.false()])
         raise AssertionError(node)  # pragma: no cover
+
+    def scaled_decimals(self, f: Field) -> bool:
+        """SQLite stores decimals as whole numbers of their last place (exact sums)."""
+        return self.t.family == "sqlite" and f.kind is Kind.DECIMAL
 
     def connect(self, is_and: bool, parts: list):
         cls = exp.And if is_and else exp.Or
@@ -437,6 +541,14 @@ def _constant_for(field: Field, value: bool):
     if value:
         return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col, expression=exp.Null())), expression=exp.Null()))
     return exp.Paren(this=exp.And(this=exp.Is(this=col, expression=exp.Null()), expression=exp.Null()))
+
+
+def _col(name: str):
+    return exp.Column(this=exp.to_identifier(name, quoted=True))
+
+
+def _table(name: str):
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
 
 
 def _cast(e, type_: exp.DataType.Type):

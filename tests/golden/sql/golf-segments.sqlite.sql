@@ -5,7 +5,7 @@ FROM "member_profile"
 WHERE
   "membership_status" = 'ACTIVE'
   AND "membership_tier" IN ('Gold', 'Platinum')
-  AND "handicap" < 15
+  AND "handicap" < 150
   AND "booking_count_30d" >= 2
   AND "engagement_score" >= 50
   AND "email_opt_in" = TRUE

@@ -5,6 +5,6 @@ SELECT
   "guest_id"
 FROM "guest_profile"
 WHERE
-  "lifetime_value" >= 150000
+  "lifetime_value" >= 15000000
   AND "last_booking_at" >= DATE('now', '-365 days') || ' 00:00:00.000000'
   AND "last_booking_at" < DATE('now', '+1 days') || ' 00:00:00.000000';

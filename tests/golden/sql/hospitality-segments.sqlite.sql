@@ -3,7 +3,7 @@ SELECT
   "guest_id"
 FROM "guest_profile"
 WHERE
-  "lifetime_value" >= 150000
+  "lifetime_value" >= 15000000
   AND "last_booking_at" >= DATE('now', '-365 days') || ' 00:00:00.000000'
   AND "last_booking_at" < DATE('now', '+1 days') || ' 00:00:00.000000'
 ORDER BY
@@ -24,7 +24,7 @@ SELECT
 FROM "guest_profile"
 WHERE
   COALESCE("last_booking_at" < DATE('now', '-179 days') || ' 00:00:00.000000', FALSE)
-  AND "lifetime_value" >= 50000
+  AND "lifetime_value" >= 5000000
   AND "email_opt_in"
 ORDER BY
   "guest_id";

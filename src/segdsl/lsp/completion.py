@@ -1,0 +1,331 @@
+"""Completion: what may come next, judged from the tokens before the cursor.
+
+The buffer rarely parses while someone types, so the context comes from the token scan,
+not the parser: the nearest clause keyword or brace says where we are (top level, the
+clause list, a `where` rule, `refresh`), and the last few tokens say what fits next
+(a field, an operator for that field's type, an enum value, a segment name).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from segdsl import ir
+from segdsl.lsp.analysis import Document, Snapshot
+from segdsl.lsp.hover import field_markdown, type_text
+from segdsl.lsp.text import CLAUSES, KEYWORDS, KINDS, Token
+from segdsl.schema import NUMERIC, Field, Kind, Schema
+
+
+@attrs.frozen
+class Item:
+    label: str
+    kind: str  # field | keyword | value | segment | cadence
+    detail: str | None = None
+    doc: str | None = None
+    insert: str | None = None
+
+
+@attrs.frozen
+class Completions:
+    items: tuple[Item, ...]
+    #: The text the chosen item replaces (the word or string being typed).
+    start: int
+    end: int
+
+
+_EXPR_START = ("and", "or", "not")
+_TIME_WORDS = ("within", "before", "after")
+_UNITS = ("day", "days", "week", "weeks")
+_CLAUSE_DOC = {
+    "description": "free text for people",
+    "refresh": "manual | hourly | daily | weekly",
+    "where": "the rule (dynamic and smart segments)",
+    "members": "the member keys (static segments)",
+}
+
+
+def complete(snapshot: Snapshot | None, doc: Document, offset: int) -> Completions:
+    sc = doc.scan
+    none = Completions((), offset, offset)
+    if sc.in_comment(offset):
+        return none
+    tok = sc.token_at(offset)
+    start, end = offset, offset
+    in_string = False
+    if tok is not None and tok.start < offset:
+        if tok.kind == "string":
+            if offset < tok.end or tok.open:
+                in_string = True
+                start, end = tok.start, tok.end
+        elif tok.kind == "name":
+            start, end = tok.start, tok.end
+        elif tok.kind in ("number", "date") and offset <= tok.end:
+            return none
+    prior = sc.tokens[: sc.index_before(start)]
+    items = _items(snapshot, prior, in_string)
+    return Completions(tuple(items), start, end)
+
+
+def _items(snapshot: Snapshot | None, prior: tuple[Token, ...], in_string: bool) -> list[Item]:
+    schema = snapshot.schema if snapshot is not None else None
+    anchor = None
+    for i in range(len(prior) - 1, -1, -1):
+        t = prior[i]
+        if t.kind == "punct" and t.text in "{}":
+            anchor = i
+            break
+        if t.kind == "name" and t.text in CLAUSES:
+            anchor = i
+            break
+        if t.kind == "name" and t.text == "segment" and not (i > 0 and prior[i - 1].text == "in"):
+            anchor = i
+            break
+    if anchor is None or prior[anchor].text == "}":
+        if in_string:
+            return []
+        if prior and prior[-1].text in KINDS:
+            return [Item("segment", "keyword", "declare a segment")]
+        return _declaration_keywords()
+    a = prior[anchor]
+    rest = prior[anchor + 1 :]
+    if a.text == "segment":  # in a declaration's header: a name or title is being written
+        return []
+    if in_string and a.text != "where":
+        return []
+    if a.text == "{":
+        return _clause_keywords(prior, anchor)
+    if a.text == "description":
+        return [] if not rest else _clause_keywords(prior, anchor)
+    if a.text == "refresh":
+        if not rest:
+            return [Item(c, "cadence", "refresh cadence") for c in ir.CADENCES]
+        return _clause_keywords(prior, anchor)
+    if a.text == "members":
+        if rest and rest[-1].text == "]":
+            return _clause_keywords(prior, anchor)
+        return []
+    return _expression(snapshot, schema, prior, anchor, list(rest), in_string)
+
+
+# ------------------------------------------------------------------- declarations
+
+
+def _declaration_keywords() -> list[Item]:
+    return [
+        Item("segment", "keyword", "a segment with a `where` rule", insert="segment"),
+        Item("static segment", "keyword", "a fixed list of member keys"),
+        Item("smart segment", "keyword", "a rule over a model score"),
+        Item("dynamic segment", "keyword", "a segment with a `where` rule (the default kind)"),
+    ]
+
+
+def _clause_keywords(prior: tuple[Token, ...], anchor: int) -> list[Item]:
+    # The clauses already written in this declaration, and its kind.
+    open_at = next((i for i in range(anchor, -1, -1) if prior[i].text == "{" and prior[i].kind == "punct"), None)
+    present = set()
+    kind = "dynamic"
+    if open_at is not None:
+        present = {t.text for t in prior[open_at:] if t.kind == "name" and t.text in CLAUSES}
+        header = prior[max(0, open_at - 4) : open_at]
+        kind = next((t.text for t in header if t.text in KINDS), "dynamic")
+    wanted = ("description", "refresh", "members") if kind == "static" else ("description", "refresh", "where")
+    return [Item(c, "keyword", _CLAUSE_DOC[c]) for c in wanted if c not in present]
+
+
+# --------------------------------------------------------------------- expressions
+
+
+@attrs.frozen
+class _Operand:
+    field: Field | None
+    days: bool  # days_since(field), or a derived day count
+
+
+def _operand_ending(schema: Schema | None, toks: list[Token], i: int) -> _Operand | None:
+    """The operand whose last token is ``toks[i]``, if it is one."""
+    if i < 0 or schema is None:
+        return None
+    t = toks[i]
+    if t.text == ")" and i >= 3 and toks[i - 3].text == "days_since" and toks[i - 2].text == "(":
+        return _Operand(schema.fields.get(toks[i - 1].text), True)
+    if t.kind != "name" or t.text in KEYWORDS:
+        return None
+    if i > 0 and toks[i - 1].text == "(" and i > 1 and toks[i - 2].text == "days_since":
+        return None  # the argument of days_since(...), not yet closed
+    if i > 0 and toks[i - 1].text == "segment":
+        return None
+    f = schema.fields.get(t.text)
+    if f is None:
+        return None
+    return _Operand(f, f.days_since is not None)
+
+
+def _expression(
+    snapshot: Snapshot | None,
+    schema: Schema | None,
+    prior: tuple[Token, ...],
+    anchor: int,
+    e: list[Token],
+    in_string: bool,
+) -> list[Item]:
+    # Inside an unclosed list: values for the field before it.
+    depth = 0
+    for j in range(len(e) - 1, -1, -1):
+        if e[j].text == "]":
+            depth += 1
+        elif e[j].text == "[":
+            if depth == 0:
+                return _list_values(schema, e, j, in_string)
+            depth -= 1
+    last = e[-1] if e else None
+    before = e[-2] if len(e) > 1 else None
+    if in_string:
+        if last is not None and last.kind == "op" and last.text in ("=", "!="):
+            op = _operand_ending(schema, e, len(e) - 2)
+            if op is not None and op.field is not None and op.field.kind is Kind.ENUM:
+                return _enum_values(op.field, ())
+        return []
+    if last is None or last.text in ("and", "or") or (last.text == "(" and not (before and before.text == "days_since")):
+        return _expression_start(schema)
+    if last.text == "not":
+        if _operand_ending(schema, e, len(e) - 2) is not None:
+            return [Item("in", "keyword", "not in [values]"), Item("between", "keyword", "not between low and high")]
+        if before is not None and before.text == "is":
+            return [Item("null", "keyword")]
+        return [i for i in _expression_start(schema) if i.label != "not"]
+    if last.text == "in":
+        if _operand_ending(schema, e, len(e) - 2) is not None or (
+            before is not None and before.text == "not" and _operand_ending(schema, e, len(e) - 3) is not None
+        ):
+            return []
+        return [Item("segment", "keyword", "in segment NAME: the members of another segment")]
+    if last.text == "segment" and before is not None and before.text == "in":
+        return _segment_names(snapshot)
+    if last.text == "(" and before is not None and before.text == "days_since":
+        return [_field_item(schema, f) for f in (schema.fields.values() if schema else ())
+                if f.kind in (Kind.DATE, Kind.TIMESTAMP) and f.days_since is None]
+    if last.kind == "op":
+        op = _operand_ending(schema, e, len(e) - 2)
+        if op is None or op.field is None:
+            return []
+        if op.field.kind is Kind.ENUM and last.text in ("=", "!="):
+            return _enum_values(op.field, ())
+        if op.field.kind is Kind.BOOL and last.text in ("=", "!="):
+            return [Item("true", "keyword"), Item("false", "keyword")]
+        return []
+    if last.text == "is":
+        return [Item("null", "keyword"), Item("not null", "keyword")]
+    if last.text in ("starts", "ends"):
+        return [Item("with", "keyword")]
+    if last.text == "has":
+        return [Item("any", "keyword", "has any [tags]"), Item("all", "keyword", "has all [tags]")]
+    if last.text == "ignoring":
+        return [Item("case", "keyword")]
+    if last.text in _TIME_WORDS + ("between", "days_since", "contains", "with"):
+        return []
+    if last.kind == "number" and before is not None and before.text in _TIME_WORDS:
+        return [Item(u, "keyword") for u in ("days", "weeks")]
+    if last.text in _UNITS and len(e) > 2 and e[-3].text in ("before", "after"):
+        return [Item("ago", "keyword")]
+    op = _operand_ending(schema, e, len(e) - 1)
+    if op is not None:
+        return _operators(op)
+    # A complete predicate: join it to another, or close the rule with a clause.
+    out = [Item("and", "keyword"), Item("or", "keyword")]
+    if last.kind == "string" and before is not None and before.text in ("contains", "with"):
+        out.append(Item("ignoring case", "keyword", "match ASCII letters regardless of case"))
+    if _paren_depth(e) == 0:
+        out += _clause_keywords(prior, anchor)
+    return out
+
+
+def _paren_depth(e: list[Token]) -> int:
+    depth = 0
+    for t in e:
+        if t.kind == "punct" and t.text == "(":
+            depth += 1
+        elif t.kind == "punct" and t.text == ")":
+            depth = max(0, depth - 1)
+    return depth
+
+
+def _expression_start(schema: Schema | None) -> list[Item]:
+    out = [_field_item(schema, f) for f in (schema.fields.values() if schema else ())]
+    out += [
+        Item("not", "keyword", "negation; unknown stays unknown"),
+        Item("in segment", "keyword", "the members of another segment"),
+        Item("days_since(", "keyword", "whole UTC days since a date or timestamp field"),
+    ]
+    return out
+
+
+def _field_item(schema: Schema | None, f: Field) -> Item:
+    return Item(f.name, "field", type_text(f) + ("" if f.nullable else ", not nullable"),
+                field_markdown(schema, f) if schema is not None else f.doc)
+
+
+def _segment_names(snapshot: Snapshot | None) -> list[Item]:
+    if snapshot is None:
+        return []
+    out = []
+    for name in snapshot.segment_names():
+        found = snapshot.defs.get(name)
+        title = found[1].title.value if found is not None and found[1].title is not None else None
+        out.append(Item(name, "segment", title or "segment"))
+    return out
+
+
+def _enum_values(f: Field, used: tuple[str, ...]) -> list[Item]:
+    from segdsl.printer import string_text
+
+    return [Item(string_text(v), "value", f"{f.name}: enum value") for v in f.type.values if v not in used]
+
+
+def _list_values(schema: Schema | None, e: list[Token], j: int, in_string: bool) -> list[Item]:
+    """Values inside ``FIELD in [...`` / ``not in [`` / ``has any [`` at the cursor."""
+    inside = e[j + 1 :]
+    if inside and inside[-1].text not in (",",) and not in_string:
+        return []
+    k = j - 1
+    if k >= 0 and e[k].text == "in":
+        k -= 1
+        if k >= 0 and e[k].text == "not":
+            k -= 1
+    else:
+        return []
+    op = _operand_ending(schema, e, k)
+    if op is None or op.field is None:
+        return []
+    if op.field.kind is Kind.ENUM:
+        from segdsl.lsp.text import string_value
+
+        used = tuple(string_value(t) for t in inside if t.kind == "string" and not t.open)
+        return _enum_values(op.field, used)
+    if op.field.kind is Kind.BOOL and not in_string:
+        return [Item("true", "keyword"), Item("false", "keyword")]
+    return []
+
+
+def _operators(op: _Operand) -> list[Item]:
+    f = op.field
+    words: list[tuple[str, str]] = []
+    kind = Kind.INT if op.days or f is None else f.kind
+    if kind in NUMERIC or kind in (Kind.DATE, Kind.TIMESTAMP):
+        words += [(o, "comparison") for o in ("=", "!=", "<", "<=", ">", ">=")]
+        words += [("between", "inclusive range: between low and high"), ("not between", "outside a range")]
+    elif kind is not Kind.TAGS:
+        words += [("=", "equals"), ("!=", "differs (NULL stays unknown)")]
+    if kind is not Kind.TAGS:
+        words += [("in", "in [values]"), ("not in", "not in [values]")]
+    if kind is Kind.TEXT:
+        words += [("contains", "substring, literal"), ("starts with", "prefix, literal"), ("ends with", "suffix, literal")]
+    if kind is Kind.TAGS:
+        words += [("has", 'has "tag"'), ("has any", "has any [tags]"), ("has all", "has all [tags]")]
+    if kind in (Kind.DATE, Kind.TIMESTAMP) and not op.days:
+        words += [("within", "within N days"), ("before", "before N days ago"), ("after", "after N days ago")]
+    words += [("is null", "true where the value is missing"), ("is not null", "true where the value is present")]
+    out = [Item(w, "keyword", d) for w, d in words]
+    if kind is Kind.BOOL and not op.days:
+        out += [Item("and", "keyword"), Item("or", "keyword")]
+    return out

@@ -1,0 +1,97 @@
+"""Hover text: a field's type, nullability, column and doc; a segment's title, rule and size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from segdsl import ast
+from segdsl.checker import DEFAULT_REFRESH
+from segdsl.lsp.analysis import Document, Snapshot, relocate
+from segdsl.lsp.text import KEYWORDS
+from segdsl.printer import literal_text, print_expr
+from segdsl.schema import Field, Kind, Schema
+
+
+@attrs.frozen
+class Target:
+    kind: str  # "field" | "segment"
+    name: str
+    start: int
+    end: int
+
+
+def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
+    """The field or segment name under ``offset`` (token-based: works while typing)."""
+    sc = doc.scan
+    tok = sc.token_at(offset)
+    if tok is None or tok.kind != "name" or tok.text in KEYWORDS:
+        return None
+    i = sc.index_before(tok.end) - 1
+    prev = sc.tokens[i - 1] if i > 0 else None
+    if prev is not None and prev.kind == "name" and prev.text == "segment":
+        return Target("segment", tok.text, tok.start, tok.end)
+    if snapshot.schema is not None and tok.text in snapshot.schema.fields:
+        return Target("field", tok.text, tok.start, tok.end)
+    return None
+
+
+def type_text(f: Field) -> str:
+    if f.days_since is not None:
+        return f"day count, days_since({f.days_since})"
+    if f.kind is Kind.ENUM:
+        return "enum of " + ", ".join(f'"{v}"' for v in f.type.values)
+    return str(f.type)
+
+
+def field_markdown(schema: Schema, f: Field) -> str:
+    head = f"**{f.name}** · `{type_text(f)}` · {'nullable' if f.nullable else 'not nullable'}"
+    lines = [head, ""]
+    if f.doc:
+        lines += [f.doc, ""]
+    facts = []
+    if f.days_since is not None:
+        facts.append(f"derived: whole UTC days from `{f.days_since}` to the as-of date; no column")
+    else:
+        facts.append(f"column `{f.column}` of `{schema.table}`")
+    if f.name == schema.key.name:
+        facts.append(f"the key of each `{schema.entity}`")
+    if f.model:
+        facts.append(f"model score (model `{f.model}`)")
+    lines.append(" · ".join(facts))
+    return "\n".join(lines).rstrip()
+
+
+def segment_markdown(snapshot: Snapshot, name: str, size_text: str | None) -> str | None:
+    found = snapshot.defs.get(name)
+    if found is None:
+        decls = snapshot.declarations(name)
+        if not decls:
+            return f"**{name}**: no segment of this name in the project"
+        doc, start, _ = decls[0]
+        line = doc.index.position(start)[0] + 1
+        return f"**{name}** · segment declared in `{Path(doc.path).name}`, line {line}; it does not parse yet"
+    doc, seg = found
+    title = f' · "{seg.title.value}"' if seg.title is not None else ""
+    lines = [f"**{name}** · {seg.kind} segment{title}", ""]
+    if seg.description:
+        lines += [seg.description, ""]
+    checked = snapshot.segments.get(name)
+    refresh = checked.refresh if checked is not None else (seg.refresh or DEFAULT_REFRESH[seg.kind])
+    lines += [f"refresh: {refresh}", ""]
+    if seg.where is not None:
+        lines += ["```segdsl", f"where {print_expr(seg.where)}", "```", ""]
+    members = seg.clause(ast.Members)
+    if members is not None:
+        count = len(members.items.items)
+        lines += ["```segdsl", f"members {literal_text(members.items)}", "```", "",
+                  f"{count} listed key{'s' if count != 1 else ''}", ""]
+    if checked is None:
+        lines += ["size unknown: the segment has errors", ""]
+    elif size_text:
+        lines += [size_text, ""]
+    where = relocate(seg.name_span, doc)
+    line = doc.index.position(where.start)[0] + 1
+    lines.append(f"defined in `{Path(doc.path).name}`, line {line}")
+    return "\n".join(lines)

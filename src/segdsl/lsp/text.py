@@ -1,0 +1,293 @@
+"""Text as an editor sees it: LSP positions, and a forgiving token scan.
+
+segdsl spans are code-point offsets; LSP positions are (line, character) where the
+character counts UTF-16 code units unless the client agreed to UTF-32 (code points) or
+UTF-8 (bytes). :class:`LineIndex` converts both ways.
+
+The token scan here is not the parser: it never fails, so completion, hover, navigation
+and the per-declaration split of a buffer keep working while the user types half a
+rule. It agrees with the grammar's tokens for every valid file (names, strings with
+escapes, comments, numbers, dates and timestamps), which is all these features need.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+import attrs
+
+from segdsl.schema import RESERVED
+
+UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
+
+#: Every keyword of the language (the grammar's and the schema's lists agree).
+KEYWORDS = RESERVED
+KINDS = ("static", "smart", "dynamic")
+CLAUSES = ("description", "refresh", "where", "members")
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class LineIndex:
+    """Offsets ↔ LSP positions for one text, in a negotiated position encoding."""
+
+    def __init__(self, text: str):
+        self.text = text
+        starts = [0]
+        find = text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        self.line_starts = starts
+
+    def _line_end(self, line: int) -> int:
+        if line + 1 < len(self.line_starts):
+            return self.line_starts[line + 1] - 1
+        return len(self.text)
+
+    def position(self, offset: int, encoding: str = UTF16) -> tuple[int, int]:
+        """0-based (line, character) of a code-point offset."""
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self.line_starts, offset) - 1
+        start = self.line_starts[line]
+        return line, _units(self.text[start:offset], encoding)
+
+    def offset(self, line: int, character: int, encoding: str = UTF16) -> int:
+        """Code-point offset of a 0-based LSP position; past the end of a line clamps to it."""
+        if line < 0:
+            return 0
+        if line >= len(self.line_starts):
+            return len(self.text)
+        start, end = self.line_starts[line], self._line_end(line)
+        if self.text.endswith("\r", start, end):
+            end -= 1
+        segment = self.text[start:end]
+        if encoding == UTF32 or segment.isascii():
+            return start + max(0, min(character, len(segment)))
+        units = 0
+        for i, ch in enumerate(segment):
+            if units >= character:
+                return start + i
+            units += _char_units(ch, encoding)
+        return end
+
+    def end_position(self, encoding: str = UTF16) -> tuple[int, int]:
+        return self.position(len(self.text), encoding)
+
+
+def _units(s: str, encoding: str) -> int:
+    if encoding == UTF32 or s.isascii():
+        return len(s)
+    if encoding == UTF8:
+        return len(s.encode("utf-8", "surrogatepass"))
+    return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
+
+
+def _char_units(ch: str, encoding: str) -> int:
+    o = ord(ch)
+    if encoding == UTF8:
+        return 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
+    return 2 if o > 0xFFFF else 1
+
+
+# ---------------------------------------------------------------------------- tokens
+
+
+@attrs.frozen
+class Token:
+    kind: str  # name | string | number | date | op | punct | other
+    text: str
+    start: int
+    end: int
+    #: A string with no closing quote on its line.
+    open: bool = False
+
+
+_TOKEN_RE = re.compile(
+    r"""
+     (?P<ws>[ \t\r\n]+)
+    |(?P<comment>\#[^\n]*)
+    |(?P<string>"(?:[^"\\\n]|\\[^\n])*"?)
+    |(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9:.]+(?:Z|[+-][0-9]{2}:[0-9]{2})?)?)
+    |(?P<number>-?[0-9][0-9_]*(?:\.[0-9_]+)?)
+    |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    |(?P<op>!=|<=|>=|[=<>])
+    |(?P<punct>[{}\[\](),])
+    |(?P<other>.)
+    """,
+    re.X | re.S,
+)
+
+
+@attrs.frozen
+class Scan:
+    """The significant tokens of a text, and where its comments are."""
+
+    tokens: tuple[Token, ...]
+    comments: tuple[tuple[int, int], ...]
+
+    def index_before(self, offset: int) -> int:
+        """Number of tokens that end at or before ``offset``."""
+        lo, hi = 0, len(self.tokens)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.tokens[mid].end <= offset:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def token_at(self, offset: int) -> Token | None:
+        """The token containing ``offset``, or ending exactly at it (the word being typed)."""
+        i = self.index_before(offset)
+        if i < len(self.tokens) and self.tokens[i].start <= offset:
+            return self.tokens[i]
+        if i > 0 and self.tokens[i - 1].end == offset:
+            return self.tokens[i - 1]
+        return None
+
+    def in_comment(self, offset: int) -> bool:
+        # The last comment starting before ``offset``; the cursor at its end is still in it.
+        i = bisect.bisect_left(self.comments, (offset,)) - 1
+        return i >= 0 and offset <= self.comments[i][1]
+
+
+def scan(text: str) -> Scan:
+    tokens: list[Token] = []
+    comments: list[tuple[int, int]] = []
+    append = tokens.append
+    for m in _TOKEN_RE.finditer(text):
+        kind = m.lastgroup
+        if kind == "ws":
+            continue
+        if kind == "comment":
+            comments.append((m.start(), m.end()))
+            continue
+        s = m.group()
+        if kind == "string":
+            append(Token(kind, s, m.start(), m.end(), len(s) < 2 or not s.endswith('"') or _escaped_end(s)))
+        else:
+            append(Token(kind, s, m.start(), m.end()))
+    return Scan(tuple(tokens), tuple(comments))
+
+
+def _escaped_end(s: str) -> bool:
+    """``"abc\\"`` ends with an escaped quote: the string is still open."""
+    backslashes = len(s) - 1 - len(s[:-1].rstrip("\\"))
+    return backslashes % 2 == 1
+
+
+def string_value(tok: Token) -> str:
+    """The text of a string token, escapes undone (best effort for an open string)."""
+    raw = tok.text[1:-1] if not tok.open else tok.text[1:]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), raw)
+
+
+# ---------------------------------------------------------------------- declarations
+
+
+@attrs.frozen
+class Decl:
+    """A segment declaration as the tokens show it, complete or not."""
+
+    name: str
+    kind: str
+    start: int
+    end: int
+    name_start: int
+    name_end: int
+    title: str | None
+
+
+@attrs.frozen
+class Occurrence:
+    """A segment name: where it is declared, or used with ``in segment``."""
+
+    name: str
+    start: int
+    end: int
+    declaration: bool
+
+
+@attrs.frozen
+class Outline:
+    decls: tuple[Decl, ...]
+    occurrences: tuple[Occurrence, ...]
+    #: Offsets where the text splits into independently parseable pieces: before each
+    #: declaration. Piece ``i`` runs from ``cuts[i]`` to ``cuts[i + 1]``.
+    cuts: tuple[int, ...]
+
+
+def outline(text: str, sc: Scan) -> Outline:
+    """Declarations, segment-name occurrences and split points of a text.
+
+    A declaration starts at ``[kind] segment`` outside braces, or at the start of a line
+    even inside unbalanced braces (so one unfinished declaration does not swallow the
+    rest of the file). ``in segment NAME`` is a reference wherever it appears.
+    """
+    toks = sc.tokens
+    decls: list[Decl] = []
+    occ: list[Occurrence] = []
+    cuts = [0]
+    depth = 0
+    current: dict | None = None
+    for i, tok in enumerate(toks):
+        if tok.kind == "punct":
+            if tok.text == "{":
+                depth += 1
+            elif tok.text == "}":
+                depth = max(0, depth - 1)
+                if depth == 0 and current is not None:
+                    current["end"] = tok.end
+                    decls.append(Decl(**current))
+                    current = None
+            continue
+        if tok.kind != "name" or tok.text != "segment":
+            continue
+        prev = toks[i - 1] if i > 0 else None
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        name_tok = nxt if nxt is not None and nxt.kind == "name" and nxt.text not in KEYWORDS else None
+        if prev is not None and prev.kind == "name" and prev.text == "in":
+            if name_tok is not None:
+                occ.append(Occurrence(name_tok.text, name_tok.start, name_tok.end, False))
+            continue
+        start_tok = prev if prev is not None and prev.kind == "name" and prev.text in KINDS else tok
+        if depth > 0 and not _starts_line(text, start_tok.start):
+            continue
+        if current is not None:  # unfinished: it ends where the next one starts
+            current["end"] = _trim_end(text, start_tok.start)
+            decls.append(Decl(**current))
+        depth = 0
+        if start_tok.start > 0:
+            cuts.append(start_tok.start)
+        title = None
+        if name_tok is not None and i + 2 < len(toks) and toks[i + 2].kind == "string":
+            title = string_value(toks[i + 2])
+        current = None
+        if name_tok is not None:
+            occ.append(Occurrence(name_tok.text, name_tok.start, name_tok.end, True))
+            current = dict(
+                name=name_tok.text,
+                kind=start_tok.text if start_tok is not tok else "dynamic",
+                start=start_tok.start,
+                end=len(text),
+                name_start=name_tok.start,
+                name_end=name_tok.end,
+                title=title,
+            )
+    if current is not None:
+        current["end"] = _trim_end(text, len(text))
+        decls.append(Decl(**current))
+    return Outline(tuple(decls), tuple(occ), tuple(cuts))
+
+
+def _starts_line(text: str, offset: int) -> bool:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return not text[line_start:offset].strip()
+
+
+def _trim_end(text: str, offset: int) -> int:
+    while offset > 0 and text[offset - 1] in " \t\r\n":
+        offset -= 1
+    return offset
