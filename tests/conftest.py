@@ -84,6 +84,40 @@ def pg(pg_dsn):
     engine.close()
 
 
+@pytest.fixture(scope="session")
+def mysql_dsn():
+    """A throwaway database on a MySQL/MariaDB server, dropped after the session."""
+    dsn = os.environ.get("SEGDSL_TEST_MYSQL", "mysql://root@127.0.0.1:3306/")
+    try:
+        import pymysql
+        from urllib.parse import urlsplit
+
+        url = urlsplit(dsn)
+        conn = pymysql.connect(host=url.hostname, port=url.port or 3306, user=url.username or "root",
+                               password=url.password or "", connect_timeout=5, autocommit=True)
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+        message = f"MySQL/MariaDB is not reachable at {dsn!r}: {exc}"
+        if os.environ.get("SEGDSL_REQUIRE_MYSQL", "") not in ("", "0"):
+            pytest.fail(f"{message} (SEGDSL_REQUIRE_MYSQL is set, so this is a failure, not a skip)")
+        pytest.skip(f"{message}; set SEGDSL_TEST_MYSQL to run the MySQL tests")
+    name = f"segdsl_test_{uuid.uuid4().hex[:10]}"
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+    yield f"{dsn.rstrip('/')}/{name}"
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{name}`")
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def maria(mysql_dsn):
+    from segdsl.engines import connect
+
+    engine = connect(mysql_dsn)
+    yield engine
+    engine.close()
+
+
 @pytest.fixture
 def duck():
     from segdsl.engines import connect

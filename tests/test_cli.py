@@ -72,8 +72,10 @@ def test_check_binary_garbage_is_a_diagnostic(tmp_path):
 
 def test_compile_postgres_segment():
     out = run("compile", "examples/hospitality/segments.seg", "--target", "postgres", "--segment", "high_value").stdout
-    assert out.startswith("-- segment: high_value\nSELECT\n")
-    assert '"lifetime_value" >= 150000' in out
+    assert out.startswith('-- segment: high_value\nWITH "profile" AS (\n')
+    # The traits the rule reads are computed from the raw tables in the profile CTE.
+    assert 'SUM(CASE WHEN "status" = \'completed\' THEN "amount_inr" END) AS "ltv"' in out
+    assert '"ltv" >= 150000' in out
     # Relative time uses the database clock, in UTC, and bounds the column (index-friendly).
     assert "CURRENT_TIMESTAMP AT TIME ZONE 'UTC'" in out
     assert '"last_booking_at" >=' in out and "ORDER BY" in out
@@ -117,8 +119,8 @@ def test_compile_unsupported_construct_is_a_diagnostic():
 
 def test_size_in_memory_table():
     out = run("size", *HOSPITALITY, *GOLF, "--as-of", "2026-11-01").stdout
-    assert "guest segments as of 2026-11-01T00:00:00Z, in memory, 3,000 profiles" in out
-    assert "member segments as of 2026-11-01T00:00:00Z, in memory, 1,500 profiles" in out
+    assert "guest segments as of 2026-11-01T00:00:00Z, in memory, 3,000 profiles in guests" in out
+    assert "member segments as of 2026-11-01T00:00:00Z, in memory, 1,500 profiles in members" in out
     assert "board_members" in out and "active_golfers_low_handicap" in out
 
 
@@ -144,12 +146,14 @@ def test_time_alone_changes_membership():
 def test_db_load_then_size_on_postgres_equals_in_memory(pg_dsn, project, files):
     out = run("db", "load", f"examples/{project}", "--dsn", pg_dsn).stdout
     assert out.startswith("loaded ")
-    on_pg = json.loads(run("size", *files, "--as-of", "2026-11-01", "--dsn", pg_dsn, "--format", "json").stdout)
-    in_mem = json.loads(run("size", *files, "--as-of", "2026-11-01", "--format", "json").stdout)
-    pg_sizes = {s["segment"]: (s["size"], s["total"]) for s in on_pg["results"][0]["segments"]}
-    mem_sizes = {s["segment"]: (s["size"], s["total"]) for s in in_mem["results"][0]["segments"]}
-    assert pg_sizes == mem_sizes
-    assert len(pg_sizes) >= 7 and all(total > 0 for _, total in pg_sizes.values())
+    args = ("size", *files, "--as-of", "2026-11-01", "--format", "json", "--overlap")
+    on_pg = json.loads(run(*args, "--dsn", pg_dsn).stdout)["results"][0]
+    in_mem = json.loads(run(*args).stdout)["results"][0]
+    assert on_pg["segments"] == in_mem["segments"]
+    assert on_pg["overlaps"] == in_mem["overlaps"]
+    n = len(on_pg["segments"])
+    assert n >= 7 and len(on_pg["overlaps"]) == n * (n - 1) // 2
+    assert all(s["total"] > 0 for s in on_pg["segments"])
 
 
 def test_size_with_unreachable_database_is_a_clear_error():
@@ -163,5 +167,13 @@ def test_db_load_then_size_on_embedded_engines_equals_in_memory(tmp_path, engine
     dsn = f"{engine}:{tmp_path / ('crm.' + engine)}"
     run("db", "load", f"examples/{project}", "--dsn", dsn)
     on_db = json.loads(run("size", *files, "--as-of", "2026-11-01", "--dsn", dsn, "--format", "json").stdout)
+    in_mem = json.loads(run("size", *files, "--as-of", "2026-11-01", "--format", "json").stdout)
+    assert on_db["results"][0]["segments"] == in_mem["results"][0]["segments"]
+
+
+@pytest.mark.parametrize("project,files", [("hospitality", HOSPITALITY), ("golf", GOLF)])
+def test_db_load_then_size_on_mariadb_equals_in_memory(mysql_dsn, project, files):
+    run("db", "load", f"examples/{project}", "--dsn", mysql_dsn)
+    on_db = json.loads(run("size", *files, "--as-of", "2026-11-01", "--dsn", mysql_dsn, "--format", "json").stdout)
     in_mem = json.loads(run("size", *files, "--as-of", "2026-11-01", "--format", "json").stdout)
     assert on_db["results"][0]["segments"] == in_mem["results"][0]["segments"]

@@ -97,8 +97,12 @@ def _assert_one_comparison(value: str, target: str) -> None:
     where = tree.args["where"].this
     assert isinstance(where, exp.EQ), statement
     literal = where.expression
-    assert isinstance(literal, (exp.Literal, exp.ByteString, exp.National)), statement
-    assert literal.this == value or literal.name == value, statement
+    if isinstance(literal, exp.Introducer):  # MySQL: _utf8mb4 x'...' for text with a backslash
+        assert str(literal.this).lower() == "_utf8mb4" and isinstance(literal.expression, exp.HexString), statement
+        assert bytes.fromhex(literal.expression.this).decode("utf-8") == value, statement
+    else:
+        assert isinstance(literal, (exp.Literal, exp.ByteString, exp.National)), statement
+        assert literal.this == value or literal.name == value, statement
     assert len(list(tree.find_all(exp.Select))) == 1
 
 
@@ -118,3 +122,28 @@ def test_any_text_round_trips_on_postgres_with_scs_off(probe):
             probe.execute("SET standard_conforming_strings = on")
 
     run()
+
+
+@pytest.fixture(scope="module")
+def maria_probe(mysql_dsn):
+    engine = connect(mysql_dsn)
+    load_records(engine, SCHEMA, _rows(ADVERSARIAL))
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("mode", ["", "NO_BACKSLASH_ESCAPES"])
+@pytest.mark.parametrize("index,value", list(enumerate(ADVERSARIAL)))
+def test_literal_round_trips_on_mariadb(maria_probe, mode, index, value):
+    """MySQL's own quoting trap: with NO_BACKSLASH_ESCAPES a backslash is a plain
+    character, without it an escape. Inlined text must mean the same either way."""
+    maria_probe.execute(f"SET SESSION sql_mode = '{mode}'")
+    try:
+        for rule, expected in (
+            (ir.Cmp(NAME, "=", value), [index]),
+            (ir.TextMatch(NAME, "contains", value, False), [i for i, s in enumerate(ADVERSARIAL) if value in s]),
+        ):
+            compiled = compile_rule(rule, SCHEMA, target="mysql", as_of=None)
+            assert fetch_keys(maria_probe, compiled.sql) == expected, compiled.sql
+    finally:
+        maria_probe.execute("SET SESSION sql_mode = DEFAULT")

@@ -31,7 +31,8 @@ def codes(rule: str) -> list[str]:
         ('home_city != "Pune"', ["W0207"]),
         ('home_city not in ["Pune"]', ["W0207"]),
         ("engagement_score not between 1 and 5", ["W0207"]),
-        ("not email_opt_in", []),  # never null: nothing is left out
+        ("not email_opt_in", ["W0207"]),  # a consent never asked for is null
+        ("not (total_bookings > 2)", []),  # a count is never null: nothing is left out
         ("not (email is null)", []),
         ("ltv != 5", []),  # ltv is never null
         ("last_booking_at within 30 days and days_since_booking >= 180", ["W0208"]),

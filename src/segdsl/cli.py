@@ -21,9 +21,33 @@ from segdsl.diagnostics import Diagnostic, error, render_all_text, render_json, 
 FORMATS = ("text", "json")
 
 
+#: Commands kept in their own modules, imported only when run, so `segdsl check`
+#: starts without loading them: name → "module:attribute".
+LAZY_COMMANDS = {
+    "fmt": "segdsl.commands.fmt:fmt",
+    "import": "segdsl.commands.interchange:import_",
+    "export": "segdsl.commands.interchange:export",
+    "lsp": "segdsl.commands.lsp:lsp",
+    "seed": "segdsl.commands.seed:seed",
+    "model": "segdsl.commands.model:model",
+}
+
+
 class _Group(click.Group):
     """Turns expected failures into one-line messages, and anything else into a short
-    report instead of a traceback (``SEGDSL_DEBUG=1`` shows the traceback)."""
+    report instead of a traceback (``SEGDSL_DEBUG=1`` shows the traceback). Also loads
+    the commands of :data:`LAZY_COMMANDS` on first use."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         try:
@@ -294,10 +318,17 @@ def _jsonable(params: dict) -> dict:
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 @click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def size(files, expr, segments, as_of, dsn, data_dir, schema, fmt):
+@click.option("--overlap", is_flag=True, help="Also show how many members each pair of segments shares.")
+def size(files, expr, segments, as_of, dsn, data_dir, schema, fmt, overlap):
     """Compute exact segment sizes, in memory or on a database."""
     from segdsl import ir
-    from segdsl.sizes import SizeError, sizes_in_memory, sizes_on_database
+    from segdsl.sizes import (
+        SizeError,
+        overlaps_in_memory,
+        overlaps_on_database,
+        sizes_in_memory,
+        sizes_on_database,
+    )
 
     if not files and expr is None:
         raise click.UsageError("give one or more .seg files, or --expr")
@@ -312,27 +343,30 @@ def size(files, expr, segments, as_of, dsn, data_dir, schema, fmt):
             chosen = [ir.Segment("expr", "dynamic", None, None, "manual", rule, "<expr>")]
         else:
             chosen = _select_segments(ws, segments)
+        pairs = []
         try:
             if dsn:
                 results = sizes_on_database(chosen, ws.schema, dsn, instant)
+                pairs = overlaps_on_database(chosen, ws.schema, dsn, instant) if overlap else []
                 where = "database"
             else:
                 folder = Path(data_dir) if data_dir else (ws.project.data_dir if ws.project else None)
                 if folder is None:
                     raise click.UsageError("no data: pass --data DIR or --dsn URL, or set `data` in segdsl.toml")
                 results = sizes_in_memory(chosen, ws.schema, folder, instant)
+                pairs = overlaps_in_memory(chosen, ws.schema, folder, instant) if overlap else []
                 where = "in memory"
         except SizeError as exc:
             _fail_on_errors(ws, list(exc.diagnostics))
             return
-        blocks.append((ws.schema, results, where))
+        blocks.append((ws.schema, results, where, pairs))
     _print_sizes(blocks, instant, fmt)
 
 
 def _print_sizes(blocks, instant: dt.datetime, fmt: str) -> None:
     stamp = instant.isoformat().replace("+00:00", "Z")
     tables = []
-    for schema, results, where in blocks:
+    for schema, results, where, pairs in blocks:
         rows = [
             {
                 "segment": r.segment.name,
@@ -345,7 +379,12 @@ def _print_sizes(blocks, instant: dt.datetime, fmt: str) -> None:
             }
             for r in results
         ]
-        tables.append({"entity": schema.entity, "table": schema.table, "evaluated": where, "segments": rows})
+        block = {"entity": schema.entity, "table": schema.table, "evaluated": where, "segments": rows}
+        if pairs:
+            block["overlaps"] = [
+                {"a": p.a.name, "b": p.b.name, "both": p.both, "jaccard": round(p.jaccard, 6)} for p in pairs
+            ]
+        tables.append(block)
     if fmt == "json":
         click.echo(json.dumps({"as_of": stamp, "results": tables}, indent=2, ensure_ascii=False))
         return
@@ -353,6 +392,12 @@ def _print_sizes(blocks, instant: dt.datetime, fmt: str) -> None:
         import csv
 
         w = csv.writer(sys.stdout, lineterminator="\n")
+        if any("overlaps" in t for t in tables):
+            w.writerow(["entity", "a", "b", "both", "jaccard"])
+            for t in tables:
+                for o in t.get("overlaps", []):
+                    w.writerow([t["entity"], o["a"], o["b"], o["both"], f"{o['jaccard']:.6f}"])
+            return
         w.writerow(["entity", "segment", "type", "refresh", "size", "total", "share"])
         for t in tables:
             for r in t["segments"]:
@@ -377,6 +422,24 @@ def _print_sizes(blocks, instant: dt.datetime, fmt: str) -> None:
         click.echo(line(tuple("-" * w for w in widths)))
         for b in body:
             click.echo(line(b))
+        if "overlaps" in t:
+            _print_overlap_matrix(rows, t["overlaps"])
+
+
+def _print_overlap_matrix(rows: list[dict], overlaps: list[dict]) -> None:
+    """Members shared by each pair: a lower-triangular matrix, columns numbered."""
+    names = [r["segment"] for r in rows]
+    both = {(o["a"], o["b"]): o["both"] for o in overlaps}
+    both.update({(b, a): n for (a, b), n in list(both.items())})
+    width = max(len(n) for n in names) + 4
+    cells = [[f"{both.get((a, b), r['size']) if a != b else r['size']:,}" for b in names[: i + 1]]
+             for i, (a, r) in enumerate(zip(names, rows))]
+    cell = max(len(c) for row in cells for c in row) + 2
+    click.echo("")
+    click.echo("members shared by each pair (the diagonal is the segment's size)")
+    click.echo(" " * width + "".join(f"{f'({j + 1})':>{cell}}" for j in range(len(names))))
+    for i, (name, row) in enumerate(zip(names, cells)):
+        click.echo(f"{f'({i + 1}) {name}':<{width}}" + "".join(f"{c:>{cell}}" for c in row))
 
 
 # ----------------------------------------------------------------------------- db

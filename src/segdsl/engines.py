@@ -26,6 +26,12 @@ _TYPES = {
         Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
         Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "TIMESTAMPTZ", Kind.TAGS: "TEXT[]",
     },
+    # Default collations stay as the server has them; compiled SQL asks for binary
+    # comparison itself. Timestamps are UTC wall-clock DATETIME(6).
+    "mysql": {
+        Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.TEXT: "TEXT", Kind.ENUM: "VARCHAR(255)",
+        Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "DATETIME(6)", Kind.TAGS: "JSON",
+    },
     # STRICT tables: a value of the wrong type is an error, never silently text.
     "sqlite": {
         Kind.INT: "INTEGER", Kind.DECIMAL: "INTEGER", Kind.FLOAT: "REAL", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
@@ -49,16 +55,23 @@ class Engine:
     def dialect(self) -> str:
         return self.family
 
+    @property
+    def binds_named_params(self) -> bool:
+        """Whether compiled SQL can be run with named parameters. PyMySQL expects
+        pyformat markers that sqlglot does not emit for MySQL, so MySQL gets literals,
+        which are quoted safely whatever the server's SQL mode."""
+        return self.family != "mysql"
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
         try:
-            if self.family == "postgres":
+            if self.family in ("postgres", "mysql"):
                 with self.conn.cursor() as cur:
                     cur.execute(sql, params or None)
-                    return cur.fetchall() if cur.description else []
+                    return list(cur.fetchall()) if cur.description else []
             cur = self.conn.execute(sql, dict(params or {}))
             return cur.fetchall() if cur.description else []
         except Exception as exc:  # driver-specific error classes
-            if self.family == "postgres":
+            if self.family in ("postgres", "mysql"):
                 self.conn.rollback()
             raise EngineError(f"{self.family}: {str(exc).strip()}") from exc
 
@@ -83,6 +96,8 @@ class Engine:
 def connect(dsn: str) -> Engine:
     """Open ``dsn``: a Postgres URL or keyword string, ``duckdb:PATH`` or ``sqlite:PATH``
     (``:memory:`` for an in-memory database)."""
+    if dsn.startswith(("mysql://", "mariadb://")):
+        return _connect_mysql(dsn)
     if dsn.startswith(("duckdb:", "sqlite:")):
         family, _, path = dsn.partition(":")
         path = path.removeprefix("//") or ":memory:"
@@ -108,6 +123,27 @@ def connect(dsn: str) -> Engine:
     return Engine("postgres", conn)
 
 
+def _connect_mysql(dsn: str) -> Engine:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        import pymysql
+    except ImportError:  # pragma: no cover - optional dependency
+        raise EngineError("MySQL/MariaDB support needs PyMySQL: pip install 'segdsl[mysql]'") from None
+    url = urlsplit(dsn)
+    try:
+        conn = pymysql.connect(
+            host=url.hostname or "127.0.0.1", port=url.port or 3306, user=unquote(url.username or "root"),
+            password=unquote(url.password or ""), database=url.path.lstrip("/") or None, charset="utf8mb4",
+            connect_timeout=10, autocommit=False,
+        )
+    except pymysql.MySQLError as exc:
+        raise EngineError(f"cannot connect to MySQL/MariaDB: {exc}") from None
+    with conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00'")
+    return Engine("mysql", conn)
+
+
 # ----------------------------------------------------------------------- tables
 
 
@@ -127,7 +163,7 @@ def create_table_sql(schema: Schema, family: str, table: str | None = None) -> l
         cols.append(
             exp.ColumnDef(
                 this=exp.to_identifier(f.column, quoted=True),
-                kind=exp.DataType.build(_column_type(f, family), dialect=family),
+                kind=exp.DataType.build(_column_type(f, family, f.name == schema.key.name), dialect=family),
                 constraints=constraints,
             )
         )
@@ -140,9 +176,11 @@ def create_table_sql(schema: Schema, family: str, table: str | None = None) -> l
     return [drop, create]
 
 
-def _column_type(f: Field, family: str) -> str:
+def _column_type(f: Field, family: str, key: bool = False) -> str:
     if f.kind is Kind.DECIMAL and family != "sqlite":
         return f"DECIMAL({f.type.precision}, {f.type.scale})"
+    if key and family == "mysql" and f.kind is Kind.TEXT:
+        return "VARCHAR(255)"  # MySQL cannot index TEXT without a prefix length
     return _TYPES[family][f.kind]
 
 
@@ -152,7 +190,9 @@ def storage_value(family: str, kind: Kind, value: Any, scale: int = 0) -> Any:
         return None
     if kind is Kind.TAGS:
         tags = sorted(value)
-        return json.dumps(tags, ensure_ascii=False) if family == "sqlite" else tags
+        return json.dumps(tags, ensure_ascii=False) if family in ("sqlite", "mysql") else tags
+    if family == "mysql" and isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     if family != "sqlite":
         return value
     match value:
@@ -168,11 +208,21 @@ def storage_value(family: str, kind: Kind, value: Any, scale: int = 0) -> Any:
     return value
 
 
-def load_records(engine: Engine, schema: Schema, records: Iterable[Mapping[str, Any]], table: str | None = None) -> int:
-    """Create the profile table afresh and load ``records`` into it; returns the row count."""
+def load_records(
+    engine: Engine, schema: Schema, records: Iterable[Mapping[str, Any]], table: str | None = None, *,
+    create: bool = True,
+) -> int:
+    """Load ``records`` into the schema's table, created afresh (``create``) or emptied
+    first (an existing table of the same shape); returns the row count."""
+    from sqlglot import exp
+
     fields = schema.stored_fields()
-    engine.executescript(create_table_sql(schema, engine.family, table))
     name = table or schema.table
+    if create:
+        engine.executescript(create_table_sql(schema, engine.family, table))
+    else:
+        engine.execute(exp.Delete(this=exp.Table(this=exp.to_identifier(name, quoted=True))).sql(
+            engine.family, identify=True))
     rows = (
         tuple(storage_value(engine.family, f.kind, r.get(f.column), f.type.scale or 0) for f in fields)
         for r in records
@@ -190,8 +240,6 @@ def load_records(engine: Engine, schema: Schema, records: Iterable[Mapping[str, 
                 count += 1
         engine.commit()
         return count
-    from sqlglot import exp
-
     insert = exp.Insert(
         this=exp.Schema(
             this=exp.Table(this=exp.to_identifier(name, quoted=True)),
@@ -214,6 +262,17 @@ def load_records(engine: Engine, schema: Schema, records: Iterable[Mapping[str, 
             engine.execute(copy_in)
         finally:
             engine.conn.unregister("segdsl_load")
+    elif batch and engine.family == "mysql":
+        # PyMySQL batches an INSERT ... VALUES with %s markers into multi-row inserts.
+        insert = exp.Insert(
+            this=exp.Schema(
+                this=exp.Table(this=exp.to_identifier(name, quoted=True)),
+                expressions=[exp.to_identifier(f.column, quoted=True) for f in fields],
+            ),
+            expression=exp.Values(expressions=[exp.Tuple(expressions=[exp.Var(this="%s") for _ in fields])]),
+        ).sql("mysql", identify=True)
+        with engine.conn.cursor() as cur:
+            cur.executemany(insert, batch)
     elif batch:
         engine.conn.executemany(insert, batch)
     engine.commit()
@@ -230,13 +289,15 @@ def _arrow_type(f: Field):
     }.get(f.kind) or pa.decimal128(f.type.precision, f.type.scale)
 
 
-def load_project(engine: Engine, schema: Schema, tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, int]:
-    """Create and load the entity table and every source table. ``tables`` maps table
-    names to records; a source with no records gets an empty table, so SQL that reads
-    it still runs. Returns the row count per table."""
-    counts = {schema.table: load_records(engine, schema, tables.get(schema.table, ()))}
+def load_project(
+    engine: Engine, schema: Schema, tables: Mapping[str, Iterable[Mapping[str, Any]]], *, create: bool = True
+) -> dict[str, int]:
+    """Load the entity table and every source table. ``tables`` maps table names to
+    records; a source with no records gets an empty table, so SQL that reads it still
+    runs. Returns the row count per table."""
+    counts = {schema.table: load_records(engine, schema, tables.get(schema.table, ()), create=create)}
     for source in schema.sources.values():
-        counts[source.table] = load_records(engine, source, tables.get(source.table, ()))
+        counts[source.table] = load_records(engine, source, tables.get(source.table, ()), create=create)
     return counts
 
 

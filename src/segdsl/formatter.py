@@ -17,7 +17,14 @@ import attrs
 
 from segdsl import ast
 from segdsl.diagnostics import Diagnostic, error
-from segdsl.printer import child_context, expr_text, literal_text, needs_parens, string_text
+from segdsl.printer import (
+    child_context,
+    expr_text,
+    literal_text,
+    needs_parens,
+    operand_text,
+    string_text,
+)
 from segdsl.span import Span
 
 #: Longest line the layout aims for. Comments, and single tokens longer than the
@@ -67,7 +74,9 @@ def format_expression(text: str, path: str = "<expr>") -> tuple[str | None, tupl
     except Exception as exc:  # noqa: BLE001 - see format_source
         return text, (_unchanged(path, exc),)
     again = parse_expression(out, path)
-    if again.expr is None or again.expr != parsed.expr or _texts(_scan_comments(again.source, _comments(out))) != _texts(comments):
+    if again.expr is None or again.expr != parsed.expr or _texts(_scan_comments(again.source, _comments(out))) != _texts(
+        comments
+    ):
         return text, (_unchanged(path),)
     return out, ()
 
@@ -122,7 +131,7 @@ def _spill(line: _Line, col: int) -> list[_Line]:
 def _render(lines: list[_Line]) -> str:
     out = []
     for line in lines:
-        for i, extra in enumerate([line, *_spill(line, line.col)]):
+        for extra in [line, *_spill(line, line.col)]:
             pad = " " * extra.col
             if extra.text:
                 text = pad + extra.text + (f"  {extra.comments[0]}" if extra.comments else "")
@@ -314,6 +323,10 @@ class _Formatter:
                 case ast.Not(item=item):
                     e = item
                 case _:
+                    agg = _aggregate_split(e, expr_text(e))
+                    if agg is not None:
+                        e = agg[1]
+                        continue
                     lst = _list_of(e)
                     return bool(lst and lst.items) and self.any(lst.span.start, lst.items[-1].span.start)
 
@@ -350,6 +363,9 @@ class _Formatter:
 
     def predicate(self, e: ast.Expr, col: int, tail: int) -> list[_Line]:
         text = expr_text(e)
+        agg = _aggregate_split(e, text)
+        if agg is not None:
+            return self.aggregate(e, agg, col, tail)
         lst = _list_of(e)
         if lst is None or not text.endswith(literal_text(lst)):
             # Atomic: a comment inside it can only trail its line.
@@ -357,6 +373,22 @@ class _Formatter:
         prefix = text[: len(text) - len(literal_text(lst))]
         lines = self.list(lst, col + len(prefix), tail, self.texts(e.span.start, lst.span.start))
         lines[-1].comments.extend(self.texts(lst.span.end, e.span.end))
+        return self._prefix(prefix, col, lines)
+
+    def aggregate(self, e: ast.Expr, agg: tuple[str, ast.Expr, str], col: int, tail: int) -> list[_Line]:
+        """A predicate on ``fn(source where rule)``: the inner rule is laid out like a
+        parenthesised group, from the column after ``where``."""
+        prefix, rule, suffix = agg
+        if col + len(prefix) + len(expr_text(rule)) + len(suffix) + tail <= WIDTH and not self.forced(rule):
+            return [_Line(col, prefix + expr_text(rule) + suffix, self.texts(e.span.start, e.span.end))]
+        lines = self.expr(rule, col + len(prefix), len(suffix) + tail)
+        # Comments before the rule's first operand end its first line, in order; any
+        # beyond one go below it, where they will stay the next time round.
+        lines[0].comments[:0] = self.texts(e.span.start, _first(rule))
+        if len(lines) > 1:
+            lines[1:1] = _spill(lines[0], lines[1].col)
+        lines[-1].text += suffix
+        lines[-1].comments.extend(self.texts(rule.span.end, e.span.end))
         return self._prefix(prefix, col, lines)
 
     def list(self, lst: ast.ListLit, col: int, tail: int, lead: list[str]) -> list[_Line]:
@@ -419,3 +451,16 @@ def _list_of(e: ast.Expr) -> ast.ListLit | None:
     if isinstance(e, ast.TagMatch) and isinstance(e.value, ast.ListLit):
         return e.value
     return None
+
+
+def _aggregate_split(e: ast.Expr, text: str) -> tuple[str, ast.Expr, str] | None:
+    """For a predicate whose subject is an aggregate with a ``where`` rule, its text
+    around that rule: ``("count(bookings where ", rule, ") >= 3")``; else ``None``."""
+    agg = getattr(e, "left", None) or getattr(e, "operand", None)
+    if not isinstance(agg, ast.Aggregate) or agg.where is None:
+        return None
+    subject, rule = operand_text(agg), expr_text(agg.where)
+    if not (text.startswith(subject) and subject.endswith(f" where {rule})")):
+        return None
+    cut = len(subject) - len(rule) - 1
+    return subject[:cut], agg.where, text[cut + len(rule) :]

@@ -47,10 +47,15 @@ MAX_ERRORS = 100
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # The grammar's DATE and TIMESTAMP tokens: text passed through must lex as one of them.
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?\Z")
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?\Z"
+)
 _LOOSE_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 #: What JavaScript's ``String.prototype.trim`` removes (RQB trims list items with it).
-_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 
 
 # =============================================================================== JSON
@@ -62,7 +67,7 @@ class JNode:
     ``value`` is a dict (object), list (array), str (string), the number's text
     (number), bool, or None. ``keys`` holds each object key's range."""
 
-    __slots__ = ("kind", "value", "start", "end", "keys")
+    __slots__ = ("end", "keys", "kind", "start", "value")
 
     def __init__(self, kind: str, value, start: int, end: int):
         self.kind = kind
@@ -400,7 +405,6 @@ class _Reader:
         self.failed = True
         if sum(d.is_error for d in self.diags) >= MAX_ERRORS:
             raise _TooMany
-        return None
 
     def mark(self, node, j: JNode, jpath: str):
         self.origin[id(node)] = (j, jpath)
@@ -511,7 +515,8 @@ class _Reader:
             text = self.string(v["description"], _path(jpath, "description"), "the description")
             if text is not None:
                 lit = self.mark(ast.StringLit(text, self.nowhere), v["description"], _path(jpath, "description"))
-                clauses.append(self.mark(ast.Description(lit, self.nowhere), v["description"], _path(jpath, "description")))
+                clause = ast.Description(lit, self.nowhere)
+                clauses.append(self.mark(clause, v["description"], _path(jpath, "description")))
         if "refresh" in v:
             text = self.string(v["refresh"], _path(jpath, "refresh"), "the refresh cadence")
             if text is not None and text.lower() in CADENCES:
@@ -519,7 +524,8 @@ class _Reader:
                                          _path(jpath, "refresh")))
             elif text is not None:
                 self.err("E0504", f"unknown refresh cadence {_show(text)}", v["refresh"], _path(jpath, "refresh"),
-                         help=did_you_mean(text, CADENCES, quote='"') or f"use one of {one_of(CADENCES, quote=chr(34))}")
+                         help=did_you_mean(text, CADENCES, quote='"')
+                         or f"use one of {one_of(CADENCES, quote=chr(34))}")
         if kind == "static":
             for key in ("rules", "combinator", "not"):
                 if key in v:
@@ -577,9 +583,9 @@ class _Reader:
         if not self.expect(rules_j, "array", rules_path, "a list of rules"):
             return None
         negate = False
-        if "not" in v and v["not"].kind != "null":
-            if self.expect(v["not"], "bool", _path(jpath, "not"), "true or false"):
-                negate = v["not"].value
+        not_j = v.get("not")
+        if not_j is not None and not_j.kind != "null":
+            negate = self.expect(not_j, "bool", _path(jpath, "not"), "true or false") and not_j.value
         if self.fmt == "rqb" and any(c.kind == "string" for c in rules_j.value):
             inner = self.independent(j, jpath)
         else:
@@ -735,7 +741,8 @@ class _Reader:
                     else f"{_NAMES[fmt]} has no such operator; pass --format to read the other format")
             return self.err("E0507", f"unknown operator {_show(op)}", v["operator"], _path(jpath, "operator"),
                             label="not an operator",
-                            help=hint or f"the {_NAMES[fmt]} operators are {one_of(operators, quote=chr(34), limit=30)}")
+                            help=hint
+                            or f"the {_NAMES[fmt]} operators are {one_of(operators, quote=chr(34), limit=30)}")
         shape, arg, negated = operators[op]
         value_path = _path(jpath, "value")
         value = v.get("value")
@@ -896,8 +903,8 @@ class _Reader:
             except ValueError:
                 return self.err("E0509", f"{_show(text)} is not a valid timestamp", j, jpath, label="no such time")
             if value.tzinfo is None:
-                value = value.replace(tzinfo=dt.timezone.utc)
-            return self.mark(ast.TimestampLit(value.astimezone(dt.timezone.utc), text, sp), j, jpath)
+                value = value.replace(tzinfo=dt.UTC)
+            return self.mark(ast.TimestampLit(value.astimezone(dt.UTC), text, sp), j, jpath)
         form = "YYYY-MM-DD" if kind is Kind.DATE else "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|±HH:MM]"
         return self.err("E0509", f"{what} is {_article(kind.value)}; {_show(text)} is not written as one", j, jpath,
                         label=f"not {_article(kind.value)}", help=f"write it as {form}")
@@ -1012,8 +1019,13 @@ def _plural(kind: Kind) -> str:
 def _emit(segments: list[ast.SegmentDef], reader: _Reader, path: str, schema: Schema,
           known: list[ast.Module]) -> tuple[str | None, tuple[Diagnostic, ...]]:
     """Print, parse back, check; map every diagnostic back into the JSON."""
+    from segdsl.formatter import format_source
+
     seg_path = f"<imported from {path}>"
     text = "\n".join(segment_text(s) for s in segments)
+    formatted, problems = format_source(text, seg_path)
+    if formatted is not None and not problems:
+        text = formatted
     parsed = parse_source(seg_path, text)
     if parsed.module is None or parsed.module.segments != tuple(segments):
         why = parsed.diagnostics[0].message if parsed.diagnostics else "the rule reads differently"
@@ -1074,6 +1086,10 @@ def _records(built, parsed, reader: _Reader) -> dict[tuple[int, int], tuple[tupl
                 sp = getattr(p, extra, None)
                 if sp is not None:
                     out[(sp.start, sp.end)] = (reader.name_origin.get(id(b), origin), rule)
+        if isinstance(b, ast.ListLit):  # often long: its items are leaves, no need to walk them
+            for xi, yi in zip(b.items, p.items):
+                out[(yi.span.start, yi.span.end)] = (reader.origin.get(id(xi), origin), rule)
+            continue
         for f in attrs.fields(type(b)):
             x, y = getattr(b, f.name), getattr(p, f.name)
             if isinstance(x, tuple):
@@ -1084,9 +1100,8 @@ def _records(built, parsed, reader: _Reader) -> dict[tuple[int, int], tuple[tupl
 
 
 def segment_text(seg: ast.SegmentDef) -> str:
-    """One segment declaration, laid out as in the examples: one clause a line, a long
-    `and`/`or` chain one operand a line. Rules and literals are printed by
-    :mod:`segdsl.printer`."""
+    """One segment declaration, a clause a line, spelled by :mod:`segdsl.printer`; the
+    formatter then lays it out as `segdsl fmt` would."""
     head = ("" if seg.kind == "dynamic" else f"{seg.kind} ") + f"segment {seg.name}"
     if seg.title is not None:
         head += " " + string_text(seg.title.value)
@@ -1100,25 +1115,9 @@ def segment_text(seg: ast.SegmentDef) -> str:
             case ast.Members(items=items):
                 lines.append(f"    members {literal_text(items)}")
             case ast.Where(expr=e):
-                lines.extend(_where_lines(e))
+                lines.append(f"    where {print_expr(e)}")
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def _where_lines(e: ast.Expr) -> list[str]:
-    one = "    where " + print_expr(e)
-    if len(one) <= 88 or not isinstance(e, ast.BoolOp):
-        return [one]
-    mine = 2 if e.op == "and" else 1
-    parts = []
-    for item in e.items:
-        text = print_expr(item)
-        # The printer's rule: an and/or operand of an and/or is grouped unless it binds tighter.
-        if isinstance(item, ast.BoolOp) and (2 if item.op == "and" else 1) <= mine:
-            text = f"({text})"
-        parts.append(text)
-    joint = "      and " if e.op == "and" else "       or "
-    return ["    where " + parts[0], *(joint + p for p in parts[1:])]
 
 
 # ============================================================================= export
@@ -1242,6 +1241,10 @@ class _Exporter:
         return self.predicate(e)
 
     def field(self, o: ast.Operand) -> dict:
+        if isinstance(o, ast.Aggregate):
+            self.err("E0539", f"an inline aggregate (`{o.fn}(...)`) cannot be expressed in {_NAMES[self.fmt]}",
+                     o.span, help="declare it as a trait in the schema (`derive = '...'`) and compare that field")
+            return {"field": json_field_name(o.source.name)}
         if isinstance(o, ast.DaysSince):
             if self.fmt == "rqb":
                 self.err("E0533", "`days_since(...)` cannot be expressed in react-querybuilder", o.span,
@@ -1261,7 +1264,9 @@ class _Exporter:
                 return {"operator": "inSegment", "value": name}
             case ast.Truthy(operand=o):
                 # react-querybuilder has no bare boolean; `f` means exactly `f = true`.
-                return {**self.field(o), "operator": "=", "value": True} if rqb else {**self.field(o), "operator": "isTrue"}
+                if rqb:
+                    return {**self.field(o), "operator": "=", "value": True}
+                return {**self.field(o), "operator": "isTrue"}
             case ast.Compare(left=o, op=op, right=lit):
                 return {**self.field(o), "operator": op if rqb else _COMPARE_WORDS[op], "value": self.literal(lit)}
             case ast.InList(left=o, items=items, negated=neg):
@@ -1362,7 +1367,9 @@ def _flat(value, budget: int) -> str | None:
         if budget == 0:
             return None
         parts = [(k, _flat(v, budget - 1)) for k, v in value.items()]
-        return None if any(p is None for _, p in parts) else "{" + ", ".join(f"{_scalar(k)}: {p}" for k, p in parts) + "}"
+        if any(p is None for _, p in parts):
+            return None
+        return "{" + ", ".join(f"{_scalar(k)}: {p}" for k, p in parts) + "}"
     if isinstance(value, list):
         if budget == 0 or any(isinstance(v, (dict, list)) for v in value):
             return None

@@ -48,7 +48,9 @@ def sizes_on_database(
         total = fetch_count(engine, total_sql)
         out = []
         for s in segments:
-            compiled = compile_rule(s.rule, schema, target=engine.dialect, form="count", as_of=as_of, params=True)
+            compiled = compile_rule(
+                s.rule, schema, target=engine.dialect, form="count", as_of=as_of, params=engine.binds_named_params
+            )
             if not compiled.ok:
                 raise SizeError(compiled.diagnostics)
             out.append(Size(s, fetch_count(engine, compiled.sql, compiled.params), total))
@@ -59,3 +61,59 @@ class SizeError(Exception):
     def __init__(self, diagnostics):
         self.diagnostics = tuple(diagnostics)
         super().__init__(self.diagnostics[0].message if self.diagnostics else "cannot size")
+
+
+@attrs.frozen
+class Overlap:
+    a: ir.Segment
+    b: ir.Segment
+    both: int
+    size_a: int
+    size_b: int
+
+    @property
+    def jaccard(self) -> float:
+        union = self.size_a + self.size_b - self.both
+        return self.both / union if union else 0.0
+
+
+def overlaps_in_memory(
+    segments: Sequence[ir.Segment], schema: Schema, data_dir: Path, as_of: dt.datetime
+) -> list[Overlap]:
+    """How many members each pair of segments shares, from the members' masks."""
+    from segdsl.evaluate.columnar import evaluate
+    from segdsl.profile import load_profile
+
+    table = load_profile(schema, data_dir, [s.rule for s in segments], as_of)
+    masks = [evaluate(s.rule, table, as_of) for s in segments]
+    sizes = [int(m.sum()) for m in masks]
+    return [
+        Overlap(segments[i], segments[j], int((masks[i] & masks[j]).sum()), sizes[i], sizes[j])
+        for i in range(len(segments))
+        for j in range(i + 1, len(segments))
+    ]
+
+
+def overlaps_on_database(
+    segments: Sequence[ir.Segment], schema: Schema, dsn: str, as_of: dt.datetime
+) -> list[Overlap]:
+    """The same, counted by the database: membership of both, as one rule per pair."""
+    from segdsl.engines import connect, fetch_count
+    from segdsl.sql import compile_rule
+
+    def count(engine, rule: ir.Node) -> int:
+        compiled = compile_rule(rule, schema, target=engine.dialect, form="count", as_of=as_of,
+                                params=engine.binds_named_params)
+        if not compiled.ok:
+            raise SizeError(compiled.diagnostics)
+        return fetch_count(engine, compiled.sql, compiled.params)
+
+    with connect(dsn) as engine:
+        sizes = [count(engine, s.rule) for s in segments]
+        out = []
+        for i in range(len(segments)):
+            for j in range(i + 1, len(segments)):
+                a, b = segments[i], segments[j]
+                both = count(engine, ir.And((ir.Member(a.name, a.rule), ir.Member(b.name, b.rule))))
+                out.append(Overlap(a, b, both, sizes[i], sizes[j]))
+        return out

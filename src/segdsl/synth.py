@@ -1,9 +1,9 @@
 """Synthetic raw CRM tables for the two seed domains: deterministic, and no real people.
 
 ``generate("hospitality", out_dir, n=..., seed=..., as_of=...)`` writes the raw tables of
-``examples/hospitality/schema.next.toml`` (guests, bookings, loyalty accounts, point
+``examples/hospitality/schema.toml`` (guests, bookings, loyalty accounts, point
 transactions, consents, engagement events) as seed CSVs; ``generate("golf", ...)`` those
-of ``examples/golf/schema.next.toml`` (members, tee times, handicaps, tournament entries,
+of ``examples/golf/schema.toml`` (members, tee times, handicaps, tournament entries,
 dues payments, consents, engagement events). The profile a rule reads is derived from
 these tables elsewhere; nothing here is pre-computed.
 
@@ -38,12 +38,13 @@ DEFAULT_N = {"hospitality": 3000, "golf": 1500}
 DEFAULT_SEED = 7
 DEFAULT_AS_OF = dt.datetime(2026, 11, 1, tzinfo=UTC)
 CHUNK = 5000
+EARLIEST_AS_OF = 1990
 
 HOSPITALITY_INTERESTS = ("spa", "wellness", "golf", "business", "family", "beach", "food")
 GOLF_INTERESTS = ("coaching", "competitions", "social", "juniors", "seniors", "travel")
 
 # ------------------------------------------------------------------ table layouts
-# Column lists as declared in examples/*/schema.next.toml (tests hold them equal):
+# Column lists as declared in examples/*/schema.toml (tests hold them equal):
 # `name:type`, `!` for NOT NULL, enum values in parentheses. `model_scores` is written
 # by `segdsl model score`, not here.
 
@@ -141,14 +142,18 @@ def generate(domain: str, out_dir: str | Path, *, n: int, seed: int, as_of: dt.d
         raise ValueError("chunk_size must be positive")
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    ctx = _Context(domain, seed, as_of.astimezone(UTC))
+    as_of = as_of.astimezone(UTC)
+    if not EARLIEST_AS_OF <= as_of.year <= 9000:
+        raise ValueError(f"as_of must lie in the years {EARLIEST_AS_OF} to 9000 (the data reaches 30 years back)")
+    ctx = _Context(as_of)
     make = _guest if domain == "hospitality" else _member
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     layout = LAYOUTS[domain]
-    writers = {t: _TableWriter(out_dir / f"{t}.csv", [c[0] for c in cols], numbered=(i > 0))
-               for i, (t, cols) in enumerate(layout.items())}
+    writers: dict[str, _TableWriter] = {}
     try:
+        for i, (t, cols) in enumerate(layout.items()):
+            writers[t] = _TableWriter(out_dir / f"{t}.csv", [c[0] for c in cols], numbered=(i > 0))
         for start in range(0, n, chunk_size):
             rows: dict[str, list[str]] = {t: [] for t in layout}
             stop = min(n, start + chunk_size)
@@ -189,6 +194,7 @@ class _TableWriter:
             self._f.write("".join([f"{first + i},{b}\n" for i, b in enumerate(bodies)]))
         else:
             self._f.write("".join([b + "\n" for b in bodies]))
+        self._f.flush()  # a chunk is on disk before the next is generated
         self.rows += len(bodies)
 
     def close(self) -> None:
@@ -281,7 +287,7 @@ class _Draw:
 
 
 class _Weights:
-    __slots__ = ("items", "cum", "total")
+    __slots__ = ("cum", "items", "total")
 
     def __init__(self, *pairs):
         self.items = [p[0] for p in pairs]
@@ -313,8 +319,7 @@ GOLF_SEASON = (1.0, 1.0, 0.85, 0.6, 0.4, 0.35, 0.3, 0.3, 0.45, 0.8, 1.0, 1.0)
 class _Context:
     """Everything that depends on the run but not on the entity: the calendar."""
 
-    def __init__(self, domain: str, seed: int, as_of: dt.datetime):
-        self.domain = domain
+    def __init__(self, as_of: dt.datetime):
         self.as_of_s = int((as_of - dt.datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
         #: The last day that starts strictly before the as-of instant.
         self.last = (self.as_of_s - 1) // DAY
@@ -679,7 +684,7 @@ def _member(d: _Draw, key: int, c: _Context, out: dict[str, list[str]]) -> None:
         h = min(36.0, max(-2.0, target + abs(d.normal(0.0, 4.0)) + 1.0))
         rows = out["handicaps"]
         first_day = min(played[0], window) if played else max(window, last - d.below(365))
-        hcap = int(math.floor(h * 10 + 0.5))
+        hcap = math.floor(h * 10 + 0.5)
         rows.append(f"{key},{c.date(first_day)},{_tenths(hcap)}")
         prev = first_day
         for j, day in enumerate(played):
@@ -690,7 +695,7 @@ def _member(d: _Draw, key: int, c: _Context, out: dict[str, list[str]]) -> None:
             if rec > last or rec <= prev:
                 continue
             h = min(36.0, max(-2.0, h + 0.12 * (target - h) + d.normal(0.0, 0.6)))
-            hcap = int(math.floor(h * 10 + 0.5))
+            hcap = math.floor(h * 10 + 0.5)
             rows.append(f"{key},{c.date(rec)},{_tenths(hcap)}")
             prev = rec
 

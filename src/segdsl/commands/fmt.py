@@ -102,10 +102,12 @@ def _format_bytes(data: bytes, shown: str):
 
 
 def _stdin(check: bool, show_diff: bool) -> int:
+    import sys
+
     from segdsl.diagnostics import render_all_text
     from segdsl.span import SourceFile
 
-    data = click.get_binary_stream("stdin").read()
+    data = sys.stdin.buffer.read()
     outcome = _format_bytes(data, "<stdin>")
     if isinstance(outcome, _Failure):
         sources = {"<stdin>": SourceFile("<stdin>", outcome.text)} if outcome.text is not None else {}
@@ -118,9 +120,9 @@ def _stdin(check: bool, show_diff: bool) -> int:
         click.echo("would reformat <stdin>")
     if check or show_diff:
         return 1 if new != old else 0
-    stdout = click.get_binary_stream("stdout")
-    stdout.write(out)
-    stdout.flush()
+    sys.stdout.flush()
+    sys.stdout.buffer.write(out)
+    sys.stdout.buffer.flush()
     return 0
 
 
@@ -137,7 +139,12 @@ def _collect(paths):
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            for found in sorted(path.rglob("*.seg")):
+            try:
+                found_all = sorted(path.rglob("*.seg"))
+            except OSError as exc:
+                problems.append(error("E0004", f"cannot read `{name}`: {exc.strerror or exc}", Span(name, 0, 0)))
+                continue
+            for found in found_all:
                 if found.is_file() and not any(part.startswith(".") for part in found.relative_to(path).parts):
                     files.setdefault(found, None)
         elif path.exists() or path.is_symlink():

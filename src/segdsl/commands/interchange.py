@@ -11,7 +11,13 @@ from pathlib import Path
 
 import click
 
-from segdsl.diagnostics import Diagnostic, error, render_all_text, render_json, summary_line
+from segdsl.diagnostics import (
+    Diagnostic,
+    error,
+    render_all_text,
+    render_json,
+    summary_line,
+)
 
 IMPORT_FORMATS = ("auto", "segdsl", "rqb")
 EXPORT_FORMATS = ("segdsl", "rqb")
@@ -145,7 +151,8 @@ def export(file, names, fmt, schema):
     if schema is not None or project is not None:
         ws = load_workspace([path], Path(schema) if schema else None)
         wanted = set(ws.requested)
-        relevant = [d for d in ws.diagnostics if d.span is None or d.span.path in wanted or d.span.path not in ws.sources]
+        relevant = [d for d in ws.diagnostics
+                    if d.span is None or d.span.path in wanted or d.span.path not in ws.sources]
         if any(d.is_error for d in relevant):
             _fail(relevant, ws.sources)
         module, sources = ws.modules.get(shown), ws.sources

@@ -15,7 +15,7 @@ def lsp(stdio: bool) -> None:
     definition, references, rename, formatting and document symbols for .seg files.
     """
     try:
-        import pygls  # noqa: F401
+        import pygls
     except ImportError:
         raise click.ClickException(
             "the language server needs pygls: pip install 'segdsl[lsp]' (or pip install 'pygls>=2')"

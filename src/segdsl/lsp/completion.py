@@ -13,14 +13,21 @@ import attrs
 from segdsl import ir
 from segdsl.lsp.analysis import Document, Snapshot
 from segdsl.lsp.hover import field_markdown, type_text
-from segdsl.lsp.text import CLAUSES, KEYWORDS, KINDS, Token
+from segdsl.lsp.text import (
+    AGGREGATES,
+    CLAUSES,
+    KEYWORDS,
+    KINDS,
+    Token,
+    enclosing_aggregate,
+)
 from segdsl.schema import NUMERIC, Field, Kind, Schema
 
 
 @attrs.frozen
 class Item:
     label: str
-    kind: str  # field | keyword | value | segment | cadence
+    kind: str  # field | keyword | value | segment | cadence | source
     detail: str | None = None
     doc: str | None = None
     insert: str | None = None
@@ -50,7 +57,7 @@ def complete(snapshot: Snapshot | None, doc: Document, offset: int) -> Completio
     none = Completions((), offset, offset)
     if sc.in_comment(offset):
         return none
-    tok = sc.token_at(offset)
+    tok = sc.token_before(offset)
     start, end = offset, offset
     in_string = False
     if tok is not None and tok.start < offset:
@@ -69,6 +76,9 @@ def complete(snapshot: Snapshot | None, doc: Document, offset: int) -> Completio
 
 def _items(snapshot: Snapshot | None, prior: tuple[Token, ...], in_string: bool) -> list[Item]:
     schema = snapshot.schema if snapshot is not None else None
+    agg = enclosing_aggregate(prior, len(prior))
+    if agg is not None:
+        return _aggregate(snapshot, schema, prior, agg, in_string)
     anchor = None
     for i in range(len(prior) - 1, -1, -1):
         t = prior[i]
@@ -76,6 +86,8 @@ def _items(snapshot: Snapshot | None, prior: tuple[Token, ...], in_string: bool)
             anchor = i
             break
         if t.kind == "name" and t.text in CLAUSES:
+            if t.text == "where" and enclosing_aggregate(prior, i) is not None:
+                continue  # the rule of an inline aggregate, already closed
             anchor = i
             break
         if t.kind == "name" and t.text == "segment" and not (i > 0 and prior[i - 1].text == "in"):
@@ -108,12 +120,38 @@ def _items(snapshot: Snapshot | None, prior: tuple[Token, ...], in_string: bool)
     return _expression(snapshot, schema, prior, anchor, list(rest), in_string)
 
 
+def _aggregate(
+    snapshot: Snapshot | None, schema: Schema | None, prior: tuple[Token, ...], paren: int, in_string: bool
+) -> list[Item]:
+    """Inside ``fn(source[.column] [by column] [where rule])``."""
+    head = list(prior[paren + 1 :])
+    sources = dict(getattr(schema, "sources", None) or {}) if schema is not None else {}
+    source = sources.get(head[0].text) if head and head[0].kind == "name" else None
+    for w, t in enumerate(head):
+        if t.kind == "name" and t.text == "where" and enclosing_aggregate(head, w) is None:
+            if source is None:
+                return []
+            return _expression(snapshot, source, prior, paren + 1 + w, head[w + 1 :], in_string, nested=True)
+    if in_string:
+        return []
+    if not head:
+        return [Item(name, "source", "source table" + (f": {src.doc}" if src.doc else ""))
+                for name, src in sources.items()]
+    last = head[-1]
+    if source is not None and (last.text in (".", "by")):
+        return [_field_item(source, f) for f in source.fields.values()]
+    if last.kind == "name":
+        return [Item("where", "keyword", "only the rows where a rule over the source's columns holds"),
+                Item("by", "keyword", "latest(source.column by ordering_column)")]
+    return []
+
+
 # ------------------------------------------------------------------- declarations
 
 
 def _declaration_keywords() -> list[Item]:
     return [
-        Item("segment", "keyword", "a segment with a `where` rule", insert="segment"),
+        Item("segment", "keyword", "a segment with a `where` rule"),
         Item("static segment", "keyword", "a fixed list of member keys"),
         Item("smart segment", "keyword", "a rule over a model score"),
         Item("dynamic segment", "keyword", "a segment with a `where` rule (the default kind)"),
@@ -149,6 +187,15 @@ def _operand_ending(schema: Schema | None, toks: list[Token], i: int) -> _Operan
     t = toks[i]
     if t.text == ")" and i >= 3 and toks[i - 3].text == "days_since" and toks[i - 2].text == "(":
         return _Operand(schema.fields.get(toks[i - 1].text), True)
+    if t.kind == "punct" and t.text == ")":
+        depth = 0
+        for k in range(i, -1, -1):
+            depth += {")": 1, "(": -1}.get(toks[k].text, 0) if toks[k].kind == "punct" else 0
+            if depth == 0:
+                if k > 0 and toks[k - 1].text in AGGREGATES:
+                    return _Operand(None, False)  # an aggregate: its type depends on the function
+                return None
+        return None
     if t.kind != "name" or t.text in KEYWORDS:
         return None
     if i > 0 and toks[i - 1].text == "(" and i > 1 and toks[i - 2].text == "days_since":
@@ -168,7 +215,10 @@ def _expression(
     anchor: int,
     e: list[Token],
     in_string: bool,
+    nested: bool = False,
 ) -> list[Item]:
+    """Completion inside a rule; ``nested``: the rule of an inline aggregate, over the
+    columns of a source table (``schema`` is then that source)."""
     # Inside an unclosed list: values for the field before it.
     depth = 0
     for j in range(len(e) - 1, -1, -1):
@@ -187,13 +237,13 @@ def _expression(
                 return _enum_values(op.field, ())
         return []
     if last is None or last.text in ("and", "or") or (last.text == "(" and not (before and before.text == "days_since")):
-        return _expression_start(schema)
+        return _expression_start(schema, nested)
     if last.text == "not":
         if _operand_ending(schema, e, len(e) - 2) is not None:
             return [Item("in", "keyword", "not in [values]"), Item("between", "keyword", "not between low and high")]
         if before is not None and before.text == "is":
             return [Item("null", "keyword")]
-        return [i for i in _expression_start(schema) if i.label != "not"]
+        return [i for i in _expression_start(schema, nested) if i.label != "not"]
     if last.text == "in":
         if _operand_ending(schema, e, len(e) - 2) is not None or (
             before is not None and before.text == "not" and _operand_ending(schema, e, len(e) - 3) is not None
@@ -235,7 +285,7 @@ def _expression(
     out = [Item("and", "keyword"), Item("or", "keyword")]
     if last.kind == "string" and before is not None and before.text in ("contains", "with"):
         out.append(Item("ignoring case", "keyword", "match ASCII letters regardless of case"))
-    if _paren_depth(e) == 0:
+    if _paren_depth(e) == 0 and not nested:
         out += _clause_keywords(prior, anchor)
     return out
 
@@ -250,14 +300,26 @@ def _paren_depth(e: list[Token]) -> int:
     return depth
 
 
-def _expression_start(schema: Schema | None) -> list[Item]:
+def _expression_start(schema: Schema | None, nested: bool = False) -> list[Item]:
     out = [_field_item(schema, f) for f in (schema.fields.values() if schema else ())]
-    out += [
-        Item("not", "keyword", "negation; unknown stays unknown"),
-        Item("in segment", "keyword", "the members of another segment"),
-        Item("days_since(", "keyword", "whole UTC days since a date or timestamp field"),
-    ]
+    out.append(Item("not", "keyword", "negation; unknown stays unknown"))
+    if not nested:
+        out += [
+            Item("in segment", "keyword", "the members of another segment"),
+            Item("days_since(", "keyword", "whole UTC days since a date or timestamp field"),
+        ]
+        if getattr(schema, "sources", None):
+            out += [Item(f"{fn}(", "keyword", doc) for fn, doc in _AGGREGATE_DOC.items()]
     return out
+
+
+_AGGREGATE_DOC = {
+    "count": "count(source where rule): rows of a source table",
+    "sum": "sum(source.column where rule)",
+    "min": "min(source.column where rule)",
+    "max": "max(source.column where rule)",
+    "latest": "latest(source.column by column where rule)",
+}
 
 
 def _field_item(schema: Schema | None, f: Field) -> Item:

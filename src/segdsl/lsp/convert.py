@@ -61,8 +61,10 @@ def to_lsp(
     if item.where is not None and doc is not None and item.where.path == doc.path:
         rng = lsp_range(doc.index, item.where.start, item.where.end, encoding)
     elif item.where is not None:
+        # Another file (the schema, segdsl.toml); trait problems name `schema.toml: fields.x.derive`.
         message = f"{Path(item.where.path).name}: {message}"
-        infos.append(types.DiagnosticRelatedInformation(location(item.where, documents, encoding), d.message))
+        if Path(item.where.path).is_file():
+            infos.append(types.DiagnosticRelatedInformation(location(item.where, documents, encoding), d.message))
     for where, text in item.labels:
         infos.append(types.DiagnosticRelatedInformation(location(where, documents, encoding), text))
     extra = [f"note: {n}" for n in d.notes]

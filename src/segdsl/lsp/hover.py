@@ -9,21 +9,23 @@ import attrs
 from segdsl import ast
 from segdsl.checker import DEFAULT_REFRESH
 from segdsl.lsp.analysis import Document, Snapshot, relocate
-from segdsl.lsp.text import KEYWORDS
+from segdsl.lsp.text import KEYWORDS, enclosing_aggregate
 from segdsl.printer import literal_text, print_expr
 from segdsl.schema import Field, Kind, Schema
 
 
 @attrs.frozen
 class Target:
-    kind: str  # "field" | "segment"
+    kind: str  # "field" | "segment" | "source" | "column"
     name: str
     start: int
     end: int
+    #: For a column: the source table it belongs to.
+    source: str | None = None
 
 
 def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
-    """The field or segment name under ``offset`` (token-based: works while typing)."""
+    """The name under ``offset`` (token-based: works while typing)."""
     sc = doc.scan
     tok = sc.token_at(offset)
     if tok is None or tok.kind != "name" or tok.text in KEYWORDS:
@@ -32,8 +34,42 @@ def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
     prev = sc.tokens[i - 1] if i > 0 else None
     if prev is not None and prev.kind == "name" and prev.text == "segment":
         return Target("segment", tok.text, tok.start, tok.end)
-    if snapshot.schema is not None and tok.text in snapshot.schema.fields:
+    schema = snapshot.schema
+    if schema is None:
+        return None
+    agg = enclosing_aggregate(sc.tokens, i)
+    if agg is not None:  # inside `fn(source ...)`: names are the source's columns
+        sources = getattr(schema, "sources", None) or {}
+        src_name = sc.tokens[agg + 1].text if agg + 1 < len(sc.tokens) else ""
+        if i == agg + 1:
+            return Target("source", tok.text, tok.start, tok.end) if tok.text in sources else None
+        source = sources.get(src_name)
+        if source is not None and tok.text in source.fields:
+            return Target("column", tok.text, tok.start, tok.end, src_name)
+        return None
+    if tok.text in schema.fields:
         return Target("field", tok.text, tok.start, tok.end)
+    return None
+
+
+def target_markdown(snapshot: Snapshot, target: Target) -> str | None:
+    """Hover text for a field, a source table or one of its columns (not segments)."""
+    schema = snapshot.schema
+    if schema is None:
+        return None
+    if target.kind == "field":
+        return field_markdown(schema, schema.fields[target.name])
+    sources = getattr(schema, "sources", None) or {}
+    if target.kind == "source":
+        src = sources[target.name]
+        lines = [f"**{target.name}** · source table `{src.table}`", ""]
+        if src.doc:
+            lines += [src.doc, ""]
+        lines.append("columns: " + ", ".join(f"`{n}`" for n in src.fields))
+        return "\n".join(lines)
+    if target.kind == "column":
+        src = sources[target.source]
+        return field_markdown(src, src.fields[target.name])
     return None
 
 
@@ -51,8 +87,11 @@ def field_markdown(schema: Schema, f: Field) -> str:
     if f.doc:
         lines += [f.doc, ""]
     facts = []
+    derive = getattr(f, "derive_text", None)
     if f.days_since is not None:
         facts.append(f"derived: whole UTC days from `{f.days_since}` to the as-of date; no column")
+    elif derive:
+        facts.append(f"trait: `{derive}`, computed from the source tables")
     else:
         facts.append(f"column `{f.column}` of `{schema.table}`")
     if f.name == schema.key.name:
@@ -87,7 +126,9 @@ def segment_markdown(snapshot: Snapshot, name: str, size_text: str | None) -> st
         count = len(members.items.items)
         lines += ["```segdsl", f"members {literal_text(members.items)}", "```", "",
                   f"{count} listed key{'s' if count != 1 else ''}", ""]
-    if checked is None:
+    if snapshot.schema is None:
+        lines += ["size unknown: the file is not in a segdsl project with a valid schema", ""]
+    elif checked is None:
         lines += ["size unknown: the segment has errors", ""]
     elif size_text:
         lines += [size_text, ""]

@@ -9,6 +9,7 @@ segment sizes (a hover) run in a worker thread, and a hover never waits long for
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import logging
 from pathlib import Path
@@ -22,11 +23,19 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from segdsl.lsp import completion, hover, navigation
-from segdsl.lsp.analysis import Document, Located, ProjectState, Snapshot, Where, analyze_documents, build_document
+from segdsl.lsp.analysis import (
+    Document,
+    Located,
+    ProjectState,
+    Snapshot,
+    Where,
+    analyze_documents,
+    build_document,
+)
 from segdsl.lsp.convert import lsp_range, to_lsp, uri_of
 from segdsl.lsp.sizing import SizeCache
 from segdsl.lsp.text import UTF16, UTF32
-from segdsl.project import find_project, load_workspace
+from segdsl.project import CONFIG_NAME, find_project, load_workspace
 
 log = logging.getLogger("segdsl.lsp")
 
@@ -41,6 +50,7 @@ _COMPLETION_KIND = {
     "value": types.CompletionItemKind.EnumMember,
     "segment": types.CompletionItemKind.Class,
     "cadence": types.CompletionItemKind.EnumMember,
+    "source": types.CompletionItemKind.Struct,
 }
 
 
@@ -133,7 +143,7 @@ class SegdslServer(LanguageServer):
             for o in members:
                 o.snapshot = snapshot
                 self.publish(o, snapshot.diagnostics.get(o.path, []) + snapshot.global_problems)
-        except Exception:  # noqa: BLE001 - one bad buffer must not take the server down
+        except Exception:
             log.exception("analysis failed for %s", od.uri)
             if not self._reported_crash:
                 self._reported_crash = True
@@ -207,6 +217,14 @@ def did_open(ls: SegdslServer, params: types.DidOpenTextDocumentParams) -> None:
     od = ls.attach(params.text_document.uri)
     ls.open_docs[od.uri] = od
     ls.analyze(od)
+    # What exists now (grammar tables, schema, the project's parsed declarations) lives
+    # as long as the session: keep it out of the collector's full passes, which would
+    # otherwise walk it all and stall a keystroke for ~100 ms in a large project.
+    gc.freeze()
+    snapshot = od.snapshot
+    if snapshot is not None and snapshot.schema is not None and snapshot.project is not None:
+        # Size the project's segments in the background, so the first hover has them.
+        ls.sizes.request(list(snapshot.segments.values()), snapshot.schema, snapshot.project.data_dir)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -238,18 +256,20 @@ def did_close(ls: SegdslServer, params: types.DidCloseTextDocumentParams) -> Non
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched(ls: SegdslServer, params: types.DidChangeWatchedFilesParams) -> None:
-    touched = set()
-    for change in params.changes:
-        path = to_fs_path(change.uri)
-        if path is None:
-            continue
-        for key, state in ls.projects.items():
-            if Path(path).resolve().is_relative_to(state.project.root):
-                touched.add(key)
+    paths = [Path(p).resolve() for c in params.changes if (p := to_fs_path(c.uri)) is not None]
+    if any(p.name == CONFIG_NAME for p in paths):
+        # A project file appeared, changed or went away: find every open file's project again.
+        for uri in list(ls.open_docs):
+            ls.open_docs[uri] = ls.attach(uri)
+        for key in [k for k in ls.projects if not any(o.project == k for o in ls.open_docs.values())]:
+            del ls.projects[key]
+        touched = set(ls.projects) | {None}
+    else:
+        touched = {key for key, state in ls.projects.items() if any(p.is_relative_to(state.project.root) for p in paths)}
     for key in touched:
-        ls.projects[key].refresh_files()
-        od = next((o for o in ls.open_docs.values() if o.project == key), None)
-        if od is not None:
+        if key is not None:
+            ls.projects[key].refresh_files()
+        for od in [o for o in ls.open_docs.values() if o.project == key][: None if key is None else 1]:
             ls.analyze(od)
 
 
@@ -270,10 +290,10 @@ async def on_hover(ls: SegdslServer, params: types.HoverParams) -> types.Hover |
     target = hover.target_at(snapshot, doc, ls.offset(doc, params.position))
     if target is None:
         return None
-    if target.kind == "field":
-        text = hover.field_markdown(snapshot.schema, snapshot.schema.fields[target.name])
-    else:
+    if target.kind == "segment":
         text = hover.segment_markdown(snapshot, target.name, await _size_text(ls, snapshot, target.name))
+    else:
+        text = hover.target_markdown(snapshot, target)
     if text is None:
         return None
     return types.Hover(
@@ -293,8 +313,10 @@ async def _size_text(ls: SegdslServer, snapshot: Snapshot, name: str) -> str | N
         if pending is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)), HOVER_WAIT_SECONDS)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - the size is optional
-                pass
+            except TimeoutError:
+                pass  # still computing: this hover says so, the next one has it
+            except Exception:  # noqa: BLE001 - the size is optional
+                log.exception("sizing failed")
         info = ls.sizes.lookup(segment, snapshot.schema, data_dir)
     return info.describe() if info is not None else "size: still computing (hover again in a moment)"
 
@@ -356,7 +378,7 @@ def on_prepare_rename(ls: SegdslServer, params: types.PrepareRenameParams):
     found = ls.current(params.text_document.uri)
     if found is None:
         return None
-    snapshot, doc = found
+    _, doc = found
     occ = navigation.occurrence_at(doc, ls.offset(doc, params.position))
     if occ is None:
         return None
@@ -419,7 +441,14 @@ def on_formatting(ls: SegdslServer, params: types.DocumentFormattingParams) -> l
     return [types.TextEdit(ls.range(doc, 0, len(doc.text)), formatted)]
 
 
+def _not_a_refusal(record: logging.LogRecord) -> bool:
+    """pygls logs every error response with a traceback; a refused rename is not a crash."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not (isinstance(exc, JsonRpcException) and exc.code == _REQUEST_FAILED)
+
+
 def serve() -> None:
     """Run the server on stdin/stdout until the client says exit."""
     logging.basicConfig(level=logging.WARNING, format="segdsl-lsp %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_not_a_refusal)
     server.start_io()

@@ -2,8 +2,8 @@
 
 Sizes are computed with :func:`segdsl.sizes.sizes_in_memory` at the current UTC date,
 for every segment of a project at once (one read of the data), in a worker thread, and
-kept per (data file version, schema version, as-of date, rule): a hover after the first
-one costs a dictionary lookup. Data files above :data:`MAX_DATA_BYTES` are not read.
+kept per (data files' versions, schema version, as-of date, rule): a hover after the first
+one costs a dictionary lookup. Data directories holding more than :data:`MAX_DATA_BYTES` of CSV are not read.
 """
 
 from __future__ import annotations
@@ -69,15 +69,22 @@ class SizeCache:
         if data_dir is None:
             return SizeInfo(reason="the project has no `data` directory in segdsl.toml")
         data_file = data_dir / f"{schema.table}.csv"
-        try:
-            st = data_file.stat()
-        except OSError:
+        if not data_file.is_file():
             return SizeInfo(reason=f"no data file `{data_file.name}` in the project's data directory")
-        if st.st_size > MAX_DATA_BYTES:
-            return SizeInfo(reason=f"`{data_file.name}` is larger than {MAX_DATA_BYTES // 2**20} MB; "
-                            "run `segdsl size` instead")
+        # Traits read other tables of the directory too: any CSV changing is a new version.
+        stamp = []
+        total = 0
+        for f in sorted(data_dir.glob("*.csv")):
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            stamp.append((f.name, st.st_mtime_ns, st.st_size))
+            total += st.st_size
+        if total > MAX_DATA_BYTES:
+            return SizeInfo(reason=f"the data is larger than {MAX_DATA_BYTES // 2**20} MB; run `segdsl size` instead")
         schema_stamp = (schema.path, _mtime(Path(schema.path)) if schema.path else None)
-        return (str(data_file), st.st_mtime_ns, st.st_size, schema_stamp, as_of.date())
+        return (str(data_dir), tuple(stamp), schema_stamp, as_of.date())
 
     def lookup(self, segment: ir.Segment, schema: Schema, data_dir: Path | None) -> SizeInfo | None:
         """The cached size of ``segment``, a reason why it has none, or None if not known yet."""
@@ -115,7 +122,7 @@ class SizeCache:
         except DataError as exc:
             info = SizeInfo(reason=f"the data does not load: {exc}")
             results = {(base, _rule_key(s)): info for s in segments}
-        except Exception as exc:  # noqa: BLE001 - a hover must never take the server down
+        except Exception as exc:
             log.exception("sizing failed")
             info = SizeInfo(reason=f"sizing failed: {type(exc).__name__}: {exc}")
             results = {(base, _rule_key(s)): info for s in segments}

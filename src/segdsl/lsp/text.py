@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import NamedTuple
 
 import attrs
 
@@ -24,6 +25,7 @@ UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 #: Every keyword of the language (the grammar's and the schema's lists agree).
 KEYWORDS = RESERVED
 KINDS = ("static", "smart", "dynamic")
+AGGREGATES = ("count", "sum", "min", "max", "latest")
 CLAUSES = ("description", "refresh", "where", "members")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -94,8 +96,7 @@ def _char_units(ch: str, encoding: str) -> int:
 # ---------------------------------------------------------------------------- tokens
 
 
-@attrs.frozen
-class Token:
+class Token(NamedTuple):
     kind: str  # name | string | number | date | op | punct | other
     text: str
     start: int
@@ -139,12 +140,21 @@ class Scan:
         return lo
 
     def token_at(self, offset: int) -> Token | None:
-        """The token containing ``offset``, or ending exactly at it (the word being typed)."""
+        """The token under ``offset`` (hover): the one containing it, else one ending at it."""
         i = self.index_before(offset)
         if i < len(self.tokens) and self.tokens[i].start <= offset:
             return self.tokens[i]
         if i > 0 and self.tokens[i - 1].end == offset:
             return self.tokens[i - 1]
+        return None
+
+    def token_before(self, offset: int) -> Token | None:
+        """The token being typed at ``offset`` (completion): one with text before the cursor."""
+        i = self.index_before(offset)
+        if i > 0 and self.tokens[i - 1].end == offset:
+            return self.tokens[i - 1]
+        if i < len(self.tokens) and self.tokens[i].start < offset:
+            return self.tokens[i]
         return None
 
     def in_comment(self, offset: int) -> bool:
@@ -153,23 +163,48 @@ class Scan:
         return i >= 0 and offset <= self.comments[i][1]
 
 
+#: Tokens of recently seen lines, by line text. No token spans a line (strings and
+#: comments end at the line break), so a line scans the same wherever it is.
+_LINES: dict[str, tuple[tuple, tuple]] = {}
+
+
 def scan(text: str) -> Scan:
+    """The tokens of ``text``; unchanged lines come from a cache, so a keystroke in a
+    large file rescans one line."""
     tokens: list[Token] = []
     comments: list[tuple[int, int]] = []
-    append = tokens.append
-    for m in _TOKEN_RE.finditer(text):
+    cache = _LINES
+    new = tuple.__new__  # skips NamedTuple's Python-level __new__: a large file has many tokens
+    if len(cache) > 100_000:
+        cache.clear()
+    pos = 0
+    for line in text.split("\n"):
+        found = cache.get(line)
+        if found is None:
+            found = cache[line] = _scan_line(line)
+        toks, comms = found
+        if toks:
+            tokens.extend([new(Token, (k, t, a + pos, b + pos, o)) for k, t, a, b, o in toks])
+        if comms:
+            comments.append((comms[0] + pos, comms[1] + pos))
+        pos += len(line) + 1
+    return Scan(tuple(tokens), tuple(comments))
+
+
+def _scan_line(line: str) -> tuple[tuple, tuple]:
+    toks = []
+    comment: tuple = ()
+    for m in _TOKEN_RE.finditer(line):
         kind = m.lastgroup
         if kind == "ws":
             continue
         if kind == "comment":
-            comments.append((m.start(), m.end()))
+            comment = (m.start(), m.end())
             continue
         s = m.group()
-        if kind == "string":
-            append(Token(kind, s, m.start(), m.end(), len(s) < 2 or not s.endswith('"') or _escaped_end(s)))
-        else:
-            append(Token(kind, s, m.start(), m.end()))
-    return Scan(tuple(tokens), tuple(comments))
+        is_open = kind == "string" and (len(s) < 2 or not s.endswith('"') or _escaped_end(s))
+        toks.append((kind, s, m.start(), m.end(), is_open))
+    return tuple(toks), comment
 
 
 def _escaped_end(s: str) -> bool:
@@ -182,6 +217,26 @@ def string_value(tok: Token) -> str:
     """The text of a string token, escapes undone (best effort for an open string)."""
     raw = tok.text[1:-1] if not tok.open else tok.text[1:]
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), raw)
+
+
+def enclosing_aggregate(tokens: tuple[Token, ...] | list[Token], end: int) -> int | None:
+    """Index of the ``(`` of the aggregate call (``count(bookings where ...``) still open
+    just before ``tokens[end]``, or None when that point is not inside one."""
+    depth = 0
+    for k in range(end - 1, -1, -1):
+        t = tokens[k]
+        if t.kind != "punct":
+            continue
+        if t.text == ")":
+            depth += 1
+        elif t.text == "(":
+            if depth:
+                depth -= 1
+            elif k > 0 and tokens[k - 1].kind == "name" and tokens[k - 1].text in AGGREGATES:
+                return k
+        elif t.text in "{}":
+            return None
+    return None
 
 
 # ---------------------------------------------------------------------- declarations

@@ -361,6 +361,9 @@ class _Builder:
         if self.t.escape_strings and "\\" in s:
             # E'...' means the same with standard_conforming_strings on or off.
             return exp.ByteString(this=s)
+        if self.t.family == "mysql" and "\\" in s:
+            # A hex literal means the same with or without NO_BACKSLASH_ESCAPES.
+            return exp.Introducer(this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=s.encode().hex()))
         return exp.Literal.string(s)
 
     def date_literal(self, d: dt.date):
@@ -424,6 +427,10 @@ class _Builder:
             if node.kind == "any":
                 return exp.ArrayOverlaps(this=col, expression=arr)
             return exp.ArrayContainsAll(this=col, expression=arr)
+        if self.t.tags == "mysql_json":
+            array = exp.Anonymous(this="JSON_ARRAY", expressions=values)
+            name = "JSON_OVERLAPS" if node.kind == "any" else "JSON_CONTAINS"
+            return exp.Anonymous(this=name, expressions=[col, array])
         if self.t.tags == "json":
             each = exp.Table(this=exp.Anonymous(this="json_each", expressions=[col.copy()]))
             value = exp.Column(this=exp.to_identifier("value", quoted=True))
@@ -439,7 +446,7 @@ class _Builder:
             )
         raise _Unsupported(
             error("E0403", f"{self.t.dialect}: tag-list predicates are not supported on this target", node.span,
-                  help="tag lists compile for postgres, duckdb and sqlite")
+                  help="tag lists compile for postgres, duckdb, sqlite and mysql/mariadb")
         )
 
     # -- time
@@ -503,6 +510,11 @@ class _Builder:
                 if not timestamp:
                     return d
                 return exp.AtTimeZone(this=_cast(d, exp.DataType.Type.TIMESTAMP), zone=exp.Literal.string("UTC"))
+            case "mysql":
+                d = exp.Anonymous(this="UTC_DATE")
+                if n:
+                    d = exp.DateAdd(this=d, expression=exp.Literal.number(n), unit=exp.Var(this="DAY"))
+                return exp.Cast(this=d, to=_DATETIME6.copy()) if timestamp else d
             case "sqlite":
                 shift = [exp.Literal.string(f"{n:+d} days")] if n else []
                 d = exp.Anonymous(this="DATE", expressions=[exp.Literal.string("now"), *shift])

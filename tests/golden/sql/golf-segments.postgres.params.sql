@@ -1,7 +1,95 @@
 -- segment: active_golfers_low_handicap
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."booking_count_30d", 0) AS "booking_count_30d",
+    "l0"."handicap" AS "handicap",
+    "l1"."engagement_score" AS "engagement_score",
+    "l2"."email_opt_in" AS "email_opt_in"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "member_id" AS "k",
+      COUNT(
+        CASE
+          WHEN "booked_at" >= CAST('2026-10-02 00:00:00+00:00' AS TIMESTAMPTZ)
+          AND "booked_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
+          THEN 1
+        END
+      ) AS "booking_count_30d"
+    FROM "tee_times"
+    GROUP BY
+      "member_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."member_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "handicap"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "handicap_index" AS "handicap",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "recorded_on" DESC NULLS LAST, "record_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "handicaps"
+      WHERE
+        NOT "recorded_on" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."member_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "engagement_score"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "score" AS "engagement_score",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "model_scores"
+      WHERE
+        (
+          "model" = %(p8)s
+        ) AND NOT "scored_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l1"
+    ON "l1"."k" = "e"."member_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "email_opt_in"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "granted" AS "email_opt_in",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "recorded_at" DESC NULLS LAST, "consent_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "consents"
+      WHERE
+        (
+          "channel" = %(p9)s
+        ) AND NOT "recorded_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l2"
+    ON "l2"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "membership_status" = %(p1)s
   AND "membership_tier" IN (%(p2)s, %(p3)s)
@@ -11,12 +99,33 @@ WHERE
   AND "email_opt_in" = %(p7)s
 ORDER BY
   "member_id";
--- params: {"p1": "ACTIVE", "p2": "Gold", "p3": "Platinum", "p4": "15", "p5": 2, "p6": 50, "p7": true}
+-- params: {"p1": "ACTIVE", "p2": "Gold", "p3": "Platinum", "p4": "15", "p5": 2, "p6": 50, "p7": true, "p8": "engagement", "p9": "email"}
 
 -- segment: competition_players
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."tournaments_12m", 0) AS "tournaments_12m"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "member_id" AS "k",
+      COUNT(
+        CASE
+          WHEN "played_on" >= CAST('2025-11-01' AS DATE)
+          AND "played_on" <= CAST('2026-11-01' AS DATE)
+          THEN 1
+        END
+      ) AS "tournaments_12m"
+    FROM "tournament_entries"
+    GROUP BY
+      "member_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "tournaments_12m" >= %(p1)s AND "interests" @> ARRAY[%(p2)s]
 ORDER BY
@@ -24,30 +133,67 @@ ORDER BY
 -- params: {"p1": 3, "p2": "competitions"}
 
 -- segment: lapsing_players
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "s0"."last_tee_time_at" AS "last_tee_time_at"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "member_id" AS "k",
+      MAX(CASE WHEN "status" = %(p2)s THEN "starts_at" END) AS "last_tee_time_at"
+    FROM "tee_times"
+    GROUP BY
+      "member_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "membership_status" = %(p1)s
   AND "last_tee_time_at" < CAST('2026-09-03 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "member_id";
--- params: {"p1": "ACTIVE"}
+-- params: {"p1": "ACTIVE", "p2": "played"}
 
 -- segment: late_payers
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."late_payments_12m", 0) AS "late_payments_12m"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "member_id" AS "k",
+      COUNT(
+        CASE
+          WHEN "days_late" > %(p4)s
+          AND "due_on" >= CAST('2025-11-01' AS DATE)
+          AND "due_on" <= CAST('2026-11-01' AS DATE)
+          THEN 1
+        END
+      ) AS "late_payments_12m"
+    FROM "dues_payments"
+    GROUP BY
+      "member_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "late_payments_12m" >= %(p1)s AND "membership_status" IN (%(p2)s, %(p3)s)
 ORDER BY
   "member_id";
--- params: {"p1": 2, "p2": "ACTIVE", "p3": "SUSPENDED"}
+-- params: {"p1": 2, "p2": "ACTIVE", "p3": "SUSPENDED", "p4": 30}
 
 -- segment: vip_list
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "members"
 WHERE
   "member_id" IN (%(p1)s, %(p2)s, %(p3)s, %(p4)s)
 ORDER BY
@@ -57,7 +203,7 @@ ORDER BY
 -- segment: board_members
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "members"
 WHERE
   "member_id" IN (%(p1)s, %(p2)s)
 ORDER BY
@@ -65,11 +211,39 @@ ORDER BY
 -- params: {"p1": 1001, "p2": 1005}
 
 -- segment: likely_to_churn
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "l0"."churn_risk_score" AS "churn_risk_score"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "churn_risk_score"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "score" AS "churn_risk_score",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "model_scores"
+      WHERE
+        (
+          "model" = %(p3)s
+        ) AND NOT "scored_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "churn_risk_score" >= %(p1)s AND "membership_status" = %(p2)s
 ORDER BY
   "member_id";
--- params: {"p1": 70, "p2": "ACTIVE"}
+-- params: {"p1": 70, "p2": "ACTIVE", "p3": "churn"}

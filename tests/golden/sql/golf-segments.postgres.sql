@@ -1,7 +1,99 @@
 -- segment: active_golfers_low_handicap
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."booking_count_30d", 0) AS "booking_count_30d",
+    "l0"."handicap" AS "handicap",
+    "l1"."engagement_score" AS "engagement_score",
+    "l2"."email_opt_in" AS "email_opt_in"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "member_id" AS "k",
+      COUNT(
+        CASE
+          WHEN "booked_at" >= CAST((
+            CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 30
+          ) AS TIMESTAMP) AT TIME ZONE 'UTC'
+          AND "booked_at" < CAST((
+            CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) + 1
+          ) AS TIMESTAMP) AT TIME ZONE 'UTC'
+          THEN 1
+        END
+      ) AS "booking_count_30d"
+    FROM "tee_times"
+    GROUP BY
+      "member_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."member_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "handicap"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "handicap_index" AS "handicap",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "recorded_on" DESC NULLS LAST, "record_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "handicaps"
+      WHERE
+        NOT "recorded_on" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."member_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "engagement_score"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "score" AS "engagement_score",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "model_scores"
+      WHERE
+        (
+          "model" = 'engagement'
+        ) AND NOT "scored_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l1"
+    ON "l1"."k" = "e"."member_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "email_opt_in"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "granted" AS "email_opt_in",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "recorded_at" DESC NULLS LAST, "consent_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "consents"
+      WHERE
+        (
+          "channel" = 'email'
+        ) AND NOT "recorded_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l2"
+    ON "l2"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "membership_status" = 'ACTIVE'
   AND "membership_tier" IN ('Gold', 'Platinum')
@@ -13,18 +105,56 @@ ORDER BY
   "member_id";
 
 -- segment: competition_players
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."tournaments_12m", 0) AS "tournaments_12m"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "member_id" AS "k",
+      COUNT(
+        CASE
+          WHEN "played_on" >= (
+            CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 365
+          )
+          AND "played_on" <= CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)
+          THEN 1
+        END
+      ) AS "tournaments_12m"
+    FROM "tournament_entries"
+    GROUP BY
+      "member_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "tournaments_12m" >= 3 AND "interests" @> ARRAY['competitions']
 ORDER BY
   "member_id";
 
 -- segment: lapsing_players
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "s0"."last_tee_time_at" AS "last_tee_time_at"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "member_id" AS "k",
+      MAX(CASE WHEN "status" = 'played' THEN "starts_at" END) AS "last_tee_time_at"
+    FROM "tee_times"
+    GROUP BY
+      "member_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "membership_status" = 'ACTIVE'
   AND "last_tee_time_at" < CAST((
@@ -34,9 +164,33 @@ ORDER BY
   "member_id";
 
 -- segment: late_payers
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."late_payments_12m", 0) AS "late_payments_12m"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "member_id" AS "k",
+      COUNT(
+        CASE
+          WHEN "days_late" > 30
+          AND "due_on" >= (
+            CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 365
+          )
+          AND "due_on" <= CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)
+          THEN 1
+        END
+      ) AS "late_payments_12m"
+    FROM "dues_payments"
+    GROUP BY
+      "member_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "late_payments_12m" >= 2 AND "membership_status" IN ('ACTIVE', 'SUSPENDED')
 ORDER BY
@@ -45,7 +199,7 @@ ORDER BY
 -- segment: vip_list
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "members"
 WHERE
   "member_id" IN (1001, 1002, 1003, 1004)
 ORDER BY
@@ -54,16 +208,44 @@ ORDER BY
 -- segment: board_members
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "members"
 WHERE
   "member_id" IN (1001, 1005)
 ORDER BY
   "member_id";
 
 -- segment: likely_to_churn
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "l0"."churn_risk_score" AS "churn_risk_score"
+  FROM "members" AS "e"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "churn_risk_score"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "score" AS "churn_risk_score",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "model_scores"
+      WHERE
+        (
+          "model" = 'churn'
+        ) AND NOT "scored_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."member_id"
+)
 SELECT
   "member_id"
-FROM "member_profile"
+FROM "profile"
 WHERE
   "churn_risk_score" >= 70 AND "membership_status" = 'ACTIVE'
 ORDER BY

@@ -1,10 +1,27 @@
 -- segment: high_value
 CREATE OR REPLACE VIEW "segment_high_value" AS
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."ltv", 0) AS "ltv",
+    "s0"."last_booking_at" AS "last_booking_at"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "guest_id" AS "k",
+      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
+      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+    FROM "bookings"
+    GROUP BY
+      "guest_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
-  "lifetime_value" >= 150000
+  "ltv" >= 150000
   AND "last_booking_at" >= CAST((
     CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 365
   ) AS TIMESTAMP) AT TIME ZONE 'UTC'

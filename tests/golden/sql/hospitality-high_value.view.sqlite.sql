@@ -1,10 +1,27 @@
 -- segment: high_value
 DROP VIEW IF EXISTS "segment_high_value";
 CREATE VIEW "segment_high_value" AS
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."ltv", 0) AS "ltv",
+    "s0"."last_booking_at" AS "last_booking_at"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "guest_id" AS "k",
+      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
+      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+    FROM "bookings"
+    GROUP BY
+      "guest_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
-  "lifetime_value" >= 15000000
+  "ltv" >= 15000000
   AND "last_booking_at" >= DATE('now', '-365 days') || ' 00:00:00.000000'
   AND "last_booking_at" < DATE('now', '+1 days') || ' 00:00:00.000000';

@@ -5,6 +5,6 @@ error[E0403]: bigquery: tag-list predicates are not supported on this target
 24 |     where interests has any ["spa", "wellness"] and not in segment lapsed
    |           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
    |
-   = help: tag lists compile for postgres, duckdb and sqlite
+   = help: tag lists compile for postgres, duckdb, sqlite and mysql/mariadb
 
 segdsl: 1 error

@@ -1,52 +1,156 @@
 -- segment: high_value
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."ltv", 0) AS "ltv",
+    "s0"."last_booking_at" AS "last_booking_at"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "guest_id" AS "k",
+      SUM(CASE WHEN "status" = %(p2)s THEN "amount_inr" END) AS "ltv",
+      MAX(CASE WHEN "status" = %(p3)s THEN "checked_in_at" END) AS "last_booking_at"
+    FROM "bookings"
+    GROUP BY
+      "guest_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
-  "lifetime_value" >= %(p1)s
+  "ltv" >= %(p1)s
   AND "last_booking_at" >= CAST('2025-11-01 00:00:00+00:00' AS TIMESTAMPTZ)
   AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": "150000"}
+-- params: {"p1": "150000", "p2": "completed", "p3": "completed"}
 
 -- segment: lapsed
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "s0"."last_booking_at" AS "last_booking_at"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "guest_id" AS "k",
+      MAX(CASE WHEN "status" = %(p1)s THEN "checked_in_at" END) AS "last_booking_at"
+    FROM "bookings"
+    GROUP BY
+      "guest_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
   "last_booking_at" < CAST('2026-05-06 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {}
+-- params: {"p1": "completed"}
 
 -- segment: win_back
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "s0"."last_booking_at" AS "last_booking_at",
+    COALESCE("s0"."ltv", 0) AS "ltv",
+    "l0"."email_opt_in" AS "email_opt_in"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "guest_id" AS "k",
+      MAX(CASE WHEN "status" = %(p2)s THEN "checked_in_at" END) AS "last_booking_at",
+      SUM(CASE WHEN "status" = %(p3)s THEN "amount_inr" END) AS "ltv"
+    FROM "bookings"
+    GROUP BY
+      "guest_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."guest_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "email_opt_in"
+    FROM (
+      SELECT
+        "guest_id" AS "k",
+        "granted" AS "email_opt_in",
+        ROW_NUMBER() OVER (
+          PARTITION BY "guest_id"
+          ORDER BY "recorded_at" DESC NULLS LAST, "consent_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "consents"
+      WHERE
+        (
+          "channel" = %(p4)s
+        ) AND NOT "recorded_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
   COALESCE("last_booking_at" < CAST('2026-05-06 00:00:00+00:00' AS TIMESTAMPTZ), FALSE)
-  AND "lifetime_value" >= %(p1)s
+  AND "ltv" >= %(p1)s
   AND "email_opt_in"
 ORDER BY
   "guest_id";
--- params: {"p1": "50000"}
+-- params: {"p1": "50000", "p2": "completed", "p3": "completed", "p4": "email"}
 
 -- segment: frequent_bookers
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    COALESCE("s0"."total_bookings", 0) AS "total_bookings",
+    "s0"."last_booking_at" AS "last_booking_at"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "guest_id" AS "k",
+      COUNT(CASE WHEN "status" = %(p2)s THEN 1 END) AS "total_bookings",
+      MAX(CASE WHEN "status" = %(p3)s THEN "checked_in_at" END) AS "last_booking_at"
+    FROM "bookings"
+    GROUP BY
+      "guest_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
   "total_bookings" >= %(p1)s
   AND "last_booking_at" >= CAST('2026-08-03 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": 6}
+-- params: {"p1": 6, "p2": "completed", "p3": "completed"}
 
 -- segment: spa_lovers
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "s0"."last_booking_at" AS "last_booking_at"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "guest_id" AS "k",
+      MAX(CASE WHEN "status" = %(p3)s THEN "checked_in_at" END) AS "last_booking_at"
+    FROM "bookings"
+    GROUP BY
+      "guest_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
   "interests" && ARRAY[%(p1)s, %(p2)s]
   AND NOT (
@@ -54,12 +158,38 @@ WHERE
   )
 ORDER BY
   "guest_id";
--- params: {"p1": "spa", "p2": "wellness"}
+-- params: {"p1": "spa", "p2": "wellness", "p3": "completed"}
 
 -- segment: gmail_gold
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "l0"."loyalty_tier" AS "loyalty_tier"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "loyalty_tier"
+    FROM (
+      SELECT
+        "guest_id" AS "k",
+        "tier" AS "loyalty_tier",
+        ROW_NUMBER() OVER (
+          PARTITION BY "guest_id"
+          ORDER BY "enrolled_on" DESC NULLS LAST, "account_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "loyalty_accounts"
+      WHERE
+        NOT "enrolled_on" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
   "loyalty_tier" IN (%(p1)s, %(p2)s)
   AND SUBSTRING(TRANSLATE("email", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') FROM LENGTH(TRANSLATE("email", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')) - 9) = %(p3)s
@@ -70,7 +200,7 @@ ORDER BY
 -- segment: board_members
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "guests"
 WHERE
   "guest_id" IN (%(p1)s, %(p2)s, %(p3)s)
 ORDER BY
@@ -78,11 +208,52 @@ ORDER BY
 -- params: {"p1": 1001, "p2": 1002, "p3": 1003}
 
 -- segment: likely_to_churn
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "s0"."last_booking_at" AS "last_booking_at",
+    "l0"."churn_risk_score" AS "churn_risk_score"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "guest_id" AS "k",
+      MAX(CASE WHEN "status" = %(p3)s THEN "checked_in_at" END) AS "last_booking_at"
+    FROM "bookings"
+    GROUP BY
+      "guest_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."guest_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "churn_risk_score"
+    FROM (
+      SELECT
+        "guest_id" AS "k",
+        "score" AS "churn_risk_score",
+        ROW_NUMBER() OVER (
+          PARTITION BY "guest_id"
+          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "model_scores"
+      WHERE
+        (
+          "model" = %(p4)s
+        ) AND NOT "scored_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
-  "churn_risk_score" >= %(p1)s AND "status" = %(p2)s
+  "churn_risk_score" >= %(p1)s
+  AND "status" = %(p2)s
+  AND "last_booking_at" >= CAST('2025-11-01 00:00:00+00:00' AS TIMESTAMPTZ)
+  AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": 70, "p2": "ACTIVE"}
+-- params: {"p1": 70, "p2": "ACTIVE", "p3": "completed", "p4": "churn"}

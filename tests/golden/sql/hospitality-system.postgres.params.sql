@@ -1,7 +1,7 @@
 -- segment: all_customers
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "guests"
 WHERE
   "status" = %(p1)s
 ORDER BY
@@ -9,43 +9,142 @@ ORDER BY
 -- params: {"p1": "ACTIVE"}
 
 -- segment: active_members
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "s0"."last_booking_at" AS "last_booking_at"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "guest_id" AS "k",
+      MAX(CASE WHEN "status" = %(p2)s THEN "checked_in_at" END) AS "last_booking_at"
+    FROM "bookings"
+    GROUP BY
+      "guest_id"
+  ) AS "s0"
+    ON "s0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
   "status" = %(p1)s
   AND "last_booking_at" >= CAST('2025-11-01 00:00:00+00:00' AS TIMESTAMPTZ)
   AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": "ACTIVE"}
+-- params: {"p1": "ACTIVE", "p2": "completed"}
 
 -- segment: high_engagement
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "l0"."engagement_score" AS "engagement_score"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "engagement_score"
+    FROM (
+      SELECT
+        "guest_id" AS "k",
+        "score" AS "engagement_score",
+        ROW_NUMBER() OVER (
+          PARTITION BY "guest_id"
+          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "model_scores"
+      WHERE
+        (
+          "model" = %(p2)s
+        ) AND NOT "scored_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
   "engagement_score" >= %(p1)s
 ORDER BY
   "guest_id";
--- params: {"p1": 70}
+-- params: {"p1": 70, "p2": "engagement"}
 
 -- segment: at_risk
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "l0"."churn_risk_score" AS "churn_risk_score"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "churn_risk_score"
+    FROM (
+      SELECT
+        "guest_id" AS "k",
+        "score" AS "churn_risk_score",
+        ROW_NUMBER() OVER (
+          PARTITION BY "guest_id"
+          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "model_scores"
+      WHERE
+        (
+          "model" = %(p2)s
+        ) AND NOT "scored_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
   "churn_risk_score" >= %(p1)s
 ORDER BY
   "guest_id";
--- params: {"p1": 70}
+-- params: {"p1": 70, "p2": "churn"}
 
 -- segment: email_subscribers
+WITH "profile" AS (
+  SELECT
+    "e".*,
+    "l0"."email_opt_in" AS "email_opt_in"
+  FROM "guests" AS "e"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "email_opt_in"
+    FROM (
+      SELECT
+        "guest_id" AS "k",
+        "granted" AS "email_opt_in",
+        ROW_NUMBER() OVER (
+          PARTITION BY "guest_id"
+          ORDER BY "recorded_at" DESC NULLS LAST, "consent_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "consents"
+      WHERE
+        (
+          "channel" = %(p1)s
+        ) AND NOT "recorded_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l0"
+    ON "l0"."k" = "e"."guest_id"
+)
 SELECT
   "guest_id"
-FROM "guest_profile"
+FROM "profile"
 WHERE
   "email_opt_in" AND NOT "email" IS NULL
 ORDER BY
   "guest_id";
--- params: {}
+-- params: {"p1": "email"}
