@@ -166,9 +166,14 @@ WITH "profile" AS (
       "member_id" AS "k",
       COUNT(
         CASE
-          WHEN "days_late" > 30
-          AND "due_on" >= CAST('2025-11-01' AS DATE)
+          WHEN "due_on" >= CAST('2025-11-01' AS DATE)
           AND "due_on" <= CAST('2026-11-01' AS DATE)
+          AND (
+            "days_late" > 30
+            OR (
+              "paid_on" IS NULL AND "due_on" < CAST('2026-10-02' AS DATE)
+            )
+          )
           THEN 1
         END
       ) AS "late_payments_12m"

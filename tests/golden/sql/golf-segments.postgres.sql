@@ -174,11 +174,19 @@ WITH "profile" AS (
       "member_id" AS "k",
       COUNT(
         CASE
-          WHEN "days_late" > 30
-          AND "due_on" >= (
+          WHEN "due_on" >= (
             CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 365
           )
           AND "due_on" <= CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)
+          AND (
+            "days_late" > 30
+            OR (
+              "paid_on" IS NULL
+              AND "due_on" < (
+                CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 30
+              )
+            )
+          )
           THEN 1
         END
       ) AS "late_payments_12m"

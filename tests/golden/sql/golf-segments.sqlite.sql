@@ -167,9 +167,14 @@ WITH "profile" AS (
       "member_id" AS "k",
       COUNT(
         CASE
-          WHEN "days_late" > 30
-          AND "due_on" >= DATE('now', '-365 days')
+          WHEN "due_on" >= DATE('now', '-365 days')
           AND "due_on" <= DATE('now')
+          AND (
+            "days_late" > 30
+            OR (
+              "paid_on" IS NULL AND "due_on" < DATE('now', '-30 days')
+            )
+          )
           THEN 1
         END
       ) AS "late_payments_12m"
