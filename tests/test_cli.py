@@ -177,3 +177,15 @@ def test_db_load_then_size_on_mariadb_equals_in_memory(mysql_dsn, project, files
     on_db = json.loads(run("size", *files, "--as-of", "2026-11-01", "--dsn", mysql_dsn, "--format", "json").stdout)
     in_mem = json.loads(run("size", *files, "--as-of", "2026-11-01", "--format", "json").stdout)
     assert on_db["results"][0]["segments"] == in_mem["results"][0]["segments"]
+
+
+def test_missing_source_data_is_a_clear_error(tmp_path):
+    """A source table without its CSV must not quietly turn every trait into NULL."""
+    project = tmp_path / "golf"
+    shutil.copytree(ROOT / "examples" / "golf", project)
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "seeds" / "golf", data)
+    (data / "handicaps.csv").unlink()
+    (project / "segdsl.toml").write_text('schema = "schema.toml"\ndata = "../data"\n')
+    proc = run("size", str(project / "segments.seg"), "--as-of", "2026-11-01", code=1)
+    assert "handicaps.csv" in proc.stderr and "no data for the source `handicaps`" in proc.stderr

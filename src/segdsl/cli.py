@@ -476,7 +476,7 @@ def db_load(project_dir, dsn, data_dir):
         raise click.UsageError("no data: pass --data DIR or set `data` in segdsl.toml")
     tables = {schema.table: load_table(schema, folder).records()}
     for source in schema.sources.values():
-        tables[source.table] = load_source(source, folder).records()
+        tables[source.table] = load_source(source, folder, missing_ok=True).records()
     with connect(dsn) as engine:
         counts = load_project(engine, schema, tables)
     loaded = ", ".join(f"{table} {n:,}" for table, n in counts.items())

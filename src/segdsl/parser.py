@@ -133,7 +133,7 @@ def _comments(text: str) -> list[tuple[int, int, str]]:
     if _COMMENT_OR_STRING is None:
         import re
 
-        _COMMENT_OR_STRING = re.compile(r'"([^"\\\n]|\\[^\n])*"|#[^\n]*')
+        _COMMENT_OR_STRING = re.compile(r'"([^"\\\n\r]|\\[^\n\r])*"|#[^\n]*')
     return [
         (m.start(), m.end(), m.group(0))
         for m in _COMMENT_OR_STRING.finditer(text)

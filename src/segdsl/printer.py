@@ -15,7 +15,8 @@ _PRECEDENCE = {"or": 1, "and": 2}
 
 
 def print_expr(e: ast.Expr) -> str:
-    """One rule as text. Iterative over and/or lists, so long chains cost no recursion."""
+    """One rule as text. An and/or list costs no recursion per operand; nesting costs
+    one level per group, which the parser caps."""
     return _expr(e, 0)
 
 

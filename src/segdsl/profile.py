@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 from segdsl import ir
-from segdsl.data import Column, Table, load_table
+from segdsl.data import Column, DataError, Table, load_table
 from segdsl.schema import Field, Schema
 
 
@@ -40,11 +40,16 @@ def load_profile(schema: Schema, data_dir: Path, rules: Iterable[ir.Node], as_of
     return build_profile(schema, entity, sources, fields, as_of)
 
 
-def load_source(source: Schema, data_dir: Path) -> Table:
-    """A source table's rows; a table with no CSV file yet is empty."""
+def load_source(source: Schema, data_dir: Path, *, missing_ok: bool = False) -> Table:
+    """A source table's rows from ``<table>.csv``. A missing file is an error (a typo
+    in a table name must not quietly make every trait NULL) unless ``missing_ok``."""
     path = Path(data_dir) / f"{source.table}.csv"
     if not path.exists():
-        return Table.from_records(source, [])
+        if missing_ok:
+            return Table.from_records(source, [])
+        hint = "run `segdsl model train` to write it" if source.table == "model_scores" else (
+            "run `segdsl seed generate`, or check `table` in the schema")
+        raise DataError(str(path), None, None, f"no data for the source `{source.entity}`; {hint}")
     return load_table(source, data_dir)
 
 
