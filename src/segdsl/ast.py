@@ -280,6 +280,52 @@ class SegmentDef:
 
 
 @attrs.frozen
+class Audience:
+    expr: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class Send:
+    """``send CHANNEL "template" [if [not] EVENT]``: EVENT is what the previous send
+    led to (`opened`, `clicked`)."""
+
+    channel: str
+    template: StringLit
+    condition: tuple[bool, str] | None  # (negated, event)
+    channel_span: Span = _span()
+    span: Span = _span()
+
+
+@attrs.frozen
+class Wait:
+    duration: Duration
+    span: Span = _span()
+
+
+@attrs.frozen
+class Goal:
+    event: str
+    duration: Duration
+    event_span: Span = _span()
+    span: Span = _span()
+
+
+JourneyItem = Union[Description, Audience, Send, Wait, Goal]
+
+
+@attrs.frozen
+class Journey:
+    """A lifecycle journey: an audience, the steps sent to it, and its goal."""
+
+    name: str
+    title: StringLit | None
+    items: tuple[JourneyItem, ...]
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@attrs.frozen
 class Comment:
     text: str  # including the leading '#'
     span: Span = _span()
@@ -290,3 +336,4 @@ class Module:
     path: str = attrs.field(eq=False)
     segments: tuple[SegmentDef, ...]
     comments: tuple[Comment, ...] = attrs.field(default=(), eq=False)
+    journeys: tuple[Journey, ...] = ()

@@ -15,7 +15,7 @@ from decimal import Decimal
 import attrs
 
 from segdsl import ast, ir
-from segdsl.diagnostics import Diagnostic, Label, error, warning
+from segdsl.diagnostics import Diagnostic, Label, error, info, warning
 from segdsl.schema import ORDERED, Field, FieldType, Kind, Schema
 from segdsl.span import Span
 from segdsl.suggest import did_you_mean, one_of
@@ -40,6 +40,7 @@ DEFAULT_REFRESH = {"static": "manual", "dynamic": "daily", "smart": "daily"}
 class CheckResult:
     segments: Mapping[str, ir.Segment]
     diagnostics: tuple[Diagnostic, ...]
+    journeys: Mapping[str, ir.Journey] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -49,6 +50,7 @@ class CheckResult:
 def check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult:
     """Check every segment of ``modules`` together (references may cross files)."""
     ck = _Checker(schema)
+    modules = list(modules)
     defs: dict[str, ast.SegmentDef] = {}
     for module in modules:
         for seg in module.segments:
@@ -72,7 +74,48 @@ def check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult:
 
     for seg in segments.values():
         ck.diags.extend(lint_segment(seg))
-    return CheckResult(segments, tuple(ck.diags))
+    journeys: dict[str, ir.Journey] = {}
+    seen: dict[str, ast.Journey] = {}
+    for module in modules:
+        for j in module.journeys:
+            if j.name in seen:
+                ck.diags.append(
+                    error("E0142", f"journey `{j.name}` is defined twice", j.name_span, label="second definition",
+                          labels=(Label(seen[j.name].name_span, "first defined here"),))
+                )
+                continue
+            seen[j.name] = j
+            checked = ck.journey(j, defs, segments)
+            if checked is not None:
+                journeys[j.name] = checked
+    if seen:
+        ck.diags.extend(_unused_segments(segments, seen.values(), defs))
+    return CheckResult(segments, tuple(ck.diags), journeys)
+
+
+def _unused_segments(segments, journeys: Iterable[ast.Journey], defs) -> list[Diagnostic]:
+    """I0210: in a project with journeys, segments that nothing acts on. Journeys are
+    read as written, so one with an error still counts as using its segments."""
+    used: set[str] = set()
+    for seg in segments.values():
+        used.update(seg.depends_on)
+    for j in journeys:
+        stack = [i.expr for i in j.items if isinstance(i, ast.Audience)]
+        while stack:
+            e = stack.pop()
+            match e:
+                case ast.SegmentRef(name=name):
+                    used.add(name)
+                case ast.BoolOp(items=items):
+                    stack.extend(items)
+                case ast.Not(item=item):
+                    stack.append(item)
+    return [
+        info("I0210", f"segment `{name}` is not used by any journey or other segment", defs[name].name_span,
+             help="start a journey with `audience in segment " + name + "`, or sync it with `segdsl sync`")
+        for name in segments
+        if name not in used and defs[name].kind != "static"
+    ]
 
 
 def check_expression(
@@ -192,6 +235,74 @@ class _Checker:
         if sum(d.is_error for d in self.diags) > errors_before:
             rule = None  # a segment with errors is reported, never evaluated
         return _Partial(seg, rule, list(self.refs), member_values, refresh)
+
+    def journey(self, j: ast.Journey, defs: Mapping[str, ast.SegmentDef],
+                segments: Mapping[str, ir.Segment]) -> ir.Journey | None:
+        """Type a journey: its audience rule, its steps, and consent for every send."""
+        errors_before = sum(d.is_error for d in self.diags)
+        self.known_segments = set(defs)
+        self.refs = []
+        audiences = [i for i in j.items if isinstance(i, ast.Audience)]
+        goals = [i for i in j.items if isinstance(i, ast.Goal)]
+        for kind, found in (("audience", audiences), ("goal", goals)):
+            if not found:
+                self.diags.append(error("E0143", f"journey `{j.name}` needs a `{kind}`", j.name_span,
+                                        help="e.g. `audience in segment win_back and email_opt_in`" if kind == "audience"
+                                        else "e.g. `goal converted within 14 days`"))
+            for extra in found[1:]:
+                self.diags.append(error("E0112", f"`{kind}` is given twice in journey `{j.name}`", extra.span,
+                                        labels=(Label(found[0].span, "first here"),)))
+        rule = None
+        if audiences:
+            partial = self.expr(audiences[0].expr)
+            if partial is not None and all(r.name in segments for r in self.refs):
+                rule = _substitute(partial, segments)
+        steps: list[ir.SendStep | ir.WaitStep] = []
+        sent = False
+        for item in j.items:
+            if isinstance(item, ast.Wait):
+                if item.duration.days > MAX_DAYS:
+                    self.diagnostics_too_long(item.duration)
+                steps.append(ir.WaitStep(item.duration.days, item.span))
+            elif isinstance(item, ast.Send):
+                channel = self.schema.channels.get(item.channel)
+                if channel is None:
+                    names = self.schema.channels
+                    self.diags.append(
+                        error("E0140", f"unknown channel `{item.channel}`", item.channel_span, label="not a channel",
+                              help=did_you_mean(item.channel, names)
+                              or (f"the channels are {one_of(names)}" if names else "the schema declares no [channels]"))
+                    )
+                elif rule is not None and not ir.implies_true(rule, channel.consent):
+                    self.diags.append(
+                        error("E0141", f"journey `{j.name}` sends {item.channel} to an audience that does not require "
+                              f"{item.channel} consent", item.span, label="this step",
+                              help=f"add `and {channel.consent}` to the audience, so only contacts who agreed get it")
+                    )
+                if item.condition is not None:
+                    negated, event = item.condition
+                    if event not in ir.EVENTS:
+                        self.diags.append(error("E0145", f"`{event}` is not an event of a send", item.span,
+                                                help=f"use one of {one_of(ir.EVENTS)}"))
+                    elif not sent:
+                        self.diags.append(error("E0145", f"`if {event}` needs an earlier send to have been {event}",
+                                                item.span, help="put this step after a `send`"))
+                sent = True
+                steps.append(ir.SendStep(item.channel, item.template.value, item.condition, item.span))
+        if not sent:
+            self.diags.append(error("E0144", f"journey `{j.name}` sends nothing", j.name_span,
+                                    help='add a step such as `send email "welcome"`'))
+        for g in goals[:1]:
+            if g.event not in ir.GOALS:
+                self.diags.append(error("E0145", f"`{g.event}` is not a goal", g.event_span,
+                                        help=f"use one of {one_of(ir.GOALS)}"))
+            if g.duration.days > MAX_DAYS:
+                self.diagnostics_too_long(g.duration)
+        if rule is None or not goals or sum(d.is_error for d in self.diags) > errors_before:
+            return None
+        desc = next((i.text.value for i in j.items if isinstance(i, ast.Description)), None)
+        return ir.Journey(j.name, j.title.value if j.title else None, desc, rule, tuple(steps), goals[0].event,
+                          goals[0].duration.days, j.span.path, j.span)
 
     def member_list(self, items: ast.ListLit) -> tuple | None:
         key = self.schema.key

@@ -30,6 +30,7 @@ LAZY_COMMANDS = {
     "lsp": "segdsl.commands.lsp:lsp",
     "seed": "segdsl.commands.seed:seed",
     "model": "segdsl.commands.model:model",
+    "journey": "segdsl.commands.journey:journey",
 }
 
 
@@ -150,10 +151,17 @@ def _load(files, schema: str | None, expr: str | None = None):
     return workspaces, rule
 
 
-def _relevant(ws) -> list[Diagnostic]:
-    """Diagnostics for the files asked about, plus anything with no file (schema, config)."""
+def _relevant(ws, notes: bool = False) -> list[Diagnostic]:
+    """Diagnostics for the files asked about, plus anything with no file (schema, config).
+    Notes (info) are for `segdsl check`; other commands report errors and warnings."""
+    from segdsl.diagnostics import Severity
+
     wanted = set(ws.requested)
-    return [d for d in ws.diagnostics if d.span is None or d.span.path in wanted or d.span.path not in ws.sources]
+    return [
+        d for d in ws.diagnostics
+        if (d.span is None or d.span.path in wanted or d.span.path not in ws.sources)
+        and (notes or d.severity is not Severity.INFO)
+    ]
 
 
 def _report(ws, diags: list[Diagnostic], fmt: str = "text") -> None:
@@ -209,7 +217,7 @@ def check(files, expr, schema, fmt, strict):
     if not files and expr is None:
         raise click.UsageError("give one or more .seg files, or --expr")
     workspaces, _ = _load(files, schema, expr)
-    diags = [d for ws in workspaces for d in _relevant(ws)]
+    diags = [d for ws in workspaces for d in _relevant(ws, notes=True)]
     sources = {k: v for ws in workspaces for k, v in ws.sources.items()}
     if fmt == "json":
         click.echo(render_json(diags, sources))

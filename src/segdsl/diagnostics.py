@@ -158,7 +158,9 @@ def summary_line(diagnostics: Iterable[Diagnostic]) -> str:
         parts.append(f"{errors} error{'s' if errors != 1 else ''}")
     if warnings:
         parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
-    return ", ".join(parts) if parts else "no problems"
+    infos = sum(d.severity is Severity.INFO for d in ds)
+    text = ", ".join(parts) if parts else "no problems"
+    return text + (f" ({infos} note{'s' if infos != 1 else ''})" if infos else "")
 
 
 # ---------------------------------------------------------------------------- json

@@ -184,8 +184,9 @@ class _Formatter:
     def module(self, module: ast.Module) -> str:
         lines: list[_Line] = []
         prev_end, prev_line = 0, None
-        for seg in module.segments:
-            hoisted, body = self.segment(seg)
+        # Segments and journeys, in the order the file has them.
+        for seg in sorted((*module.segments, *module.journeys), key=lambda d: d.span.start):
+            hoisted, body = self.segment(seg) if isinstance(seg, ast.SegmentDef) else self.journey(seg)
             self._module_gap(lines, prev_end, prev_line, seg.span.start, hoisted)
             lines.extend(body)
             prev_end, prev_line = seg.span.end, body[-1]
@@ -218,13 +219,22 @@ class _Formatter:
     def segment(self, seg: ast.SegmentDef) -> tuple[list[str], list[_Line]]:
         kind = f"{seg.kind} " if seg.kind != "dynamic" or seg.kind_explicit else ""
         header = f"{kind}segment {seg.name}" + (f" {string_text(seg.title.value)}" if seg.title else "")
+        return self._block(header, seg, seg.clauses)
+
+    def journey(self, j: ast.Journey) -> tuple[list[str], list[_Line]]:
+        header = f"journey {j.name}" + (f" {string_text(j.title.value)}" if j.title else "")
+        return self._block(header, j, j.items)
+
+    def _block(self, header: str, decl, items) -> tuple[list[str], list[_Line]]:
+        """A declaration's header, its items one per line, and its closing brace."""
+        seg = decl
         brace = self._skip_trivia(seg.title.span.end if seg.title else seg.name_span.end)
         # Comments inside the header cannot stay there: they go on the lines above it.
         hoisted = self.texts(seg.span.start, brace)
         head = _Line(0, header + " {")
         lines = [head]
         prev_end, prev_line = brace + 1, head
-        for clause in seg.clauses:
+        for clause in items:
             same, own = self.split_gap(prev_end, clause.span.start)
             prev_line.comments.extend(same)
             lines.extend(_spill(prev_line, INDENT))
@@ -267,12 +277,21 @@ class _Formatter:
                 prefix = "members "
                 lines = self.list(items, INDENT + len(prefix), 0, self.texts(span.start, items.span.start))
                 return [], self._prefix(prefix, INDENT, lines)
-            case ast.Where(expr=rule):
-                prefix = "where "
+            case ast.Where(expr=rule) | ast.Audience(expr=rule):
+                prefix = "where " if isinstance(clause, ast.Where) else "audience "
                 first = _first(rule)
                 lines = self.expr(rule, INDENT + len(prefix), 0, river=True)
                 lines[-1].comments.extend(self.texts(rule.span.end, span.end))
                 return self.texts(span.start, first), self._prefix(prefix, INDENT, lines)
+            case ast.Send(channel=channel, template=template, condition=condition):
+                text = f"send {channel} {string_text(template.value)}"
+                if condition is not None:
+                    text += f" if {'not ' if condition[0] else ''}{condition[1]}"
+                return [], [_Line(INDENT, text, self.texts(span.start, span.end))]
+            case ast.Wait(duration=d):
+                return [], [_Line(INDENT, f"wait {_duration(d)}", self.texts(span.start, span.end))]
+            case ast.Goal(event=event, duration=d):
+                return [], [_Line(INDENT, f"goal {event} within {_duration(d)}", self.texts(span.start, span.end))]
         raise AssertionError(f"cannot format {clause!r}")  # pragma: no cover
 
     def expression(self, rule: ast.Expr) -> str:
@@ -430,6 +449,10 @@ class _Formatter:
             fresh = False
         cur.comments.extend(self.texts(last.span.end, span.end))
         return lines
+
+
+def _duration(d: ast.Duration) -> str:
+    return f"{d.amount} {d.unit if d.amount != 1 else d.unit[:-1]}"
 
 
 def _first(e: ast.Expr) -> int:

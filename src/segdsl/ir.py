@@ -163,6 +163,50 @@ class Aggregate:
     where: Node | None
 
 CADENCES = ("manual", "hourly", "daily", "weekly")
+EVENTS = ("opened", "clicked")  # what a send can lead to, for `send ... if [not] EVENT`
+GOALS = ("converted",)
+
+
+@attrs.frozen
+class SendStep:
+    channel: str
+    template: str
+    condition: tuple[bool, str] | None  # (negated, event of the previous send)
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen
+class WaitStep:
+    days: int
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen
+class Journey:
+    name: str
+    title: str | None
+    description: str | None
+    audience: Node
+    steps: tuple[SendStep | WaitStep, ...]
+    goal: str
+    goal_days: int
+    path: str
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+def implies_true(rule: Node, field_name: str) -> bool:
+    """Whether ``rule`` can only be TRUE where the boolean field is TRUE: it requires the
+    field in every branch (through segment membership too)."""
+    match rule:
+        case IsTrue(field=f) | Cmp(field=f, op="=", value=True):
+            return f.name == field_name
+        case And(items):
+            return any(implies_true(i, field_name) for i in items)
+        case Or(items):
+            return all(implies_true(i, field_name) for i in items)
+        case Member(rule=inner):
+            return implies_true(inner, field_name)
+    return False
 
 
 @attrs.frozen

@@ -117,7 +117,9 @@ def _parse(src: SourceFile, start: str) -> ParseResult:
     for token in _comments(src.text):
         comments.append(ast.Comment(token[2], src.span(token[0], token[1])))
     if start == "module":
-        return ParseResult(src, ast.Module(src.path, tuple(result), tuple(comments)), ())
+        segments = tuple(r for r in result if isinstance(r, ast.SegmentDef))
+        journeys = tuple(r for r in result if isinstance(r, ast.Journey))
+        return ParseResult(src, ast.Module(src.path, segments, tuple(comments), journeys), ())
     return ParseResult(src, result, ())  # type: ignore[arg-type]
 
 
@@ -206,6 +208,32 @@ class _Builder:
 
     def module(self, args, span):
         return [a for a in args if a is not None]
+
+    def journey(self, args, span):
+        name_tok, title, *items = args
+        if str(name_tok) in _KEYWORDS:
+            self.diagnostics.append(
+                error("E0017", f"`{name_tok}` is a keyword, not a journey name", self._tok(name_tok), label="keyword")
+            )
+        return ast.Journey(str(name_tok), title, tuple(items), self._tok(name_tok), span)
+
+    def audience(self, args, span):
+        return ast.Audience(args[0], span)
+
+    def send(self, args, span):
+        channel, template, condition = args
+        return ast.Send(str(channel), self._string(template), condition, self._tok(channel), span)
+
+    def send_if(self, args, span):
+        negated, event = args
+        return (negated is not None, str(event))
+
+    def wait(self, args, span):
+        return ast.Wait(args[0], span)
+
+    def goal(self, args, span):
+        event, duration = args
+        return ast.Goal(str(event), duration, self._tok(event), span)
 
     def expression(self, args, span):
         return args[0]
@@ -531,6 +559,7 @@ _KEYWORDS = {
     "has", "any", "all", "within", "before", "after", "ago", "segment", "ignoring", "case",
     "days_since", "true", "false", "static", "smart", "dynamic", "description", "refresh",
     "where", "members", "days", "day", "weeks", "week", "count", "sum", "min", "max", "latest", "by",
+    "journey", "audience", "send", "wait", "goal", "if",
 }
 
 

@@ -41,6 +41,7 @@ class Workspace:
     sources: dict[str, SourceFile] = attrs.Factory(dict)
     modules: dict[str, ast.Module] = attrs.Factory(dict)
     segments: dict[str, ir.Segment] = attrs.Factory(dict)
+    journeys: dict[str, ir.Journey] = attrs.Factory(dict)
     diagnostics: list[Diagnostic] = attrs.Factory(list)
     #: The files the user asked about; diagnostics elsewhere are not theirs to fix now.
     requested: list[str] = attrs.Factory(list)
@@ -174,5 +175,6 @@ def load_workspace(
         return ws
     checked = check_modules(ws.modules.values(), ws.schema)
     ws.segments = dict(checked.segments)
+    ws.journeys = dict(checked.journeys)
     ws.diagnostics.extend(checked.diagnostics)
     return ws

@@ -83,6 +83,16 @@ class Field:
 
 
 @attrs.frozen
+class Channel:
+    """A messaging channel: the field holding the contact's address on it (none for
+    push) and the boolean field holding the contact's consent to it."""
+
+    name: str
+    consent: str
+    address: str | None = None
+
+
+@attrs.frozen
 class Schema:
     entity: str
     table: str
@@ -94,6 +104,8 @@ class Schema:
     sources: Mapping[str, Schema] = attrs.field(factory=dict)
     #: For a source table: its column that holds the entity's key.
     entity_key: str | None = None
+    #: Messaging channels, by name (``email``, ``sms``, ``push``).
+    channels: Mapping[str, Channel] = attrs.field(factory=dict)
 
     def field(self, name: str) -> Field | None:
         return self.fields.get(name)
@@ -116,7 +128,8 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = frozenset(
     """or and not in is null between contains starts ends with has any all within before
     after ago segment ignoring case days_since true false static smart dynamic description
-    refresh where members days day weeks week count sum min max latest by""".split()
+    refresh where members days day weeks week count sum min max latest by journey audience send wait
+    goal if""".split()
 )
 
 
@@ -137,11 +150,39 @@ def load_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
 def schema_from_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | None, list[Diagnostic]]:
     """Build and validate a schema, resolving its derived fields (traits)."""
     schema, diags = _schema(data, path)
-    if schema is None or not any(f.derive_text for f in schema.fields.values()):
-        return schema, diags
-    from segdsl.traits import resolve_traits  # the checker types traits; imported late
+    if schema is not None and any(f.derive_text for f in schema.fields.values()):
+        from segdsl.traits import resolve_traits  # the checker types traits; imported late
 
-    return resolve_traits(schema)
+        schema, diags = resolve_traits(schema)
+    if schema is None:
+        return None, diags
+    channels, problems = _channels(data.get("channels"), schema)
+    if problems:
+        return None, diags + problems
+    return attrs.evolve(schema, channels=channels), diags
+
+
+def _channels(spec, schema: Schema) -> tuple[dict[str, Channel], list[Diagnostic]]:
+    """``[channels.NAME]`` with ``consent`` (a boolean field) and ``address`` (a text field)."""
+    where = Span(schema.path, 0, 0)
+    out: dict[str, Channel] = {}
+    if spec is None:
+        return out, []
+    if not isinstance(spec, Mapping):
+        return out, [error("E0302", "`channels` must be a table of `[channels.NAME]` tables", where)]
+    for name, ch in spec.items():
+        if not isinstance(ch, Mapping) or set(ch) - {"consent", "address"} or "consent" not in ch:
+            return out, [error("E0302", f"channel `{name}` needs `consent` (and optionally `address`)", where)]
+        consent = schema.fields.get(ch["consent"]) if isinstance(ch["consent"], str) else None
+        if consent is None or consent.kind is not Kind.BOOL:
+            return out, [error("E0302", f"channel `{name}`: `consent` must name a boolean field", where)]
+        address = ch.get("address")
+        if address is not None:
+            f = schema.fields.get(address) if isinstance(address, str) else None
+            if f is None or f.kind is not Kind.TEXT:
+                return out, [error("E0302", f"channel `{name}`: `address` must name a text field", where)]
+        out[name] = Channel(name, consent.name, address)
+    return out, []
 
 
 def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema | None, list[Diagnostic]]:
