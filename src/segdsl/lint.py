@@ -38,7 +38,7 @@ def lint_segment(segment: ir.Segment) -> list[Diagnostic]:
                                 f"`or {nullable[0].name} is null`")
                     )
                 stack.append(item)
-            case ir.Cmp(field=f, op="!=", value=v) if f.nullable:
+            case ir.Cmp(field=f, op="!=") if f.nullable:
                 out.append(
                     warning("W0207", f"`!=` does not match the rows where `{f.name}` is null", node.span,
                             help=f"if they should match, write `({f.name} != ... or {f.name} is null)`")

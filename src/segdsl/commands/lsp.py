@@ -14,9 +14,9 @@ def lsp(stdio: bool) -> None:
     Editors start it themselves: diagnostics as you type, hover, completion, go to
     definition, references, rename, formatting and document symbols for .seg files.
     """
-    try:
-        import pygls
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("pygls") is None:
         raise click.ClickException(
             "the language server needs pygls: pip install 'segdsl[lsp]' (or pip install 'pygls>=2')"
         ) from None
