@@ -48,6 +48,8 @@ ADVERSARIAL = [
     "*/ OR 1=1 /*",
     "-- comment",
     "E'\\''",
+    "\x0b\\",  # sqlglot writes a vertical tab in E'...' as \v, which Postgres reads as "v"
+    "tab\there\\",
 ]
 
 
@@ -97,13 +99,27 @@ def _assert_one_comparison(value: str, target: str) -> None:
     where = tree.args["where"].this
     assert isinstance(where, exp.EQ), statement
     literal = where.expression
-    if isinstance(literal, exp.Introducer):  # MySQL: _utf8mb4 x'...' for text with a backslash
+    if isinstance(literal, exp.Paren):  # Postgres: 'a' || CHR(92) || 'b', no backslash in a literal
+        assert _concatenated_text(literal.this) == value, statement
+        assert not any("\\" in lit.this for lit in literal.find_all(exp.Literal) if lit.is_string), statement
+    elif isinstance(literal, exp.Introducer):  # MySQL: _utf8mb4 x'...' for text with a backslash
         assert str(literal.this).lower() == "_utf8mb4" and isinstance(literal.expression, exp.HexString), statement
         assert bytes.fromhex(literal.expression.this).decode("utf-8") == value, statement
     else:
         assert isinstance(literal, (exp.Literal, exp.ByteString, exp.National)), statement
         assert literal.this == value or literal.name == value, statement
     assert len(list(tree.find_all(exp.Select))) == 1
+
+
+def _concatenated_text(node) -> str:
+    """The text a `'a' || CHR(92) || 'b'` chain of constants spells."""
+    if isinstance(node, exp.DPipe):
+        return _concatenated_text(node.this) + _concatenated_text(node.expression)
+    if isinstance(node, exp.Chr):
+        assert node.expressions[0].name == "92"
+        return "\\"
+    assert isinstance(node, exp.Literal) and node.is_string, node
+    return node.this
 
 
 def test_any_text_round_trips_on_postgres_with_scs_off(probe):

@@ -31,6 +31,9 @@ LAZY_COMMANDS = {
     "seed": "segdsl.commands.seed:seed",
     "model": "segdsl.commands.model:model",
     "journey": "segdsl.commands.journey:journey",
+    "refresh": "segdsl.commands.lifecycle:refresh",
+    "sync": "segdsl.commands.lifecycle:sync",
+    "members": "segdsl.commands.lifecycle:members",
 }
 
 

@@ -359,8 +359,22 @@ class _Builder:
 
     def text(self, s: str):
         if self.t.escape_strings and "\\" in s:
-            # E'...' means the same with standard_conforming_strings on or off.
-            return exp.ByteString(this=s)
+            if not any(ord(c) < 32 or ord(c) == 127 for c in s):
+                # E'...' means the same with standard_conforming_strings on or off.
+                return exp.ByteString(this=s)
+            # sqlglot writes some control characters in E'...' as escapes Postgres does
+            # not read back (a vertical tab as \v). Without any backslash inside a
+            # literal, the pieces mean the same under either setting.
+            parts: list = []
+            for i, piece in enumerate(s.split("\\")):
+                if i:
+                    parts.append(exp.Chr(expressions=[exp.Literal.number(92)]))
+                if piece:
+                    parts.append(exp.Literal.string(piece))
+            out = parts[0]
+            for p in parts[1:]:
+                out = exp.DPipe(this=out, expression=p)
+            return exp.Paren(this=out)
         if self.t.family == "mysql" and "\\" in s:
             # A hex literal means the same with or without NO_BACKSLASH_ESCAPES.
             return exp.Introducer(this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=s.encode().hex()))
