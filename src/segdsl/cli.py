@@ -34,6 +34,7 @@ LAZY_COMMANDS = {
     "refresh": "segdsl.commands.lifecycle:refresh",
     "sync": "segdsl.commands.lifecycle:sync",
     "members": "segdsl.commands.lifecycle:members",
+    "plan": "segdsl.commands.plan:plan",
 }
 
 

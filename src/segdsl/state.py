@@ -358,6 +358,13 @@ class Store:
                           (self.project, segment, consumer))
         return int(rows[0][0]) if rows else 0
 
+    def consumers(self, segment: str) -> list[str]:
+        """The receivers that have synced ``segment`` at least once."""
+        with self._errors():
+            rows = self._rows("SELECT consumer FROM segdsl_sync_cursors WHERE project = ? AND segment = ? "
+                              "ORDER BY consumer", (self.project, segment))
+        return [r[0] for r in rows]
+
     def cursor(self, segment: str, consumer: str) -> int:
         with self._transaction(write=False):
             return self._cursor(segment, consumer)

@@ -1,0 +1,52 @@
+"""`segdsl plan`: what a refresh would change, without writing anything."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from segdsl.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "crm"
+    shutil.copytree(ROOT / "examples" / "hospitality", project)
+    (project / "segdsl.toml").write_text(f'schema = "schema.toml"\ndata = "{ROOT / "seeds" / "hospitality"}"\n')
+    return project
+
+
+def _run(*args: str) -> dict:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout) if "--format" in args else {}
+
+
+def test_plan_matches_the_refresh_it_predicts(tmp_path):
+    project = _project(tmp_path)
+    files = [str(p) for p in sorted(project.glob("*.seg"))]
+    first = _run("plan", *files, "--as-of", "2026-11-01", "--format", "json")["results"][0]["segments"]
+    assert {r["action"] for r in first} == {"create"}
+    assert not (project / ".segdsl" / "state.db").exists(), "plan must not create state"
+
+    _run("refresh", *files, "--as-of", "2026-11-01", "--all")
+    db = project / ".segdsl" / "state.db"
+    stamp = db.stat().st_mtime_ns
+    planned = _run("plan", *files, "--as-of", "2026-11-20", "--format", "json")["results"][0]["segments"]
+    assert db.stat().st_mtime_ns == stamp, "plan must not write to the store"
+    by_name = {r["segment"]: r for r in planned}
+    # Time alone moves guests: nothing in the data changed between the two dates.
+    assert by_name["lapsed"]["action"] == "update" and by_name["lapsed"]["entered"] > 0
+    assert by_name["win_back"]["journeys"] == ["win_back_offer"]
+    assert set(by_name["lapsed"]["journeys"]) == {"win_back_offer", "spa_weekend"}
+
+    applied = _run("refresh", *files, "--as-of", "2026-11-20", "--all", "--format", "json")["segments"]
+    for r in applied:
+        p = by_name[r["segment"]]
+        assert (r["size"], r["entered"], r["exited"]) == (p["size"], p["entered"], p["exited"]), r["segment"]
+    again = _run("plan", *files, "--as-of", "2026-11-20", "--format", "json")["results"][0]["segments"]
+    assert {r["action"] for r in again} == {"no change"}
