@@ -11,13 +11,10 @@ tables (written in the same transaction as the cursor).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
 import json
-import os
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from typing import Any
 import attrs
 
 from segdsl import ir
+from segdsl.files import write_atomic
 from segdsl.schema import Field, Schema
 from segdsl.state import Event, StateError, Store
 
@@ -317,25 +315,3 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def write_atomic(path: Path, data: bytes) -> str:
-    """Write ``path`` whole or not at all: a temporary file in the same directory,
-    fsync, rename over the target, fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return str(path)

@@ -28,6 +28,7 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
         raise SystemExit(_stdin(check, show_diff))
     from segdsl.diagnostics import render_all_text
     from segdsl.span import SourceFile
+    from segdsl.files import write_atomic
 
     files, problems = _collect(paths or (".",))
     for diag in problems:
@@ -53,7 +54,7 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             click.echo(f"would reformat {shown}")
         if not (check or show_diff):
             try:
-                _write_atomic(path, data)
+                write_atomic(path, data)
             except OSError as exc:
                 click.echo(f"segdsl: cannot write {shown}: {exc.strerror or exc}", err=True)
                 changed -= 1
@@ -170,35 +171,7 @@ def _diff(old: str, new: str, shown: str) -> str:
     return "".join(out)
 
 
-def _write_atomic(path, data: bytes) -> None:
-    """Replace the file's contents in one step, keeping its permissions; through a
-    symbolic link, the target is replaced and the link kept."""
-    import contextlib
-    import os
-    import stat
-    import tempfile
 
-    target = os.path.realpath(path)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    folder = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable, where supported
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def _summary(changed: int, unchanged: int, failed: int, dry: bool) -> str:

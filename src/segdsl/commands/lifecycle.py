@@ -373,7 +373,7 @@ def _read_csv_keys(path: Path, key, column: str | None) -> list:
 
 
 def _edit(file: str, segment: str, *, add=(), remove=(), replace=None, parsed: bool = False) -> None:
-    from segdsl.commands.fmt import _write_atomic
+    from segdsl.files import write_atomic as _write_atomic
     from segdsl.diagnostics import render_all_text
     from segdsl.source import decode_source
     from segdsl.span import SourceFile
