@@ -1,9 +1,10 @@
-"""``python -m bench [--quick] [compile] [startup]``: run the figures, print ours, the
-baseline (measured in the same run), the ratio and the goal for each, write
-``bench/results/latest.json``, and exit 1 if any goal is missed.
+"""``python -m bench [--quick] [compile] [startup] [derive] [sizing]``: run the figures,
+print ours, the baseline (measured in the same run), the ratio and the goal for each,
+write ``bench/results/latest.json``, and exit 1 if any goal is missed.
 
 ``python -m bench profile`` profiles the compile figure by stage instead;
-``python -m bench verify`` checks, on Postgres, that the compile baseline's
+``python -m bench profile-memory`` profiles the in-memory paths of `derive` and
+`sizing`; ``python -m bench verify`` checks, on Postgres, that the compile baseline's
 hand-written SQL selects the same members as our compiled SQL.
 
 Exit status: 0 every goal met, 1 a goal missed, 2 bad usage, 3 the benchmark itself
@@ -20,8 +21,8 @@ from bench import RESULTS, ROOT
 from bench.compile_time import BenchError
 from bench.report import environment, environment_line, print_figure, write_json
 
-FIGURES = ("compile", "startup")
-TOOLS = ("profile", "verify")
+FIGURES = ("compile", "startup", "derive", "sizing")
+TOOLS = ("profile", "profile-memory", "verify")
 
 
 def _log(msg: str) -> None:
@@ -39,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions: a smoke run, not a figure to quote")
     ap.add_argument("--output", default=str(RESULTS / "latest.json"), metavar="PATH",
                     help="where to write the JSON results (default: %(default)s)")
-    ap.add_argument("--dsn", help="Postgres for `verify` (default: $SEGDSL_TEST_DSN or postgresql://postgres@127.0.0.1/postgres)")
+    ap.add_argument("--dsn", help="Postgres for `verify` and `derive` (default: $SEGDSL_TEST_DSN or "
+                    "postgresql://postgres@127.0.0.1/postgres)")
     args = ap.parse_args(argv)
 
     unknown = [w for w in args.what if w not in FIGURES + TOOLS]
@@ -54,17 +56,31 @@ def main(argv: list[str] | None = None) -> int:
             from bench import profile_compile
 
             return profile_compile.run(log=_log)
+        if tools == ["profile-memory"]:
+            from bench import profile_memory
+
+            return profile_memory.run(quick=args.quick, log=_log)
         if tools == ["verify"]:
             from bench import verify
 
             return verify.run(args.dsn, log=_log)
-        return _figures(args.what or list(FIGURES), args.quick, args.output)
+        return _figures(args.what or list(FIGURES), args.quick, args.output, args.dsn)
     except BenchError as exc:
         print(f"bench: cannot run: {exc}", file=sys.stderr)
         return 3
 
 
-def _figures(names: list[str], quick: bool, output: str) -> int:
+def _figures(names: list[str], quick: bool, output: str, dsn: str | None = None) -> int:
+    import tempfile
+    from pathlib import Path
+
+    # `derive` hands the tables it loaded to `sizing` through this directory.
+    (RESULTS / "data").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="run-", dir=RESULTS / "data") as workdir:
+        return _run_figures(names, quick, output, dsn, Path(workdir))
+
+
+def _run_figures(names: list[str], quick: bool, output: str, dsn: str | None, workdir) -> int:
     from pathlib import Path
 
     started = time.perf_counter()
@@ -78,6 +94,14 @@ def _figures(names: list[str], quick: bool, output: str) -> int:
             from bench import compile_time
 
             figures.append(compile_time.run(quick=quick, log=_log))
+        elif name == "derive":
+            from bench import derive
+
+            figures.append(derive.run(quick=quick, log=_log, workdir=workdir, dsn=dsn))
+        elif name == "sizing":
+            from bench import sizing
+
+            figures.append(sizing.run(quick=quick, log=_log, workdir=workdir))
         else:
             from bench import startup
 
@@ -93,6 +117,8 @@ def _figures(names: list[str], quick: bool, output: str) -> int:
     print(f"\n{len(goals) - len(missed)} of {len(goals)} goals met"
           + (f"; missed: {', '.join(missed)}" if missed else "")
           + f". {seconds:.0f} s. Results: {shown}")
+    if any(m.startswith(("derive.", "sizing.")) for m in missed):
+        print("Hotspots of the in-memory paths: python -m bench profile-memory")
     return 1 if missed else 0
 
 

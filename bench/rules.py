@@ -92,9 +92,9 @@ def _ltv(r: _R) -> _Pred:
 
 
 def _avg_booking(r: _R) -> _Pred:
-    v = f"{r.randrange(2_000, 40_000)}.{r.choice(['00', '50', '99'])}"
+    n = r.randrange(1, 6)
     op = r.choice([">=", ">"])
-    return _Pred("avg_booking_value", f"avg_booking_value {op} {v}", f"avg_booking_value {op} {v}")
+    return _Pred("bookings_365d", f"bookings_365d {op} {n}", f"bookings_365d {op} {n}")
 
 
 def _bookings(r: _R) -> _Pred:

@@ -239,20 +239,27 @@ def _in_set(field: Field, col: Column, values: tuple[Any, ...]) -> np.ndarray:
 
 def _text_match(col: Column, kind: str, text: str, fold: bool) -> np.ndarray:
     needle = text.translate(ASCII_FOLD) if fold else text
-    match kind:
-        case "contains":
-            test = lambda s: needle in s  # noqa: E731
-        case "starts":
-            test = lambda s: s.startswith(needle)  # noqa: E731
-        case "ends":
-            test = lambda s: s.endswith(needle)  # noqa: E731
+    n = len(needle)
+    values = col.values[col.valid]
+    # ASCII folding maps character for character, so a prefix or suffix test only needs
+    # the len(needle) characters it compares folded, not the whole value.
+    match kind, fold:
+        case "contains", False:
+            hits = (needle in s for s in values)
+        case "contains", True:
+            hits = (needle in s.translate(ASCII_FOLD) for s in values)
+        case "starts", False:
+            hits = (s.startswith(needle) for s in values)
+        case "starts", True:
+            hits = (s[:n].translate(ASCII_FOLD) == needle for s in values)
+        case "ends", False:
+            hits = (s.endswith(needle) for s in values)
+        case "ends", True:
+            hits = ((s[-n:] if n else "").translate(ASCII_FOLD) == needle for s in values)
         case _:
             raise ValueError(f"unknown text match {kind!r}")
-    if fold:
-        plain = test
-        test = lambda s: plain(s.translate(ASCII_FOLD))  # noqa: E731
     out = np.zeros(len(col.values), dtype=bool)
-    out[col.valid] = [test(s) for s in col.values[col.valid]]
+    out[col.valid] = np.fromiter(hits, dtype=bool, count=len(values))
     return out
 
 
