@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+import attrs
+
 from bench import ROOT
 from bench.compile_time import N_RULES, BenchError, load_schema
 from bench.rules import AS_OF, generate
@@ -21,7 +23,8 @@ DEFAULT_DSN = "postgresql://postgres@127.0.0.1/postgres"
 def run(dsn: str | None, log=print) -> int:
     from segdsl.checker import check_expression
     from segdsl.data import load_table
-    from segdsl.engines import EngineError, connect, fetch_keys, load_records
+    from segdsl.engines import EngineError, connect, fetch_keys, load_project, load_records
+    from segdsl.profile import build_profile, load_source
     from segdsl.parser import parse_expression
     from segdsl.sql import compile_rule
 
@@ -39,9 +42,25 @@ def run(dsn: str | None, log=print) -> int:
         engine.execute(f'CREATE SCHEMA "{ns}"')
         engine.execute(f'SET search_path TO "{ns}"')
         engine.commit()
-        table = load_table(schema, ROOT / "seeds" / "hospitality")
-        n_rows = load_records(engine, schema, table.records())
-        log(f"verify: loaded {n_rows:,} seed rows into schema {ns}; comparing {len(rules):,} rules")
+        # Our SQL computes the traits from the raw tables (its profile CTE); the
+        # hand-written SQL reads a guest_profile table materialised from the in-memory
+        # profile. Agreement checks the compiler and the numpy derivation at once.
+        data = ROOT / "seeds" / "hospitality"
+        entity = load_table(schema, data)
+        sources = {name: load_source(src, data, missing_ok=True) for name, src in schema.sources.items()}
+        load_project(engine, schema, {schema.table: entity.records(),
+                                      **{s.schema.table: s.records() for s in sources.values()}})
+        derived = [f for f in schema.fields.values() if f.derive is not None]
+        profile = build_profile(schema, entity, sources, derived, AS_OF)
+        records = profile.records()
+        for r in records:
+            r["lifetime_value"] = r.pop("ltv")
+        fields = dict(profile.schema.fields)
+        fields["ltv"] = attrs.evolve(fields["ltv"], column="lifetime_value")
+        load_records(engine, attrs.evolve(profile.schema, table="guest_profile", fields=fields, sources={}), records)
+        n_rows = profile.n_rows
+        log(f"verify: loaded the raw seed tables and a {n_rows:,}-row guest_profile into schema {ns}; "
+            f"comparing {len(rules):,} rules")
         for i, rule in enumerate(rules):
             node, _ = check_expression(parse_expression(rule.text).expr, schema)
             ours = fetch_keys(engine, compile_rule(node, schema, target="postgres", as_of=AS_OF).sql)
