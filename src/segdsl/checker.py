@@ -96,7 +96,8 @@ def check_expression(
     node = ck.expr(expr)
     if node is None or any(d.is_error for d in ck.diags):
         return None, tuple(ck.diags)
-    node = _substitute(node, known)
+    if ck.refs:  # no `in segment`: nothing to substitute, keep the tree as built
+        node = _substitute(node, known)
     return node, tuple(ck.diags)
 
 

@@ -7,6 +7,7 @@ characters), and inputs over the size cap. Tabs, newlines and carriage returns p
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from segdsl.diagnostics import Diagnostic, error
@@ -29,6 +30,10 @@ _BIDI = {
     "\u200e": "LEFT-TO-RIGHT MARK",
     "\u200f": "RIGHT-TO-LEFT MARK",
 }
+
+#: Every character :func:`check_text` rejects: C0 controls but tab, newline and
+#: carriage return; DEL and the C1 controls; lone surrogates; the bidi controls.
+_REJECTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + "".join(_BIDI) + "]")
 
 
 def decode_source(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagnostic]]:
@@ -71,12 +76,9 @@ def check_text(path: str, text: str) -> tuple[SourceFile | None, list[Diagnostic
         ]
     src = SourceFile(path, text)
     diags: list[Diagnostic] = []
-    for i, ch in enumerate(text):
+    for m in _REJECTED.finditer(text):
+        i, ch = m.start(), m.group()
         code = ord(ch)
-        if code >= 32 and not 127 <= code <= 159 and ch not in _BIDI and not 0xD800 <= code <= 0xDFFF:
-            continue
-        if ch in "\t\n\r":
-            continue
         if ch in _BIDI:
             what = f"bidirectional control character U+{code:04X} ({_BIDI[ch]})"
             help_ = "remove it: it can make the text display differently from how it parses"

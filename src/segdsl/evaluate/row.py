@@ -29,6 +29,10 @@ ASCII_FOLD = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 #: generated source stays far below Python's limit of 200 nested parentheses.
 _HOIST_DEPTH = 24
 
+#: A segment whose rule is at most this deep (``ir.depth``, which counts nested segment
+#: references too) is pasted inline where it is referenced, sparing a call per record.
+_INLINE_DEPTH = 4
+
 _PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -125,12 +129,28 @@ def _not(e: _E) -> _E:
     return _E(f"not {e.src}" if e.level <= NOT else f"not ({e.src})", NOT)
 
 
+def _shallow(node: ir.Node, limit: int) -> bool:
+    """``ir.depth(node) <= limit``, without walking further than ``limit`` levels (a
+    chain of segments each referencing the last twice is exponential to expand)."""
+    if limit <= 0:
+        return False
+    match node:
+        case ir.And(items) | ir.Or(items):
+            return all(_shallow(i, limit - 1) for i in items)
+        case ir.Not(item):
+            return _shallow(item, limit - 1)
+        case ir.Member(rule=rule):
+            return _shallow(rule, limit - 1)
+    return True
+
+
 class _Codegen:
     def __init__(self, as_of_day: dt.date):
         self.as_of_day = as_of_day
         self.namespace: dict[str, Any] = {}
         self.helpers: list[str] = []
         self.members: dict[tuple[str, int], str] = {}
+        self.inlined: dict[tuple[str, int], _E] = {}
         self.n_vars = 0
 
     def const(self, value: Any) -> str:
@@ -158,7 +178,7 @@ class _Codegen:
             case ir.Const(value):
                 return TRUE if value else FALSE
             case ir.Member():
-                return _E(f"{self.member(node)}(r)", ATOM)
+                return self.member(node, depth)
         return self.predicate(node, negate=False)
 
     def false(self, node: ir.Node, depth: int = 0) -> _E:
@@ -175,15 +195,23 @@ class _Codegen:
                 return FALSE if value else TRUE
             case ir.Member():
                 # Membership is two-valued: not a member whenever the rule is not TRUE.
-                return _not(_E(f"{self.member(node)}(r)", ATOM))
+                return _not(self.member(node, depth))
         return self.predicate(node, negate=True)
 
-    def member(self, node: ir.Member) -> str:
+    def member(self, node: ir.Member, depth: int) -> _E:
+        """The segment's "is TRUE" test, which is two-valued: pasted inline when the
+        rule is shallow, else a call of a helper generated once."""
         # Keyed by the rule object: the checker substitutes one object per segment.
         key = (node.segment, id(node.rule))
+        if depth + _INLINE_DEPTH < _HOIST_DEPTH and _shallow(node.rule, _INLINE_DEPTH):
+            # Nothing in it is hoisted; its variables are fresh names of this function,
+            # and pasting it twice reassigns them before each read.
+            if key not in self.inlined:
+                self.inlined[key] = self.true(node.rule, depth)
+            return self.inlined[key]
         if key not in self.members:
             self.members[key] = self.helper(self.true(node.rule), "seg")
-        return self.members[key]
+        return _E(f"{self.members[key]}(r)", ATOM)
 
     # Predicates: a guard that the field is not NULL, then a two-valued test on ``v``.
 
@@ -193,6 +221,11 @@ class _Codegen:
                 return _E(f"r[{self.const(field.column)}] is {'not ' if negate else ''}None", ATOM)
             case ir.IsTrue(field):
                 return _E(f"r[{self.const(field.column)}] is {negate is False}", ATOM)
+            case ir.Cmp(op=op, value=value) if (ir.NEGATE[op] if negate else op) == "=" and value is not None:
+                # ``None == value`` is False, so the test needs no guard.
+                return _E(f"r[{self.const(node.field.column)}] == {self.const(value)}", ATOM)
+            case ir.InSet(values=values) if not negate and None not in values:
+                return _E(f"r[{self.const(node.field.column)}] in {self.const(frozenset(values))}", ATOM)
         v = f"v{self.n_vars}"
         self.n_vars += 1
         test = self.test(node, v, negate)
@@ -209,23 +242,34 @@ class _Codegen:
             case ir.InSet(values=values):
                 return _E(f"{v} {'not in' if negate else 'in'} {self.const(frozenset(values))}", ATOM)
             case ir.TextMatch(kind=kind, text=text, ignore_case=fold):
-                subject = f"{v}.translate({self.const(ASCII_FOLD)})" if fold else v
-                needle = self.const(text.translate(ASCII_FOLD) if fold else text)
-                match kind:
-                    case "contains":
-                        t = _E(f"{needle} in {subject}", ATOM)
-                    case "starts":
-                        t = _E(f"{subject}.startswith({needle})", ATOM)
-                    case "ends":
-                        t = _E(f"{subject}.endswith({needle})", ATOM)
-                    case _:
-                        raise ValueError(f"unknown text match {kind!r}")
+                t = self.text_test(kind, text, fold, v)
                 return _not(t) if negate else t
             case ir.TagMatch(kind=kind, values=values):
                 return self.tag_test(kind, values, v, negate)
             case ir.DayCmp(field=field):
                 return self.day_test(node, field, v, negate)
         raise ValueError(f"cannot evaluate {type(node).__name__}")
+
+    def text_test(self, kind: str, text: str, fold: bool, v: str) -> _E:
+        if kind not in ("contains", "starts", "ends"):
+            raise ValueError(f"unknown text match {kind!r}")
+        if not text:
+            return TRUE  # every text contains, starts and ends with the empty text
+        if not fold:
+            needle = self.const(text)
+            return _E(f"{needle} in {v}" if kind == "contains" else
+                      f"{v}.{'startswith' if kind == 'starts' else 'endswith'}({needle})", ATOM)
+        needle = self.const(text.translate(ASCII_FOLD))
+        # ASCII_FOLD maps one character to one character, so for `starts`/`ends` only as
+        # many characters as the needle has need folding. An ASCII text folds exactly as
+        # ``str.lower`` does (``isascii`` is O(1)); anything else goes through the table.
+        if kind == "contains":
+            part = v
+        else:
+            n = self.const(len(text))
+            part = f"{v}[:{n}]" if kind == "starts" else f"{v}[-{n}:]"
+        folded = f"({part}.lower() if {v}.isascii() else {part}.translate({self.const(ASCII_FOLD)}))"
+        return _E(f"{needle} in {folded}" if kind == "contains" else f"{folded} == {needle}", ATOM)
 
     def tag_test(self, kind: str, values: tuple[str, ...], v: str, negate: bool) -> _E:
         if kind == "has" and len(values) != 1:
