@@ -1,9 +1,10 @@
-"""The 1,000,000-guest hospitality dataset the `derive` and `sizing` figures read.
+"""The 1,000,000-profile datasets the `derive`, `sizing` and `columnar` figures read.
 
 Generated once with the commands a user would run — ``segdsl seed generate --domain
-hospitality --scale 1000000`` and, with the committed churn model, ``segdsl model score``
-(so ``churn_risk_score`` and ``engagement_score`` have values) — into
-``bench/results/data/`` (git-ignored), and reused while its parameters stay the same.
+hospitality --scale 1000000`` (or ``--domain golf``) and, with the domain's committed
+models, ``segdsl model score`` (so ``churn_risk_score`` and ``engagement_score`` have
+values) — into ``bench/results/data/`` (git-ignored), and reused while its parameters
+stay the same.
 The directory carries a ``manifest.json``; a directory without one (an interrupted
 run) is regenerated. If ``src/segdsl/synth.py`` changed since the data was written, the
 figures say so; delete the directory to regenerate.
@@ -26,20 +27,30 @@ DOMAIN = "hospitality"
 SCALE = 1_000_000
 SEED = 7
 AS_OF = "2026-11-01"
-PROJECT = ROOT / "examples" / "hospitality"
-MODELS = ROOT / "seeds" / "hospitality" / "models"  # the committed churn model
+DOMAINS = ("hospitality", "golf")
 SYNTH = ROOT / "src" / "segdsl" / "synth.py"
 
 
 QUICK_SCALE = 100_000  # --quick: a smoke run on a tenth of the data
 
 
-def _params(scale: int) -> dict:
-    return {"domain": DOMAIN, "scale": scale, "seed": SEED, "as_of": AS_OF, "models_sha256": _digest(MODELS)}
+def project(domain: str = DOMAIN) -> Path:
+    return ROOT / "examples" / domain
 
 
-def data_dir(scale: int = SCALE) -> Path:
-    return RESULTS / "data" / f"{DOMAIN}-{scale}-seed{SEED}-{AS_OF}"
+def models(domain: str = DOMAIN) -> Path:
+    return ROOT / "seeds" / domain / "models"  # the committed models
+
+
+PROJECT, MODELS = project(), models()  # the hospitality set's, as before domains
+
+
+def _params(scale: int, domain: str) -> dict:
+    return {"domain": domain, "scale": scale, "seed": SEED, "as_of": AS_OF, "models_sha256": _digest(models(domain))}
+
+
+def data_dir(scale: int = SCALE, domain: str = DOMAIN) -> Path:
+    return RESULTS / "data" / f"{domain}-{scale}-seed{SEED}-{AS_OF}"
 
 
 def _digest(path: Path) -> str:
@@ -59,11 +70,13 @@ def _segdsl(args: list[str], log) -> None:
         raise BenchError(f"`segdsl {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr.strip()[-2000:]}")
 
 
-def ensure(scale: int = SCALE, log=print) -> tuple[Path, dict]:
+def ensure(scale: int = SCALE, log=print, domain: str = DOMAIN) -> tuple[Path, dict]:
     """The dataset's directory and manifest, generating it first if needed."""
-    out = data_dir(scale)
+    if domain not in DOMAINS:
+        raise BenchError(f"unknown domain {domain!r}; choose from {', '.join(DOMAINS)}")
+    out = data_dir(scale, domain)
     manifest_path = out / "manifest.json"
-    params = _params(scale)
+    params = _params(scale, domain)
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("params") == params:
@@ -71,15 +84,15 @@ def ensure(scale: int = SCALE, log=print) -> tuple[Path, dict]:
                 manifest["note"] = (f"src/segdsl/synth.py changed since {out.relative_to(ROOT)} was generated; "
                                     "delete the directory to regenerate")
             return out, manifest
-    log(f"data: generating {scale:,} {DOMAIN} guests into {out.relative_to(ROOT)} (once; a few minutes)")
+    log(f"data: generating {scale:,} {domain} profiles into {out.relative_to(ROOT)} (once; a few minutes)")
     started = time.perf_counter()
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    _segdsl(["seed", "generate", "--domain", DOMAIN, "--scale", str(scale), "--seed", str(SEED),
+    _segdsl(["seed", "generate", "--domain", domain, "--scale", str(scale), "--seed", str(SEED),
              "--as-of", AS_OF, "--out", str(tmp), "--no-progress"], log)
-    folder = tmp / DOMAIN
-    shutil.copytree(MODELS, folder / "models")
-    _segdsl(["model", "score", str(PROJECT), "--data", str(folder), "--as-of", AS_OF], log)
+    folder = tmp / domain
+    shutil.copytree(models(domain), folder / "models")
+    _segdsl(["model", "score", str(project(domain)), "--data", str(folder), "--as-of", AS_OF], log)
     rows = {p.stem: _rows(p) for p in sorted(folder.glob("*.csv"))}
     shutil.rmtree(out, ignore_errors=True)
     folder.rename(out)
@@ -98,5 +111,7 @@ def _rows(path: Path) -> int:
 
 
 if __name__ == "__main__":
-    d, m = ensure(int(sys.argv[1]) if len(sys.argv) > 1 else SCALE, log=lambda s: print(s, file=sys.stderr, flush=True))
+    # python -m bench.bigdata [SCALE] [DOMAIN]
+    d, m = ensure(int(sys.argv[1]) if len(sys.argv) > 1 else SCALE, log=lambda s: print(s, file=sys.stderr, flush=True),
+                  domain=sys.argv[2] if len(sys.argv) > 2 else DOMAIN)
     print(d, json.dumps(m, indent=2))

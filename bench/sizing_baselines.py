@@ -8,12 +8,14 @@
   ``lapsed`` cannot judge;
 * ``ends with ... ignoring case`` folds ASCII A-Z only.
 
-``numpy_sizers`` works on the profile :class:`segdsl.data.Table`'s own encodings
-(decimals as scaled int64, timestamps as int64 µs, text as object arrays, ``valid``
-masks for NULL); ``polars_sizers`` on a polars DataFrame of the same data. Each returns
-``{segment: function() -> size}``; the figure checks that every size equals segdsl's
-before it times anything. Each segment is computed on its own, as segdsl does: no
-mask is shared between segments.
+``numpy_sizers`` works on the encodings the columnar evaluator reads: the profile
+:class:`segdsl.data.Table`'s own columns (decimals as scaled int64, timestamps as int64
+µs, text as object arrays, ``valid`` masks for NULL) and the evaluator's views of them
+(enums as int8 codes, tag sets as uint64 bitsets; built before timing, as the
+evaluator's are). ``polars_sizers`` works on a polars DataFrame of the same data.
+Each returns ``{segment: function() -> size}``; the figure checks that every size
+equals segdsl's before it times anything. Each segment is computed on its own, as
+segdsl does: no mask is shared between segments.
 """
 
 from __future__ import annotations
@@ -56,19 +58,26 @@ BOARD = (1001, 1002, 1003)
 
 
 def numpy_sizers(table) -> dict:
+    from segdsl.evaluate.columnar import enum_codes, tag_bits
+
     c = table.columns
+    fields = table.schema.fields
     money = 10 ** (table.schema.fields["ltv"].type.scale or 0)  # ltv is in units of its last place
     key = c["guest_id"].values
     ltv = c["ltv"].values  # NOT NULL: 0 without bookings
     total = c["total_bookings"].values  # NOT NULL
     last, last_ok = c["last_booking_at"].values, c["last_booking_at"].valid
     opt, opt_ok = c["email_opt_in"].values, c["email_opt_in"].valid
-    tier, tier_ok = c["loyalty_tier"].values, c["loyalty_tier"].valid
+    tier = enum_codes(fields["loyalty_tier"], c["loyalty_tier"])  # -1 where NULL
+    tiers = fields["loyalty_tier"].type.values
+    gold, platinum = np.int8(tiers.index("Gold")), np.int8(tiers.index("Platinum"))
     email, email_ok = c["email"].values, c["email"].valid
     churn, churn_ok = c["churn_risk_score"].values, c["churn_risk_score"].valid
     engage, engage_ok = c["engagement_score"].values, c["engagement_score"].valid
-    status = c["status"].values  # NOT NULL
-    interests = c["interests"].values  # NOT NULL: frozensets
+    status = enum_codes(fields["status"], c["status"])  # NOT NULL
+    active_code = fields["status"].type.values.index("ACTIVE")
+    interests, tag_bit = tag_bits(c["interests"])  # NOT NULL
+    spa = np.uint64(sum(tag_bit.get(t, 0) for t in SPA))
     n = len(key)
     lo365, hi365 = np.int64(midnight_us(WITHIN_365[0])), np.int64(midnight_us(WITHIN_365[1]))
     lapsed_before = np.int64(midnight_us(LAPSED_BEFORE))
@@ -90,30 +99,29 @@ def numpy_sizers(table) -> dict:
         return (total >= 6) & last_ok & (last >= recent_from)
 
     def spa_lovers():
-        has = np.fromiter((not SPA.isdisjoint(s) for s in interests), dtype=bool, count=n)
-        return has & ~lapsed()
+        return ((interests & spa) != 0) & ~lapsed()
 
     def gmail_gold():
-        gold = tier_ok & ((tier == "Gold") | (tier == "Platinum"))
-        # The last 10 characters, lower-cased, equal the needle. Unicode lower() and
-        # ASCII folding differ only where a non-ASCII letter lowers to ASCII (K, the
-        # Kelvin sign, to k) or changes length (İ): neither can produce "@gmail.com".
+        # The e-mail test runs only on Gold and Platinum rows with an e-mail. The last 10
+        # characters, lower-cased, equal the needle: Unicode lower() and ASCII folding
+        # differ only where a non-ASCII letter lowers to ASCII (K, the Kelvin sign, to
+        # k) or changes length (İ), and neither can produce "@gmail.com".
+        rows = np.flatnonzero(((tier == gold) | (tier == platinum)) & email_ok)
         out = np.zeros(n, dtype=bool)
-        out[email_ok] = np.fromiter((s[-10:].lower() == GMAIL for s in email[email_ok]), dtype=bool,
-                                    count=int(email_ok.sum()))
-        return gold & out
+        out[rows] = np.fromiter((s[-10:].lower() == GMAIL for s in email[rows]), dtype=bool, count=len(rows))
+        return out
 
     def board_members():
         return np.isin(key, np.array(BOARD, dtype=np.int64))
 
     def likely_to_churn():
-        return churn_ok & (churn >= 70) & (status == "ACTIVE") & within_365()
+        return churn_ok & (churn >= 70) & (status == active_code) & within_365()
 
     def all_customers():
-        return status == "ACTIVE"
+        return status == active_code
 
     def active_members():
-        return (status == "ACTIVE") & within_365()
+        return (status == active_code) & within_365()
 
     def high_engagement():
         return engage_ok & (engage >= 70)
