@@ -99,6 +99,9 @@ def _assert_one_comparison(value: str, target: str) -> None:
     where = tree.args["where"].this
     assert isinstance(where, exp.EQ), statement
     literal = where.expression
+    if target == "mysql":  # text compares byte for byte there: CAST(... AS BINARY) on both sides
+        assert isinstance(literal, exp.Cast) and literal.to.this == exp.DataType.Type.BINARY, statement
+        literal = literal.this
     if isinstance(literal, exp.Paren):  # Postgres: 'a' || CHR(92) || 'b', no backslash in a literal
         assert _concatenated_text(literal.this) == value, statement
         assert not any("\\" in lit.this for lit in literal.find_all(exp.Literal) if lit.is_string), statement

@@ -49,7 +49,8 @@ def sizes_on_database(
         out = []
         for s in segments:
             compiled = compile_rule(
-                s.rule, schema, target=engine.dialect, form="count", as_of=as_of, params=engine.binds_named_params
+                s.rule, schema, target=engine.dialect, form="count", as_of=as_of, params=engine.binds_named_params,
+                pretty=False,
             )
             if not compiled.ok:
                 raise SizeError(compiled.diagnostics)
@@ -103,7 +104,7 @@ def overlaps_on_database(
 
     def count(engine, rule: ir.Node) -> int:
         compiled = compile_rule(rule, schema, target=engine.dialect, form="count", as_of=as_of,
-                                params=engine.binds_named_params)
+                                params=engine.binds_named_params, pretty=False)
         if not compiled.ok:
             raise SizeError(compiled.diagnostics)
         return fetch_count(engine, compiled.sql, compiled.params)

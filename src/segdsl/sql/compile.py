@@ -77,25 +77,110 @@ def compile_rule(
     if form not in FORMS:
         return SqlResult((), {}, (error("E0400", f"unknown form `{form}`; use one of {', '.join(FORMS)}"),))
     builder = _Builder(schema, tgt, as_of, params)
+    # In schema order, so rules reading the same traits share one CTE text.
+    order = {name: i for i, name in enumerate(schema.fields)}
+    derived = sorted(ir.derived_fields(rule), key=lambda f: order.get(f.name, len(order)))
+    # The profile CTE depends on the schema, target, as-of and traits, never on the
+    # rule's literals, so its text is generated once and reused (_ProfileCache). With
+    # parameters or pretty printing it is built per statement instead.
+    cache = None if (pretty or not derived) else _PROFILES.get(schema, tgt, as_of, params)
     try:
-        cond = builder.condition(rule)
-        statements = builder.statements(cond, form, view_name, ir.derived_fields(rule))
-        from sqlglot.errors import ErrorLevel, UnsupportedError
-
-        dialect = _dialect(tgt.dialect)
-        try:
-            # The trees were built for this call alone, so sqlglot need not copy them.
-            sql = tuple(
-                dialect.generate(s, copy=False, identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
-                for s in statements
-            )
-        except UnsupportedError as exc:
-            raise _Unsupported(
-                error("E0404", f"{tgt.dialect} cannot express this rule: {exc}", getattr(rule, "span", None))
-            ) from None
+        cond = builder.condition(rule, where=True)
+        statements = builder.statements(cond, form, view_name, derived, cte=cache.marker if cache else None)
+        sql = tuple(_generate(tgt, s, pretty, rule) for s in statements)
+        if cache is not None:
+            body, body_params = cache.body(derived, builder)
+            sql = tuple(cache.splice(s, body) for s in sql)
+            builder.params.update(body_params)
     except _Unsupported as exc:
         return SqlResult((), {}, (exc.diagnostic,))
     return SqlResult(sql, builder.params, ())
+
+
+def _generate(tgt: Target, statement, pretty: bool, rule) -> str:
+    from sqlglot.errors import ErrorLevel, UnsupportedError
+
+    try:
+        # The trees were built for this call alone, so sqlglot need not copy them.
+        return _dialect(tgt.dialect).generate(
+            statement, copy=False, identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE
+        )
+    except UnsupportedError as exc:
+        raise _Unsupported(
+            error("E0404", f"{tgt.dialect} cannot express this rule: {exc}", getattr(rule, "span", None))
+        ) from None
+
+
+class _ProfileCache:
+    """Generated profile CTE bodies for one (schema, target, as-of), by traits.
+
+    A statement is generated with a placeholder query as the CTE's body, and the cached
+    body's text then replaces the placeholder's. The placeholder selects a column named
+    by a random per-process token, so no schema or rule can produce its text, and the
+    first occurrence is the one replaced: WITH comes before anything a rule writes."""
+
+    def __init__(self, tgt: Target, as_of: dt.datetime | None, params: bool):
+        import secrets
+
+        self.tgt = tgt
+        self.as_of = as_of
+        self.params = params
+        token = f"segdsl_profile_{secrets.token_hex(8)}"
+        self.marker = exp.select(exp.Column(this=exp.to_identifier(token, quoted=True)), copy=False)
+        self.marker_sql = _generate(tgt, self.marker.copy(), False, None)
+        self.bodies: dict[tuple, tuple[str, dict[str, Any]]] = {}
+
+    def body(self, derived: list[Field], builder: _Builder) -> tuple[str, dict[str, Any]]:
+        """The CTE body's SQL and its parameters (named t1, t2, ..., apart from the
+        rule's own p1, p2, ...)."""
+        # `bare` (traits the WHERE reads only where NULL and 0 select alike) shapes the CTE.
+        key = (tuple(f.column for f in derived), frozenset(builder.bare))
+        hit = self.bodies.get(key)
+        if hit is None:
+            own = _Builder(builder.schema, self.tgt, self.as_of, self.params)
+            own.bare = builder.bare
+            hit = (_generate(self.tgt, own.profile(derived), False, None), own.params)
+            if len(self.bodies) >= _CACHE_SIZE:
+                self.bodies.clear()
+            self.bodies[key] = hit
+        return hit
+
+    def splice(self, sql: str, body: str) -> str:
+        at = sql.find(self.marker_sql)
+        if at < 0:  # a statement without the CTE (DROP VIEW)
+            return sql
+        return sql[:at] + body + sql[at + len(self.marker_sql):]
+
+
+class _ProfileCaches:
+    """One :class:`_ProfileCache` per live schema object, target and as-of. Schemas are
+    values (equal by content, unhashable), so they are told apart by identity; an entry
+    goes when its schema is garbage-collected."""
+
+    def __init__(self):
+        self.by_schema: dict[int, tuple[Any, dict]] = {}
+
+    def get(self, schema: Schema, tgt: Target, as_of: dt.datetime | None, params: bool) -> _ProfileCache:
+        import weakref
+
+        entry = self.by_schema.get(id(schema))
+        if entry is None or entry[0]() is not schema:
+            entry = (weakref.ref(schema, lambda _, i=id(schema): self.by_schema.pop(i, None)), {})
+            self.by_schema[id(schema)] = entry
+        per_schema = entry[1]
+        key = (tgt, as_of, params)
+        cache = per_schema.get(key)
+        if cache is None:
+            if len(per_schema) >= _CACHE_SIZE:
+                per_schema.clear()
+            cache = per_schema[key] = _ProfileCache(tgt, as_of, params)
+        return cache
+
+
+#: Bounds each level of the cache, so a long-running server compiling at ever new
+#: as-of instants or trait sets stays small.
+_CACHE_SIZE = 1024
+_PROFILES = _ProfileCaches()
 
 
 def compile_segment(segment: ir.Segment, schema: Schema, **kw) -> SqlResult:
@@ -125,10 +210,17 @@ class _Builder:
         self.today = as_of_date(as_of) if as_of is not None else None
         self.use_params = params
         self.params: dict[str, Any] = {}
+        #: Parameter names: p1, p2, ... in the rule; t1, t2, ... in the profile CTE.
+        self.param_prefix = "p"
+        self.param_count = {"p": 0, "t": 0}
+        # count/sum traits the WHERE only tests with comparisons 0 fails: their profile
+        # column may stay NULL for entities without rows (see `where_only_nonzero`), so
+        # the WHERE is strict in them and Postgres can turn the LEFT JOIN into a join.
+        self.bare: set[str] = set()
 
     # -- statements
 
-    def statements(self, cond, form: str, view_name: str, derived: list[Field] = ()) -> list:
+    def statements(self, cond, form: str, view_name: str, derived: list[Field] = (), cte=None) -> list:
         table = self.table()
         key = self.column(self.schema.key)
         if derived:
@@ -138,9 +230,9 @@ class _Builder:
         if form == "count":
             size = exp.alias_(exp.Count(this=exp.Star()), "size", quoted=True)
             select = exp.select(size, copy=False).from_(table, copy=False).where(cond, copy=False)
-            return [self.with_profile(select, derived)]
+            return [self.with_profile(select, derived, cte)]
         select = exp.select(key, copy=False).from_(table, copy=False).where(cond, copy=False)
-        select = self.with_profile(select, derived)
+        select = self.with_profile(select, derived, cte)
         if form == "select":
             return [select.order_by(key.copy(), copy=False)]
         view = exp.to_table(view_name, quoted=True)
@@ -151,14 +243,27 @@ class _Builder:
             exp.Create(this=view, kind="VIEW", expression=select),
         ]
 
-    def with_profile(self, select, derived: list[Field]):
+    def with_profile(self, select, derived: list[Field], cte=None):
+        """``cte``: a placeholder body to generate instead (see _ProfileCache)."""
         if not derived:
             return select
-        return select.with_("profile", as_=self.profile(derived), copy=False)
+        body = cte.copy() if cte is not None else self.profile(derived)
+        # Built directly: Query.with_ would parse the name "profile" with sqlglot's parser.
+        alias = exp.TableAlias(this=exp.to_identifier("profile", quoted=True))
+        select.set("with_", exp.With(expressions=[exp.CTE(this=body, alias=alias)]))
+        return select
 
     def profile(self, derived: list[Field]):
         """SELECT e.*, <each trait> FROM <entity> e LEFT JOIN <one grouped scan per
-        source> ... LEFT JOIN <one ranked scan per `latest` trait>."""
+        source> ... LEFT JOIN <one ranked scan per `latest` trait>. Its parameters are
+        named t1, t2, ..., so the same CTE has the same text whatever the rule."""
+        outer, self.param_prefix = self.param_prefix, "t"
+        try:
+            return self._profile(derived)
+        finally:
+            self.param_prefix = outer
+
+    def _profile(self, derived: list[Field]):
         entity = exp.to_identifier("e", quoted=True)
         key = self.schema.key.column
         columns: list = [exp.Column(this=exp.Star(), table=entity.copy())]
@@ -171,13 +276,21 @@ class _Builder:
             alias = exp.to_identifier(f"s{n}", quoted=True)
             agg = fields[0].derive
             cols = [exp.alias_(_col(agg.entity_key), "k", quoted=True)]
+            # Rows no trait of this scan counts are filtered out in the scan itself, so
+            # an index on the filter's columns applies; an entity left without rows
+            # gets the same NULL (or, below, 0) from the LEFT JOIN as before.
+            filters = list(dict.fromkeys(ir.negation_normal_form(f.derive.where) for f in fields
+                                         if f.derive.where is not None))
             for f in fields:
                 cols.append(exp.alias_(self.aggregate(f.derive), f.column, quoted=True))
                 value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=alias.copy())
-                if f.derive.fn in ("count", "sum"):
+                if f.derive.fn in ("count", "sum") and f.name not in self.bare:
                     value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
                 columns.append(exp.alias_(value, f.column, quoted=True))
             sub = exp.select(*cols, copy=False).from_(_table(agg.table), copy=False)
+            if filters and all(f.derive.where is not None for f in fields):
+                parts = [self.cond(w) for w in filters]
+                sub = sub.where(parts[0] if len(parts) == 1 else self.connect(False, parts), copy=False)
             joins.append((sub.group_by(_col(agg.entity_key), copy=False), alias))
         for n, f in enumerate(f for f in derived if f.derive.fn == "latest"):
             alias = exp.to_identifier(f"l{n}", quoted=True)
@@ -245,8 +358,13 @@ class _Builder:
 
     # -- conditions
 
-    def condition(self, rule: ir.Node):
+    def condition(self, rule: ir.Node, where: bool = False):
+        """The rule as a three-valued SQL condition. With ``where`` it is the WHERE clause
+        of this builder's statement, so the profile may leave out a COALESCE that only
+        tells FALSE from unknown (see `where_only_nonzero`)."""
         node = ir.negation_normal_form(rule)
+        if where:
+            self.bare = where_only_nonzero(node)
         if self.t.max_depth is not None:
             d = ir.depth(node)
             if d > self.t.max_depth:
@@ -277,9 +395,10 @@ class _Builder:
                     return _constant_for(field, False)
                 return exp.In(this=self.column(field), expressions=[self.value(field, v) for v in whole])
             case ir.Cmp(field, op, value):
-                return _OPS[op](self.text_column(field), self.value(field, value))
+                return _OPS[op](self.exact(field, self.text_column(field)), self.exact(field, self.value(field, value)))
             case ir.InSet(field, values):
-                return exp.In(this=self.text_column(field), expressions=[self.value(field, v) for v in values])
+                return exp.In(this=self.exact(field, self.text_column(field)),
+                              expressions=[self.exact(field, self.value(field, v)) for v in values])
             case ir.IsNull(field):
                 return exp.Is(this=self.column(field), expression=exp.Null())
             case ir.IsTrue(field):
@@ -322,7 +441,8 @@ class _Builder:
 
     def value(self, f: Field, v: Any):
         if self.use_params:
-            name = f"p{len(self.params) + 1}"
+            self.param_count[self.param_prefix] += 1
+            name = f"{self.param_prefix}{self.param_count[self.param_prefix]}"
             self.params[name] = self.param_value(f.kind, v)
             return exp.Placeholder(this=name)
         return self.literal(f.kind, v)
@@ -399,6 +519,13 @@ class _Builder:
             return exp.Collate(this=col, expression=exp.Var(this="utf8mb4_bin"))
         return col
 
+    def exact(self, f: Field, e):
+        """A text operand of an equality, compared byte for byte where the engine's
+        binary collation still pads: MariaDB's utf8mb4_bin finds 'a' = 'a '."""
+        if self.t.binary_text and f.kind in (Kind.TEXT, Kind.ENUM):
+            return exp.Cast(this=e, to=exp.DataType.build("BINARY"))
+        return e
+
     # -- text
 
     def fold(self, e):
@@ -415,21 +542,28 @@ class _Builder:
         text = node.text.translate(_FOLD) if node.ignore_case else node.text
         needle = self.value(node.field, text)
         col = self.text_column(node.field)
-        subject = self.fold(col) if node.ignore_case else col
+        # Folding maps each ASCII letter to one letter, so it keeps lengths and commutes
+        # with SUBSTRING: a prefix or suffix is cut first and only it is folded.
+        def folded(e):
+            return self.fold(e) if node.ignore_case else e
+
         n = exp.Literal.number(len(text))
         match node.kind:
             case "contains":
-                return exp.GT(this=exp.StrPosition(this=subject, substr=needle), expression=exp.Literal.number(0))
+                return exp.GT(this=exp.StrPosition(this=folded(col), substr=needle), expression=exp.Literal.number(0))
             case "starts":
-                return exp.EQ(this=exp.Substring(this=subject, start=exp.Literal.number(1), length=n), expression=needle)
-        length = exp.Length(this=subject.copy())
+                piece = exp.Substring(this=col, start=exp.Literal.number(1), length=n)
+                f = node.field
+                return exp.EQ(this=self.exact(f, folded(piece)), expression=self.exact(f, needle))
+        length = exp.Length(this=col.copy())
         if len(text) == 0:
             start = exp.Add(this=length, expression=exp.Literal.number(1))
         elif len(text) == 1:
             start = length
         else:
             start = exp.Sub(this=length, expression=exp.Literal.number(len(text) - 1))
-        return exp.EQ(this=exp.Substring(this=subject, start=start), expression=needle)
+        piece = folded(exp.Substring(this=col, start=start))
+        return exp.EQ(this=self.exact(node.field, piece), expression=self.exact(node.field, needle))
 
     # -- tags
 
@@ -539,6 +673,44 @@ class _Builder:
             error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
                   help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
         )
+
+
+def where_only_nonzero(node: ir.Node) -> set[str]:
+    """The count/sum traits that ``node`` (in negation normal form, as a WHERE clause)
+    reads only in comparisons 0 fails, outside any NOT: for those, NULL (no source
+    rows) and 0 select the same rows, so the profile need not COALESCE them."""
+    ok: set[str] = set()
+    bad: set[str] = set()
+
+    def walk(n: ir.Node, positive: bool) -> None:
+        match n:
+            case ir.And(items) | ir.Or(items):
+                for i in items:
+                    walk(i, positive)
+                return
+            case ir.Not(item):
+                return walk(item, False)
+            case ir.Member(rule=rule):
+                return walk(rule, positive)
+            case ir.Cmp(field, op, value) if _summed(field):
+                zero_fails = not _PY_OPS[op](0, value)
+                (ok if positive and zero_fails else bad).add(field.name)
+                return
+            case ir.InSet(field, values) if _summed(field):
+                (ok if positive and 0 not in values else bad).add(field.name)
+                return
+        bad.update(f.name for f in ir.fields_used(n) if _summed(f))
+
+    walk(node, True)
+    return ok - bad
+
+
+def _summed(f: Field) -> bool:
+    return f.derive is not None and f.derive.fn in ("count", "sum")
+
+
+_PY_OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
 @functools.cache

@@ -2,10 +2,10 @@
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."booking_count_30d", 0) AS "booking_count_30d",
+    "s0"."booking_count_30d" AS "booking_count_30d",
     "l0"."handicap" AS "handicap",
-    "l1"."engagement_score" AS "engagement_score",
-    "l2"."email_opt_in" AS "email_opt_in"
+    "l1"."email_opt_in" AS "email_opt_in",
+    "l2"."engagement_score" AS "engagement_score"
   FROM "members" AS "e"
   LEFT JOIN (
     SELECT
@@ -18,6 +18,9 @@ WITH "profile" AS (
         END
       ) AS "booking_count_30d"
     FROM "tee_times"
+    WHERE
+      "booked_at" >= CAST('2026-10-02 00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "booked_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
     GROUP BY
       "member_id"
   ) AS "s0"
@@ -45,28 +48,6 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "k",
-      "engagement_score"
-    FROM (
-      SELECT
-        "member_id" AS "k",
-        "score" AS "engagement_score",
-        ROW_NUMBER() OVER (
-          PARTITION BY "member_id"
-          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
-        ) AS "rn"
-      FROM "model_scores"
-      WHERE
-        (
-          "model" = %(p8)s
-        ) AND NOT "scored_at" IS NULL
-    ) AS "ranked"
-    WHERE
-      "rn" = 1
-  ) AS "l1"
-    ON "l1"."k" = "e"."member_id"
-  LEFT JOIN (
-    SELECT
-      "k",
       "email_opt_in"
     FROM (
       SELECT
@@ -79,8 +60,30 @@ WITH "profile" AS (
       FROM "consents"
       WHERE
         (
-          "channel" = %(p9)s
+          "channel" = %(t1)s
         ) AND NOT "recorded_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l1"
+    ON "l1"."k" = "e"."member_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "engagement_score"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "score" AS "engagement_score",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "model_scores"
+      WHERE
+        (
+          "model" = %(t2)s
+        ) AND NOT "scored_at" IS NULL
     ) AS "ranked"
     WHERE
       "rn" = 1
@@ -99,13 +102,13 @@ WHERE
   AND "email_opt_in" = %(p7)s
 ORDER BY
   "member_id";
--- params: {"p1": "ACTIVE", "p2": "Gold", "p3": "Platinum", "p4": "15", "p5": 2, "p6": 50, "p7": true, "p8": "engagement", "p9": "email"}
+-- params: {"p1": "ACTIVE", "p2": "Gold", "p3": "Platinum", "p4": "15", "p5": 2, "p6": 50, "p7": true, "t1": "email", "t2": "engagement"}
 
 -- segment: competition_players
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."tournaments_12m", 0) AS "tournaments_12m"
+    "s0"."tournaments_12m" AS "tournaments_12m"
   FROM "members" AS "e"
   LEFT JOIN (
     SELECT
@@ -118,6 +121,9 @@ WITH "profile" AS (
         END
       ) AS "tournaments_12m"
     FROM "tournament_entries"
+    WHERE
+      "played_on" >= CAST('2025-11-01' AS DATE)
+      AND "played_on" <= CAST('2026-11-01' AS DATE)
     GROUP BY
       "member_id"
   ) AS "s0"
@@ -141,8 +147,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      MAX(CASE WHEN "status" = %(p2)s THEN "starts_at" END) AS "last_tee_time_at"
+      MAX(CASE WHEN "status" = %(t1)s THEN "starts_at" END) AS "last_tee_time_at"
     FROM "tee_times"
+    WHERE
+      "status" = %(t2)s
     GROUP BY
       "member_id"
   ) AS "s0"
@@ -156,13 +164,13 @@ WHERE
   AND "last_tee_time_at" < CAST('2026-09-03 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "member_id";
--- params: {"p1": "ACTIVE", "p2": "played"}
+-- params: {"p1": "ACTIVE", "t1": "played", "t2": "played"}
 
 -- segment: late_payers
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."late_payments_12m", 0) AS "late_payments_12m"
+    "s0"."late_payments_12m" AS "late_payments_12m"
   FROM "members" AS "e"
   LEFT JOIN (
     SELECT
@@ -172,7 +180,7 @@ WITH "profile" AS (
           WHEN "due_on" >= CAST('2025-11-01' AS DATE)
           AND "due_on" <= CAST('2026-11-01' AS DATE)
           AND (
-            "days_late" > %(p4)s
+            "days_late" > %(t1)s
             OR (
               "paid_on" IS NULL AND "due_on" < CAST('2026-10-02' AS DATE)
             )
@@ -181,6 +189,15 @@ WITH "profile" AS (
         END
       ) AS "late_payments_12m"
     FROM "dues_payments"
+    WHERE
+      "due_on" >= CAST('2025-11-01' AS DATE)
+      AND "due_on" <= CAST('2026-11-01' AS DATE)
+      AND (
+        "days_late" > %(t2)s
+        OR (
+          "paid_on" IS NULL AND "due_on" < CAST('2026-10-02' AS DATE)
+        )
+      )
     GROUP BY
       "member_id"
   ) AS "s0"
@@ -193,7 +210,7 @@ WHERE
   "late_payments_12m" >= %(p1)s AND "membership_status" IN (%(p2)s, %(p3)s)
 ORDER BY
   "member_id";
--- params: {"p1": 2, "p2": "ACTIVE", "p3": "SUSPENDED", "p4": 30}
+-- params: {"p1": 2, "p2": "ACTIVE", "p3": "SUSPENDED", "t1": 30, "t2": 30}
 
 -- segment: vip_list
 SELECT
@@ -236,7 +253,7 @@ WITH "profile" AS (
       FROM "model_scores"
       WHERE
         (
-          "model" = %(p3)s
+          "model" = %(t1)s
         ) AND NOT "scored_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -251,4 +268,4 @@ WHERE
   "churn_risk_score" >= %(p1)s AND "membership_status" = %(p2)s
 ORDER BY
   "member_id";
--- params: {"p1": 70, "p2": "ACTIVE", "p3": "churn"}
+-- params: {"p1": 70, "p2": "ACTIVE", "t1": "churn"}

@@ -2,10 +2,10 @@
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."booking_count_30d", 0) AS "booking_count_30d",
+    "s0"."booking_count_30d" AS "booking_count_30d",
     "l0"."handicap" AS "handicap",
-    "l1"."engagement_score" AS "engagement_score",
-    "l2"."email_opt_in" AS "email_opt_in"
+    "l1"."email_opt_in" AS "email_opt_in",
+    "l2"."engagement_score" AS "engagement_score"
   FROM "members" AS "e"
   LEFT JOIN (
     SELECT
@@ -22,6 +22,13 @@ WITH "profile" AS (
         END
       ) AS "booking_count_30d"
     FROM "tee_times"
+    WHERE
+      "booked_at" >= CAST((
+        CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 30
+      ) AS TIMESTAMP) AT TIME ZONE 'UTC'
+      AND "booked_at" < CAST((
+        CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) + 1
+      ) AS TIMESTAMP) AT TIME ZONE 'UTC'
     GROUP BY
       "member_id"
   ) AS "s0"
@@ -49,28 +56,6 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "k",
-      "engagement_score"
-    FROM (
-      SELECT
-        "member_id" AS "k",
-        "score" AS "engagement_score",
-        ROW_NUMBER() OVER (
-          PARTITION BY "member_id"
-          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
-        ) AS "rn"
-      FROM "model_scores"
-      WHERE
-        (
-          "model" = 'engagement'
-        ) AND NOT "scored_at" IS NULL
-    ) AS "ranked"
-    WHERE
-      "rn" = 1
-  ) AS "l1"
-    ON "l1"."k" = "e"."member_id"
-  LEFT JOIN (
-    SELECT
-      "k",
       "email_opt_in"
     FROM (
       SELECT
@@ -85,6 +70,28 @@ WITH "profile" AS (
         (
           "channel" = 'email'
         ) AND NOT "recorded_at" IS NULL
+    ) AS "ranked"
+    WHERE
+      "rn" = 1
+  ) AS "l1"
+    ON "l1"."k" = "e"."member_id"
+  LEFT JOIN (
+    SELECT
+      "k",
+      "engagement_score"
+    FROM (
+      SELECT
+        "member_id" AS "k",
+        "score" AS "engagement_score",
+        ROW_NUMBER() OVER (
+          PARTITION BY "member_id"
+          ORDER BY "scored_at" DESC NULLS LAST, "score_id" DESC NULLS LAST
+        ) AS "rn"
+      FROM "model_scores"
+      WHERE
+        (
+          "model" = 'engagement'
+        ) AND NOT "scored_at" IS NULL
     ) AS "ranked"
     WHERE
       "rn" = 1
@@ -108,7 +115,7 @@ ORDER BY
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."tournaments_12m", 0) AS "tournaments_12m"
+    "s0"."tournaments_12m" AS "tournaments_12m"
   FROM "members" AS "e"
   LEFT JOIN (
     SELECT
@@ -123,6 +130,11 @@ WITH "profile" AS (
         END
       ) AS "tournaments_12m"
     FROM "tournament_entries"
+    WHERE
+      "played_on" >= (
+        CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 365
+      )
+      AND "played_on" <= CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)
     GROUP BY
       "member_id"
   ) AS "s0"
@@ -147,6 +159,8 @@ WITH "profile" AS (
       "member_id" AS "k",
       MAX(CASE WHEN "status" = 'played' THEN "starts_at" END) AS "last_tee_time_at"
     FROM "tee_times"
+    WHERE
+      "status" = 'played'
     GROUP BY
       "member_id"
   ) AS "s0"
@@ -167,7 +181,7 @@ ORDER BY
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."late_payments_12m", 0) AS "late_payments_12m"
+    "s0"."late_payments_12m" AS "late_payments_12m"
   FROM "members" AS "e"
   LEFT JOIN (
     SELECT
@@ -191,6 +205,20 @@ WITH "profile" AS (
         END
       ) AS "late_payments_12m"
     FROM "dues_payments"
+    WHERE
+      "due_on" >= (
+        CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 365
+      )
+      AND "due_on" <= CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)
+      AND (
+        "days_late" > 30
+        OR (
+          "paid_on" IS NULL
+          AND "due_on" < (
+            CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 30
+          )
+        )
+      )
     GROUP BY
       "member_id"
   ) AS "s0"

@@ -39,7 +39,7 @@ WITH "profile" AS (
       FROM "model_scores"
       WHERE
         (
-          "model" = %(p2)s
+          "model" = %(t1)s
         ) AND NOT "scored_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -54,7 +54,7 @@ WHERE
   "engagement_score" >= %(p1)s
 ORDER BY
   "member_id";
--- params: {"p1": 70, "p2": "engagement"}
+-- params: {"p1": 70, "t1": "engagement"}
 
 -- segment: at_risk
 WITH "profile" AS (
@@ -77,7 +77,7 @@ WITH "profile" AS (
       FROM "model_scores"
       WHERE
         (
-          "model" = %(p2)s
+          "model" = %(t1)s
         ) AND NOT "scored_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -92,7 +92,7 @@ WHERE
   "churn_risk_score" >= %(p1)s
 ORDER BY
   "member_id";
--- params: {"p1": 70, "p2": "churn"}
+-- params: {"p1": 70, "t1": "churn"}
 
 -- segment: email_subscribers
 WITH "profile" AS (
@@ -115,7 +115,7 @@ WITH "profile" AS (
       FROM "consents"
       WHERE
         (
-          "channel" = %(p2)s
+          "channel" = %(t1)s
         ) AND NOT "recorded_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -130,4 +130,4 @@ WHERE
   "email_opt_in" = %(p1)s
 ORDER BY
   "member_id";
--- params: {"p1": true, "p2": "email"}
+-- params: {"p1": true, "t1": "email"}

@@ -4,7 +4,7 @@ CREATE VIEW "segment_high_value" AS
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."ltv", 0) AS "ltv",
+    "s0"."ltv" AS "ltv",
     "s0"."last_booking_at" AS "last_booking_at"
   FROM "guests" AS "e"
   LEFT JOIN (
@@ -13,6 +13,8 @@ WITH "profile" AS (
       SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"

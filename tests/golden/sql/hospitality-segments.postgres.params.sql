@@ -2,15 +2,17 @@
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."ltv", 0) AS "ltv",
+    "s0"."ltv" AS "ltv",
     "s0"."last_booking_at" AS "last_booking_at"
   FROM "guests" AS "e"
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = %(p2)s THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = %(p3)s THEN "checked_in_at" END) AS "last_booking_at"
+      SUM(CASE WHEN "status" = %(t1)s THEN "amount_inr" END) AS "ltv",
+      MAX(CASE WHEN "status" = %(t2)s THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = %(t3)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -25,7 +27,7 @@ WHERE
   AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": "150000", "p2": "completed", "p3": "completed"}
+-- params: {"p1": "150000", "t1": "completed", "t2": "completed", "t3": "completed"}
 
 -- segment: lapsed
 WITH "profile" AS (
@@ -36,8 +38,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = %(p1)s THEN "checked_in_at" END) AS "last_booking_at"
+      MAX(CASE WHEN "status" = %(t1)s THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = %(t2)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -50,22 +54,24 @@ WHERE
   "last_booking_at" < CAST('2026-05-06 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": "completed"}
+-- params: {"t1": "completed", "t2": "completed"}
 
 -- segment: win_back
 WITH "profile" AS (
   SELECT
     "e".*,
+    "s0"."ltv" AS "ltv",
     "s0"."last_booking_at" AS "last_booking_at",
-    COALESCE("s0"."ltv", 0) AS "ltv",
     "l0"."email_opt_in" AS "email_opt_in"
   FROM "guests" AS "e"
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = %(p2)s THEN "checked_in_at" END) AS "last_booking_at",
-      SUM(CASE WHEN "status" = %(p3)s THEN "amount_inr" END) AS "ltv"
+      SUM(CASE WHEN "status" = %(t1)s THEN "amount_inr" END) AS "ltv",
+      MAX(CASE WHEN "status" = %(t2)s THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = %(t3)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -85,7 +91,7 @@ WITH "profile" AS (
       FROM "consents"
       WHERE
         (
-          "channel" = %(p4)s
+          "channel" = %(t4)s
         ) AND NOT "recorded_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -102,21 +108,23 @@ WHERE
   AND "email_opt_in"
 ORDER BY
   "guest_id";
--- params: {"p1": "50000", "p2": "completed", "p3": "completed", "p4": "email"}
+-- params: {"p1": "50000", "t1": "completed", "t2": "completed", "t3": "completed", "t4": "email"}
 
 -- segment: frequent_bookers
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."total_bookings", 0) AS "total_bookings",
+    "s0"."total_bookings" AS "total_bookings",
     "s0"."last_booking_at" AS "last_booking_at"
   FROM "guests" AS "e"
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      COUNT(CASE WHEN "status" = %(p2)s THEN 1 END) AS "total_bookings",
-      MAX(CASE WHEN "status" = %(p3)s THEN "checked_in_at" END) AS "last_booking_at"
+      COUNT(CASE WHEN "status" = %(t1)s THEN 1 END) AS "total_bookings",
+      MAX(CASE WHEN "status" = %(t2)s THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = %(t3)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -130,7 +138,7 @@ WHERE
   AND "last_booking_at" >= CAST('2026-08-03 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": 6, "p2": "completed", "p3": "completed"}
+-- params: {"p1": 6, "t1": "completed", "t2": "completed", "t3": "completed"}
 
 -- segment: spa_lovers
 WITH "profile" AS (
@@ -141,8 +149,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = %(p3)s THEN "checked_in_at" END) AS "last_booking_at"
+      MAX(CASE WHEN "status" = %(t1)s THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = %(t2)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -158,7 +168,7 @@ WHERE
   )
 ORDER BY
   "guest_id";
--- params: {"p1": "spa", "p2": "wellness", "p3": "completed"}
+-- params: {"p1": "spa", "p2": "wellness", "t1": "completed", "t2": "completed"}
 
 -- segment: gmail_gold
 WITH "profile" AS (
@@ -192,7 +202,11 @@ SELECT
 FROM "profile"
 WHERE
   "loyalty_tier" IN (%(p1)s, %(p2)s)
-  AND SUBSTRING(TRANSLATE("email", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') FROM LENGTH(TRANSLATE("email", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')) - 9) = %(p3)s
+  AND TRANSLATE(
+    SUBSTRING("email" FROM LENGTH("email") - 9),
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+    'abcdefghijklmnopqrstuvwxyz'
+  ) = %(p3)s
 ORDER BY
   "guest_id";
 -- params: {"p1": "Gold", "p2": "Platinum", "p3": "@gmail.com"}
@@ -217,8 +231,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = %(p3)s THEN "checked_in_at" END) AS "last_booking_at"
+      MAX(CASE WHEN "status" = %(t1)s THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = %(t2)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -238,7 +254,7 @@ WITH "profile" AS (
       FROM "model_scores"
       WHERE
         (
-          "model" = %(p4)s
+          "model" = %(t3)s
         ) AND NOT "scored_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -256,4 +272,4 @@ WHERE
   AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": 70, "p2": "ACTIVE", "p3": "completed", "p4": "churn"}
+-- params: {"p1": 70, "p2": "ACTIVE", "t1": "completed", "t2": "completed", "t3": "churn"}

@@ -2,7 +2,7 @@
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."ltv", 0) AS "ltv",
+    "s0"."ltv" AS "ltv",
     "s0"."last_booking_at" AS "last_booking_at"
   FROM "guests" AS "e"
   LEFT JOIN (
@@ -11,6 +11,8 @@ WITH "profile" AS (
       SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -37,6 +39,8 @@ WITH "profile" AS (
       "guest_id" AS "k",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -54,16 +58,18 @@ ORDER BY
 WITH "profile" AS (
   SELECT
     "e".*,
+    "s0"."ltv" AS "ltv",
     "s0"."last_booking_at" AS "last_booking_at",
-    COALESCE("s0"."ltv", 0) AS "ltv",
     "l0"."email_opt_in" AS "email_opt_in"
   FROM "guests" AS "e"
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv"
+      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
+      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -105,7 +111,7 @@ ORDER BY
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."total_bookings", 0) AS "total_bookings",
+    "s0"."total_bookings" AS "total_bookings",
     "s0"."last_booking_at" AS "last_booking_at"
   FROM "guests" AS "e"
   LEFT JOIN (
@@ -114,6 +120,8 @@ WITH "profile" AS (
       COUNT(CASE WHEN "status" = 'completed' THEN 1 END) AS "total_bookings",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -139,6 +147,8 @@ WITH "profile" AS (
       "guest_id" AS "k",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -187,7 +197,11 @@ SELECT
 FROM "profile"
 WHERE
   "loyalty_tier" IN ('Gold', 'Platinum')
-  AND SUBSTRING(TRANSLATE("email", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') FROM LENGTH(TRANSLATE("email", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')) - 9) = '@gmail.com'
+  AND TRANSLATE(
+    SUBSTRING("email" FROM LENGTH("email") - 9),
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+    'abcdefghijklmnopqrstuvwxyz'
+  ) = '@gmail.com'
 ORDER BY
   "guest_id";
 
@@ -212,6 +226,8 @@ WITH "profile" AS (
       "guest_id" AS "k",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"

@@ -2,7 +2,7 @@
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."ltv", 0) AS "ltv",
+    "s0"."ltv" AS "ltv",
     "s0"."last_booking_at" AS "last_booking_at"
   FROM "guests" AS "e"
   LEFT JOIN (
@@ -11,6 +11,8 @@ WITH "profile" AS (
       SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -41,6 +43,8 @@ WITH "profile" AS (
       "guest_id" AS "k",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -60,16 +64,18 @@ ORDER BY
 WITH "profile" AS (
   SELECT
     "e".*,
+    "s0"."ltv" AS "ltv",
     "s0"."last_booking_at" AS "last_booking_at",
-    COALESCE("s0"."ltv", 0) AS "ltv",
     "l0"."email_opt_in" AS "email_opt_in"
   FROM "guests" AS "e"
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv"
+      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
+      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -116,7 +122,7 @@ ORDER BY
 WITH "profile" AS (
   SELECT
     "e".*,
-    COALESCE("s0"."total_bookings", 0) AS "total_bookings",
+    "s0"."total_bookings" AS "total_bookings",
     "s0"."last_booking_at" AS "last_booking_at"
   FROM "guests" AS "e"
   LEFT JOIN (
@@ -125,6 +131,8 @@ WITH "profile" AS (
       COUNT(CASE WHEN "status" = 'completed' THEN 1 END) AS "total_bookings",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -152,6 +160,8 @@ WITH "profile" AS (
       "guest_id" AS "k",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -205,7 +215,11 @@ SELECT
 FROM "profile"
 WHERE
   "loyalty_tier" IN ('Gold', 'Platinum')
-  AND SUBSTRING(TRANSLATE("email", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') FROM LENGTH(TRANSLATE("email", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')) - 9) = '@gmail.com'
+  AND TRANSLATE(
+    SUBSTRING("email" FROM LENGTH("email") - 9),
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+    'abcdefghijklmnopqrstuvwxyz'
+  ) = '@gmail.com'
 ORDER BY
   "guest_id";
 
@@ -230,6 +244,8 @@ WITH "profile" AS (
       "guest_id" AS "k",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"

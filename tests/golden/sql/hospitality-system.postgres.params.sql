@@ -17,8 +17,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = %(p2)s THEN "checked_in_at" END) AS "last_booking_at"
+      MAX(CASE WHEN "status" = %(t1)s THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = %(t2)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -33,7 +35,7 @@ WHERE
   AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": "ACTIVE", "p2": "completed"}
+-- params: {"p1": "ACTIVE", "t1": "completed", "t2": "completed"}
 
 -- segment: high_engagement
 WITH "profile" AS (
@@ -56,7 +58,7 @@ WITH "profile" AS (
       FROM "model_scores"
       WHERE
         (
-          "model" = %(p2)s
+          "model" = %(t1)s
         ) AND NOT "scored_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -71,7 +73,7 @@ WHERE
   "engagement_score" >= %(p1)s
 ORDER BY
   "guest_id";
--- params: {"p1": 70, "p2": "engagement"}
+-- params: {"p1": 70, "t1": "engagement"}
 
 -- segment: at_risk
 WITH "profile" AS (
@@ -94,7 +96,7 @@ WITH "profile" AS (
       FROM "model_scores"
       WHERE
         (
-          "model" = %(p2)s
+          "model" = %(t1)s
         ) AND NOT "scored_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -109,7 +111,7 @@ WHERE
   "churn_risk_score" >= %(p1)s
 ORDER BY
   "guest_id";
--- params: {"p1": 70, "p2": "churn"}
+-- params: {"p1": 70, "t1": "churn"}
 
 -- segment: email_subscribers
 WITH "profile" AS (
@@ -132,7 +134,7 @@ WITH "profile" AS (
       FROM "consents"
       WHERE
         (
-          "channel" = %(p1)s
+          "channel" = %(t1)s
         ) AND NOT "recorded_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -147,4 +149,4 @@ WHERE
   "email_opt_in" AND NOT "email" IS NULL
 ORDER BY
   "guest_id";
--- params: {"p1": "email"}
+-- params: {"t1": "email"}

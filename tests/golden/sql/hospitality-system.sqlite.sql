@@ -18,6 +18,8 @@ WITH "profile" AS (
       "guest_id" AS "k",
       MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
     FROM "bookings"
+    WHERE
+      "status" = 'completed'
     GROUP BY
       "guest_id"
   ) AS "s0"
