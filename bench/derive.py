@@ -113,15 +113,15 @@ def run(quick: bool = False, log=print, workdir: Path | None = None, dsn: str | 
     else:
         pq = median(pg["query_s"])
         fig.rows += [
-            Row("Postgres: load (records + COPY)", secs(pg["load_s"])),
+            Row("Postgres: load (COPY from the tables)", secs(pg["load_s"])),
             Row("Postgres: derive profile (our SQL)", secs(pq), secs(base), f"{ratio(pq, base):.2f}×"),
             Row("Postgres: peak RSS, loading client", mib(pg["peak_client_load_mb"])),
             Row("Postgres: peak RSS, server backend", mib(pg["peak_backend_query_mb"])),
         ]
         s = pg["settings"]
         fig.notes.append(
-            f"Postgres {s.get('server_version', '?').split()[0]}: load = Table.records() {secs(pg['records_s'])} + "
-            f"engines.load_project (COPY) {secs(pg['copy_s'])}, sources no segment reads left empty; ANALYZE "
+            f"Postgres {s.get('server_version', '?').split()[0]}: load = engines.load_project on the loaded tables "
+            f"(COPY, rows streamed in batches), sources no segment reads left empty; ANALYZE "
             f"{secs(pg['analyze_s'])} (untimed); query median of {len(pg['query_s'])} after a warm-up; "
             f"max_parallel_workers_per_gather={s.get('max_parallel_workers_per_gather')}, "
             f"work_mem={int(s.get('work_mem', 0)) // 1024} MiB; backend peak counts shared buffers it touched, "

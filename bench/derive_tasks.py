@@ -8,8 +8,8 @@ JSON line of timings, peaks (MiB) and profile checksums.
   1M-row CSVs are parsed once per run.
 * ``duckdb``: the same CSVs into an in-memory DuckDB (its own reader; untimed), then the
   profile SQL segdsl compiles for DuckDB, timed alone.
-* ``postgres``: the tables from ``handoff`` loaded as ``segdsl db load`` does
-  (``Table.records()`` + ``engines.load_project``, COPY) into a private schema, which is
+* ``postgres``: the tables from ``handoff`` loaded by ``engines.load_project`` (COPY,
+  streamed from the tables a batch of rows at a time) into a private schema, which is
   dropped afterwards; then the profile SQL segdsl compiles for Postgres.
 """
 
@@ -183,18 +183,20 @@ def _postgres_in(engine, schema, fields, args: dict) -> dict:
     gc.collect()
     reset_hwm()
     t0 = perf_counter()
-    # What `segdsl db load` does after reading the CSVs: decode each table to records and
-    # COPY them in (sources no segment reads are left empty, as the rules never scan them).
-    tables = {schema.table: entity.records()}
+    # The loaded tables handed to `engines.load_project`, which streams each one into COPY
+    # a batch of rows at a time (sources no segment reads are left empty, as the rules
+    # never scan them).
+    tables = {schema.table: entity}
     for name, src in sources.items():
-        tables[schema.sources[name].table] = src.records()
-    records_s = perf_counter() - t0
+        tables[schema.sources[name].table] = src
     counts = load_project(engine, schema, tables)
     load_s = perf_counter() - t0
     del tables
     client_peak = hwm_mb()
     t0 = perf_counter()
-    engine.execute("ANALYZE")
+    # Only the tables just loaded: a database-wide ANALYZE can deadlock with other
+    # sessions analysing their own schemas on the same server.
+    engine.execute("ANALYZE " + ", ".join('"' + t.replace('"', '""') + '"' for t in counts))
     engine.commit()
     analyze_s = perf_counter() - t0
     sql = profile_count_sql(schema, fields, "postgres")
@@ -215,7 +217,7 @@ def _postgres_in(engine, schema, fields, args: dict) -> dict:
         backend_peak = None
     checksums = checksums_from_row(fields, engine.execute(checksum_sql(schema, fields, "postgres"))[0])
     return {
-        "records_s": records_s, "load_s": load_s, "copy_s": load_s - records_s, "analyze_s": analyze_s,
+        "load_s": load_s, "analyze_s": analyze_s,
         "query_s": times, "rows": counts, "sql": sql, "settings": settings,
         "peak_client_load_mb": client_peak, "peak_backend_query_mb": backend_peak,
         "peak_task_mb": max(client_peak, peak_rss_mb()),

@@ -2,8 +2,10 @@
 `sizing` figures spend their time, on the same 1,000,000-guest data (``--quick``: the
 100,000-guest data).
 
-* derive: the time of ``build_profile`` per trait (each trait alone, minus the shared
-  key sort), then cProfile over one ``build_profile`` of all the traits;
+* derive: the time of ``build_profile`` per trait (each trait alone, minus a build of
+  no traits; alone, a trait also pays for its source's row mapping and its filter,
+  which a build of all the traits shares), then cProfile over one ``build_profile`` of
+  all the traits;
 * sizing: cProfile over ``evaluate`` of every example segment.
 
 Prints the top functions by own and by cumulative time, and writes
@@ -64,7 +66,7 @@ def run(quick: bool = False, log=print) -> int:
 
     base = timed([])
     whole = timed(fields)
-    print(f"\nbuild_profile, all {len(fields)} traits: {whole:.3f} s (of which the key sort and entity copy "
+    print(f"\nbuild_profile, all {len(fields)} traits: {whole:.3f} s (of which a build of no traits "
           f"{base:.3f} s)", file=out)
     print("  per trait (each alone, minus that shared part):", file=out)
     for f in fields:

@@ -11,11 +11,14 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from segdsl.schema import Field, Kind, Schema
+
+if TYPE_CHECKING:
+    from segdsl.data import Table
 
 _TYPES = {
     "postgres": {
@@ -209,12 +212,15 @@ def storage_value(family: str, kind: Kind, value: Any, scale: int = 0) -> Any:
 
 
 def load_records(
-    engine: Engine, schema: Schema, records: Iterable[Mapping[str, Any]], table: str | None = None, *,
+    engine: Engine, schema: Schema, records: Iterable[Mapping[str, Any]] | Table, table: str | None = None, *,
     create: bool = True,
 ) -> int:
-    """Load ``records`` into the schema's table, created afresh (``create``) or emptied
-    first (an existing table of the same shape); returns the row count."""
+    """Load ``records`` (or a :class:`~segdsl.data.Table`, read a batch of rows at a
+    time) into the schema's table, created afresh (``create``) or emptied first (an
+    existing table of the same shape); returns the row count."""
     from sqlglot import exp
+
+    from segdsl.data import Table
 
     fields = schema.stored_fields()
     name = table or schema.table
@@ -223,9 +229,14 @@ def load_records(
     else:
         engine.execute(exp.Delete(this=exp.Table(this=exp.to_identifier(name, quoted=True))).sql(
             engine.family, identify=True))
+    if isinstance(records, Table):
+        # Row tuples straight from the columns: never a list of dicts of a whole table.
+        values: Iterable[tuple] = records.iter_rows([f.column for f in fields])
+    else:
+        values = (tuple(r.get(f.column) for f in fields) for r in records)
     rows = (
-        tuple(storage_value(engine.family, f.kind, r.get(f.column), f.type.scale or 0) for f in fields)
-        for r in records
+        tuple(storage_value(engine.family, f.kind, v, f.type.scale or 0) for f, v in zip(fields, row))
+        for row in values
     )
     count = 0
     if engine.family == "postgres":
@@ -290,11 +301,12 @@ def _arrow_type(f: Field):
 
 
 def load_project(
-    engine: Engine, schema: Schema, tables: Mapping[str, Iterable[Mapping[str, Any]]], *, create: bool = True
+    engine: Engine, schema: Schema, tables: Mapping[str, Iterable[Mapping[str, Any]] | Table], *,
+    create: bool = True,
 ) -> dict[str, int]:
     """Load the entity table and every source table. ``tables`` maps table names to
-    records; a source with no records gets an empty table, so SQL that reads it still
-    runs. Returns the row count per table."""
+    records or :class:`~segdsl.data.Table` s; a source with no records gets an empty
+    table, so SQL that reads it still runs. Returns the row count per table."""
     counts = {schema.table: load_records(engine, schema, tables.get(schema.table, ()), create=create)}
     for source in schema.sources.values():
         counts[source.table] = load_records(engine, source, tables.get(source.table, ()), create=create)

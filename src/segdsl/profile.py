@@ -58,76 +58,165 @@ def build_profile(
 ) -> Table:
     """``entity`` with one more column per derived field, named by its ``column``."""
     fields = list(fields)
-    keys = entity.columns[schema.key.column].values
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
     columns = dict(entity.columns)
+    derivation = _Derivation(entity.columns[schema.key.column].values, entity.n_rows, sources, as_of)
     for f in fields:
-        src = sources[f.derive.source]
-        columns[f.column] = _derive(f, src, sorted_keys, order, entity.n_rows, as_of)
+        columns[f.column] = derivation.derive(f)
     # The profile's schema lists the derived fields as columns, so records() decodes them.
     extra = {f.name: attrs.evolve(f, derive=None, derive_text=None, days_since=None) for f in fields}
     profile_schema = attrs.evolve(schema, fields={**schema.fields, **extra})
     return Table(profile_schema, columns, entity.n_rows)
 
 
-def _derive(f: Field, src: Table, sorted_keys: np.ndarray, order: np.ndarray, n: int, as_of: dt.datetime) -> Column:
-    from segdsl.evaluate.columnar import evaluate
+#: Entity keys are looked up through a dense table when their range is at most this
+#: many times the number of entities (plus some slack); otherwise by binary search.
+_DENSE_SPAN = 4
 
-    agg: ir.Aggregate = f.derive
-    owner = src.columns[agg.entity_key].values
-    # Row i of the source belongs to entity row rows[i]; rows of unknown entities drop out.
-    pos = np.searchsorted(sorted_keys, owner)
-    pos = np.minimum(pos, max(len(sorted_keys) - 1, 0))
-    known = (sorted_keys[pos] == owner) if len(sorted_keys) else np.zeros(len(owner), dtype=bool)
-    rows = order[pos] if len(order) else pos
-    keep = known if agg.where is None else known & evaluate(agg.where, src, as_of)
-    match agg.fn:
-        case "count":
-            return Column(np.bincount(rows[keep], minlength=n).astype(np.int64), np.ones(n, dtype=bool))
-        case "sum":
-            col = src.columns[agg.column.column]
-            keep &= col.valid
+
+class _Derivation:
+    """One build of a profile. Traits over the same source share its mapping from source
+    rows to entity rows, and traits with the same ``where`` share its mask: both are
+    computed once per build."""
+
+    def __init__(self, keys: np.ndarray, n: int, sources: Mapping[str, Table], as_of: dt.datetime):
+        self.keys = keys
+        self.n = n
+        self.sources = sources
+        self.as_of = as_of
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+        self._rows: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, object], np.ndarray | None] = {}
+
+    def derive(self, f: Field) -> Column:
+        agg: ir.Aggregate = f.derive
+        src = self.sources[agg.source]
+        rows, keep = self.rows(agg), self.where(agg)
+        n = self.n
+        if agg.fn == "count":
+            return Column(_bincount(rows, keep, n), np.ones(n, dtype=bool))
+        col = src.columns[agg.column.column]
+        if agg.fn == "latest":
+            return _latest(agg, src, rows, _and(keep, src.columns[agg.by.column].valid), n)
+        keep = _and(keep, col.valid)
+        picked = rows if keep is None else rows[keep]
+        values = col.values if keep is None else col.values[keep]
+        if agg.fn == "sum":
             out = np.zeros(n, dtype=np.int64)
-            np.add.at(out, rows[keep], col.values[keep].astype(np.int64))
+            np.add.at(out, picked, values.astype(np.int64, copy=False))
             return Column(out, np.ones(n, dtype=bool))
-        case "min" | "max":
-            col = src.columns[agg.column.column]
-            keep &= col.valid
-            values = col.values[keep]
-            ufunc = np.minimum if agg.fn == "min" else np.maximum
-            if values.dtype.kind == "f":
-                start = np.inf if agg.fn == "min" else -np.inf
-            else:
-                info = np.iinfo(values.dtype) if values.dtype.kind in "iu" else np.iinfo(np.int64)
-                start = info.max if agg.fn == "min" else info.min
-            out = np.full(n, start, dtype=values.dtype if len(values) else col.values.dtype)
-            ufunc.at(out, rows[keep], values)
-            valid = np.bincount(rows[keep], minlength=n) > 0
-            return Column(out, valid)
-    return _latest(agg, src, rows, keep, n)
+        # min / max
+        ufunc = np.minimum if agg.fn == "min" else np.maximum
+        if values.dtype.kind == "f":
+            start = np.inf if agg.fn == "min" else -np.inf
+        else:
+            info = np.iinfo(values.dtype) if values.dtype.kind in "iu" else np.iinfo(np.int64)
+            start = info.max if agg.fn == "min" else info.min
+        out = np.full(n, start, dtype=values.dtype if len(values) else col.values.dtype)
+        ufunc.at(out, picked, values)
+        return Column(out, np.bincount(picked, minlength=n) > 0)
+
+    def rows(self, agg: ir.Aggregate) -> np.ndarray:
+        """The entity row of each source row, -1 for rows of unknown entities; cached
+        per source."""
+        if agg.source not in self._rows:
+            owner = self.sources[agg.source].columns[agg.entity_key].values
+            self._rows[agg.source] = self._lookup(owner)
+        return self._rows[agg.source]
+
+    def _lookup(self, owner: np.ndarray) -> np.ndarray:
+        keys, n = self.keys, len(self.keys)
+        if n == 0:
+            return np.full(len(owner), -1, dtype=np.intp)
+        if keys.dtype.kind in "iu" and owner.dtype.kind in "iu":
+            lo, hi = int(keys.min()), int(keys.max())
+            if hi - lo < _DENSE_SPAN * n + 1024:
+                table = np.full(hi - lo + 1, -1, dtype=np.intp)
+                table[keys - lo] = np.arange(n, dtype=np.intp)
+                inside = (owner >= lo) & (owner <= hi)
+                # Out-of-range owners may wrap in ``owner - lo``; they are masked below.
+                rows = table[np.where(inside, owner - lo, 0)]
+                rows[~inside] = -1
+                return rows
+        if self._sorted is None:
+            order = np.argsort(keys, kind="stable")
+            self._sorted = (keys[order], order)
+        sorted_keys, order = self._sorted
+        pos = np.minimum(np.searchsorted(sorted_keys, owner), n - 1)
+        return np.where(sorted_keys[pos] == owner, order[pos], -1)
+
+    def where(self, agg: ir.Aggregate) -> np.ndarray | None:
+        """The rows that count for an aggregate: of a known entity and where ``where``
+        is TRUE; None when that is every row. Cached per (source, where)."""
+        from segdsl.evaluate.columnar import evaluate
+
+        try:
+            key: tuple[str, object] = (agg.source, agg.where)
+            hash(key)
+        except TypeError:  # an unhashable node: no sharing, which is only slower
+            key = (agg.source, id(agg.where))
+        if key not in self._masks:
+            known = self.rows(agg) >= 0
+            src = self.sources[agg.source]
+            mask = known if agg.where is None else known & evaluate(agg.where, src, self.as_of)
+            self._masks[key] = None if mask.all() else mask
+        return self._masks[key]
 
 
-def _latest(agg: ir.Aggregate, src: Table, rows: np.ndarray, keep: np.ndarray, n: int) -> Column:
+def _and(a: np.ndarray | None, b: np.ndarray) -> np.ndarray | None:
+    """``a & b`` for masks where None means every row; never modifies either."""
+    if a is None:
+        return None if b.all() else b
+    return a & b
+
+
+def _bincount(rows: np.ndarray, keep: np.ndarray | None, n: int) -> np.ndarray:
+    picked = rows if keep is None else rows[keep]
+    return np.bincount(picked, minlength=n).astype(np.int64, copy=False)
+
+
+def _latest(agg: ir.Aggregate, src: Table, rows: np.ndarray, keep: np.ndarray | None, n: int) -> Column:
     col = src.columns[agg.column.column]
-    by = src.columns[agg.by.column]
-    ids = src.columns[agg.id_column].values
-    keep = keep & by.valid
-    picked = np.flatnonzero(keep)
-    # Sort by (entity row, by, id); the last row of each entity's run is its latest.
-    ranking = np.lexsort((ids[picked], by.values[picked], rows[picked]))
-    picked = picked[ranking]
+    picked = np.arange(len(rows)) if keep is None else np.flatnonzero(keep)
     owners = rows[picked]
-    last = np.ones(len(picked), dtype=bool)
-    if len(picked):
-        last[:-1] = owners[1:] != owners[:-1]
-    winners = picked[last]
+    by = src.columns[agg.by.column].values[picked]
+    ids = src.columns[agg.id_column].values[picked]
+    # Two grouped maxima instead of a sort: the greatest `by` per entity, then among the
+    # rows that reach it the greatest id (the tie-break).
+    top = _group_max(owners, by, n)
+    tied = by == top[owners]
+    owners, ids, picked = owners[tied], _orderable(ids[tied]), picked[tied]
+    winner = ids == _group_max(owners, ids, n)[owners]
+    owners, picked = owners[winner], picked[winner]
+    seen = np.zeros(n, dtype=bool)
+    seen[owners] = True
+    if np.count_nonzero(seen) != len(owners):
+        # Equal ids (only in a table built without the unique-key check): the last such
+        # row wins, as it would after a stable sort.
+        last = len(owners) - 1 - np.unique(owners[::-1], return_index=True)[1]
+        owners, picked = owners[last], picked[last]
     values = np.empty(n, dtype=col.values.dtype)
     if values.dtype == object:
         values[:] = None
     else:
         values[:] = 0
     valid = np.zeros(n, dtype=bool)
-    values[rows[winners]] = col.values[winners]
-    valid[rows[winners]] = col.valid[winners]
+    values[owners] = col.values[picked]
+    valid[owners] = col.valid[picked]
     return Column(values, valid)
+
+
+def _group_max(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """The greatest of ``values`` per group, in the values' own terms (for text, their
+    ranks; compare with :func:`_orderable` of the same values)."""
+    values = _orderable(values)
+    start = -np.inf if values.dtype.kind == "f" else np.iinfo(values.dtype).min
+    out = np.full(n, start, dtype=values.dtype)
+    np.maximum.at(out, groups, values)
+    return out
+
+
+def _orderable(values: np.ndarray) -> np.ndarray:
+    """Numbers as they are; anything else (text ids) as its rank in sorted order."""
+    if values.dtype.kind in "iuf":
+        return values
+    return np.unique(values, return_inverse=True)[1].astype(np.int64).reshape(-1)

@@ -1,0 +1,72 @@
+"""``build_profile`` on the cases its shortcuts must get right: dense and sparse int
+keys and text keys, rows of unknown entities, ties in `latest` broken by the greatest
+id (text ids included), and filters shared between traits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from segdsl.data import Table
+from segdsl.profile import build_profile
+from segdsl.schema import schema_from_dict
+
+UTC = dt.timezone.utc
+AS_OF = dt.datetime(2024, 2, 1, tzinfo=UTC)
+
+
+def _schema(key_kind: str, id_kind: str):
+    schema, diags = schema_from_dict({
+        "entity": "g", "table": "g", "key": "id",
+        "fields": {
+            "id": {"type": key_kind, "nullable": False},
+            "n_a": {"derive": 'count(ev where kind = "a")'},
+            "pts_a": {"derive": 'sum(ev.points where kind = "a")'},
+            "first_a": {"derive": 'min(ev.points where kind = "a")'},
+            "last_kind": {"derive": "latest(ev.kind by on)"},
+            "last_pts": {"derive": "latest(ev.points by score)"},
+        },
+        "sources": {"ev": {"table": "ev", "id": "eid", "entity_key": "owner", "columns": {
+            "eid": {"type": id_kind, "nullable": False}, "owner": {"type": key_kind, "nullable": False},
+            "on": {"type": "date"}, "score": {"type": "float"}, "points": {"type": "int"},
+            "kind": {"type": "enum", "values": ["a", "b"], "nullable": False}}}},
+    })
+    assert schema is not None, diags
+    return schema
+
+
+@pytest.mark.parametrize("keys", [[10, 11, 12], [-(2**62), 7, 2**62], ["x", "y", "z"]])
+@pytest.mark.parametrize("id_kind", ["int", "text"])
+def test_profile_of_known_rows(keys, id_kind):
+    key_kind = "text" if isinstance(keys[0], str) else "int"
+    schema = _schema(key_kind, id_kind)
+    a, b, c = keys
+    stranger = "nobody" if key_kind == "text" else 5
+    ids = [1, 2, 3, 4, 5, 6] if id_kind == "int" else ["b", "a", "c", "d", "f", "e"]
+    day = dt.date(2024, 1, 1)
+    rows = [  # (owner, on, score, points, kind)
+        (a, day, 1.0, 5, "a"),
+        (a, day, 0.0, 7, "b"),  # ties with the row above on `on`; the greater id wins
+        (b, None, -0.0, None, "a"),  # NULL `by` for last_kind: ignored there
+        (b, day, 0.0, 3, "b"),  # -0.0 and 0.0 tie on `score`; the greater id wins
+        (stranger, day, 9.0, 100, "a"),  # no such entity: counts nowhere
+        (a, None, None, 1, "a"),
+    ]
+    records = [{"eid": i, "owner": o, "on": on, "score": s, "points": p, "kind": k}
+               for i, (o, on, s, p, k) in zip(ids, rows)]
+    entity = Table.from_records(schema, [{"id": k} for k in keys])
+    source = Table.from_records(schema.sources["ev"], records)
+    fields = [f for f in schema.fields.values() if f.derive is not None]
+    got = build_profile(schema, entity, {"ev": source}, fields, AS_OF).records()
+    by_key = {r["id"]: r for r in got}
+    # Ties go to the greatest id: for int ids the later row, for the text ids above
+    # ("b" < "a" is false) the row whose id sorts last.
+    later = (lambda i, j: i if ids[i] > ids[j] else j)
+    assert by_key[a]["n_a"] == 2 and by_key[a]["pts_a"] == 6 and by_key[a]["first_a"] == 1
+    assert by_key[a]["last_kind"] == rows[later(0, 1)][4]
+    assert by_key[a]["last_pts"] == 5  # score 1.0 beats 0.0 and NULL
+    assert by_key[b]["n_a"] == 1 and by_key[b]["pts_a"] == 0 and by_key[b]["first_a"] is None
+    assert by_key[b]["last_kind"] == "b"
+    assert by_key[b]["last_pts"] == rows[later(2, 3)][3]
+    assert by_key[c] == {"id": c, "n_a": 0, "pts_a": 0, "first_a": None, "last_kind": None, "last_pts": None}
