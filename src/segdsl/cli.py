@@ -486,9 +486,11 @@ def db_load(project_dir, dsn, data_dir):
     folder = Path(data_dir) if data_dir else project.data_dir
     if folder is None:
         raise click.UsageError("no data: pass --data DIR or set `data` in segdsl.toml")
-    tables = {schema.table: load_table(schema, folder).records()}
+    # Tables, not records: load_project streams their rows, so memory stays near the
+    # size of the typed columns however many rows there are.
+    tables = {schema.table: load_table(schema, folder)}
     for source in schema.sources.values():
-        tables[source.table] = load_source(source, folder, missing_ok=True).records()
+        tables[source.table] = load_source(source, folder, missing_ok=True)
     with connect(dsn) as engine:
         counts = load_project(engine, schema, tables)
     loaded = ", ".join(f"{table} {n:,}" for table, n in counts.items())
