@@ -77,15 +77,16 @@ def compile_rule(
     if form not in FORMS:
         return SqlResult((), {}, (error("E0400", f"unknown form `{form}`; use one of {', '.join(FORMS)}"),))
     builder = _Builder(schema, tgt, as_of, params)
-    # In schema order, so rules reading the same traits share one CTE text.
-    order = {name: i for i, name in enumerate(schema.fields)}
-    derived = sorted(ir.derived_fields(rule), key=lambda f: order.get(f.name, len(order)))
+    derived = ir.derived_fields(rule)
+    if len(derived) > 1:  # in schema order, so rules reading the same traits share one CTE
+        order = _PROFILES.field_order(schema)
+        derived = sorted(derived, key=lambda f: order.get(f.name, len(order)))
     # The profile CTE depends on the schema, target, as-of and traits, never on the
     # rule's literals, so its text is generated once and reused (_ProfileCache). With
     # parameters or pretty printing it is built per statement instead.
     cache = None if (pretty or not derived) else _PROFILES.get(schema, tgt, as_of, params)
     try:
-        cond = builder.condition(rule, where=True)
+        cond = builder.condition(rule, where=True, traits=bool(derived))
         statements = builder.statements(cond, form, view_name, derived, cte=cache.marker if cache else None)
         sql = tuple(_generate(tgt, s, pretty, rule) for s in statements)
         if cache is not None:
@@ -160,14 +161,25 @@ class _ProfileCaches:
     def __init__(self):
         self.by_schema: dict[int, tuple[Any, dict]] = {}
 
-    def get(self, schema: Schema, tgt: Target, as_of: dt.datetime | None, params: bool) -> _ProfileCache:
+    def _entry(self, schema: Schema) -> tuple[Any, dict]:
         import weakref
 
         entry = self.by_schema.get(id(schema))
         if entry is None or entry[0]() is not schema:
             entry = (weakref.ref(schema, lambda _, i=id(schema): self.by_schema.pop(i, None)), {})
             self.by_schema[id(schema)] = entry
-        per_schema = entry[1]
+        return entry
+
+    def field_order(self, schema: Schema) -> dict[str, int]:
+        """Each field's position in the schema."""
+        per_schema = self._entry(schema)[1]
+        order = per_schema.get("field_order")
+        if order is None:
+            order = per_schema["field_order"] = {name: i for i, name in enumerate(schema.fields)}
+        return order
+
+    def get(self, schema: Schema, tgt: Target, as_of: dt.datetime | None, params: bool) -> _ProfileCache:
+        per_schema = self._entry(schema)[1]
         key = (tgt, as_of, params)
         cache = per_schema.get(key)
         if cache is None:
@@ -227,14 +239,16 @@ class _Builder:
             # Traits are computed in a CTE named after the entity's profile; the rule
             # reads them as plain columns.
             table = exp.Table(this=exp.to_identifier("profile", quoted=True))
+        # Nodes built directly: the fluent builders (select().from_()...) copy and parse.
         if form == "count":
-            size = exp.alias_(exp.Count(this=exp.Star()), "size", quoted=True)
-            select = exp.select(size, copy=False).from_(table, copy=False).where(cond, copy=False)
+            size = exp.Alias(this=exp.Count(this=exp.Star()), alias=exp.to_identifier("size", quoted=True))
+            select = exp.Select(expressions=[size], from_=exp.From(this=table), where=exp.Where(this=cond))
             return [self.with_profile(select, derived, cte)]
-        select = exp.select(key, copy=False).from_(table, copy=False).where(cond, copy=False)
+        select = exp.Select(expressions=[key], from_=exp.From(this=table), where=exp.Where(this=cond))
         select = self.with_profile(select, derived, cte)
         if form == "select":
-            return [select.order_by(key.copy(), copy=False)]
+            select.set("order", exp.Order(expressions=[key.copy()]))
+            return [select]
         view = exp.to_table(view_name, quoted=True)
         if self.t.replace_view:
             return [exp.Create(this=view, kind="VIEW", replace=True, expression=select)]
@@ -358,12 +372,13 @@ class _Builder:
 
     # -- conditions
 
-    def condition(self, rule: ir.Node, where: bool = False):
+    def condition(self, rule: ir.Node, where: bool = False, traits: bool = True):
         """The rule as a three-valued SQL condition. With ``where`` it is the WHERE clause
         of this builder's statement, so the profile may leave out a COALESCE that only
-        tells FALSE from unknown (see `where_only_nonzero`)."""
+        tells FALSE from unknown (see `where_only_nonzero`); ``traits``: whether the rule
+        reads any (else there is no profile to shape)."""
         node = ir.negation_normal_form(rule)
-        if where:
+        if where and traits:
             self.bare = where_only_nonzero(node)
         if self.t.max_depth is not None:
             d = ir.depth(node)
@@ -523,7 +538,7 @@ class _Builder:
         """A text operand of an equality, compared byte for byte where the engine's
         binary collation still pads: MariaDB's utf8mb4_bin finds 'a' = 'a '."""
         if self.t.binary_text and f.kind in (Kind.TEXT, Kind.ENUM):
-            return exp.Cast(this=e, to=exp.DataType.build("BINARY"))
+            return exp.Cast(this=e, to=exp.DataType(this=exp.DataType.Type.BINARY, nested=False))
         return e
 
     # -- text
