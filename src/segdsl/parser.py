@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from decimal import Decimal, InvalidOperation
-from importlib.resources import files
 
 import attrs
 
@@ -82,6 +81,8 @@ class _Abort(Exception):
 
 @functools.cache
 def _grammar_text() -> str:
+    from importlib.resources import files  # ~30 ms to import; only Lark needs the grammar
+
     return (files("segdsl") / "grammar" / "segdsl.lark").read_text(encoding="utf-8")
 
 
