@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [compile] [startup] [derive] [sizing]``: run the figures,
+"""``python -m bench [--quick] [compile] [startup] [derive] [sizing] [row] [columnar] [plans] [refresh]``: run the figures,
 print ours, the baseline (measured in the same run), the ratio and the goal for each,
 write ``bench/results/latest.json``, and exit 1 if any goal is missed.
 
@@ -21,7 +21,7 @@ from bench import RESULTS, ROOT
 from bench.compile_time import BenchError
 from bench.report import environment, environment_line, print_figure, write_json
 
-FIGURES = ("compile", "startup", "derive", "sizing")
+FIGURES = ("compile", "startup", "derive", "sizing", "row", "columnar", "plans", "refresh")
 TOOLS = ("profile", "profile-memory", "verify")
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions: a smoke run, not a figure to quote")
     ap.add_argument("--output", default=str(RESULTS / "latest.json"), metavar="PATH",
                     help="where to write the JSON results (default: %(default)s)")
-    ap.add_argument("--dsn", help="Postgres for `verify` and `derive` (default: $SEGDSL_TEST_DSN or "
+    ap.add_argument("--dsn", help="Postgres for `verify`, `derive` and `plans` (default: $SEGDSL_TEST_DSN or "
                     "postgresql://postgres@127.0.0.1/postgres)")
     args = ap.parse_args(argv)
 
@@ -98,10 +98,26 @@ def _run_figures(names: list[str], quick: bool, output: str, dsn: str | None, wo
             from bench import derive
 
             figures.append(derive.run(quick=quick, log=_log, workdir=workdir, dsn=dsn))
+        elif name == "row":
+            from bench import row_eval
+
+            figures.append(row_eval.run(quick=quick, log=_log))
         elif name == "sizing":
             from bench import sizing
 
             figures.append(sizing.run(quick=quick, log=_log, workdir=workdir))
+        elif name == "columnar":
+            from bench import columnar
+
+            figures.append(columnar.run(quick=quick, log=_log))
+        elif name == "plans":
+            from bench import pg_plans
+
+            figures.append(pg_plans.run(quick=quick, log=_log, dsn=dsn))
+        elif name == "refresh":
+            from bench import refresh_bench
+
+            figures.append(refresh_bench.run(quick=quick, log=_log, workdir=workdir, dsn=dsn))
         else:
             from bench import startup
 
@@ -117,7 +133,7 @@ def _run_figures(names: list[str], quick: bool, output: str, dsn: str | None, wo
     print(f"\n{len(goals) - len(missed)} of {len(goals)} goals met"
           + (f"; missed: {', '.join(missed)}" if missed else "")
           + f". {seconds:.0f} s. Results: {shown}")
-    if any(m.startswith(("derive.", "sizing.")) for m in missed):
+    if any(m.startswith(("derive.", "sizing.", "columnar.")) for m in missed):
         print("Hotspots of the in-memory paths: python -m bench profile-memory")
     return 1 if missed else 0
 
