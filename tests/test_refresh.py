@@ -491,7 +491,7 @@ def _kill_campaign(where: str, open_, tmp_path: Path, *, size: int, churn: int, 
 def test_kill_9_during_large_sqlite_refresh_never_tears(tmp_path):
     where = str(tmp_path / "state.db")
     tally = _kill_campaign(where, lambda w: open_sqlite(w, "kill"), tmp_path,
-                           size=200_000, churn=10_000, kills=20, budget=25)
+                           size=200_000, churn=10_000, kills=20, budget=60)
     print(f"\nSQLite kill -9 campaign: {tally}")
     assert tally["kills"] >= 10 and tally["old"] + tally["new"] == tally["kills"]
     with sqlite3.connect(where) as conn:
@@ -500,7 +500,7 @@ def test_kill_9_during_large_sqlite_refresh_never_tears(tmp_path):
 
 def test_kill_9_during_large_postgres_refresh_never_tears(tmp_path, pg_state):
     tally = _kill_campaign(pg_state, lambda w: open_postgres(w, "kill"), tmp_path,
-                           size=50_000, churn=5_000, kills=8, budget=8)
+                           size=50_000, churn=5_000, kills=8, budget=20)
     print(f"\nPostgres kill -9 campaign: {tally}")
     assert tally["kills"] >= 4 and tally["old"] + tally["new"] == tally["kills"]
 
