@@ -1,9 +1,10 @@
 """The profile CTE cache: compiled SQL is the same text with and without it.
 
 ``compile_rule`` generates each (schema, target, as-of, parameters, traits) profile CTE
-once and splices its text into every later statement that needs it. These tests compare
-that output with the uncached compilation for every example segment of both domains, on
-every verified target plus a generic one, in every form, pinned and on the database
+once, and each (form, traits) statement around a placeholder condition, and splices
+texts into every later statement that needs them (on the engines the suite runs). These
+tests compare that output with the whole-statement compilation for every example
+segment of both domains, on every verified target plus two others, in every form, pinned and on the database
 clock, with and without parameters; and they check that no rule text can reach the
 splice.
 """
@@ -22,7 +23,7 @@ from segdsl.sql import compile as sqlc
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
-TARGETS = ("postgres", "duckdb", "sqlite", "mysql", "snowflake")
+TARGETS = ("postgres", "duckdb", "sqlite", "mysql", "snowflake", "tsql")
 
 
 def _workspace(domain: str):
@@ -66,6 +67,20 @@ def test_a_literal_spelling_the_placeholder_changes_nothing(monkeypatch):
     plain = _uncached(monkeypatch, rule, ws.schema, target="postgres", as_of=AS_OF, pretty=False)
     assert cached == plain
     assert cached.sql.count(cache.marker_sql) == 1  # the literal keeps its text
+    # The same for the WHERE clause's placeholder.
+    rule = ir.And((seg.rule, ir.Cmp(email, "=", cache.where_sql)))
+    cached = sqlc.compile_rule(rule, ws.schema, target="postgres", as_of=AS_OF, pretty=False)
+    plain = _uncached(monkeypatch, rule, ws.schema, target="postgres", as_of=AS_OF, pretty=False)
+    assert cached == plain
+    assert cached.sql.count(cache.where_sql.strip()) == 1
+
+
+def test_unverified_dialects_generate_whole_statements():
+    ws = _workspace("hospitality")
+    for seg in ws.segments.values():
+        sqlc.compile_rule(seg.rule, ws.schema, target="tsql", as_of=AS_OF, pretty=False)
+    per_schema = sqlc._PROFILES.by_schema.get(id(ws.schema), (None, {}))[1]
+    assert not [k for k in per_schema if isinstance(k, tuple) and k[0].dialect == "tsql"]
 
 
 def test_a_schema_that_goes_takes_its_cache_along():

@@ -25,7 +25,6 @@ from segdsl.check_graph import (
     _substitute,
     _topological,
 )
-from segdsl.check_journeys import check_journeys
 from segdsl.check_predicates import (
     INT64_MAX,
     INT64_MIN,
@@ -82,7 +81,11 @@ def check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult:
 
     for seg in segments.values():
         ck.diags.extend(lint_segment(seg))
-    journeys = check_journeys(ck, modules, defs, segments)
+    journeys: dict[str, ir.Journey] = {}
+    if any(module.journeys for module in modules):
+        from segdsl.check_journeys import check_journeys  # only projects with journeys need it
+
+        journeys = check_journeys(ck, modules, defs, segments)
     return CheckResult(segments, tuple(ck.diags), journeys)
 
 

@@ -21,7 +21,7 @@ from segdsl import ir
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.exact import integer_comparison, scaled
 from segdsl.schema import Field, Kind, Schema
-from segdsl.sql.targets import Target, get_target
+from segdsl.sql.targets import VERIFIED, Target, get_target
 from segdsl.timeutil import as_of_date
 
 FORMS = ("select", "count", "view")
@@ -81,18 +81,23 @@ def compile_rule(
     if len(derived) > 1:  # in schema order, so rules reading the same traits share one CTE
         order = _PROFILES.field_order(schema)
         derived = sorted(derived, key=lambda f: order.get(f.name, len(order)))
-    # The profile CTE depends on the schema, target, as-of and traits, never on the
-    # rule's literals, so its text is generated once and reused (_ProfileCache). With
-    # parameters or pretty printing it is built per statement instead.
-    cache = None if (pretty or not derived) else _PROFILES.get(schema, tgt, as_of, params)
     try:
         cond = builder.condition(rule, where=True, traits=bool(derived))
-        statements = builder.statements(cond, form, view_name, derived, cte=cache.marker if cache else None)
-        sql = tuple(_generate(tgt, s, pretty, rule) for s in statements)
-        if cache is not None:
-            body, body_params = cache.body(derived, builder)
-            sql = tuple(cache.splice(s, body) for s in sql)
-            builder.params.update(body_params)
+        # Everything around the rule's condition (the profile CTE, SELECT ... FROM ...
+        # ORDER BY, the view) depends on the schema, target, as-of, form and traits,
+        # never on the rule's literals: its text is generated once and reused, and only
+        # the condition is generated per rule (_ProfileCache). Pretty-printed SQL is
+        # generated whole: its indentation depends on the nesting.
+        cache = None if pretty or tgt.family not in VERIFIED else _PROFILES.get(schema, tgt, as_of, params)
+        if cache is None:
+            statements = builder.statements(cond, form, view_name, derived)
+            return SqlResult(tuple(_generate(tgt, s, pretty, rule) for s in statements), builder.params, ())
+        templates, body_params = cache.templates(form, view_name, derived, builder)
+        # Generated as a WHERE clause, so the condition sees the context it has in the
+        # statement (some dialects write a predicate differently in a WHERE).
+        where = _generate(tgt, exp.Where(this=cond), False, rule)
+        sql = tuple(cache.fill(t, where) for t in templates)
+        builder.params.update(body_params)
     except _Unsupported as exc:
         return SqlResult((), {}, (exc.diagnostic,))
     return SqlResult(sql, builder.params, ())
@@ -113,12 +118,15 @@ def _generate(tgt: Target, statement, pretty: bool, rule) -> str:
 
 
 class _ProfileCache:
-    """Generated profile CTE bodies for one (schema, target, as-of), by traits.
+    """Generated SQL around rules, for one (schema, target, as-of, parameters).
 
-    A statement is generated with a placeholder query as the CTE's body, and the cached
-    body's text then replaces the placeholder's. The placeholder selects a column named
-    by a random per-process token, so no schema or rule can produce its text, and the
-    first occurrence is the one replaced: WITH comes before anything a rule writes."""
+    ``templates`` holds, per form, view name and traits, each statement's text with a
+    placeholder condition in its WHERE; ``bodies`` the profile CTE per traits, spliced
+    into a template once, in place of a placeholder query. A rule's SQL is its template
+    with the condition's own text in place of the placeholder's. Both placeholders name
+    a column by a random per-process token, so no schema or rule can produce their
+    text, and they are replaced in the templates, which hold no rule text.
+    """
 
     def __init__(self, tgt: Target, as_of: dt.datetime | None, params: bool):
         import secrets
@@ -126,10 +134,14 @@ class _ProfileCache:
         self.tgt = tgt
         self.as_of = as_of
         self.params = params
-        token = f"segdsl_profile_{secrets.token_hex(8)}"
-        self.marker = exp.select(exp.Column(this=exp.to_identifier(token, quoted=True)), copy=False)
+        token = secrets.token_hex(8)
+        self.marker = exp.select(exp.Column(this=exp.to_identifier(f"segdsl_profile_{token}", quoted=True)),
+                                 copy=False)
         self.marker_sql = _generate(tgt, self.marker.copy(), False, None)
+        self.where = exp.Column(this=exp.to_identifier(f"segdsl_where_{token}", quoted=True))
+        self.where_sql = _generate(tgt, exp.Where(this=self.where.copy()), False, None)
         self.bodies: dict[tuple, tuple[str, dict[str, Any]]] = {}
+        self.shells: dict[tuple, tuple[tuple[str, ...], dict[str, Any]]] = {}
 
     def body(self, derived: list[Field], builder: _Builder) -> tuple[str, dict[str, Any]]:
         """The CTE body's SQL and its parameters (named t1, t2, ..., apart from the
@@ -146,11 +158,38 @@ class _ProfileCache:
             self.bodies[key] = hit
         return hit
 
-    def splice(self, sql: str, body: str) -> str:
-        at = sql.find(self.marker_sql)
-        if at < 0:  # a statement without the CTE (DROP VIEW)
-            return sql
-        return sql[:at] + body + sql[at + len(self.marker_sql):]
+    def templates(self, form: str, view_name: str, derived: list[Field],
+                  builder: _Builder) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """The statements of ``form`` around a placeholder condition, and the CTE's
+        parameters."""
+        key = (form, view_name, tuple(f.column for f in derived), frozenset(builder.bare))
+        hit = self.shells.get(key)
+        if hit is None:
+            shell = _Builder(builder.schema, self.tgt, self.as_of, self.params)
+            statements = shell.statements(self.where.copy(), form, view_name, derived,
+                                          cte=self.marker if derived else None)
+            texts = tuple(_generate(self.tgt, s, False, None) for s in statements)
+            body_params: dict[str, Any] = {}
+            if derived:
+                body, body_params = self.body(derived, builder)
+                texts = tuple(_splice(t, self.marker_sql, body) for t in texts)
+            hit = (texts, body_params)
+            if len(self.shells) >= _CACHE_SIZE:
+                self.shells.clear()
+            self.shells[key] = hit
+        return hit
+
+    def fill(self, template: str, where: str) -> str:
+        return _splice(template, self.where_sql, where)
+
+
+def _splice(text: str, placeholder: str, replacement: str) -> str:
+    """``text`` with the first occurrence of ``placeholder`` replaced (a statement
+    without it, such as DROP VIEW, stays as it is)."""
+    at = text.find(placeholder)
+    if at < 0:
+        return text
+    return text[:at] + replacement + text[at + len(placeholder):]
 
 
 class _ProfileCaches:
