@@ -30,6 +30,7 @@ from bench.workload import (
     hwm_mb,
     load_tables,
     peak_rss_mb,
+    private_schema,
     profile_count_sql,
     reset_hwm,
     rss_mb,
@@ -149,31 +150,9 @@ def duckdb(args: dict) -> dict:
 
 
 def postgres(args: dict) -> dict:
-    from urllib.parse import quote
-
-    from segdsl.engines import connect
-
     ws = workspace()
-    schema, fields = ws.schema, traits(ws)
-    ns = args["schema"]
-    admin = connect(args["dsn"])
-    try:
-        admin.execute(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')
-        admin.execute(f'CREATE SCHEMA "{ns}"')
-        admin.commit()
-        sep = "&" if "?" in args["dsn"] else "?"
-        engine = connect(args["dsn"] + sep + "options=" + quote(f"-c search_path={ns}"))
-        try:
-            return _postgres_in(engine, schema, fields, args)
-        finally:
-            engine.close()
-    finally:
-        try:
-            admin.conn.rollback()
-            admin.execute(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')
-            admin.commit()
-        finally:
-            admin.close()
+    with private_schema(args["dsn"], args["schema"]) as engine:
+        return _postgres_in(engine, ws.schema, traits(ws), args)
 
 
 def _postgres_in(engine, schema, fields, args: dict) -> dict:

@@ -21,11 +21,11 @@ import os
 import re
 import statistics
 import time
-from urllib.parse import quote
 
 from bench import ROOT, bigdata
 from bench.compile_time import BenchError
 from bench.report import Figure, Goal, Row
+from bench.workload import private_schema
 
 GOAL = 1.1
 DOMAIN = "hospitality"
@@ -115,7 +115,7 @@ def _timed(engine, sql: str, reps: int) -> tuple[float, int]:
 
 
 def run(quick: bool = False, log=print, dsn: str | None = None) -> Figure:
-    from segdsl.engines import EngineError, connect
+    from segdsl.engines import EngineError
     from segdsl.project import load_workspace
     from segdsl.sql import compile_segment
 
@@ -136,19 +136,9 @@ def run(quick: bool = False, log=print, dsn: str | None = None) -> Figure:
 
     dsn = dsn or os.environ.get("SEGDSL_TEST_DSN") or DEFAULT_DSN
     ns = f"segdsl_plans_{os.getpid()}"
-    try:
-        admin = connect(dsn)
-    except EngineError as exc:
-        raise BenchError(str(exc)) from None
     results = []
     try:
-        admin.execute(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')
-        admin.execute(f'CREATE SCHEMA "{ns}"')
-        admin.commit()
-        sep = "&" if "?" in dsn else "?"
-        engine = connect(dsn + sep + "options=" + quote(f"-c search_path={ns}")) if "://" in dsn else connect(
-            f"{dsn} options='-c search_path={ns}'")
-        try:
+        with private_schema(dsn, ns) as engine:
             rows = _load(engine, schema, segs, data, log)
             log(f"plans: {len(segs)} segments, ours and hand-written alternating, median of {samples} samples")
             for seg in segs:
@@ -174,15 +164,8 @@ def run(quick: bool = False, log=print, dsn: str | None = None) -> Figure:
                 results.append((seg.name, n_ours, same_plan, med["ours"], med["theirs"]))
                 log(f"plans: {seg.name}: {n_ours:,} guests, {med['ours'] * 1e3:.1f} ms vs "
                     f"{med['theirs'] * 1e3:.1f} ms, same plan: {'yes' if same_plan else 'no'}")
-        finally:
-            engine.close()
-    finally:
-        try:
-            admin.conn.rollback()
-            admin.execute(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')
-            admin.commit()
-        finally:
-            admin.close()
+    except EngineError as exc:
+        raise BenchError(str(exc)) from None
 
     fig = Figure(
         name="plans",

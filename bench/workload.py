@@ -4,8 +4,10 @@ engines derived the same profile, and per-task peak-memory probes."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import resource
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench import ROOT
@@ -13,6 +15,41 @@ from bench.compile_time import BenchError
 
 AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 SEGMENT_FILES = ("examples/hospitality/segments.seg", "examples/hospitality/system.seg")
+
+
+# ------------------------------------------------------------------ Postgres
+
+
+@contextlib.contextmanager
+def private_schema(dsn: str, name: str) -> Iterator:
+    """A connection to ``dsn`` whose search_path is a new, empty schema ``name``, which
+    is dropped (with everything loaded into it) when the block ends, however it ends.
+    Raises segdsl's EngineError when Postgres cannot be reached."""
+    from urllib.parse import quote
+
+    from segdsl.engines import connect
+
+    admin = connect(dsn)
+    try:
+        admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        admin.execute(f'CREATE SCHEMA "{name}"')
+        admin.commit()
+        if "://" in dsn:
+            sep = "&" if "?" in dsn else "?"
+            engine = connect(dsn + sep + "options=" + quote(f"-c search_path={name}"))
+        else:
+            engine = connect(f"{dsn} options='-c search_path={name}'")
+        try:
+            yield engine
+        finally:
+            engine.close()
+    finally:
+        try:
+            admin.conn.rollback()
+            admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+            admin.commit()
+        finally:
+            admin.close()
 
 
 # ------------------------------------------------------------------ segments and traits

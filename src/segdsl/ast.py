@@ -13,6 +13,7 @@ from typing import Union
 
 import attrs
 
+from segdsl.frozen import Value, value
 from segdsl.span import Span
 
 
@@ -23,45 +24,45 @@ def _span() -> Span:
 # ------------------------------------------------------------------------- literals
 
 
-@attrs.frozen
-class IntLit:
+@value
+class IntLit(Value):
     value: int
     text: str = attrs.field(eq=False)
     span: Span = _span()
 
 
-@attrs.frozen
-class DecimalLit:
+@value
+class DecimalLit(Value):
     value: Decimal
     text: str = attrs.field(eq=False)
     span: Span = _span()
 
 
-@attrs.frozen
-class StringLit:
+@value
+class StringLit(Value):
     value: str
     span: Span = _span()
 
 
-@attrs.frozen
-class BoolLit:
+@value
+class BoolLit(Value):
     value: bool
     span: Span = _span()
 
 
-@attrs.frozen
-class NullLit:
+@value
+class NullLit(Value):
     span: Span = _span()
 
 
-@attrs.frozen
-class DateLit:
+@value
+class DateLit(Value):
     value: dt.date
     span: Span = _span()
 
 
-@attrs.frozen
-class TimestampLit:
+@value
+class TimestampLit(Value):
     """A timestamp; always timezone-aware (a literal without an offset is UTC)."""
 
     value: dt.datetime
@@ -72,8 +73,8 @@ class TimestampLit:
 Scalar = Union[IntLit, DecimalLit, StringLit, BoolLit, NullLit, DateLit, TimestampLit]
 
 
-@attrs.frozen
-class ListLit:
+@value
+class ListLit(Value):
     items: tuple[Scalar, ...]
     span: Span = _span()
 
@@ -81,8 +82,8 @@ class ListLit:
 Literal = Union[Scalar, ListLit]
 
 
-@attrs.frozen
-class Duration:
+@value
+class Duration(Value):
     amount: int
     unit: str  # "days" or "weeks", normalised to the plural
     span: Span = _span()
@@ -95,22 +96,22 @@ class Duration:
 # ------------------------------------------------------------------------- operands
 
 
-@attrs.frozen
-class FieldRef:
+@value
+class FieldRef(Value):
     name: str
     span: Span = _span()
 
 
-@attrs.frozen
-class DaysSince:
+@value
+class DaysSince(Value):
     """``days_since(field)``: whole days from the field's date to the as-of date."""
 
     field: FieldRef
     span: Span = _span()
 
 
-@attrs.frozen
-class Aggregate:
+@value
+class Aggregate(Value):
     """``fn(source[.column] [by column] [where rule])`` over a source table's rows."""
 
     fn: str  # "count" | "sum" | "min" | "max" | "latest"
@@ -127,45 +128,45 @@ Operand = Union[FieldRef, DaysSince, Aggregate]
 # ---------------------------------------------------------------------- expressions
 
 
-@attrs.frozen
-class BoolOp:
+@value
+class BoolOp(Value):
     op: str  # "and" | "or"
     items: tuple[Expr, ...]
     span: Span = _span()
 
 
-@attrs.frozen
-class Not:
+@value
+class Not(Value):
     item: Expr
     span: Span = _span()
 
 
-@attrs.frozen
-class Truthy:
+@value
+class Truthy(Value):
     """A boolean field used alone as a predicate."""
 
     operand: Operand
     span: Span = _span()
 
 
-@attrs.frozen
-class Compare:
+@value
+class Compare(Value):
     left: Operand
     op: str  # = != < <= > >=
     right: Scalar
     span: Span = _span()
 
 
-@attrs.frozen
-class InList:
+@value
+class InList(Value):
     left: Operand
     items: ListLit
     negated: bool
     span: Span = _span()
 
 
-@attrs.frozen
-class Between:
+@value
+class Between(Value):
     left: Operand
     low: Scalar
     high: Scalar
@@ -173,15 +174,15 @@ class Between:
     span: Span = _span()
 
 
-@attrs.frozen
-class IsNull:
+@value
+class IsNull(Value):
     left: Operand
     negated: bool
     span: Span = _span()
 
 
-@attrs.frozen
-class TextMatch:
+@value
+class TextMatch(Value):
     left: Operand
     kind: str  # "contains" | "starts with" | "ends with"
     text: StringLit
@@ -189,16 +190,16 @@ class TextMatch:
     span: Span = _span()
 
 
-@attrs.frozen
-class TagMatch:
+@value
+class TagMatch(Value):
     left: Operand
     kind: str  # "has" | "has any" | "has all"
     value: StringLit | ListLit
     span: Span = _span()
 
 
-@attrs.frozen
-class TimeWindow:
+@value
+class TimeWindow(Value):
     """``within N days``, ``before N days ago``, ``after N days ago``."""
 
     left: Operand
@@ -207,8 +208,8 @@ class TimeWindow:
     span: Span = _span()
 
 
-@attrs.frozen
-class SegmentRef:
+@value
+class SegmentRef(Value):
     """``in segment NAME``: true exactly for the members of NAME (never unknown)."""
 
     name: str
@@ -222,27 +223,27 @@ Expr = Union[BoolOp, Not, Truthy, Compare, InList, Between, IsNull, TextMatch, T
 # --------------------------------------------------------------------- declarations
 
 
-@attrs.frozen
-class Description:
+@value
+class Description(Value):
     text: StringLit
     span: Span = _span()
 
 
-@attrs.frozen
-class Refresh:
+@value
+class Refresh(Value):
     cadence: str
     cadence_span: Span = _span()
     span: Span = _span()
 
 
-@attrs.frozen
-class Where:
+@value
+class Where(Value):
     expr: Expr
     span: Span = _span()
 
 
-@attrs.frozen
-class Members:
+@value
+class Members(Value):
     items: ListLit
     span: Span = _span()
 
@@ -250,8 +251,8 @@ class Members:
 Clause = Union[Description, Refresh, Where, Members]
 
 
-@attrs.frozen
-class SegmentDef:
+@value
+class SegmentDef(Value):
     kind: str  # "dynamic" | "static" | "smart"
     name: str
     title: StringLit | None
@@ -279,14 +280,14 @@ class SegmentDef:
         return c.cadence if c is not None else None
 
 
-@attrs.frozen
-class Audience:
+@value
+class Audience(Value):
     expr: Expr
     span: Span = _span()
 
 
-@attrs.frozen
-class Send:
+@value
+class Send(Value):
     """``send CHANNEL "template" [if [not] EVENT]``: EVENT is what the previous send
     led to (`opened`, `clicked`)."""
 
@@ -297,14 +298,14 @@ class Send:
     span: Span = _span()
 
 
-@attrs.frozen
-class Wait:
+@value
+class Wait(Value):
     duration: Duration
     span: Span = _span()
 
 
-@attrs.frozen
-class Goal:
+@value
+class Goal(Value):
     event: str
     duration: Duration
     event_span: Span = _span()
@@ -314,8 +315,8 @@ class Goal:
 JourneyItem = Union[Description, Audience, Send, Wait, Goal]
 
 
-@attrs.frozen
-class Journey:
+@value
+class Journey(Value):
     """A lifecycle journey: an audience, the steps sent to it, and its goal."""
 
     name: str
@@ -325,14 +326,14 @@ class Journey:
     span: Span = _span()
 
 
-@attrs.frozen
-class Comment:
+@value
+class Comment(Value):
     text: str  # including the leading '#'
     span: Span = _span()
 
 
-@attrs.frozen
-class Module:
+@value
+class Module(Value):
     path: str = attrs.field(eq=False)
     segments: tuple[SegmentDef, ...]
     comments: tuple[Comment, ...] = attrs.field(default=(), eq=False)

@@ -11,7 +11,6 @@ messages each live in a ``check_*`` module beside this one.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -291,75 +290,67 @@ class _Checker(_PredicateChecks):
     # ---------------------------------------------------------------- expressions
 
     def expr(self, e: ast.Expr) -> ir.Node | None:
-        left = getattr(e, "left", None) if not isinstance(e, ast.Truthy) else e.operand
-        if left is not None:
-            resolved = self.resolve(left)
-            if resolved is not left:
-                e = attrs.evolve(e, left=resolved) if not isinstance(e, ast.Truthy) else attrs.evolve(e, operand=resolved)
-        match e:
-            case ast.BoolOp(op=op, items=items):
-                parts = [self.expr(i) for i in items]
-                if any(p is None for p in parts):
-                    return None
-                flat: list[ir.Node] = []
-                cls = ir.And if op == "and" else ir.Or
-                for p in parts:
-                    if isinstance(p, cls):
-                        flat.extend(p.items)
-                    else:
-                        flat.append(p)
-                return cls(tuple(flat), e.span)
-            case ast.Not(item=item):
-                inner = self.expr(item)
-                return None if inner is None else ir.Not(inner, e.span)
-            case ast.SegmentRef(name=name):
-                if name not in self.known_segments:
-                    self.diags.append(
-                        error("E0108", f"unknown segment `{name}`", e.name_span, label="no segment of this name",
-                              help=did_you_mean(name, self.known_segments)
-                              or ("a field cannot be used as a segment; compare it instead"
-                                  if name in self.schema.fields else None))
-                    )
-                    return None
-                self.refs.append(e)
-                return _Ref(name, e.span)  # type: ignore[return-value]
-            case ast.Truthy(operand=operand):
-                f = self.operand_field(operand)
-                if f is None:
-                    return None
-                if isinstance(operand, ast.DaysSince) or f.kind is not Kind.BOOL:
-                    what = "days_since(...)" if isinstance(operand, ast.DaysSince) else f"`{f.name}`"
-                    self.diags.append(
-                        error("E0102", f"{what} is not a boolean, so it cannot stand alone as a condition", e.span,
-                              label=f"{_kind_name(f) if not isinstance(operand, ast.DaysSince) else 'a number of days'}",
-                              help=f"compare it, e.g. `{operand_text(operand)} {_example(f)}`")
-                    )
-                    return None
-                return ir.IsTrue(f, e.span)
-            case ast.Compare():
-                return self.compare(e)
-            case ast.InList():
-                return self.in_list(e)
-            case ast.Between():
-                return self.between(e)
-            case ast.IsNull(left=left, negated=negated):
-                f = self.operand_field(left)
-                if f is None:
-                    return None
-                if not f.nullable:
-                    self.diags.append(
-                        warning("W0202", f"`{f.name}` is never null, so this is always {'true' if negated else 'false'}",
-                                e.span, help="remove the condition")
-                    )
-                node = ir.IsNull(f, e.span)
-                return ir.Not(node, e.span) if negated else node
-            case ast.TextMatch():
-                return self.text_match(e)
-            case ast.TagMatch():
-                return self.tag_match(e)
-            case ast.TimeWindow():
-                return self.time_window(e)
-        raise AssertionError(f"unhandled node {e!r}")  # pragma: no cover
+        """``e`` typed and lowered, or None after a diagnostic: one method per node class."""
+        return _EXPR[e.__class__](self, e)
+
+    def _bool_op(self, e: ast.BoolOp) -> ir.Node | None:
+        parts = [self.expr(i) for i in e.items]
+        if None in parts:
+            return None
+        flat: list[ir.Node] = []
+        cls = ir.And if e.op == "and" else ir.Or
+        for p in parts:
+            if p.__class__ is cls:
+                flat.extend(p.items)
+            else:
+                flat.append(p)
+        return cls(tuple(flat), e.span)
+
+    def _not(self, e: ast.Not) -> ir.Node | None:
+        inner = self.expr(e.item)
+        return None if inner is None else ir.Not(inner, e.span)
+
+    def _segment_ref(self, e: ast.SegmentRef) -> ir.Node | None:
+        name = e.name
+        if name not in self.known_segments:
+            self.diags.append(
+                error("E0108", f"unknown segment `{name}`", e.name_span, label="no segment of this name",
+                      help=did_you_mean(name, self.known_segments)
+                      or ("a field cannot be used as a segment; compare it instead"
+                          if name in self.schema.fields else None))
+            )
+            return None
+        self.refs.append(e)
+        return _Ref(name, e.span)  # type: ignore[return-value]
+
+    def _truthy(self, e: ast.Truthy) -> ir.Node | None:
+        operand = self.resolve(e.operand)
+        if operand is not e.operand:
+            e = attrs.evolve(e, operand=operand)
+        f = self.operand_field(operand)
+        if f is None:
+            return None
+        if isinstance(operand, ast.DaysSince) or f.kind is not Kind.BOOL:
+            what = "days_since(...)" if isinstance(operand, ast.DaysSince) else f"`{f.name}`"
+            self.diags.append(
+                error("E0102", f"{what} is not a boolean, so it cannot stand alone as a condition", e.span,
+                      label=f"{_kind_name(f) if not isinstance(operand, ast.DaysSince) else 'a number of days'}",
+                      help=f"compare it, e.g. `{operand_text(operand)} {_example(f)}`")
+            )
+            return None
+        return ir.IsTrue(f, e.span)
+
+    def _is_null(self, e: ast.IsNull) -> ir.Node | None:
+        f = self.operand_field(e.left)
+        if f is None:
+            return None
+        if not f.nullable:
+            self.diags.append(
+                warning("W0202", f"`{f.name}` is never null, so this is always {'true' if e.negated else 'false'}",
+                        e.span, help="remove the condition")
+            )
+        node = ir.IsNull(f, e.span)
+        return ir.Not(node, e.span) if e.negated else node
 
     def resolve(self, operand: ast.Operand) -> ast.Operand:
         """A derived day-count field reads as ``days_since`` of its source field."""
@@ -459,5 +450,34 @@ class _Checker(_PredicateChecks):
         else:
             ftype, nullable = col.type, True
         text = operand_text(e)
+        import hashlib
+
         alias = column or "_agg_" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
         return Field(name or text, ftype, nullable, alias, derive=agg)
+
+
+def _resolving(check):
+    """``check`` of a predicate whose left side is first resolved (see _Checker.resolve)."""
+
+    def run(self: _Checker, e):
+        left = e.left
+        resolved = self.resolve(left)
+        return check(self, e if resolved is left else attrs.evolve(e, left=resolved))
+
+    return run
+
+
+#: The checker method for each syntax node class of a condition.
+_EXPR = {
+    ast.BoolOp: _Checker._bool_op,
+    ast.Not: _Checker._not,
+    ast.SegmentRef: _Checker._segment_ref,
+    ast.Truthy: _Checker._truthy,
+    ast.Compare: _resolving(_Checker.compare),
+    ast.InList: _resolving(_Checker.in_list),
+    ast.Between: _resolving(_Checker.between),
+    ast.IsNull: _resolving(_Checker._is_null),
+    ast.TextMatch: _resolving(_Checker.text_match),
+    ast.TagMatch: _resolving(_Checker.tag_match),
+    ast.TimeWindow: _resolving(_Checker.time_window),
+}

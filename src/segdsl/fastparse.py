@@ -17,7 +17,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from segdsl import ast
-from segdsl.parser import _KEYWORDS, MAX_DEPTH
+from segdsl.parser import _KEYWORDS, MAX_DEPTH, unescape
 from segdsl.span import SourceFile, Span
 
 # One alternation, tried in the order Lark's lexer tries the same terminals where they
@@ -49,7 +49,6 @@ _KINDS = {word: word for word in _KEYWORDS} | {p: p for p in "()[],."}
 _AGG_FNS = frozenset({"count", "sum", "min", "max", "latest"})
 _UNITS = {"day": "days", "days": "days", "week": "weeks", "weeks": "weeks"}
 _TEXT_KINDS = {"contains": "contains", "starts": "starts with", "ends": "ends with"}
-_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 _END = "END"
 #: Parentheses and aggregate rules nested deeper than this go to Lark, which keeps its
 #: own stack; this parser recurses once per level.
@@ -334,21 +333,10 @@ class _Parser:
         raise _GiveUp
 
     def _string(self, i):
-        raw = self.texts[i][1:-1]
-        span = Span(self.path, self.starts[i], self.ends[i])
-        if "\\" not in raw:
-            return ast.StringLit(raw, span)
-        out = []
-        j = 0
-        while j < len(raw):
-            ch = raw[j]
-            if ch != "\\":
-                out.append(ch)
-                j += 1
-                continue
-            out.append(_ESCAPES[raw[j + 1]])  # KeyError on an unknown escape: Lark reports it
-            j += 2
-        return ast.StringLit("".join(out), span)
+        value, unknown = unescape(self.texts[i][1:-1])
+        if unknown:
+            raise _GiveUp  # Lark reports it
+        return ast.StringLit(value, Span(self.path, self.starts[i], self.ends[i]))
 
     # -- helpers
 

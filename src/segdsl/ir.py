@@ -15,6 +15,7 @@ from typing import Any, Union
 
 import attrs
 
+from segdsl.frozen import Value, value
 from segdsl.schema import Field
 from segdsl.span import Span
 
@@ -23,32 +24,32 @@ def _span() -> Span | None:
     return attrs.field(default=None, eq=False, repr=False)  # type: ignore[return-value]
 
 
-@attrs.frozen
-class And:
+@value
+class And(Value):
     items: tuple[Node, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Or:
+@value
+class Or(Value):
     items: tuple[Node, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Not:
+@value
+class Not(Value):
     item: Node
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Const:
+@value
+class Const(Value):
     value: bool
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Cmp:
+@value
+class Cmp(Value):
     """``field op value``; unknown when the field is NULL. ``value`` is already of the
     field's Python type: int, Decimal, float, str, bool, date or aware UTC datetime."""
 
@@ -58,8 +59,8 @@ class Cmp:
     span: Span | None = _span()
 
 
-@attrs.frozen
-class InSet:
+@value
+class InSet(Value):
     """``field in [values]``: non-empty, no NULLs, duplicates removed, order kept."""
 
     field: Field
@@ -67,22 +68,22 @@ class InSet:
     span: Span | None = _span()
 
 
-@attrs.frozen
-class IsNull:
+@value
+class IsNull(Value):
     field: Field
     span: Span | None = _span()
 
 
-@attrs.frozen
-class IsTrue:
+@value
+class IsTrue(Value):
     """A boolean field used as a predicate: TRUE, FALSE, or unknown when NULL."""
 
     field: Field
     span: Span | None = _span()
 
 
-@attrs.frozen
-class TextMatch:
+@value
+class TextMatch(Value):
     """Literal substring tests. ``ignore_case`` folds ASCII A-Z to a-z on both sides
     and nothing else, the one folding every engine performs identically."""
 
@@ -93,8 +94,8 @@ class TextMatch:
     span: Span | None = _span()
 
 
-@attrs.frozen
-class TagMatch:
+@value
+class TagMatch(Value):
     """Tag-list tests: ``has`` one tag, ``any`` of several, ``all`` of several."""
 
     field: Field
@@ -103,8 +104,8 @@ class TagMatch:
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Day:
+@value
+class Day(Value):
     """A calendar day: a fixed date, or the as-of date plus ``offset`` days."""
 
     date: dt.date | None = None
@@ -118,8 +119,8 @@ class Day:
         return as_of_date + dt.timedelta(days=self.offset or 0)
 
 
-@attrs.frozen
-class DayCmp:
+@value
+class DayCmp(Value):
     """``date(field) op day``, where a timestamp's date is taken in UTC. Every relative
     time form lowers to this: ``days_since(f) >= 180`` is ``date(f) <= as_of - 180``."""
 
@@ -129,8 +130,8 @@ class DayCmp:
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Member:
+@value
+class Member(Value):
     """``in segment NAME``: TRUE where NAME's rule is TRUE, otherwise FALSE (never
     unknown), so ``not in segment lapsed`` includes guests lapsed cannot judge."""
 
@@ -142,8 +143,8 @@ class Member:
 Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member]
 
 
-@attrs.frozen
-class Aggregate:
+@value
+class Aggregate(Value):
     """How a derived field (a trait) is computed from a source table's rows.
 
     Over the rows whose ``entity_key`` is the profile's key and where ``where`` is TRUE:
@@ -167,22 +168,22 @@ EVENTS = ("opened", "clicked")  # what a send can lead to, for `send ... if [not
 GOALS = ("converted",)
 
 
-@attrs.frozen
-class SendStep:
+@value
+class SendStep(Value):
     channel: str
     template: str
     condition: tuple[bool, str] | None  # (negated, event of the previous send)
     span: Span | None = attrs.field(default=None, eq=False)
 
 
-@attrs.frozen
-class WaitStep:
+@value
+class WaitStep(Value):
     days: int
     span: Span | None = attrs.field(default=None, eq=False)
 
 
-@attrs.frozen
-class Journey:
+@value
+class Journey(Value):
     name: str
     title: str | None
     description: str | None
@@ -209,8 +210,8 @@ def implies_true(rule: Node, field_name: str) -> bool:
     return False
 
 
-@attrs.frozen
-class Segment:
+@value
+class Segment(Value):
     name: str
     kind: str  # "dynamic" | "static" | "smart"
     title: str | None
@@ -265,30 +266,38 @@ def negation_normal_form(node: Node, negate: bool = False) -> Node:
     data layer rejects it). A leaf that has no negated form keeps a single ``Not``.
     Depth only shrinks, which keeps SQL within engines' parser limits.
     """
-    match node:
-        case And(items, span) | Or(items, span):
-            is_and = isinstance(node, And) != negate
-            cls = And if is_and else Or
-            flat: list[Node] = []
-            for item in items:
-                n = negation_normal_form(item, negate)
-                if isinstance(n, cls):
-                    flat.extend(n.items)
-                else:
-                    flat.append(n)
-            return cls(tuple(flat), span) if len(flat) > 1 else flat[0]
-        case Not(item):
-            return negation_normal_form(item, not negate)
-        case Const(value, span):
-            return Const(value != negate, span)
-        case Cmp(field, op, value, span) if negate:
-            return Cmp(field, NEGATE[op], value, span)
-        case DayCmp(field, op, day, span) if negate:
-            return DayCmp(field, NEGATE[op], day, span)
-        case Member(segment, rule, span):
-            inner = Member(segment, negation_normal_form(rule), span)
-            return Not(inner, span) if negate else inner
-    return Not(node, getattr(node, "span", None)) if negate else node
+    cls = node.__class__
+    if cls is And or cls is Or:
+        out = And if (cls is And) != negate else Or
+        flat: list[Node] = []
+        same = not negate  # nothing to rebuild: the node is already in this form
+        for item in node.items:
+            n = negation_normal_form(item, negate)
+            if n.__class__ is out:
+                flat.extend(n.items)
+                same = False
+            else:
+                flat.append(n)
+                same = same and n is item
+        if len(flat) == 1:
+            return flat[0]
+        return node if same else out(tuple(flat), node.span)
+    if cls is Not:
+        return negation_normal_form(node.item, not negate)
+    if not negate:
+        if cls is Member:
+            inner = negation_normal_form(node.rule)
+            return node if inner is node.rule else Member(node.segment, inner, node.span)
+        return node
+    if cls is Const:
+        return Const(not node.value, node.span)
+    if cls is Cmp:
+        return Cmp(node.field, NEGATE[node.op], node.value, node.span)
+    if cls is DayCmp:
+        return DayCmp(node.field, NEGATE[node.op], node.day, node.span)
+    if cls is Member:
+        return Not(Member(node.segment, negation_normal_form(node.rule), node.span), node.span)
+    return Not(node, getattr(node, "span", None))
 
 
 def can_be_null(node: Node) -> bool:

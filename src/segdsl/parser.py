@@ -457,33 +457,42 @@ class _Builder:
         return ast.TimestampLit(value.astimezone(dt.timezone.utc), str(tok), span)
 
     def _string(self, tok) -> ast.StringLit:
-        raw = str(tok)[1:-1]
-        sp = self._tok(tok)
-        if "\\" not in raw:
-            return ast.StringLit(raw, sp)
-        out = []
-        i = 0
-        while i < len(raw):
-            ch = raw[i]
-            if ch != "\\":
-                out.append(ch)
-                i += 1
-                continue
-            nxt = raw[i + 1]
-            if nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-            else:
-                at = tok.start_pos + 1 + i
-                self.diagnostics.append(
-                    error(
-                        "E0016",
-                        f"unknown escape `\\{nxt}` in a string",
-                        self.src.span(at, at + 2),
-                        help='the escapes are \\" \\\\ \\n \\t; write \\\\ for a backslash',
-                    )
+        value, unknown = unescape(str(tok)[1:-1])
+        for i in unknown:
+            at = tok.start_pos + 1 + i
+            self.diagnostics.append(
+                error(
+                    "E0016",
+                    f"unknown escape `{str(tok)[1 + i:3 + i]}` in a string",
+                    self.src.span(at, at + 2),
+                    help='the escapes are \\" \\\\ \\n \\t; write \\\\ for a backslash',
                 )
-            i += 2
-        return ast.StringLit("".join(out), sp)
+            )
+        return ast.StringLit(value, self._tok(tok))
+
+
+def unescape(raw: str) -> tuple[str, list[int]]:
+    """A string literal's text between its quotes, escapes decoded; and where (offsets in
+    ``raw``) each unknown escape starts: those are left out of the value, and it is for
+    the caller to report them."""
+    if "\\" not in raw:
+        return raw, []
+    out: list[str] = []
+    unknown: list[int] = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        decoded = _ESCAPES.get(raw[i + 1])  # the grammar puts a character after every backslash
+        if decoded is None:
+            unknown.append(i)
+        else:
+            out.append(decoded)
+        i += 2
+    return "".join(out), unknown
 
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -134,6 +133,8 @@ RESERVED = frozenset(
 
 
 def load_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
+    import tomllib  # only where a schema file is read
+
     path = Path(path)
     where = Span(str(path), 0, 0)
     try:

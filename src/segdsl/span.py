@@ -7,13 +7,16 @@ computed only when a diagnostic is rendered (PRQL's rule: store offsets, render 
 from __future__ import annotations
 
 import bisect
+from typing import NamedTuple
 
 import attrs
 
 
-@attrs.frozen
-class Span:
-    """A half-open range ``[start, end)`` of character offsets in the source ``path``."""
+class Span(NamedTuple):
+    """A half-open range ``[start, end)`` of character offsets in the source ``path``.
+
+    A named tuple: the parsers make one for every node, and a tuple is several times
+    cheaper to make than a frozen attrs instance."""
 
     path: str
     start: int

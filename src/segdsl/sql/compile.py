@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -77,12 +78,14 @@ def compile_rule(
     if form not in FORMS:
         return SqlResult((), {}, (error("E0400", f"unknown form `{form}`; use one of {', '.join(FORMS)}"),))
     builder = _Builder(schema, tgt, as_of, params)
-    derived = ir.derived_fields(rule)
+    node = ir.negation_normal_form(rule)
+    derived, builder.bare = _traits_read(node)
     if len(derived) > 1:  # in schema order, so rules reading the same traits share one CTE
         order = _PROFILES.field_order(schema)
         derived = sorted(derived, key=lambda f: order.get(f.name, len(order)))
     try:
-        cond = builder.condition(rule, where=True, traits=bool(derived))
+        builder.check_depth(node, rule)
+        cond = builder.cond(node)
         # Everything around the rule's condition (the profile CTE, SELECT ... FROM ...
         # ORDER BY, the view) depends on the schema, target, as-of, form and traits,
         # never on the rule's literals: its text is generated once and reused, and only
@@ -104,17 +107,35 @@ def compile_rule(
 
 
 def _generate(tgt: Target, statement, pretty: bool, rule) -> str:
-    from sqlglot.errors import ErrorLevel, UnsupportedError
+    from sqlglot.errors import UnsupportedError
 
+    generator = _generator(tgt.dialect, pretty)
     try:
         # The trees were built for this call alone, so sqlglot need not copy them.
-        return _dialect(tgt.dialect).generate(
-            statement, copy=False, identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE
-        )
+        return generator.generate(statement, copy=False)
     except UnsupportedError as exc:
         raise _Unsupported(
             error("E0404", f"{tgt.dialect} cannot express this rule: {exc}", getattr(rule, "span", None))
         ) from None
+    except BaseException:
+        _GENERATORS.__dict__.pop((tgt.dialect, pretty), None)  # it may be left mid-statement
+        raise
+
+
+#: One sqlglot Generator per dialect and layout, per thread: making one costs about as
+#: much as generating a rule's condition. ``generate`` resets its per-statement state.
+_GENERATORS = threading.local()
+
+
+def _generator(dialect: str, pretty: bool):
+    key = (dialect, pretty)
+    generator = _GENERATORS.__dict__.get(key)
+    if generator is None:
+        from sqlglot.errors import ErrorLevel
+
+        generator = _dialect(dialect).generator(identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+        _GENERATORS.__dict__[key] = generator
+    return generator
 
 
 class _ProfileCache:
@@ -162,7 +183,7 @@ class _ProfileCache:
                   builder: _Builder) -> tuple[tuple[str, ...], dict[str, Any]]:
         """The statements of ``form`` around a placeholder condition, and the CTE's
         parameters."""
-        key = (form, view_name, tuple(f.column for f in derived), frozenset(builder.bare))
+        key = (form, view_name, tuple([f.column for f in derived]), frozenset(builder.bare))
         hit = self.shells.get(key)
         if hit is None:
             shell = _Builder(builder.schema, self.tgt, self.as_of, self.params)
@@ -219,7 +240,7 @@ class _ProfileCaches:
 
     def get(self, schema: Schema, tgt: Target, as_of: dt.datetime | None, params: bool) -> _ProfileCache:
         per_schema = self._entry(schema)[1]
-        key = (tgt, as_of, params)
+        key = (tgt.dialect, as_of, params)  # a Target is one per dialect, and slower to hash
         cache = per_schema.get(key)
         if cache is None:
             if len(per_schema) >= _CACHE_SIZE:
@@ -265,7 +286,7 @@ class _Builder:
         self.param_prefix = "p"
         self.param_count = {"p": 0, "t": 0}
         # count/sum traits the WHERE only tests with comparisons 0 fails: their profile
-        # column may stay NULL for entities without rows (see `where_only_nonzero`), so
+        # column may stay NULL for entities without rows (see `_traits_read`), so
         # the WHERE is strict in them and Postgres can turn the LEFT JOIN into a join.
         self.bare: set[str] = set()
 
@@ -411,14 +432,13 @@ class _Builder:
 
     # -- conditions
 
-    def condition(self, rule: ir.Node, where: bool = False, traits: bool = True):
-        """The rule as a three-valued SQL condition. With ``where`` it is the WHERE clause
-        of this builder's statement, so the profile may leave out a COALESCE that only
-        tells FALSE from unknown (see `where_only_nonzero`); ``traits``: whether the rule
-        reads any (else there is no profile to shape)."""
+    def condition(self, rule: ir.Node):
+        """The rule as a three-valued SQL condition."""
         node = ir.negation_normal_form(rule)
-        if where and traits:
-            self.bare = where_only_nonzero(node)
+        self.check_depth(node, rule)
+        return self.cond(node)
+
+    def check_depth(self, node: ir.Node, rule: ir.Node) -> None:
         if self.t.max_depth is not None:
             d = ir.depth(node)
             if d > self.t.max_depth:
@@ -427,49 +447,53 @@ class _Builder:
                           f"(its limit is about {self.t.max_depth})", rule.span,
                           help="flatten the rule, or compile for another target")
                 )
-        return self.cond(node)
 
     def cond(self, node: ir.Node):
-        match node:
-            case ir.And(items) | ir.Or(items):
-                return self.connect(isinstance(node, ir.And), [self.cond(i) for i in items])
-            case ir.Not(item):
-                inner = self.cond(item)
-                return exp.Not(this=inner if isinstance(item, ir.IsNull) else exp.Paren(this=inner))
-            case ir.Const(value):
-                return exp.true() if value else exp.false()
-            case ir.Cmp(field, op, value) if self.scaled_decimals(field):
-                bound = integer_comparison(op, scaled(value, field.type.scale or 0))
-                if isinstance(bound, bool):
-                    return _constant_for(field, bound)
-                return _OPS[bound[0]](self.column(field), self.value(field, bound[1]))
-            case ir.InSet(field, values) if self.scaled_decimals(field):
-                whole = [c.numerator for c in (scaled(v, field.type.scale or 0) for v in values) if c.denominator == 1]
-                if not whole:
-                    return _constant_for(field, False)
-                return exp.In(this=self.column(field), expressions=[self.value(field, v) for v in whole])
-            case ir.Cmp(field, op, value):
-                return _OPS[op](self.exact(field, self.text_column(field)), self.exact(field, self.value(field, value)))
-            case ir.InSet(field, values):
-                return exp.In(this=self.exact(field, self.text_column(field)),
-                              expressions=[self.exact(field, self.value(field, v)) for v in values])
-            case ir.IsNull(field):
-                return exp.Is(this=self.column(field), expression=exp.Null())
-            case ir.IsTrue(field):
-                col = self.column(field)
-                return col if self.t.bare_bool else exp.EQ(this=col, expression=exp.true())
-            case ir.TextMatch():
-                return self.text_match(node)
-            case ir.TagMatch():
-                return self.tag_match(node)
-            case ir.DayCmp():
-                return self.day_cmp(node)
-            case ir.Member(rule=rule):
-                inner = self.cond(rule)
-                if not ir.can_be_null(rule):
-                    return exp.Paren(this=inner)
-                return exp.Coalesce(this=inner, expressions=[exp.false()])
-        raise AssertionError(node)  # pragma: no cover
+        """``node`` (in negation normal form) as SQL: one method per node class."""
+        return _COND[node.__class__](self, node)
+
+    def _connective(self, node: ir.And | ir.Or):
+        return self.connect(node.__class__ is ir.And, [self.cond(i) for i in node.items])
+
+    def _not(self, node: ir.Not):
+        item = node.item
+        inner = self.cond(item)
+        return exp.Not(this=inner if item.__class__ is ir.IsNull else exp.Paren(this=inner))
+
+    def _const(self, node: ir.Const):
+        return exp.true() if node.value else exp.false()
+
+    def _cmp(self, node: ir.Cmp):
+        field, op, value = node.field, node.op, node.value
+        if self.scaled_decimals(field):
+            bound = integer_comparison(op, scaled(value, field.type.scale or 0))
+            if isinstance(bound, bool):
+                return _constant_for(field, bound)
+            return _OPS[bound[0]](self.column(field), self.value(field, bound[1]))
+        return _OPS[op](self.exact(field, self.text_column(field)), self.exact(field, self.value(field, value)))
+
+    def _in_set(self, node: ir.InSet):
+        field, values = node.field, node.values
+        if self.scaled_decimals(field):
+            whole = [c.numerator for c in (scaled(v, field.type.scale or 0) for v in values) if c.denominator == 1]
+            if not whole:
+                return _constant_for(field, False)
+            return exp.In(this=self.column(field), expressions=[self.value(field, v) for v in whole])
+        return exp.In(this=self.exact(field, self.text_column(field)),
+                      expressions=[self.exact(field, self.value(field, v)) for v in values])
+
+    def _is_null(self, node: ir.IsNull):
+        return exp.Is(this=self.column(node.field), expression=exp.Null())
+
+    def _is_true(self, node: ir.IsTrue):
+        col = self.column(node.field)
+        return col if self.t.bare_bool else exp.EQ(this=col, expression=exp.true())
+
+    def _member(self, node: ir.Member):
+        inner = self.cond(node.rule)
+        if not ir.can_be_null(node.rule):
+            return exp.Paren(this=inner)
+        return exp.Coalesce(this=inner, expressions=[exp.false()])
 
     def scaled_decimals(self, f: Field) -> bool:
         """SQLite stores decimals as whole numbers of their last place (exact sums)."""
@@ -514,17 +538,28 @@ class _Builder:
         return v
 
     def literal(self, kind: Kind, v: Any):
-        match v:
+        cls = v.__class__
+        if cls is bool:
+            return exp.true() if v else exp.false()
+        if cls is int or cls is Decimal:
+            return _number(str(v) if cls is int else format(v, "f"))
+        if cls is str:
+            return self.text(v)
+        if cls is dt.datetime:
+            return self.timestamp_literal(v)
+        if cls is dt.date:
+            return self.date_literal(v)
+        match v:  # subclasses of the types above
             case bool():
                 return exp.true() if v else exp.false()
             case int():
-                return exp.Literal.number(str(int(v)))
+                return _number(str(int(v)))
             case Decimal():
-                return exp.Literal.number(format(v, "f"))
+                return _number(format(v, "f"))
             case float():
-                return exp.Literal.number(repr(v))
+                return _number(repr(float(v)))
             case str():
-                return self.text(v)
+                return self.text(str(v))
             case dt.datetime():
                 return self.timestamp_literal(v)
             case dt.date():
@@ -552,7 +587,7 @@ class _Builder:
         if self.t.family == "mysql" and "\\" in s:
             # A hex literal means the same with or without NO_BACKSLASH_ESCAPES.
             return exp.Introducer(this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=s.encode().hex()))
-        return exp.Literal.string(s)
+        return exp.Literal(this=s, is_string=True)
 
     def date_literal(self, d: dt.date):
         if self.t.family == "sqlite":
@@ -729,38 +764,42 @@ class _Builder:
         )
 
 
-def where_only_nonzero(node: ir.Node) -> set[str]:
-    """The count/sum traits that ``node`` (in negation normal form, as a WHERE clause)
-    reads only in comparisons 0 fails, outside any NOT: for those, NULL (no source
-    rows) and 0 select the same rows, so the profile need not COALESCE them."""
+def _traits_read(node: ir.Node) -> tuple[list[Field], set[str]]:
+    """In one walk of ``node`` (in negation normal form, as a WHERE clause): the traits
+    it reads, in first-use order, and those of them it reads *only where NULL and 0
+    select alike*: count/sum traits tested, outside any NOT, only by comparisons 0
+    fails. For those the profile need not COALESCE a missing count or sum to 0, and
+    the WHERE stays strict in them, so Postgres can turn the LEFT JOIN into a join."""
+    derived: dict[str, Field] = {}
     ok: set[str] = set()
     bad: set[str] = set()
 
     def walk(n: ir.Node, positive: bool) -> None:
-        match n:
-            case ir.And(items) | ir.Or(items):
-                for i in items:
-                    walk(i, positive)
-                return
-            case ir.Not(item):
-                return walk(item, False)
-            case ir.Member(rule=rule):
-                return walk(rule, positive)
-            case ir.Cmp(field, op, value) if _summed(field):
-                zero_fails = not _PY_OPS[op](0, value)
-                (ok if positive and zero_fails else bad).add(field.name)
-                return
-            case ir.InSet(field, values) if _summed(field):
-                (ok if positive and 0 not in values else bad).add(field.name)
-                return
-        bad.update(f.name for f in ir.fields_used(n) if _summed(f))
+        cls = n.__class__
+        if cls is ir.And or cls is ir.Or:
+            for i in n.items:
+                walk(i, positive)
+            return
+        if cls is ir.Not:
+            return walk(n.item, False)
+        if cls is ir.Member:
+            return walk(n.rule, positive)
+        f = getattr(n, "field", None)
+        if f is None or f.derive is None:
+            return
+        derived.setdefault(f.name, f)
+        if f.derive.fn not in ("count", "sum"):
+            return
+        if cls is ir.Cmp:
+            zero_fails = not _PY_OPS[n.op](0, n.value)
+        elif cls is ir.InSet:
+            zero_fails = 0 not in n.values
+        else:
+            zero_fails = False
+        (ok if positive and zero_fails else bad).add(f.name)
 
     walk(node, True)
-    return ok - bad
-
-
-def _summed(f: Field) -> bool:
-    return f.derive is not None and f.derive.fn in ("count", "sum")
+    return list(derived.values()), ok - bad
 
 
 _PY_OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
@@ -799,6 +838,14 @@ def _col(name: str):
     return exp.Column(this=exp.to_identifier(name, quoted=True))
 
 
+def _number(text: str):
+    """A numeric literal from its text, a minus sign as sqlglot's Literal.number puts it
+    (without parsing the text back to a number)."""
+    if text[0] == "-":
+        return exp.Neg(this=exp.Literal(this=text[1:], is_string=False))
+    return exp.Literal(this=text, is_string=False)
+
+
 def _table(name: str):
     return exp.Table(this=exp.to_identifier(name, quoted=True))
 
@@ -819,10 +866,28 @@ def _sqlite_ts(ts: dt.datetime) -> str:
 
 
 def _op(name):
+    cls = getattr(exp, name)
+
     def build(a, b):
-        return getattr(exp, name)(this=a, expression=b)
+        return cls(this=a, expression=b)
 
     return build
 
 
 _OPS = {"=": _op("EQ"), "!=": _op("NEQ"), "<": _op("LT"), "<=": _op("LTE"), ">": _op("GT"), ">=": _op("GTE")}
+
+#: The builder method for each IR node class (see _Builder.cond).
+_COND = {
+    ir.And: _Builder._connective,
+    ir.Or: _Builder._connective,
+    ir.Not: _Builder._not,
+    ir.Const: _Builder._const,
+    ir.Cmp: _Builder._cmp,
+    ir.InSet: _Builder._in_set,
+    ir.IsNull: _Builder._is_null,
+    ir.IsTrue: _Builder._is_true,
+    ir.TextMatch: _Builder.text_match,
+    ir.TagMatch: _Builder.tag_match,
+    ir.DayCmp: _Builder.day_cmp,
+    ir.Member: _Builder._member,
+}
