@@ -13,7 +13,7 @@ from typing import Union
 
 import attrs
 
-from segdsl.frozen import Value, value
+from segdsl.frozen import Value, frozen
 from segdsl.span import Span
 
 
@@ -24,44 +24,44 @@ def _span() -> Span:
 # ------------------------------------------------------------------------- literals
 
 
-@value
+@frozen
 class IntLit(Value):
     value: int
     text: str = attrs.field(eq=False)
     span: Span = _span()
 
 
-@value
+@frozen
 class DecimalLit(Value):
     value: Decimal
     text: str = attrs.field(eq=False)
     span: Span = _span()
 
 
-@value
+@frozen
 class StringLit(Value):
     value: str
     span: Span = _span()
 
 
-@value
+@frozen
 class BoolLit(Value):
     value: bool
     span: Span = _span()
 
 
-@value
+@frozen
 class NullLit(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class DateLit(Value):
     value: dt.date
     span: Span = _span()
 
 
-@value
+@frozen
 class TimestampLit(Value):
     """A timestamp; always timezone-aware (a literal without an offset is UTC)."""
 
@@ -73,7 +73,7 @@ class TimestampLit(Value):
 Scalar = Union[IntLit, DecimalLit, StringLit, BoolLit, NullLit, DateLit, TimestampLit]
 
 
-@value
+@frozen
 class ListLit(Value):
     items: tuple[Scalar, ...]
     span: Span = _span()
@@ -82,7 +82,7 @@ class ListLit(Value):
 Literal = Union[Scalar, ListLit]
 
 
-@value
+@frozen
 class Duration(Value):
     amount: int
     unit: str  # "days" or "weeks", normalised to the plural
@@ -96,13 +96,13 @@ class Duration(Value):
 # ------------------------------------------------------------------------- operands
 
 
-@value
+@frozen
 class FieldRef(Value):
     name: str
     span: Span = _span()
 
 
-@value
+@frozen
 class DaysSince(Value):
     """``days_since(field)``: whole days from the field's date to the as-of date."""
 
@@ -110,7 +110,7 @@ class DaysSince(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class Aggregate(Value):
     """``fn(source[.column] [by column] [where rule])`` over a source table's rows."""
 
@@ -128,20 +128,20 @@ Operand = Union[FieldRef, DaysSince, Aggregate]
 # ---------------------------------------------------------------------- expressions
 
 
-@value
+@frozen
 class BoolOp(Value):
     op: str  # "and" | "or"
     items: tuple[Expr, ...]
     span: Span = _span()
 
 
-@value
+@frozen
 class Not(Value):
     item: Expr
     span: Span = _span()
 
 
-@value
+@frozen
 class Truthy(Value):
     """A boolean field used alone as a predicate."""
 
@@ -149,7 +149,7 @@ class Truthy(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class Compare(Value):
     left: Operand
     op: str  # = != < <= > >=
@@ -157,7 +157,7 @@ class Compare(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class InList(Value):
     left: Operand
     items: ListLit
@@ -165,7 +165,7 @@ class InList(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class Between(Value):
     left: Operand
     low: Scalar
@@ -174,14 +174,14 @@ class Between(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class IsNull(Value):
     left: Operand
     negated: bool
     span: Span = _span()
 
 
-@value
+@frozen
 class TextMatch(Value):
     left: Operand
     kind: str  # "contains" | "starts with" | "ends with"
@@ -190,7 +190,7 @@ class TextMatch(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class TagMatch(Value):
     left: Operand
     kind: str  # "has" | "has any" | "has all"
@@ -198,7 +198,7 @@ class TagMatch(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class TimeWindow(Value):
     """``within N days``, ``before N days ago``, ``after N days ago``."""
 
@@ -208,7 +208,7 @@ class TimeWindow(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class SegmentRef(Value):
     """``in segment NAME``: true exactly for the members of NAME (never unknown)."""
 
@@ -223,26 +223,26 @@ Expr = Union[BoolOp, Not, Truthy, Compare, InList, Between, IsNull, TextMatch, T
 # --------------------------------------------------------------------- declarations
 
 
-@value
+@frozen
 class Description(Value):
     text: StringLit
     span: Span = _span()
 
 
-@value
+@frozen
 class Refresh(Value):
     cadence: str
     cadence_span: Span = _span()
     span: Span = _span()
 
 
-@value
+@frozen
 class Where(Value):
     expr: Expr
     span: Span = _span()
 
 
-@value
+@frozen
 class Members(Value):
     items: ListLit
     span: Span = _span()
@@ -251,7 +251,7 @@ class Members(Value):
 Clause = Union[Description, Refresh, Where, Members]
 
 
-@value
+@frozen
 class SegmentDef(Value):
     kind: str  # "dynamic" | "static" | "smart"
     name: str
@@ -280,13 +280,13 @@ class SegmentDef(Value):
         return c.cadence if c is not None else None
 
 
-@value
+@frozen
 class Audience(Value):
     expr: Expr
     span: Span = _span()
 
 
-@value
+@frozen
 class Send(Value):
     """``send CHANNEL "template" [if [not] EVENT]``: EVENT is what the previous send
     led to (`opened`, `clicked`)."""
@@ -298,13 +298,13 @@ class Send(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class Wait(Value):
     duration: Duration
     span: Span = _span()
 
 
-@value
+@frozen
 class Goal(Value):
     event: str
     duration: Duration
@@ -315,7 +315,7 @@ class Goal(Value):
 JourneyItem = Union[Description, Audience, Send, Wait, Goal]
 
 
-@value
+@frozen
 class Journey(Value):
     """A lifecycle journey: an audience, the steps sent to it, and its goal."""
 
@@ -326,13 +326,13 @@ class Journey(Value):
     span: Span = _span()
 
 
-@value
+@frozen
 class Comment(Value):
     text: str  # including the leading '#'
     span: Span = _span()
 
 
-@value
+@frozen
 class Module(Value):
     path: str = attrs.field(eq=False)
     segments: tuple[SegmentDef, ...]

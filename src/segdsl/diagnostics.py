@@ -8,11 +8,9 @@ once released and are listed in ``docs/diagnostics.md``.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Iterable, Mapping
 
-import attrs
-
+from segdsl.frozen import Value, frozen
 from segdsl.span import SourceFile, Span
 
 
@@ -22,16 +20,16 @@ class Severity(enum.Enum):
     INFO = "info"
 
 
-@attrs.frozen
-class Label:
+@frozen
+class Label(Value):
     """A secondary span with a short message (``^^^ not a field of `guest```)."""
 
     span: Span
     message: str
 
 
-@attrs.frozen
-class Diagnostic:
+@frozen
+class Diagnostic(Value):
     code: str
     severity: Severity
     message: str
@@ -189,6 +187,8 @@ def to_json_dict(d: Diagnostic, sources: Mapping[str, SourceFile]) -> dict:
 
 def render_json(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
     items = [to_json_dict(d, sources) for d in sorted(diagnostics, key=sort_key)]
+    import json
+
     return json.dumps({"diagnostics": items}, indent=2, ensure_ascii=False)
 
 
@@ -245,4 +245,6 @@ def render_sarif(diagnostics: Iterable[Diagnostic], sources: Mapping[str, Source
             "results": results,
         }],
     }
+    import json
+
     return json.dumps(doc, indent=2, ensure_ascii=False)

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 
 def scaled(value: int | Decimal, scale: int) -> Fraction:
     """``value`` in units of 10**-scale, exactly."""
-    return Fraction(value) * 10**scale
+    import fractions  # only decimals on SQLite and in memory need it
+
+    return fractions.Fraction(value) * 10**scale
 
 
 def integer_comparison(op: str, c: Fraction) -> tuple[str, int] | bool:

@@ -62,14 +62,20 @@ class _GiveUp(Exception):
 def parse_rule(src: SourceFile) -> ast.Expr | None:
     """The rule in ``src`` as Lark's ``expression`` start rule would build it, or None
     when this parser does not handle the text (then Lark must)."""
-    matches = list(_TOKEN.finditer(src.text))
     get = _KINDS.get
-    kinds = [get(m[m.lastindex], m.lastgroup) for m in matches]
+    kinds: list[str] = []
+    texts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for m in _TOKEN.finditer(src.text):
+        group = m.lastindex
+        text = m[group]
+        kinds.append(get(text, m.lastgroup))
+        texts.append(text)
+        starts.append(m.start(group))
+        ends.append(m.end())
     if kinds[0] == _END or "bad" in kinds:
         return None
-    texts = [m[m.lastindex] for m in matches]
-    starts = [m.start(m.lastindex) for m in matches]
-    ends = [m.end() for m in matches]
     p = _Parser(src.path, kinds, texts, starts, ends)
     try:
         node = p.expr()[0]

@@ -74,7 +74,7 @@ class Value:
         return f"{cls.__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in shown)})"
 
 
-def value(cls: type[T]) -> type[T]:
+def frozen(cls: type[T]) -> type[T]:
     """``@attrs.frozen`` for a subclass of :class:`Value`: attrs makes ``__init__`` and
     keeps the class frozen and slotted; the rest is inherited."""
     if not issubclass(cls, Value):

@@ -15,7 +15,7 @@ from typing import Any, Union
 
 import attrs
 
-from segdsl.frozen import Value, value
+from segdsl.frozen import Value, frozen
 from segdsl.schema import Field
 from segdsl.span import Span
 
@@ -24,31 +24,31 @@ def _span() -> Span | None:
     return attrs.field(default=None, eq=False, repr=False)  # type: ignore[return-value]
 
 
-@value
+@frozen
 class And(Value):
     items: tuple[Node, ...]
     span: Span | None = _span()
 
 
-@value
+@frozen
 class Or(Value):
     items: tuple[Node, ...]
     span: Span | None = _span()
 
 
-@value
+@frozen
 class Not(Value):
     item: Node
     span: Span | None = _span()
 
 
-@value
+@frozen
 class Const(Value):
     value: bool
     span: Span | None = _span()
 
 
-@value
+@frozen
 class Cmp(Value):
     """``field op value``; unknown when the field is NULL. ``value`` is already of the
     field's Python type: int, Decimal, float, str, bool, date or aware UTC datetime."""
@@ -59,7 +59,7 @@ class Cmp(Value):
     span: Span | None = _span()
 
 
-@value
+@frozen
 class InSet(Value):
     """``field in [values]``: non-empty, no NULLs, duplicates removed, order kept."""
 
@@ -68,13 +68,13 @@ class InSet(Value):
     span: Span | None = _span()
 
 
-@value
+@frozen
 class IsNull(Value):
     field: Field
     span: Span | None = _span()
 
 
-@value
+@frozen
 class IsTrue(Value):
     """A boolean field used as a predicate: TRUE, FALSE, or unknown when NULL."""
 
@@ -82,7 +82,7 @@ class IsTrue(Value):
     span: Span | None = _span()
 
 
-@value
+@frozen
 class TextMatch(Value):
     """Literal substring tests. ``ignore_case`` folds ASCII A-Z to a-z on both sides
     and nothing else, the one folding every engine performs identically."""
@@ -94,7 +94,7 @@ class TextMatch(Value):
     span: Span | None = _span()
 
 
-@value
+@frozen
 class TagMatch(Value):
     """Tag-list tests: ``has`` one tag, ``any`` of several, ``all`` of several."""
 
@@ -104,7 +104,7 @@ class TagMatch(Value):
     span: Span | None = _span()
 
 
-@value
+@frozen
 class Day(Value):
     """A calendar day: a fixed date, or the as-of date plus ``offset`` days."""
 
@@ -119,7 +119,7 @@ class Day(Value):
         return as_of_date + dt.timedelta(days=self.offset or 0)
 
 
-@value
+@frozen
 class DayCmp(Value):
     """``date(field) op day``, where a timestamp's date is taken in UTC. Every relative
     time form lowers to this: ``days_since(f) >= 180`` is ``date(f) <= as_of - 180``."""
@@ -130,7 +130,7 @@ class DayCmp(Value):
     span: Span | None = _span()
 
 
-@value
+@frozen
 class Member(Value):
     """``in segment NAME``: TRUE where NAME's rule is TRUE, otherwise FALSE (never
     unknown), so ``not in segment lapsed`` includes guests lapsed cannot judge."""
@@ -143,7 +143,7 @@ class Member(Value):
 Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member]
 
 
-@value
+@frozen
 class Aggregate(Value):
     """How a derived field (a trait) is computed from a source table's rows.
 
@@ -168,7 +168,7 @@ EVENTS = ("opened", "clicked")  # what a send can lead to, for `send ... if [not
 GOALS = ("converted",)
 
 
-@value
+@frozen
 class SendStep(Value):
     channel: str
     template: str
@@ -176,13 +176,13 @@ class SendStep(Value):
     span: Span | None = attrs.field(default=None, eq=False)
 
 
-@value
+@frozen
 class WaitStep(Value):
     days: int
     span: Span | None = attrs.field(default=None, eq=False)
 
 
-@value
+@frozen
 class Journey(Value):
     name: str
     title: str | None
@@ -210,7 +210,7 @@ def implies_true(rule: Node, field_name: str) -> bool:
     return False
 
 
-@value
+@frozen
 class Segment(Value):
     name: str
     kind: str  # "dynamic" | "static" | "smart"

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from segdsl.diagnostics import Diagnostic, error
+from segdsl.frozen import Value, frozen
 from segdsl.span import Span
 
 
@@ -39,8 +40,8 @@ NUMERIC = {Kind.INT, Kind.DECIMAL, Kind.FLOAT}
 MAX_DECIMAL_PRECISION = 15
 
 
-@attrs.frozen
-class FieldType:
+@frozen
+class FieldType(Value):
     kind: Kind
     precision: int | None = None  # decimal only
     scale: int | None = None  # decimal only
@@ -54,8 +55,8 @@ class FieldType:
         return self.kind.value
 
 
-@attrs.frozen
-class Field:
+@frozen
+class Field(Value):
     name: str
     type: FieldType
     nullable: bool
@@ -81,8 +82,8 @@ class Field:
         return self.type.kind
 
 
-@attrs.frozen
-class Channel:
+@frozen
+class Channel(Value):
     """A messaging channel: the field holding the contact's address on it (none for
     push) and the boolean field holding the contact's consent to it."""
 
@@ -91,8 +92,8 @@ class Channel:
     address: str | None = None
 
 
-@attrs.frozen
-class Schema:
+@frozen
+class Schema(Value):
     entity: str
     table: str
     key: Field

@@ -70,7 +70,8 @@ def decode_source(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagn
 
 def check_text(path: str, text: str) -> tuple[SourceFile | None, list[Diagnostic]]:
     """Validate already-decoded text (editor buffers, ``--expr`` arguments)."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+    # A character is at most 4 bytes of UTF-8: short text needs no encoding to know.
+    if len(text) * 4 > MAX_SOURCE_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         return None, [
             error("E0003", f"source is larger than {MAX_SOURCE_BYTES:,} bytes", Span(path, 0, 0))
         ]
