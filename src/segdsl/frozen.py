@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 import attrs
 
@@ -74,6 +74,7 @@ class Value:
         return f"{cls.__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in shown)})"
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(attrs.field,))
 def frozen(cls: type[T]) -> type[T]:
     """``@attrs.frozen`` for a subclass of :class:`Value`: attrs makes ``__init__`` and
     keeps the class frozen and slotted; the rest is inherited."""
