@@ -29,6 +29,7 @@ MAX_DAYS = 100_000
 #: Significant digits a number literal may have: SQLite orders decimals as doubles, and
 #: a double separates decimal numbers exactly up to 15 digits.
 MAX_DIGITS = 15
+_WHOLE_DIGITS_BOUND = 10**MAX_DIGITS
 
 
 class _PredicateChecks:
@@ -95,7 +96,7 @@ class _PredicateChecks:
                 )
                 return None
             values = [self.value(f, i) for i in items]
-            if any(v is _BAD for v in values):
+            if _BAD in values:
                 return None
             unique = list(dict.fromkeys(values))
             if len(unique) < len(values):
@@ -254,6 +255,17 @@ class _PredicateChecks:
     def value(self, f: Field, lit: ast.Scalar):
         """The literal as a value of ``f``'s type, or _BAD after a diagnostic."""
         k = f.kind
+        # The usual pairs, answered before the full match below (which repeats them).
+        cls = lit.__class__
+        if cls is ast.StringLit:
+            if k is Kind.TEXT or (k is Kind.ENUM and lit.value in f.type.values):
+                return lit.value
+        elif cls is ast.IntLit:
+            v = lit.value
+            if k is Kind.INT and INT64_MIN <= v <= INT64_MAX:
+                return v
+            if k is Kind.DECIMAL and -_WHOLE_DIGITS_BOUND < v < _WHOLE_DIGITS_BOUND:  # at most MAX_DIGITS digits
+                return Decimal(v)
         match lit:
             case ast.IntLit(value=v) if k is Kind.INT:
                 if not INT64_MIN <= v <= INT64_MAX:
