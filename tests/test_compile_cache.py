@@ -92,3 +92,21 @@ def test_a_schema_that_goes_takes_its_cache_along():
     del ws, seg
     gc.collect()
     assert key not in sqlc._PROFILES.by_schema
+
+
+def test_a_reused_generator_writes_what_a_new_one_writes():
+    """The per-thread sqlglot generator carries nothing from one statement to the next:
+    not the counter that names invented aliases, and not a generator that raised."""
+    from sqlglot import parse_one
+
+    tgt = sqlc.get_target("postgres")
+    statement = parse_one("SELECT * FROM t AS (x)", read="postgres")
+    first = sqlc._generate(tgt, statement.copy(), False, None)
+    assert sqlc._generate(tgt, statement.copy(), False, None) == first
+    kept = sqlc._generator(tgt.dialect, False)
+    mysql = sqlc.get_target("mysql")
+    failing = sqlc._generator(mysql.dialect, False)
+    with pytest.raises(sqlc._Unsupported):  # MySQL has no arrays
+        sqlc._generate(mysql, parse_one("SELECT ARRAY[1] @> ARRAY[1]", read="postgres"), False, None)
+    assert sqlc._generator(mysql.dialect, False) is not failing  # a new one replaces the one that raised
+    assert sqlc._generator(tgt.dialect, False) is kept  # another dialect's failure drops only its own

@@ -97,3 +97,15 @@ def test_syntax_and_ir_nodes_compare_without_spans():
     assert hash(ir.Const(True, here)) == hash(ir.Const(True, there))
     assert ir.Const(True) != ir.Const(False)
     assert ir.And((ir.Const(True),)) != ir.Or((ir.Const(True),))
+
+
+def test_repr_of_a_class_made_in_a_function():
+    @frozen
+    class Local(Value):
+        x: int
+
+    @attrs.frozen
+    class LocalTheirs:
+        x: int
+
+    assert repr(Local(1)) == repr(LocalTheirs(1)).replace("LocalTheirs(", "Local(")

@@ -71,7 +71,8 @@ class Value:
         shown = _SHOWN.get(cls)
         if shown is None:
             shown = _SHOWN[cls] = tuple(a.name for a in attrs.fields(cls) if a.repr)
-        return f"{cls.__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in shown)})"
+        name = cls.__qualname__.rsplit(">.", 1)[-1]  # as attrs names a class defined in a function
+        return f"{name}({', '.join(f'{n}={getattr(self, n)!r}' for n in shown)})"
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(attrs.field,))

@@ -114,16 +114,20 @@ def _generate(tgt: Target, statement, pretty: bool, rule) -> str:
         # The trees were built for this call alone, so sqlglot need not copy them.
         return generator.generate(statement, copy=False)
     except UnsupportedError as exc:
+        _GENERATORS.__dict__.pop((tgt.dialect, pretty), None)  # see below
         raise _Unsupported(
             error("E0404", f"{tgt.dialect} cannot express this rule: {exc}", getattr(rule, "span", None))
         ) from None
     except BaseException:
-        _GENERATORS.__dict__.pop((tgt.dialect, pretty), None)  # it may be left mid-statement
+        _GENERATORS.__dict__.pop((tgt.dialect, pretty), None)
         raise
 
 
 #: One sqlglot Generator per dialect and layout, per thread: making one costs about as
-#: much as generating a rule's condition. ``generate`` resets its per-statement state.
+#: much as generating a rule's condition. ``generate`` resets its per-statement state,
+#: and the one other thing that outlives a statement, the counter naming invented table
+#: aliases, is reset here, so each statement's text is the same as from a new generator.
+#: A generator that raised is dropped: it may have stopped with a setting half changed.
 _GENERATORS = threading.local()
 
 
@@ -135,6 +139,10 @@ def _generator(dialect: str, pretty: bool):
 
         generator = _dialect(dialect).generator(identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
         _GENERATORS.__dict__[key] = generator
+    elif hasattr(generator, "_next_name"):
+        from sqlglot.helper import name_sequence
+
+        generator._next_name = name_sequence("_t")
     return generator
 
 
