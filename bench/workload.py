@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import resource
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,8 +184,17 @@ def checksums_from_table(table, fields) -> dict:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set since it started (ru_maxrss, KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak resident set since it started: the kernel's VmHWM, with
+    the peaks from before each :func:`reset_hwm` kept.
+
+    Not ``ru_maxrss``: on Linux a child's ``ru_maxrss`` starts at its parent's peak (it
+    is carried over when the child execs), so a task spawned by a benchmark process
+    that had grown to 4 GiB reported 4 GiB whatever it used itself."""
+    return max(_PEAK_BEFORE_RESETS, hwm_mb())
+
+
+#: The largest of this process's peaks that a reset_hwm() cleared.
+_PEAK_BEFORE_RESETS = 0.0
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -200,10 +208,11 @@ def hwm_mb(pid: int | str = "self") -> float:
 
 def reset_hwm(pid: int | str = "self") -> bool:
     """Reset the kernel's peak-RSS mark to the current RSS (Linux ≥ 4.0), so the next
-    :func:`hwm_mb` is the peak of one phase. False where that is not allowed.
-
-    ``ru_maxrss`` reads the same mark, so after a reset the whole task's peak is the
-    largest of the phases' peaks."""
+    :func:`hwm_mb` is the peak of one phase. False where that is not allowed. For this
+    process, the peak so far is kept for :func:`peak_rss_mb`."""
+    global _PEAK_BEFORE_RESETS
+    if pid == "self":
+        _PEAK_BEFORE_RESETS = max(_PEAK_BEFORE_RESETS, hwm_mb())
     try:
         Path(f"/proc/{pid}/clear_refs").write_text("5")
         return True
