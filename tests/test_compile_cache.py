@@ -19,6 +19,7 @@ import pytest
 
 from segdsl import ir
 from segdsl.project import load_workspace
+from segdsl.sql import builder as sqlb
 from segdsl.sql import compile as sqlc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,12 +102,12 @@ def test_a_reused_generator_writes_what_a_new_one_writes():
 
     tgt = sqlc.get_target("postgres")
     statement = parse_one("SELECT * FROM t AS (x)", read="postgres")
-    first = sqlc._generate(tgt, statement.copy(), False, None)
-    assert sqlc._generate(tgt, statement.copy(), False, None) == first
-    kept = sqlc._generator(tgt.dialect, False)
+    first = sqlb.generate_sql(tgt, statement.copy(), False, None)
+    assert sqlb.generate_sql(tgt, statement.copy(), False, None) == first
+    kept = sqlb.sql_generator(tgt.dialect, False)
     mysql = sqlc.get_target("mysql")
-    failing = sqlc._generator(mysql.dialect, False)
-    with pytest.raises(sqlc._Unsupported):  # MySQL has no arrays
-        sqlc._generate(mysql, parse_one("SELECT ARRAY[1] @> ARRAY[1]", read="postgres"), False, None)
-    assert sqlc._generator(mysql.dialect, False) is not failing  # a new one replaces the one that raised
-    assert sqlc._generator(tgt.dialect, False) is kept  # another dialect's failure drops only its own
+    failing = sqlb.sql_generator(mysql.dialect, False)
+    with pytest.raises(sqlb.Unsupported):  # MySQL has no arrays
+        sqlb.generate_sql(mysql, parse_one("SELECT ARRAY[1] @> ARRAY[1]", read="postgres"), False, None)
+    assert sqlb.sql_generator(mysql.dialect, False) is not failing  # a new one replaces the one that raised
+    assert sqlb.sql_generator(tgt.dialect, False) is kept  # another dialect's failure drops only its own

@@ -1,18 +1,17 @@
-"""Typed IR → SQL, as sqlglot expression trees (never pasted strings).
+"""Typed IR → SQL statements: the public entry points, and the caches that let each
+rule generate only its own condition.
 
-Semantics follow :mod:`segdsl.ir` exactly; where an engine's SQL would disagree, the
-tree is built to overcome it: substring functions instead of LIKE (no wildcards, no
-case folding surprises), explicit ASCII folding, E'...' strings on Postgres, bounds on
-the column instead of functions of it (so indexes apply), COALESCE around segment
-membership (two-valued), and flat, shallow and/or groups.
+The trees come from :mod:`segdsl.sql.builder`. Around a rule's condition, everything
+(the profile CTE, SELECT ... FROM ... ORDER BY, the view) depends on the schema,
+target, as-of, form and traits, never on the rule's literals: on the verified families
+its text is generated once per such context and reused (:class:`_ProfileCache`), and
+the condition itself is assembled from per-shape templates (:mod:`segdsl.sql.shapes`).
+Pretty-printed SQL, and every other dialect, is generated whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import threading
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -20,20 +19,11 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.diagnostics import Diagnostic, error
-from segdsl.exact import integer_comparison, scaled
-from segdsl.schema import Field, Kind, Schema
+from segdsl.schema import Field, Schema
+from segdsl.sql.builder import Builder, Unsupported, generate_sql
 from segdsl.sql.targets import VERIFIED, Target, get_target
-from segdsl.timeutil import as_of_date
 
 FORMS = ("select", "count", "view")
-
-#: and/or lists longer than this are split into parenthesised groups, so an engine that
-#: parses `a AND b AND c ...` into a left-deep tree never sees thousands of levels.
-GROUP = 64
-
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_LOWER = "abcdefghijklmnopqrstuvwxyz"
-_FOLD = str.maketrans(_UPPER, _LOWER)
 
 
 @attrs.frozen
@@ -49,11 +39,6 @@ class SqlResult:
     @property
     def sql(self) -> str:
         return ";\n".join(self.statements)
-
-
-class _Unsupported(Exception):
-    def __init__(self, diagnostic: Diagnostic):
-        self.diagnostic = diagnostic
 
 
 def compile_rule(
@@ -77,7 +62,7 @@ def compile_rule(
         return SqlResult((), {}, (error("E0400", f"unknown SQL dialect `{target}`"),))
     if form not in FORMS:
         return SqlResult((), {}, (error("E0400", f"unknown form `{form}`; use one of {', '.join(FORMS)}"),))
-    builder = _Builder(schema, tgt, as_of, params)
+    builder = Builder(schema, tgt, as_of, params)
     node = ir.negation_normal_form(rule)
     derived, builder.bare = _traits_read(node)
     if len(derived) > 1:  # in schema order, so rules reading the same traits share one CTE
@@ -94,56 +79,16 @@ def compile_rule(
         cache = None if pretty or tgt.family not in VERIFIED else _PROFILES.get(schema, tgt, as_of, params)
         if cache is None:
             statements = builder.statements(cond, form, view_name, derived)
-            return SqlResult(tuple(_generate(tgt, s, pretty, rule) for s in statements), builder.params, ())
+            return SqlResult(tuple(generate_sql(tgt, s, pretty, rule) for s in statements), builder.params, ())
         templates, body_params = cache.templates(form, view_name, derived, builder)
         # Generated as a WHERE clause, so the condition sees the context it has in the
         # statement (some dialects write a predicate differently in a WHERE).
-        where = _generate(tgt, exp.Where(this=cond), False, rule)
+        where = generate_sql(tgt, exp.Where(this=cond), False, rule)
         sql = tuple(cache.fill(t, where) for t in templates)
         builder.params.update(body_params)
-    except _Unsupported as exc:
+    except Unsupported as exc:
         return SqlResult((), {}, (exc.diagnostic,))
     return SqlResult(sql, builder.params, ())
-
-
-def _generate(tgt: Target, statement, pretty: bool, rule) -> str:
-    from sqlglot.errors import UnsupportedError
-
-    generator = _generator(tgt.dialect, pretty)
-    try:
-        # The trees were built for this call alone, so sqlglot need not copy them.
-        return generator.generate(statement, copy=False)
-    except UnsupportedError as exc:
-        _GENERATORS.__dict__.pop((tgt.dialect, pretty), None)  # see below
-        raise _Unsupported(
-            error("E0404", f"{tgt.dialect} cannot express this rule: {exc}", getattr(rule, "span", None))
-        ) from None
-    except BaseException:
-        _GENERATORS.__dict__.pop((tgt.dialect, pretty), None)
-        raise
-
-
-#: One sqlglot Generator per dialect and layout, per thread: making one costs about as
-#: much as generating a rule's condition. ``generate`` resets its per-statement state,
-#: and the one other thing that outlives a statement, the counter naming invented table
-#: aliases, is reset here, so each statement's text is the same as from a new generator.
-#: A generator that raised is dropped: it may have stopped with a setting half changed.
-_GENERATORS = threading.local()
-
-
-def _generator(dialect: str, pretty: bool):
-    key = (dialect, pretty)
-    generator = _GENERATORS.__dict__.get(key)
-    if generator is None:
-        from sqlglot.errors import ErrorLevel
-
-        generator = _dialect(dialect).generator(identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
-        _GENERATORS.__dict__[key] = generator
-    elif hasattr(generator, "_next_name"):
-        from sqlglot.helper import name_sequence
-
-        generator._next_name = name_sequence("_t")
-    return generator
 
 
 class _ProfileCache:
@@ -166,38 +111,38 @@ class _ProfileCache:
         token = secrets.token_hex(8)
         self.marker = exp.select(exp.Column(this=exp.to_identifier(f"segdsl_profile_{token}", quoted=True)),
                                  copy=False)
-        self.marker_sql = _generate(tgt, self.marker.copy(), False, None)
+        self.marker_sql = generate_sql(tgt, self.marker.copy(), False, None)
         self.where = exp.Column(this=exp.to_identifier(f"segdsl_where_{token}", quoted=True))
-        self.where_sql = _generate(tgt, exp.Where(this=self.where.copy()), False, None)
+        self.where_sql = generate_sql(tgt, exp.Where(this=self.where.copy()), False, None)
         self.bodies: dict[tuple, tuple[str, dict[str, Any]]] = {}
         self.shells: dict[tuple, tuple[tuple[str, ...], dict[str, Any]]] = {}
 
-    def body(self, derived: list[Field], builder: _Builder) -> tuple[str, dict[str, Any]]:
+    def body(self, derived: list[Field], builder: Builder) -> tuple[str, dict[str, Any]]:
         """The CTE body's SQL and its parameters (named t1, t2, ..., apart from the
         rule's own p1, p2, ...)."""
         # `bare` (traits the WHERE reads only where NULL and 0 select alike) shapes the CTE.
         key = (tuple(f.column for f in derived), frozenset(builder.bare))
         hit = self.bodies.get(key)
         if hit is None:
-            own = _Builder(builder.schema, self.tgt, self.as_of, self.params)
+            own = Builder(builder.schema, self.tgt, self.as_of, self.params)
             own.bare = builder.bare
-            hit = (_generate(self.tgt, own.profile(derived), False, None), own.params)
+            hit = (generate_sql(self.tgt, own.profile(derived), False, None), own.params)
             if len(self.bodies) >= _CACHE_SIZE:
                 self.bodies.clear()
             self.bodies[key] = hit
         return hit
 
     def templates(self, form: str, view_name: str, derived: list[Field],
-                  builder: _Builder) -> tuple[tuple[str, ...], dict[str, Any]]:
+                  builder: Builder) -> tuple[tuple[str, ...], dict[str, Any]]:
         """The statements of ``form`` around a placeholder condition, and the CTE's
         parameters."""
         key = (form, view_name, tuple([f.column for f in derived]), frozenset(builder.bare))
         hit = self.shells.get(key)
         if hit is None:
-            shell = _Builder(builder.schema, self.tgt, self.as_of, self.params)
+            shell = Builder(builder.schema, self.tgt, self.as_of, self.params)
             statements = shell.statements(self.where.copy(), form, view_name, derived,
                                           cte=self.marker if derived else None)
-            texts = tuple(_generate(self.tgt, s, False, None) for s in statements)
+            texts = tuple(generate_sql(self.tgt, s, False, None) for s in statements)
             body_params: dict[str, Any] = {}
             if derived:
                 body, body_params = self.body(derived, builder)
@@ -275,501 +220,11 @@ def condition(rule: ir.Node, schema: Schema, *, target: str = "postgres", as_of:
     Used by oracles that wrap a rule in other SQL (``(p) IS NULL``, ``SUM(CASE ...)``)."""
     tgt = get_target(target)
     assert tgt is not None, target
-    builder = _Builder(schema, tgt, as_of, params)
+    builder = Builder(schema, tgt, as_of, params)
     return builder.condition(rule), builder.params
 
 
 # --------------------------------------------------------------------------- builder
-
-
-class _Builder:
-    def __init__(self, schema: Schema, target: Target, as_of: dt.datetime | None, params: bool):
-        self.schema = schema
-        self.t = target
-        self.as_of = as_of
-        self.today = as_of_date(as_of) if as_of is not None else None
-        self.use_params = params
-        self.params: dict[str, Any] = {}
-        #: Parameter names: p1, p2, ... in the rule; t1, t2, ... in the profile CTE.
-        self.param_prefix = "p"
-        self.param_count = {"p": 0, "t": 0}
-        # count/sum traits the WHERE only tests with comparisons 0 fails: their profile
-        # column may stay NULL for entities without rows (see `_traits_read`), so
-        # the WHERE is strict in them and Postgres can turn the LEFT JOIN into a join.
-        self.bare: set[str] = set()
-
-    # -- statements
-
-    def statements(self, cond, form: str, view_name: str, derived: list[Field] = (), cte=None) -> list:
-        table = self.table()
-        key = self.column(self.schema.key)
-        if derived:
-            # Traits are computed in a CTE named after the entity's profile; the rule
-            # reads them as plain columns.
-            table = exp.Table(this=exp.to_identifier("profile", quoted=True))
-        # Nodes built directly: the fluent builders (select().from_()...) copy and parse.
-        if form == "count":
-            size = exp.Alias(this=exp.Count(this=exp.Star()), alias=exp.to_identifier("size", quoted=True))
-            select = exp.Select(expressions=[size], from_=exp.From(this=table), where=exp.Where(this=cond))
-            return [self.with_profile(select, derived, cte)]
-        select = exp.Select(expressions=[key], from_=exp.From(this=table), where=exp.Where(this=cond))
-        select = self.with_profile(select, derived, cte)
-        if form == "select":
-            select.set("order", exp.Order(expressions=[key.copy()]))
-            return [select]
-        view = exp.to_table(view_name, quoted=True)
-        if self.t.replace_view:
-            return [exp.Create(this=view, kind="VIEW", replace=True, expression=select)]
-        return [
-            exp.Drop(tables=[view.copy()], kind="VIEW", exists=True),
-            exp.Create(this=view, kind="VIEW", expression=select),
-        ]
-
-    def with_profile(self, select, derived: list[Field], cte=None):
-        """``cte``: a placeholder body to generate instead (see _ProfileCache)."""
-        if not derived:
-            return select
-        body = cte.copy() if cte is not None else self.profile(derived)
-        # Built directly: Query.with_ would parse the name "profile" with sqlglot's parser.
-        alias = exp.TableAlias(this=exp.to_identifier("profile", quoted=True))
-        select.set("with_", exp.With(expressions=[exp.CTE(this=body, alias=alias)]))
-        return select
-
-    def profile(self, derived: list[Field]):
-        """SELECT e.*, <each trait> FROM <entity> e LEFT JOIN <one grouped scan per
-        source> ... LEFT JOIN <one ranked scan per `latest` trait>. Its parameters are
-        named t1, t2, ..., so the same CTE has the same text whatever the rule."""
-        outer, self.param_prefix = self.param_prefix, "t"
-        try:
-            return self._profile(derived)
-        finally:
-            self.param_prefix = outer
-
-    def _profile(self, derived: list[Field]):
-        entity = exp.to_identifier("e", quoted=True)
-        key = self.schema.key.column
-        columns: list = [exp.Column(this=exp.Star(), table=entity.copy())]
-        joins = []
-        grouped: dict[str, list[Field]] = {}
-        for f in derived:
-            if f.derive.fn != "latest":
-                grouped.setdefault(f.derive.source, []).append(f)
-        for n, fields in enumerate(grouped.values()):
-            alias = exp.to_identifier(f"s{n}", quoted=True)
-            agg = fields[0].derive
-            cols = [exp.alias_(_col(agg.entity_key), "k", quoted=True)]
-            # Rows no trait of this scan counts are filtered out in the scan itself, so
-            # an index on the filter's columns applies; an entity left without rows
-            # gets the same NULL (or, below, 0) from the LEFT JOIN as before.
-            filters = list(dict.fromkeys(ir.negation_normal_form(f.derive.where) for f in fields
-                                         if f.derive.where is not None))
-            for f in fields:
-                cols.append(exp.alias_(self.aggregate(f.derive), f.column, quoted=True))
-                value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=alias.copy())
-                if f.derive.fn in ("count", "sum") and f.name not in self.bare:
-                    value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
-                columns.append(exp.alias_(value, f.column, quoted=True))
-            sub = exp.select(*cols, copy=False).from_(_table(agg.table), copy=False)
-            if filters and all(f.derive.where is not None for f in fields):
-                parts = [self.cond(w) for w in filters]
-                sub = sub.where(parts[0] if len(parts) == 1 else self.connect(False, parts), copy=False)
-            joins.append((sub.group_by(_col(agg.entity_key), copy=False), alias))
-        for n, f in enumerate(f for f in derived if f.derive.fn == "latest"):
-            alias = exp.to_identifier(f"l{n}", quoted=True)
-            joins.append((self.latest(f), alias))
-            value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=alias.copy())
-            columns.append(exp.alias_(value, f.column, quoted=True))
-        select = exp.select(*columns, copy=False).from_(exp.alias_(self.table(), entity, copy=False), copy=False)
-        for sub, alias in joins:
-            on = exp.EQ(
-                this=exp.Column(this=exp.to_identifier("k", quoted=True), table=alias.copy()),
-                expression=exp.Column(this=exp.to_identifier(key, quoted=True), table=entity.copy()),
-            )
-            select = select.join(
-                exp.alias_(exp.Subquery(this=sub), alias, copy=False), on=on, join_type="LEFT", copy=False
-            )
-        return select
-
-    def aggregate(self, agg: ir.Aggregate):
-        """COUNT / SUM / MIN / MAX over the rows where the trait's rule is TRUE."""
-        cond = self.cond(ir.negation_normal_form(agg.where)) if agg.where is not None else None
-        if agg.fn == "count":
-            if cond is None:
-                return exp.Count(this=exp.Star())
-            return exp.Count(this=exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))]))
-        value = self.column(agg.column)
-        if cond is not None:
-            value = exp.Case(ifs=[exp.If(this=cond, true=value)])
-        return {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg.fn](this=value)
-
-    def latest(self, f: Field):
-        """The trait's column from each entity's latest row: ranked by `by`, then id."""
-        agg = f.derive
-        order = exp.Order(
-            expressions=[
-                exp.Ordered(this=self.column(agg.by), desc=True),
-                exp.Ordered(this=_col(agg.id_column), desc=True),
-            ]
-        )
-        rank = exp.Window(this=exp.RowNumber(), partition_by=[_col(agg.entity_key)], order=order)
-        inner = exp.select(
-            exp.alias_(_col(agg.entity_key), "k", quoted=True),
-            exp.alias_(self.column(agg.column), f.column, quoted=True),
-            exp.alias_(rank, "rn", quoted=True),
-            copy=False,
-        ).from_(_table(agg.table), copy=False)
-        conditions = [exp.Not(this=exp.Is(this=self.column(agg.by), expression=exp.Null()))]
-        if agg.where is not None:
-            conditions.insert(0, exp.Paren(this=self.cond(ir.negation_normal_form(agg.where))))
-        inner = inner.where(*conditions, copy=False)
-        ranked = exp.alias_(exp.Subquery(this=inner), "ranked", quoted=True, copy=False)
-        return (
-            exp.select(_col("k"), _col(f.column), copy=False)
-            .from_(ranked, copy=False)
-            .where(exp.EQ(this=_col("rn"), expression=exp.Literal.number(1)), copy=False)
-        )
-
-    def table(self):
-        parts = self.schema.table.split(".")
-        if len(parts) == 2:
-            return exp.Table(this=exp.to_identifier(parts[1], quoted=True), db=exp.to_identifier(parts[0], quoted=True))
-        return exp.Table(this=exp.to_identifier(self.schema.table, quoted=True))
-
-    def column(self, f: Field):
-        return exp.Column(this=exp.to_identifier(f.column, quoted=True))
-
-    # -- conditions
-
-    def condition(self, rule: ir.Node):
-        """The rule as a three-valued SQL condition."""
-        node = ir.negation_normal_form(rule)
-        self.check_depth(node, rule)
-        return self.cond(node)
-
-    def check_depth(self, node: ir.Node, rule: ir.Node) -> None:
-        if self.t.max_depth is not None:
-            d = ir.depth(node)
-            if d > self.t.max_depth:
-                raise _Unsupported(
-                    error("E0402", f"{self.t.dialect} cannot parse conditions nested {d} levels deep "
-                          f"(its limit is about {self.t.max_depth})", rule.span,
-                          help="flatten the rule, or compile for another target")
-                )
-
-    def cond(self, node: ir.Node):
-        """``node`` (in negation normal form) as SQL: one method per node class."""
-        return _COND[node.__class__](self, node)
-
-    def _connective(self, node: ir.And | ir.Or):
-        return self.connect(node.__class__ is ir.And, [self.cond(i) for i in node.items])
-
-    def _not(self, node: ir.Not):
-        item = node.item
-        inner = self.cond(item)
-        return exp.Not(this=inner if item.__class__ is ir.IsNull else exp.Paren(this=inner))
-
-    def _const(self, node: ir.Const):
-        return exp.true() if node.value else exp.false()
-
-    def _cmp(self, node: ir.Cmp):
-        field, op, value = node.field, node.op, node.value
-        if self.scaled_decimals(field):
-            bound = integer_comparison(op, scaled(value, field.type.scale or 0))
-            if isinstance(bound, bool):
-                return _constant_for(field, bound)
-            return _OPS[bound[0]](self.column(field), self.value(field, bound[1]))
-        return _OPS[op](self.exact(field, self.text_column(field)), self.exact(field, self.value(field, value)))
-
-    def _in_set(self, node: ir.InSet):
-        field, values = node.field, node.values
-        if self.scaled_decimals(field):
-            whole = [c.numerator for c in (scaled(v, field.type.scale or 0) for v in values) if c.denominator == 1]
-            if not whole:
-                return _constant_for(field, False)
-            return exp.In(this=self.column(field), expressions=[self.value(field, v) for v in whole])
-        return exp.In(this=self.exact(field, self.text_column(field)),
-                      expressions=[self.exact(field, self.value(field, v)) for v in values])
-
-    def _is_null(self, node: ir.IsNull):
-        return exp.Is(this=self.column(node.field), expression=exp.Null())
-
-    def _is_true(self, node: ir.IsTrue):
-        col = self.column(node.field)
-        return col if self.t.bare_bool else exp.EQ(this=col, expression=exp.true())
-
-    def _member(self, node: ir.Member):
-        inner = self.cond(node.rule)
-        if not ir.can_be_null(node.rule):
-            return exp.Paren(this=inner)
-        return exp.Coalesce(this=inner, expressions=[exp.false()])
-
-    def scaled_decimals(self, f: Field) -> bool:
-        """SQLite stores decimals as whole numbers of their last place (exact sums)."""
-        return self.t.family == "sqlite" and f.kind is Kind.DECIMAL
-
-    def connect(self, is_and: bool, parts: list):
-        cls = exp.And if is_and else exp.Or
-        while len(parts) > GROUP:
-            parts = [exp.Paren(this=self._chain(cls, parts[i : i + GROUP])) for i in range(0, len(parts), GROUP)]
-        return self._chain(cls, parts)
-
-    @staticmethod
-    def _chain(cls, parts: list):
-        def wrap(p):
-            return exp.Paren(this=p) if isinstance(p, exp.Connector) and not isinstance(p, cls) else p
-
-        out = wrap(parts[0])
-        for p in parts[1:]:
-            out = cls(this=out, expression=wrap(p))
-        return out
-
-    # -- values
-
-    def value(self, f: Field, v: Any):
-        if self.use_params:
-            self.param_count[self.param_prefix] += 1
-            name = f"{self.param_prefix}{self.param_count[self.param_prefix]}"
-            self.params[name] = self.param_value(f.kind, v)
-            return exp.Placeholder(this=name)
-        return self.literal(f.kind, v)
-
-    def param_value(self, kind: Kind, v: Any) -> Any:
-        if self.t.family == "sqlite":
-            if isinstance(v, Decimal):
-                return float(v)
-            if kind is Kind.TIMESTAMP or isinstance(v, dt.datetime):
-                return _sqlite_ts(v)
-            if isinstance(v, dt.date):
-                return v.isoformat()
-            if isinstance(v, bool):
-                return int(v)
-        return v
-
-    def literal(self, kind: Kind, v: Any):
-        cls = v.__class__
-        if cls is bool:
-            return exp.true() if v else exp.false()
-        if cls is int or cls is Decimal:
-            return _number(str(v) if cls is int else format(v, "f"))
-        if cls is str:
-            return self.text(v)
-        if cls is dt.datetime:
-            return self.timestamp_literal(v)
-        if cls is dt.date:
-            return self.date_literal(v)
-        match v:  # subclasses of the types above
-            case bool():
-                return exp.true() if v else exp.false()
-            case int():
-                return _number(str(int(v)))
-            case Decimal():
-                return _number(format(v, "f"))
-            case float():
-                return _number(repr(float(v)))
-            case str():
-                return self.text(str(v))
-            case dt.datetime():
-                return self.timestamp_literal(v)
-            case dt.date():
-                return self.date_literal(v)
-        raise AssertionError(v)  # pragma: no cover
-
-    def text(self, s: str):
-        if self.t.escape_strings and "\\" in s:
-            if not any(ord(c) < 32 or ord(c) == 127 for c in s):
-                # E'...' means the same with standard_conforming_strings on or off.
-                return exp.ByteString(this=s)
-            # sqlglot writes some control characters in E'...' as escapes Postgres does
-            # not read back (a vertical tab as \v). Without any backslash inside a
-            # literal, the pieces mean the same under either setting.
-            parts: list = []
-            for i, piece in enumerate(s.split("\\")):
-                if i:
-                    parts.append(exp.Chr(expressions=[exp.Literal.number(92)]))
-                if piece:
-                    parts.append(exp.Literal.string(piece))
-            out = parts[0]
-            for p in parts[1:]:
-                out = exp.DPipe(this=out, expression=p)
-            return exp.Paren(this=out)
-        if self.t.family == "mysql" and "\\" in s:
-            # A hex literal means the same with or without NO_BACKSLASH_ESCAPES.
-            return exp.Introducer(this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=s.encode().hex()))
-        return exp.Literal(this=s, is_string=True)
-
-    def date_literal(self, d: dt.date):
-        if self.t.family == "sqlite":
-            return exp.Literal.string(d.isoformat())
-        return _cast(exp.Literal.string(d.isoformat()), exp.DataType.Type.DATE)
-
-    def timestamp_literal(self, ts: dt.datetime):
-        if self.t.family == "sqlite":
-            return exp.Literal.string(_sqlite_ts(ts))
-        text = ts.astimezone(dt.timezone.utc).isoformat(sep=" ")
-        if self.t.family == "mysql":
-            return exp.Cast(this=exp.Literal.string(text[:-6]), to=_DATETIME6.copy())
-        return _cast(exp.Literal.string(text), exp.DataType.Type.TIMESTAMPTZ)
-
-    def text_column(self, f: Field):
-        col = self.column(f)
-        if self.t.binary_text and f.kind in (Kind.TEXT, Kind.ENUM):
-            return exp.Collate(this=col, expression=exp.Var(this="utf8mb4_bin"))
-        return col
-
-    def exact(self, f: Field, e):
-        """A text operand of an equality, compared byte for byte where the engine's
-        binary collation still pads: MariaDB's utf8mb4_bin finds 'a' = 'a '."""
-        if self.t.binary_text and f.kind in (Kind.TEXT, Kind.ENUM):
-            return exp.Cast(this=e, to=exp.DataType(this=exp.DataType.Type.BINARY, nested=False))
-        return e
-
-    # -- text
-
-    def fold(self, e):
-        match self.t.ascii_lower:
-            case "translate":
-                return exp.Anonymous(this="TRANSLATE", expressions=[e, exp.Literal.string(_UPPER), exp.Literal.string(_LOWER)])
-            case "lower":
-                return exp.Lower(this=e)
-        for up, low in zip(_UPPER, _LOWER):
-            e = exp.Anonymous(this="REPLACE", expressions=[e, exp.Literal.string(up), exp.Literal.string(low)])
-        return e
-
-    def text_match(self, node: ir.TextMatch):
-        text = node.text.translate(_FOLD) if node.ignore_case else node.text
-        needle = self.value(node.field, text)
-        col = self.text_column(node.field)
-        # Folding maps each ASCII letter to one letter, so it keeps lengths and commutes
-        # with SUBSTRING: a prefix or suffix is cut first and only it is folded.
-        def folded(e):
-            return self.fold(e) if node.ignore_case else e
-
-        n = exp.Literal.number(len(text))
-        match node.kind:
-            case "contains":
-                return exp.GT(this=exp.StrPosition(this=folded(col), substr=needle), expression=exp.Literal.number(0))
-            case "starts":
-                piece = exp.Substring(this=col, start=exp.Literal.number(1), length=n)
-                f = node.field
-                return exp.EQ(this=self.exact(f, folded(piece)), expression=self.exact(f, needle))
-        length = exp.Length(this=col.copy())
-        if len(text) == 0:
-            start = exp.Add(this=length, expression=exp.Literal.number(1))
-        elif len(text) == 1:
-            start = length
-        else:
-            start = exp.Sub(this=length, expression=exp.Literal.number(len(text) - 1))
-        piece = folded(exp.Substring(this=col, start=start))
-        return exp.EQ(this=self.exact(node.field, piece), expression=self.exact(node.field, needle))
-
-    # -- tags
-
-    def tag_match(self, node: ir.TagMatch):
-        col = self.column(node.field)
-        values = [self.value(node.field, v) for v in node.values]
-        if self.t.tags == "array":
-            arr = exp.Array(expressions=values)
-            if node.kind == "any":
-                return exp.ArrayOverlaps(this=col, expression=arr)
-            return exp.ArrayContainsAll(this=col, expression=arr)
-        if self.t.tags == "mysql_json":
-            array = exp.Anonymous(this="JSON_ARRAY", expressions=values)
-            name = "JSON_OVERLAPS" if node.kind == "any" else "JSON_CONTAINS"
-            return exp.Anonymous(this=name, expressions=[col, array])
-        if self.t.tags == "json":
-            each = exp.Table(this=exp.Anonymous(this="json_each", expressions=[col.copy()]))
-            value = exp.Column(this=exp.to_identifier("value", quoted=True))
-            matching = exp.In(this=value, expressions=values)
-            if node.kind == "all":
-                counted = exp.select(exp.Count(this=exp.Distinct(expressions=[value.copy()]))).from_(each).where(matching)
-                test = exp.EQ(this=exp.Subquery(this=counted), expression=exp.Literal.number(len(values)))
-            else:
-                test = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(each).where(matching))
-            # A NULL list makes the test unknown, as on the array engines.
-            return exp.Case(
-                ifs=[exp.If(this=exp.Is(this=col, expression=exp.Null()), true=exp.Null())], default=test
-            )
-        raise _Unsupported(
-            error("E0403", f"{self.t.dialect}: tag-list predicates are not supported on this target", node.span,
-                  help="tag lists compile for postgres, duckdb, sqlite and mysql/mariadb")
-        )
-
-    # -- time
-
-    def day_cmp(self, node: ir.DayCmp):
-        op = node.op
-        if node.field.kind is not Kind.TIMESTAMP:
-            day = self.day(node.day, 0, node.span)
-            if isinstance(day, _Inf):
-                return _constant_for(node.field, _inf_result(op, day))
-            return _OPS[op](self.column(node.field), day)
-        # A timestamp's date is its UTC date: compare the column with day starts, where
-        # "lo" is the start of the day and "hi" the start of the next.
-        def bound(extra: int):
-            return self.day(node.day, extra, node.span, timestamp=True)
-
-        def ge(b):
-            return _constant_for(node.field, b.sign < 0) if isinstance(b, _Inf) else exp.GTE(
-                this=self.column(node.field), expression=b
-            )
-
-        def lt(b):
-            return _constant_for(node.field, b.sign > 0) if isinstance(b, _Inf) else exp.LT(
-                this=self.column(node.field), expression=b
-            )
-
-        match op:
-            case ">=":
-                return ge(bound(0))
-            case ">":
-                return ge(bound(1))
-            case "<=":
-                return lt(bound(1))
-            case "<":
-                return lt(bound(0))
-            case "=":
-                return exp.And(this=ge(bound(0)), expression=lt(bound(1)))
-        return exp.Paren(this=exp.Or(this=lt(bound(0)), expression=ge(bound(1))))
-
-    def day(self, day: ir.Day, extra: int, span, timestamp: bool = False):
-        """The SQL for ``day + extra`` (a date, or its first instant in UTC)."""
-        if day.date is not None or self.today is not None:
-            base = day.date if day.date is not None else self.today
-            offset = (day.offset or 0) if day.date is None else 0
-            try:
-                d = base + dt.timedelta(days=offset + extra)
-            except OverflowError:
-                return _Inf(1 if offset + extra > 0 else -1)
-            if timestamp:
-                return self.timestamp_literal(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc))
-            return self.date_literal(d)
-        # The database clock: today's date in UTC, then whole days from it.
-        n = (day.offset or 0) + extra
-        match self.t.family:
-            case "postgres" | "duckdb":
-                today = _cast(
-                    exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC")), exp.DataType.Type.DATE
-                )
-                shifted = exp.Add if n > 0 else exp.Sub
-                d = exp.Paren(this=shifted(this=today, expression=exp.Literal.number(abs(n)))) if n else today
-                if not timestamp:
-                    return d
-                return exp.AtTimeZone(this=_cast(d, exp.DataType.Type.TIMESTAMP), zone=exp.Literal.string("UTC"))
-            case "mysql":
-                d = exp.Anonymous(this="UTC_DATE")
-                if n:
-                    d = exp.DateAdd(this=d, expression=exp.Literal.number(n), unit=exp.Var(this="DAY"))
-                return exp.Cast(this=d, to=_DATETIME6.copy()) if timestamp else d
-            case "sqlite":
-                shift = [exp.Literal.string(f"{n:+d} days")] if n else []
-                d = exp.Anonymous(this="DATE", expressions=[exp.Literal.string("now"), *shift])
-                if not timestamp:
-                    return d
-                return exp.DPipe(this=d, expression=exp.Literal.string(" 00:00:00.000000"))
-        raise _Unsupported(
-            error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
-                  help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
-        )
 
 
 def _traits_read(node: ir.Node) -> tuple[list[Field], set[str]]:
@@ -814,88 +269,3 @@ _PY_OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b
            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
-@functools.cache
-def _dialect(name: str):
-    from sqlglot.dialects.dialect import Dialect
-
-    return Dialect.get_or_raise(name)
-
-
-@attrs.frozen
-class _Inf:
-    """A day bound beyond the calendar (years 1-9999): before or after every date."""
-
-    sign: int
-
-
-def _inf_result(op: str, bound: _Inf) -> bool:
-    if bound.sign < 0:  # every date is after the bound
-        return op in (">", ">=", "!=")
-    return op in ("<", "<=", "!=")
-
-
-def _constant_for(field: Field, value: bool):
-    """TRUE (or FALSE) for every non-null value of ``field``, unknown for NULL."""
-    col = exp.Column(this=exp.to_identifier(field.column, quoted=True))
-    if value:
-        return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col, expression=exp.Null())), expression=exp.Null()))
-    return exp.Paren(this=exp.And(this=exp.Is(this=col, expression=exp.Null()), expression=exp.Null()))
-
-
-def _col(name: str):
-    return exp.Column(this=exp.to_identifier(name, quoted=True))
-
-
-def _number(text: str):
-    """A numeric literal from its text, a minus sign as sqlglot's Literal.number puts it
-    (without parsing the text back to a number)."""
-    if text[0] == "-":
-        return exp.Neg(this=exp.Literal(this=text[1:], is_string=False))
-    return exp.Literal(this=text, is_string=False)
-
-
-def _table(name: str):
-    return exp.Table(this=exp.to_identifier(name, quoted=True))
-
-
-def _cast(e, type_: exp.DataType.Type):
-    # Building the type directly avoids sqlglot parsing a type name on every call.
-    return exp.Cast(this=e, to=exp.DataType(this=type_, nested=False))
-
-
-_DATETIME6 = exp.DataType.build("DATETIME(6)")
-
-
-def _sqlite_ts(ts: dt.datetime) -> str:
-    """SQLite stores timestamps as fixed-width UTC text, so text order is time order."""
-    return ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if ts.year >= 1000 else (
-        ts.astimezone(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")[:26]
-    )
-
-
-def _op(name):
-    cls = getattr(exp, name)
-
-    def build(a, b):
-        return cls(this=a, expression=b)
-
-    return build
-
-
-_OPS = {"=": _op("EQ"), "!=": _op("NEQ"), "<": _op("LT"), "<=": _op("LTE"), ">": _op("GT"), ">=": _op("GTE")}
-
-#: The builder method for each IR node class (see _Builder.cond).
-_COND = {
-    ir.And: _Builder._connective,
-    ir.Or: _Builder._connective,
-    ir.Not: _Builder._not,
-    ir.Const: _Builder._const,
-    ir.Cmp: _Builder._cmp,
-    ir.InSet: _Builder._in_set,
-    ir.IsNull: _Builder._is_null,
-    ir.IsTrue: _Builder._is_true,
-    ir.TextMatch: _Builder.text_match,
-    ir.TagMatch: _Builder.tag_match,
-    ir.DayCmp: _Builder.day_cmp,
-    ir.Member: _Builder._member,
-}
