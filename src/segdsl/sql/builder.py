@@ -325,12 +325,16 @@ class Builder:
     # -- values
 
     def value(self, f: Field, v: Any):
+        """A value compared with ``f``: a literal, or the next bound parameter."""
+        return self.value_of(f.kind, v)
+
+    def value_of(self, kind: Kind, v: Any):
         if self.use_params:
             self.param_count[self.param_prefix] += 1
             name = f"{self.param_prefix}{self.param_count[self.param_prefix]}"
-            self.params[name] = self.param_value(f.kind, v)
+            self.params[name] = self.param_value(kind, v)
             return exp.Placeholder(this=name)
-        return self.literal(f.kind, v)
+        return self.literal(kind, v)
 
     def param_value(self, kind: Kind, v: Any) -> Any:
         if self.t.family == "sqlite":

@@ -21,6 +21,7 @@ from segdsl import ir
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.schema import Field, Schema
 from segdsl.sql.builder import Builder, Unsupported, generate_sql
+from segdsl.sql.shapes import Conditions
 from segdsl.sql.targets import VERIFIED, Target, get_target
 
 FORMS = ("select", "count", "view")
@@ -70,20 +71,26 @@ def compile_rule(
         derived = sorted(derived, key=lambda f: order.get(f.name, len(order)))
     try:
         builder.check_depth(node, rule)
-        cond = builder.cond(node)
         # Everything around the rule's condition (the profile CTE, SELECT ... FROM ...
         # ORDER BY, the view) depends on the schema, target, as-of, form and traits,
-        # never on the rule's literals: its text is generated once and reused, and only
-        # the condition is generated per rule (_ProfileCache). Pretty-printed SQL is
-        # generated whole: its indentation depends on the nesting.
+        # never on the rule's literals: its text is generated once and reused, and the
+        # condition is assembled from its leaves' templates (_ProfileCache, shapes).
+        # Pretty-printed SQL is generated whole: its indentation depends on the nesting.
         cache = None if pretty or tgt.family not in VERIFIED else _PROFILES.get(schema, tgt, as_of, params)
         if cache is None:
-            statements = builder.statements(cond, form, view_name, derived)
+            statements = builder.statements(builder.cond(node), form, view_name, derived)
             return SqlResult(tuple(generate_sql(tgt, s, pretty, rule) for s in statements), builder.params, ())
+        try:
+            where = cache.conditions.where(builder, node)
+        except Unsupported:
+            # The whole tree, as generated without the templates, reports the error
+            # the same way (the first in the tree, with the rule's span).
+            bare, builder = builder.bare, Builder(schema, tgt, as_of, params)
+            builder.bare = bare
+            # Generated as a WHERE clause, so the condition sees the context it has in
+            # the statement (some dialects write a predicate differently in a WHERE).
+            where = generate_sql(tgt, exp.Where(this=builder.cond(node)), False, rule)
         templates, body_params = cache.templates(form, view_name, derived, builder)
-        # Generated as a WHERE clause, so the condition sees the context it has in the
-        # statement (some dialects write a predicate differently in a WHERE).
-        where = generate_sql(tgt, exp.Where(this=cond), False, rule)
         sql = tuple(cache.fill(t, where) for t in templates)
         builder.params.update(body_params)
     except Unsupported as exc:
@@ -116,6 +123,7 @@ class _ProfileCache:
         self.where_sql = generate_sql(tgt, exp.Where(this=self.where.copy()), False, None)
         self.bodies: dict[tuple, tuple[str, dict[str, Any]]] = {}
         self.shells: dict[tuple, tuple[tuple[str, ...], dict[str, Any]]] = {}
+        self.conditions = Conditions(tgt)
 
     def body(self, derived: list[Field], builder: Builder) -> tuple[str, dict[str, Any]]:
         """The CTE body's SQL and its parameters (named t1, t2, ..., apart from the
