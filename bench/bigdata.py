@@ -89,7 +89,7 @@ def ensure(scale: int = SCALE, log=print, domain: str = DOMAIN) -> tuple[Path, d
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     _segdsl(["seed", "generate", "--domain", domain, "--scale", str(scale), "--seed", str(SEED),
-             "--as-of", AS_OF, "--out", str(tmp), "--no-progress"], log)
+             "--as-of", AS_OF, "--out", str(tmp), "--jobs", "0", "--no-progress"], log)
     folder = tmp / domain
     shutil.copytree(models(domain), folder / "models")
     _segdsl(["model", "score", str(project(domain)), "--data", str(folder), "--as-of", AS_OF], log)

@@ -89,6 +89,36 @@ def test_same_arguments_same_bytes_whatever_the_chunking(domain, tmp_path):
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
+def test_worker_processes_write_the_same_bytes(domain, tmp_path):
+    one, counts = generate(tmp_path / "one", domain, 120, chunk_size=1000)
+    many, many_counts = generate(tmp_path / "many", domain, 120, chunk_size=9, jobs=3)
+    assert files(many) == files(one)
+    assert many_counts == counts
+
+
+def test_worker_processes_report_progress_in_key_order(tmp_path):
+    seen = []
+    synth.generate("golf", tmp_path, n=50, seed=7, as_of=AS_OF, chunk_size=8, jobs=2, progress=seen.append)
+    assert seen == [8, 8, 8, 8, 8, 8, 2]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_failed_write_stops_the_workers_and_leaves_no_partial_files(tmp_path, monkeypatch):
+    calls = []
+
+    def failing_write(self, bodies):
+        calls.append(len(bodies))
+        if len(calls) > 3:
+            raise OSError(28, "No space left on device")
+        self.rows += len(bodies)
+
+    monkeypatch.setattr(synth._TableWriter, "write", failing_write)
+    with pytest.raises(OSError, match="No space"):
+        synth.generate("hospitality", tmp_path, n=200, seed=7, as_of=AS_OF, chunk_size=10, jobs=2)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
 def test_a_smaller_run_is_a_prefix_of_a_larger_one(domain, tmp_path):
     small, _ = generate(tmp_path, domain, 40)
     large, _ = generate(tmp_path, domain, 90, chunk_size=13)
@@ -101,6 +131,8 @@ def test_bad_arguments_are_refused(tmp_path):
         synth.generate("casino", tmp_path, n=1, seed=7, as_of=AS_OF)
     with pytest.raises(ValueError, match="negative"):
         synth.generate("golf", tmp_path, n=-1, seed=7, as_of=AS_OF)
+    with pytest.raises(ValueError, match="jobs"):
+        synth.generate("golf", tmp_path, n=1, seed=7, as_of=AS_OF, jobs=0)
 
 
 def test_rows_reach_the_files_chunk_by_chunk(tmp_path):
@@ -423,6 +455,15 @@ def test_cli_generates_at_a_given_scale(tmp_path):
     assert f"{tmp_path / 'golf' / 'members.csv'}: 60 rows" in result.output
 
 
+def test_cli_worker_processes_write_what_one_process_writes(tmp_path):
+    for jobs in ("1", "0", "2"):
+        result = CliRunner().invoke(seed_group, ["generate", "--domain", "hospitality", "--scale", "30",
+                                                 "--jobs", jobs, "--out", str(tmp_path / jobs)])
+        assert result.exit_code == 0, result.output
+    assert files(tmp_path / "0" / "hospitality") == files(tmp_path / "1" / "hospitality")
+    assert files(tmp_path / "2" / "hospitality") == files(tmp_path / "1" / "hospitality")
+
+
 def test_cli_one_domain_with_a_progress_bar(tmp_path):
     result = CliRunner().invoke(seed_group, ["generate", "--domain", "golf", "--scale", "25", "--progress",
                                              "--out", str(tmp_path)])
@@ -434,6 +475,7 @@ def test_cli_one_domain_with_a_progress_bar(tmp_path):
     (["--as-of", "yesterday"], "is not a date or timestamp"),
     (["--as-of", "now"], "use a fixed date"),
     (["--scale", "0"], "0 is not in the range"),
+    (["--jobs", "-1"], "-1 is not in the range"),
     (["--domain", "casino"], "casino"),
     (["--as-of", "1900-01-01"], "as_of must lie in the years"),
 ])

@@ -14,7 +14,9 @@ size, ``n`` and the order of work cannot change a byte; the first ``k`` entities
 run are those of any longer run. Source ids are dense from 1 in entity order.
 
 Memory is bounded: entities are generated a chunk at a time and each chunk's rows are
-appended to the table files before the next chunk starts. Every instant lies strictly
+appended to the table files in key order, with at most two chunks per worker in flight.
+With ``jobs > 1`` worker processes make the chunks and this process writes them, so the
+files are byte for byte those of one process. Every instant lies strictly
 before ``as_of``; every date is on or before the last day that starts before it.
 The shapes, and the rates they give, are documented in ``seeds/README.md``.
 """
@@ -22,7 +24,10 @@ The shapes, and the rates they give, are documented in ``seeds/README.md``.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
+import functools
+import itertools
 import json
 import math
 import os
@@ -128,11 +133,13 @@ def _check_domain(domain: str) -> str:
 
 
 def generate(domain: str, out_dir: str | Path, *, n: int, seed: int, as_of: dt.datetime,
-             progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK) -> dict[str, int]:
+             progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK,
+             jobs: int = 1) -> dict[str, int]:
     """Write every table of ``domain`` to ``out_dir/<table>.csv`` for ``n`` entities
     (keys 1001 .. 1000 + n) as of the instant ``as_of``; return rows written per table.
 
     ``progress(k)`` is called after each chunk with the number of entities it held.
+    ``jobs`` worker processes generate chunks in parallel; the files do not depend on it.
     Files are written under temporary names and renamed at the end, so an interrupted
     run leaves the previous files in place."""
     _check_domain(domain)
@@ -140,30 +147,28 @@ def generate(domain: str, out_dir: str | Path, *, n: int, seed: int, as_of: dt.d
         raise ValueError("n must not be negative")
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
+    if jobs < 1:
+        raise ValueError("jobs must be positive")
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
     as_of = as_of.astimezone(UTC)
     if not EARLIEST_AS_OF <= as_of.year <= 9000:
         raise ValueError(f"as_of must lie in the years {EARLIEST_AS_OF} to 9000 (the data reaches 30 years back)")
-    ctx = _Context(as_of)
-    make = _guest if domain == "hospitality" else _member
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     layout = LAYOUTS[domain]
+    spans = [(start, min(n, start + chunk_size)) for start in range(0, n, chunk_size)]
     writers: dict[str, _TableWriter] = {}
     try:
         for i, (t, cols) in enumerate(layout.items()):
             writers[t] = _TableWriter(out_dir / f"{t}.csv", [c[0] for c in cols], numbered=(i > 0))
-        for start in range(0, n, chunk_size):
-            rows: dict[str, list[str]] = {t: [] for t in layout}
-            stop = min(n, start + chunk_size)
-            for key in range(FIRST_ID + start, FIRST_ID + stop):
-                make(_Draw(f"{domain}/{seed}/{key}"), key, ctx, rows)
-            for t, w in writers.items():
-                w.write(rows[t])
-            del rows
-            if progress is not None:
-                progress(stop - start)
+        with contextlib.closing(_chunks(domain, seed, as_of, spans, jobs)) as chunks:
+            for (start, stop), rows in chunks:
+                for t, w in writers.items():
+                    w.write(rows[t])
+                del rows
+                if progress is not None:
+                    progress(stop - start)
     except BaseException:
         for w in writers.values():
             w.abort()
@@ -171,6 +176,52 @@ def generate(domain: str, out_dir: str | Path, *, n: int, seed: int, as_of: dt.d
     for w in writers.values():
         w.close()
     return {t: w.rows for t, w in writers.items()}
+
+
+def _chunk_rows(domain: str, seed: int, as_of: dt.datetime, start: int, stop: int) -> dict[str, list[str]]:
+    """The row bodies (each table's cells but the dense id) of entities ``start`` to
+    ``stop - 1`` of a run: a chunk depends on nothing else, so any process can make it."""
+    ctx = _context(as_of)
+    make = _guest if domain == "hospitality" else _member
+    rows: dict[str, list[str]] = {t: [] for t in LAYOUTS[domain]}
+    for key in range(FIRST_ID + start, FIRST_ID + stop):
+        make(_Draw(f"{domain}/{seed}/{key}"), key, ctx, rows)
+    return rows
+
+
+def _chunks(domain: str, seed: int, as_of: dt.datetime, spans: list[tuple[int, int]], jobs: int):
+    """``(span, rows)`` for each span in order; with ``jobs > 1`` made by worker
+    processes, at most two chunks per worker ahead of the writer (so memory stays
+    bounded however fast the workers are)."""
+    if jobs == 1 or len(spans) < 2:
+        for start, stop in spans:
+            yield (start, stop), _chunk_rows(domain, seed, as_of, start, stop)
+        return
+    import collections
+    import concurrent.futures
+    import multiprocessing
+
+    # fork where the platform has it: the workers start at once and share the loaded module.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method))
+    pending: collections.deque = collections.deque()
+    todo = iter(spans)
+    try:
+        for span in itertools.islice(todo, 2 * jobs):
+            pending.append((span, pool.submit(_chunk_rows, domain, seed, as_of, *span)))
+        while pending:
+            span, future = pending.popleft()
+            rows = future.result()
+            for nxt in itertools.islice(todo, 1):
+                pending.append((nxt, pool.submit(_chunk_rows, domain, seed, as_of, *nxt)))
+            yield span, rows
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _context(as_of: dt.datetime) -> _Context:
+    return _Context(as_of)
 
 
 # ------------------------------------------------------------------------ writing CSV

@@ -6,6 +6,7 @@ A thin shell over :func:`segdsl.synth.generate`. The defaults regenerate the com
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,10 +34,12 @@ def seed() -> None:
               "Nothing in the data lies after it.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("seeds"),
               show_default=True, help="Root directory; each domain's tables go to OUT/<domain>/<table>.csv.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
+              help="Worker processes (0: one per CPU). The files are the same for any N.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
 def generate(domain: str, scale: int | None, seed_value: int, as_of: str, out: Path,
-             progress: bool | None) -> None:
+             jobs: int, progress: bool | None) -> None:
     """Write the raw tables of the seed domains as CSV.
 
     \b
@@ -59,6 +62,8 @@ def generate(domain: str, scale: int | None, seed_value: int, as_of: str, out: P
         raise click.BadParameter(str(exc), param_hint="'--as-of'") from None
     if progress is None:
         progress = sys.stderr.isatty()
+    if jobs == 0:
+        jobs = os.cpu_count() or 1
     for name in _DOMAINS if domain == "all" else (domain,):
         n = scale if scale is not None else synth.DEFAULT_N[name]
         target = out / name
@@ -67,9 +72,10 @@ def generate(domain: str, scale: int | None, seed_value: int, as_of: str, out: P
             if progress:
                 with click.progressbar(length=n, label=f"{name:<11}", file=sys.stderr,
                                        show_pos=True, show_eta=True) as bar:
-                    counts = synth.generate(name, target, n=n, seed=seed_value, as_of=instant, progress=bar.update)
+                    counts = synth.generate(name, target, n=n, seed=seed_value, as_of=instant, jobs=jobs,
+                                            progress=bar.update)
             else:
-                counts = synth.generate(name, target, n=n, seed=seed_value, as_of=instant)
+                counts = synth.generate(name, target, n=n, seed=seed_value, as_of=instant, jobs=jobs)
         except OSError as exc:
             raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from None
         except ValueError as exc:
