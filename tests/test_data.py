@@ -304,3 +304,72 @@ def test_csv_round_trip(records):
         assert (r["score"] is None) == (e["score"] is None)
         if r["score"] is not None:
             assert math.copysign(1, r["score"]) == math.copysign(1, e["score"]) and r["score"] == e["score"]
+
+
+# ------------------------------------------------------------ streamed reading
+# A file is read a block at a time (64 MiB); small blocks put every boundary case in a
+# few lines of CSV.
+
+
+@pytest.fixture
+def tiny_blocks(monkeypatch):
+    from segdsl import data
+
+    monkeypatch.setattr(data, "_READ_BLOCK", 97)
+
+
+def _guest_rows(n):
+    return [row(guest_id=i, n=i * 7 - 3, amt=Decimal(f"{i}.{i % 100:02d}"), name=f"Zoë \"{i}\"\nline" if i % 3 else None,
+                tier=["Blue", "Gold", None][i % 3], tags=frozenset({"spa", f"t{i % 4}"}),
+                seen_at=dt.datetime(2024, 3, 31, i % 24, tzinfo=UTC)) for i in range(n)]
+
+
+def test_many_blocks_read_as_one(tmp_path, monkeypatch):
+    from segdsl import data
+
+    path = tmp_path / "guests.csv"
+    write_csv(SCHEMA, _guest_rows(300), path)
+    whole = read_csv(SCHEMA, path)
+    monkeypatch.setattr(data, "_READ_BLOCK", 97)
+    streamed = read_csv(SCHEMA, path)
+    assert streamed.n_rows == whole.n_rows == 300
+    assert streamed.records() == whole.records()
+    for name, col in whole.columns.items():
+        assert streamed.columns[name].values.dtype == col.values.dtype, name
+
+
+def test_errors_in_a_later_block_name_their_line(tmp_path, tiny_blocks):
+    lines = ["id,v"] + [f"{i},abc" for i in range(1, 200)]
+    body = "\n".join(lines) + "\n"
+    bad = body.replace("\n180,abc\n", "\n12,abc\n")
+    with pytest.raises(DataError, match=r"key 12 appears twice \(first at line 13\)") as info:
+        read_csv(SMALL, write(tmp_path, bad))
+    assert info.value.line == 181
+    with pytest.raises(DataError, match="expected 2 fields, found 3") as info:
+        read_csv(SMALL, write(tmp_path, body.replace("\n170,abc\n", "\n170,a,b\n")))
+    assert info.value.line == 171
+    ints = "id,n\n" + "".join(f"{i},{i * 3}\n" for i in range(1, 200))
+    with pytest.raises(DataError, match="not an integer") as info:
+        small_csv(tmp_path, ints.replace("\n190,570\n", "\n190,5x\n"), {"n": {"type": "int"}})
+    assert info.value.line == 191 and info.value.column == "n"
+
+
+def test_utf8_checked_across_block_boundaries(tmp_path, tiny_blocks):
+    # A two-byte character straddling every possible boundary is fine ...
+    for pad in range(0, 100):
+        text = "id,v\n1," + "a" * pad + "é\n2,b\n"
+        assert read_csv(SMALL, write(tmp_path, text)).n_rows == 2
+    # ... a bad byte far from the start is reported with its line and offset,
+    body = "id,v\n" + "".join(f"{i},é{i}\n" for i in range(1, 120))
+    data_ = body.encode("utf-8")
+    at = data_.index(b"\n77,") + 4
+    p = tmp_path / "bad.csv"
+    p.write_bytes(data_[:at] + b"\xc3" + data_[at + 2:])  # é cut to its first byte
+    with pytest.raises(DataError, match=rf"not valid UTF-8 \(byte offset {at}\)") as info:
+        read_csv(SMALL, p)
+    assert info.value.line == 78
+    # ... and so is a character cut off by the end of the file.
+    p.write_bytes(data_ + b"120,\xe2\x82")
+    with pytest.raises(DataError, match=rf"not valid UTF-8 \(byte offset {len(data_) + 4}\)") as info:
+        read_csv(SMALL, p)
+    assert info.value.line == 121

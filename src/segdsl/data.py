@@ -131,21 +131,19 @@ def load_table(schema: Schema, data_dir: str | Path) -> Table:
     return read_csv(schema, Path(data_dir) / f"{schema.table}.csv")
 
 
+#: Bytes of CSV per Arrow batch (and per UTF-8 check): a batch's text is converted and
+#: let go before the next is read, so a file's memory is about its table's, not its text's.
+_READ_BLOCK = 1 << 26
+
+
 def read_csv(schema: Schema, path: str | Path) -> Table:
+    """The table in ``path``: a header row naming at least the schema's stored columns,
+    then one row per record. The file is streamed: it is never held whole, as bytes or
+    as text, so a file larger than memory loads if its table fits."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(str(path), None, None, f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(str(path), line, None, f"not valid UTF-8 (byte offset {exc.start})") from None
-    text = text.removeprefix("\ufeff")
-    fields = stored_fields(schema)
+    header_text = _check_utf8(path)
     # Lines split as io.StringIO(newline="") would, but lazily: only the header's are read.
-    header = next(csv.reader(m.group() for m in _LINE.finditer(text)), None)
+    header = next(csv.reader(m.group() for m in _LINE.finditer(header_text.removeprefix("\ufeff"))), None)
     if not header:
         raise DataError(str(path), 1, None, "the file is empty; expected a header row of column names")
     seen: set[str] = set()
@@ -153,25 +151,26 @@ def read_csv(schema: Schema, path: str | Path) -> Table:
         if name in seen:
             raise DataError(str(path), 1, name, "the header names this column twice")
         seen.add(name)
+    fields = stored_fields(schema)
     for f in fields:
         if f.column not in seen:
             what = f"field `{f.name}`" if f.name != f.column else "a schema field"
             raise DataError(str(path), 1, f.column,
                             f"the header has no column `{f.column}` ({what}); columns are {', '.join(header)}")
     names = [f.column for f in fields]
-    # The decoded text is not kept: a large file's table needs the memory, and the text
-    # is decoded again only if an error needs its line.
-    del text
-    lines = _RowLines(data)
+    lines = _RowLines(path)
     bad_rows: list[Any] = []
 
     def on_invalid(row) -> str:
         bad_rows.append(row)
         return "error"
 
+    parts: dict[str, list[Column]] = {name: [] for name in names}
+    n_rows = 0
     try:
-        arrow = pacsv.read_csv(
-            pa.BufferReader(data),
+        reader = pacsv.open_csv(
+            str(path),
+            read_options=pacsv.ReadOptions(block_size=_READ_BLOCK, use_threads=False),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -183,6 +182,14 @@ def read_csv(schema: Schema, path: str | Path) -> Table:
                 quoted_strings_can_be_null=False,
             ),
         )
+        with reader:
+            for batch in reader:
+                # Each batch's text is converted, column by column, and let go.
+                for f in fields:
+                    cells = pa.chunked_array([batch.column(f.column)])
+                    parts[f.column].append(_convert_cells(f, cells, str(path), n_rows, lines))
+                n_rows += batch.num_rows
+                del batch, cells
     except pa.ArrowInvalid as exc:
         if bad_rows:
             line = lines.first_bad_width(len(header))
@@ -190,24 +197,77 @@ def read_csv(schema: Schema, path: str | Path) -> Table:
             raise DataError(str(path), line, None,
                             f"expected {row.expected_columns} fields, found {row.actual_columns}") from None
         raise DataError(str(path), None, None, f"cannot parse the CSV: {exc}") from None
-    n_rows = arrow.num_rows
-    # Each column's text is let go once it is converted, so the whole file's text and
-    # the whole table are not held at once.
-    texts = {name: arrow.column(name) for name in names}
-    del arrow
+    except OSError as exc:
+        raise DataError(str(path), None, None, f"cannot read the file: {exc.strerror or exc}") from None
     columns: dict[str, Column] = {}
     for f in fields:
-        cells = texts.pop(f.column)
-        parse = _PARSERS[f.kind]
-        column = _fast_column(f, cells) or _build_column_by_value(f, cells, parse)
-        if column is None:
-            column = _build_column(f, cells.to_pylist(), lambda s, f=f, parse=parse: parse(f, s), str(path),
-                                   lines.line, lambda i: "")
-        columns[f.column] = column
-        del cells
+        columns[f.column] = _concat(f, parts.pop(f.column))
     table = Table(schema, columns, n_rows)
     _check_unique_keys(table, str(path), lines.line, lambda i: "")
     return table
+
+
+def _convert_cells(f: Field, cells: pa.ChunkedArray, path: str, first_row: int, lines: _RowLines) -> Column:
+    """One batch of a column's cells in its encoding; an error names the cell's line
+    (row ``first_row + i`` of the file)."""
+    parse = _PARSERS[f.kind]
+    column = _fast_column(f, cells) or _build_column_by_value(f, cells, parse)
+    if column is None:
+        column = _build_column(f, cells.to_pylist(), lambda s, f=f, parse=parse: parse(f, s), path,
+                               lambda i: lines.line(first_row + i), lambda i: "")
+    return column
+
+
+def _concat(f: Field, parts: list[Column]) -> Column:
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        dtype = np.dtype(object) if f.kind in (Kind.TEXT, Kind.ENUM, Kind.TAGS) else np.dtype(_NUMPY[f.kind][0])
+        return Column(np.empty(0, dtype=dtype), np.empty(0, dtype=bool))
+    values = np.concatenate([c.values for c in parts])
+    valid = np.concatenate([c.valid for c in parts])
+    parts.clear()
+    return Column(values, valid)
+
+
+def _check_utf8(path: Path) -> str:
+    """The text of the file's first block (for its header), after checking, a block at a
+    time, that the whole file is UTF-8; an error gives the line and byte offset."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    first: str | None = None
+    offset = 0  # bytes of the file before `block`
+    try:
+        with path.open("rb") as f:
+            while True:
+                block = f.read(_READ_BLOCK)
+                pending = len(decoder.getstate()[0])
+                try:
+                    text = decoder.decode(block, final=not block)
+                except UnicodeDecodeError as exc:
+                    _bad_utf8(path, offset - pending + exc.start)
+                if first is None:
+                    first = text
+                if not block:
+                    return first
+                offset += len(block)
+                del text
+    except OSError as exc:
+        raise DataError(str(path), None, None, f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def _bad_utf8(path: Path, at: int):
+    line = 1
+    with path.open("rb") as f:
+        done = 0
+        while done < at:
+            block = f.read(min(_READ_BLOCK, at - done))
+            if not block:
+                break
+            line += block.count(b"\n")
+            done += len(block)
+    raise DataError(str(path), line, None, f"not valid UTF-8 (byte offset {at})") from None
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -215,27 +275,27 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 class _RowLines:
     """Maps a data row to the CSV line it starts on; computed only when an error needs it
-    (quoted newlines make rows and lines differ)."""
+    (quoted newlines make rows and lines differ), by reading the file again."""
 
-    def __init__(self, data: bytes):
-        self.data = data
+    def __init__(self, path: Path):
+        self.path = path
         self.starts: list[int] | None = None
         self.widths: list[int] = []
 
     def _scan(self) -> list[int]:
         if self.starts is None:
-            text = self.data.decode("utf-8").removeprefix("\ufeff")
-            reader = csv.reader(io.StringIO(text, newline=""))
             starts, widths = [], []
-            next(reader, None)
-            while True:
-                start = reader.line_num + 1
-                row = next(reader, None)
-                if row is None:
-                    break
-                if row:  # blank lines are skipped by the parser, not counted as rows
-                    starts.append(start)
-                    widths.append(len(row))
+            with self.path.open(encoding="utf-8-sig", newline="") as f:
+                reader = csv.reader(f)
+                next(reader, None)
+                while True:
+                    start = reader.line_num + 1
+                    row = next(reader, None)
+                    if row is None:
+                        break
+                    if row:  # blank lines are skipped by the parser, not counted as rows
+                        starts.append(start)
+                        widths.append(len(row))
             self.starts, self.widths = starts, widths
         return self.starts
 
