@@ -24,7 +24,9 @@ from bench import RESULTS, ROOT
 from bench.compile_time import BenchError
 
 DOMAIN = "hospitality"
-SCALE = 1_000_000
+DEFAULT_SCALE = 1_000_000
+#: The scale the data figures read; `python -m bench --scale N` sets it (10,000,000 for the big tier).
+SCALE = DEFAULT_SCALE
 SEED = 7
 AS_OF = "2026-11-01"
 DOMAINS = ("hospitality", "golf")

@@ -304,3 +304,32 @@ def test_model_commands_fail_cleanly(tmp_path):
     (project / "data" / "tee_times.csv").write_text("tee_time_id,member_id\n1,x\n", encoding="utf-8")
     broken = runner.invoke(model, ["train", str(project)])
     assert broken.exit_code == 1 and "tee_times.csv" in broken.output and "Traceback" not in broken.output
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_models_read_only_their_columns_and_default_to_the_same_as_of(domain, data, tmp_path):
+    from segdsl.data import load_table
+    from segdsl.profile import load_source
+    from segdsl.schema import Kind
+
+    loaded = data[domain]
+    schema, seeds = loaded.schema, ROOT / "seeds" / domain
+    full = {n: load_source(schema.sources[n], seeds) for n in loaded.sources}
+    # Some column is left out at load ...
+    assert any(set(full[n].columns) - set(t.columns) for n, t in loaded.sources.items())
+    whole = ModelData(schema, load_table(schema, seeds), full, loaded.exprs, loaded.keys)
+    # ... yet the default as-of is the one every column of the sources gives, even when
+    # the dated columns themselves were left out and must be read afresh,
+    assert loaded.default_as_of() == whole.default_as_of() == AS_OF
+    undated = {}
+    for n in loaded.sources:
+        keep = [f.column for f in schema.sources[n].fields.values() if f.kind not in (Kind.DATE, Kind.TIMESTAMP)]
+        undated[n] = load_source(schema.sources[n], seeds, columns=keep)
+    assert all(set(t.columns) < set(full[n].columns) for n, t in undated.items())
+    bare = ModelData(schema, loaded.entity, undated, loaded.exprs, loaded.keys, seeds)
+    assert bare.default_as_of() == AS_OF
+    # and so are the features.
+    names = list(loaded.exprs)
+    pruned, reference = loaded.eval(names, AS_OF), whole.eval(names, AS_OF)
+    for name in names:
+        np.testing.assert_array_equal(pruned[name], reference[name], err_msg=name)

@@ -70,3 +70,39 @@ def test_profile_of_known_rows(keys, id_kind):
     assert by_key[b]["last_kind"] == "b"
     assert by_key[b]["last_pts"] == rows[later(2, 3)][3]
     assert by_key[c] == {"id": c, "n_a": 0, "pts_a": 0, "first_a": None, "last_kind": None, "last_pts": None}
+
+
+# ------------------------------------------------- reading only the columns traits read
+
+
+@pytest.mark.parametrize("domain", ["hospitality", "golf"])
+def test_load_profile_reads_only_what_traits_read_and_gets_the_same_profile(domain):
+    from pathlib import Path
+
+    from segdsl.data import load_table
+    from segdsl.profile import load_profile, load_source, profile_fields, source_columns
+    from segdsl.project import load_workspace
+
+    root = Path(__file__).resolve().parents[1]
+    ws = load_workspace(sorted((root / "examples" / domain).glob("*.seg")))
+    schema, data = ws.schema, root / "seeds" / domain
+    rules = [s.rule for s in ws.segments.values()]
+    fields = profile_fields(rules)
+    wanted = source_columns(fields)
+    # The traits leave some source columns unread, or pruning would prove nothing.
+    unread = {name: {f.column for f in schema.sources[name].stored_fields()} - cols for name, cols in wanted.items()}
+    assert any(unread.values()), unread
+    for name, cols in wanted.items():
+        table = load_source(schema.sources[name], data, columns=cols)
+        assert set(table.columns) == cols | {schema.sources[name].key.column}
+
+    as_of = dt.datetime(2026, 11, 1, tzinfo=UTC)  # the seeds' as-of: traits have values
+    full = build_profile(schema, load_table(schema, data),
+                         {name: load_source(schema.sources[name], data) for name in wanted}, fields, as_of)
+    pruned = load_profile(schema, data, rules, as_of)
+    assert pruned.n_rows == full.n_rows
+    assert {f.column for f in fields} <= set(pruned.columns)
+    assert any(full.columns[f.column].valid.any() for f in fields)
+    for name, col in full.columns.items():
+        assert pruned.columns[name].valid.tolist() == col.valid.tolist(), name
+        assert pruned.columns[name].values[col.valid].tolist() == col.values[col.valid].tolist(), name

@@ -136,10 +136,12 @@ def load_table(schema: Schema, data_dir: str | Path) -> Table:
 _READ_BLOCK = 1 << 26
 
 
-def read_csv(schema: Schema, path: str | Path) -> Table:
+def read_csv(schema: Schema, path: str | Path, *, columns: Iterable[str] | None = None) -> Table:
     """The table in ``path``: a header row naming at least the schema's stored columns,
     then one row per record. The file is streamed: it is never held whole, as bytes or
-    as text, so a file larger than memory loads if its table fits."""
+    as text, so a file larger than memory loads if its table fits. With ``columns``,
+    only those stored columns and the key are read (and required in the header); the
+    table then holds just them."""
     path = Path(path)
     header_text = _check_utf8(path)
     # Lines split as io.StringIO(newline="") would, but lazily: only the header's are read.
@@ -152,6 +154,9 @@ def read_csv(schema: Schema, path: str | Path) -> Table:
             raise DataError(str(path), 1, name, "the header names this column twice")
         seen.add(name)
     fields = stored_fields(schema)
+    if columns is not None:
+        wanted = {*columns, schema.key.column}
+        fields = [f for f in fields if f.column in wanted]
     for f in fields:
         if f.column not in seen:
             what = f"field `{f.name}`" if f.name != f.column else "a schema field"

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 from segdsl import ir
-from segdsl.data import Column, DataError, Table, load_table
+from segdsl.data import Column, DataError, Table, load_table, read_csv
 from segdsl.schema import Field, Schema
 
 
@@ -35,14 +35,32 @@ def load_profile(schema: Schema, data_dir: Path, rules: Iterable[ir.Node], as_of
     build the profile with every trait the rules read."""
     fields = profile_fields(rules)
     entity = load_table(schema, data_dir)
-    needed = {f.derive.source for f in fields}
-    sources = {name: load_source(schema.sources[name], data_dir) for name in needed}
+    sources = {name: load_source(schema.sources[name], data_dir, columns=cols)
+               for name, cols in source_columns(fields).items()}
     return build_profile(schema, entity, sources, fields, as_of)
 
 
-def load_source(source: Schema, data_dir: Path, *, missing_ok: bool = False) -> Table:
+def source_columns(fields: Iterable[Field]) -> dict[str, set[str]]:
+    """Per source, the columns computing ``fields`` reads: the entity key, the id, and
+    each aggregate's value, ``by`` and ``where`` columns. Loading only these keeps a
+    wide source's unread columns out of memory."""
+    out: dict[str, set[str]] = {}
+    for f in fields:
+        agg = f.derive
+        cols = out.setdefault(agg.source, set())
+        cols.update((agg.entity_key, agg.id_column))
+        cols.update(g.column for g in (agg.column, agg.by) if g is not None)
+        if agg.where is not None:
+            cols.update(g.column for g in ir.fields_used(agg.where))
+    return out
+
+
+def load_source(source: Schema, data_dir: Path, *, missing_ok: bool = False,
+                columns: Iterable[str] | None = None) -> Table:
     """A source table's rows from ``<table>.csv``. A missing file is an error (a typo
-    in a table name must not quietly make every trait NULL) unless ``missing_ok``."""
+    in a table name must not quietly make every trait NULL) unless ``missing_ok``.
+    With ``columns`` (see :func:`source_columns`), only those columns and the key are
+    read: a table for :func:`build_profile`, not for writing elsewhere."""
     path = Path(data_dir) / f"{source.table}.csv"
     if not path.exists():
         if missing_ok:
@@ -50,7 +68,7 @@ def load_source(source: Schema, data_dir: Path, *, missing_ok: bool = False) -> 
         hint = "run `segdsl model train` to write it" if source.table == "model_scores" else (
             "run `segdsl seed generate`, or check `table` in the schema")
         raise DataError(str(path), None, None, f"no data for the source `{source.entity}`; {hint}")
-    return load_table(source, data_dir)
+    return read_csv(source, path, columns=columns)
 
 
 def build_profile(

@@ -135,18 +135,21 @@ class ModelData:
     sources: dict[str, Table]
     exprs: dict[str, Compiled]
     keys: np.ndarray
+    data_dir: Path | None = None  # where `load` read the tables, for columns it left out
 
     @classmethod
     def load(cls, schema: Schema, data_dir: Path, spec: ChurnSpec | None = None,
              engagement: EngagementSpec = ENGAGEMENT) -> ModelData:
-        from segdsl.profile import load_source
+        from segdsl.profile import load_source, source_columns
 
         spec = spec or churn_spec(schema)
         texts = {f.name: f.expr for f in spec.features}
         texts |= {"_population": spec.population, "_outcome": spec.outcome, "_history": engagement.history}
         texts |= {name: expr for name, expr, _ in engagement.terms}
         exprs = {name: compile_expr(schema, text, name) for name, text in texts.items()}
-        needed = sorted({c.field.derive.source for c in exprs.values() if not c.days_since})
+        # Only the columns the expressions read: a wide source's other columns never load.
+        wanted = source_columns(c.field for c in exprs.values() if not c.days_since)
+        needed = sorted(wanted)
         if data_dir is None or not Path(data_dir).is_dir():
             raise ModelError(f"no data directory `{data_dir}`")
         for name in needed:
@@ -155,23 +158,30 @@ class ModelData:
                 raise ModelError(f"{path} is missing: the models read the `{name}` table")
         try:
             entity = load_table(schema, data_dir)
-            sources = {name: load_source(schema.sources[name], data_dir) for name in needed}
+            sources = {name: load_source(schema.sources[name], data_dir, columns=wanted[name]) for name in needed}
         except OSError as exc:
             raise ModelError(f"cannot read the data in {data_dir}: {exc}") from None
         keys = np.asarray(entity.keys(), dtype=object)
-        return cls(schema, entity, sources, exprs, keys)
+        return cls(schema, entity, sources, exprs, keys, Path(data_dir))
 
     def eval(self, names, as_of: dt.datetime) -> dict[str, np.ndarray]:
         return evaluate(self.schema, self.entity, self.sources, {n: self.exprs[n] for n in names}, as_of)
 
     def default_as_of(self) -> dt.datetime:
         """The UTC midnight after the newest date or instant in the tables read."""
+        from segdsl.profile import load_source
+
         newest = None
         for name, table in self.sources.items():
             source = self.schema.sources[name]
-            for f in source.fields.values():
-                col = table.columns[f.column]
-                if f.kind not in (Kind.DATE, Kind.TIMESTAMP) or not col.valid.any():
+            dated = [f for f in source.fields.values() if f.kind in (Kind.DATE, Kind.TIMESTAMP)]
+            columns = dict(table.columns)
+            unread = [f.column for f in dated if f.column not in columns]
+            if unread:  # left out at load, as no expression reads them: read just those now
+                columns |= load_source(source, self.data_dir, columns=unread).columns
+            for f in dated:
+                col = columns[f.column]
+                if not col.valid.any():
                     continue
                 top = int(col.values[col.valid].max())
                 day = top if f.kind is Kind.DATE else top // US_PER_DAY
