@@ -73,7 +73,7 @@ def load_profile(scale: int, log):
     import numpy as np
 
     from segdsl.data import Column, Table, load_table
-    from segdsl.profile import build_profile, load_source, profile_fields
+    from segdsl.profile import build_profile, load_source, profile_fields, source_columns
 
     ws = workspace()
     fields = profile_fields(rules(ws).values())
@@ -94,7 +94,7 @@ def load_profile(scale: int, log):
         return Table(profile_schema, cols, raw["n"])
     log(f"columnar: loading {schema.table} and {', '.join(needed)}, deriving {len(fields)} traits (once, untimed)")
     entity = load_table(schema, data)
-    sources = {s: load_source(schema.sources[s], data) for s in needed}
+    sources = {s: load_source(schema.sources[s], data, columns=cols) for s, cols in source_columns(fields).items()}
     table = build_profile(schema, entity, sources, fields, AS_OF)
     tmp = cache.with_suffix(".tmp")
     with tmp.open("wb") as f:

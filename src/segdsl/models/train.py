@@ -157,7 +157,8 @@ class ModelData:
             if not path.is_file():
                 raise ModelError(f"{path} is missing: the models read the `{name}` table")
         try:
-            entity = load_table(schema, data_dir)
+            # The entity's key and the fields `days_since` reads; names and contacts stay on disk.
+            entity = load_table(schema, data_dir, columns=[c.field.column for c in exprs.values() if c.days_since])
             sources = {name: load_source(schema.sources[name], data_dir, columns=wanted[name]) for name in needed}
         except OSError as exc:
             raise ModelError(f"cannot read the data in {data_dir}: {exc}") from None
