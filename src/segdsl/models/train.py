@@ -56,6 +56,7 @@ def train_models(schema: Schema, data_dir: Path, as_of: dt.datetime | None = Non
     as_of = _utc(as_of) if as_of is not None else data.default_as_of()
     churn, churn_scores = _train_churn(data, spec, as_of)
     engagement, engagement_scores = _engagement(data, ENGAGEMENT, as_of)
+    del data  # the tables, before the score rows are built
     return ModelRun(churn, engagement, _score_rows(schema, as_of, churn_scores, engagement_scores))
 
 
@@ -70,6 +71,7 @@ def score_models(schema: Schema, data_dir: Path, churn_report: Mapping, as_of: d
     summary = {**churn_report.get("score", {}), "scored_at": _stamp(as_of), **_summary(values)}
     report = {**churn_report, "score": summary}
     engagement, engagement_scores = _engagement(data, ENGAGEMENT, as_of)
+    del data  # the tables, before the score rows are built
     return ModelRun(report, engagement, _score_rows(schema, as_of, scores, engagement_scores))
 
 
