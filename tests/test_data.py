@@ -373,3 +373,67 @@ def test_utf8_checked_across_block_boundaries(tmp_path, tiny_blocks):
     with pytest.raises(DataError, match=rf"not valid UTF-8 \(byte offset {len(data_) + 4}\)") as info:
         read_csv(SMALL, p)
     assert info.value.line == 121
+
+
+# ------------------------------------------------------------ streamed writing
+# write_csv formats a batch of rows at a time into a temporary file beside the target
+# and renames it into place; small batches put every boundary in a few rows.
+
+
+def test_batched_writing_gives_the_same_bytes(tmp_path):
+    rows = _guest_rows(300)
+    whole, batched = tmp_path / "whole.csv", tmp_path / "batched.csv"
+    write_csv(SCHEMA, rows, whole)
+    for batch in (1, 7, 299, 300, 301):
+        write_csv(SCHEMA, rows, batched, batch=batch)
+        assert batched.read_bytes() == whole.read_bytes(), batch
+    write_csv(SCHEMA, [], batched, batch=7)
+    assert batched.read_text(encoding="utf-8") == ",".join(COLUMNS) + "\n"
+
+
+def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
+    from segdsl import data
+
+    path = tmp_path / "guests.csv"
+    write_csv(SCHEMA, _guest_rows(5), path)
+    path.chmod(0o640)
+    before = path.read_bytes()
+    real, calls = data._format_column, []
+
+    def failing(f, col):
+        calls.append(f.column)
+        if len(calls) > len(COLUMNS):  # the second batch
+            raise OSError("disk full")
+        return real(f, col)
+
+    monkeypatch.setattr(data, "_format_column", failing)
+    with pytest.raises(OSError, match="disk full"):
+        write_csv(SCHEMA, _guest_rows(30), path, batch=10)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guests.csv"]  # no temporary file left
+    monkeypatch.setattr(data, "_format_column", real)
+    write_csv(SCHEMA, _guest_rows(30), path, batch=10)
+    assert read_csv(SCHEMA, path).n_rows == 30
+    assert path.stat().st_mode & 0o777 == 0o640  # a replaced file keeps its permissions
+
+
+def test_from_columns_is_from_records_by_column():
+    rows = _guest_rows(40)
+    by_column = {c: [r[c] for r in rows] for c in COLUMNS}
+    assert Table.from_columns(SCHEMA, by_column).records() == Table.from_records(SCHEMA, rows).records()
+    with pytest.raises(DataError, match="column `tags`: no values for this column"):
+        Table.from_columns(SCHEMA, {c: v for c, v in by_column.items() if c != "tags"})
+    with pytest.raises(DataError, match=r"columns of different lengths: \[39, 40\]"):
+        Table.from_columns(SCHEMA, {**by_column, "n": by_column["n"][1:]})
+    with pytest.raises(DataError, match=r"column `guest_id`: row 4: `id` is not nullable"):
+        Table.from_columns(SCHEMA, {**by_column, "guest_id": [0, 1, 2, None] + by_column["guest_id"][4:]})
+    with pytest.raises(DataError, match=r"row 3: the key 0 appears twice \(first at row 1\)"):
+        Table.from_columns(SCHEMA, {**by_column, "guest_id": [0, 1, 0] + by_column["guest_id"][3:]})
+
+
+def test_open_atomic_refuses_to_append(tmp_path):
+    from segdsl.files import open_atomic
+
+    with pytest.raises(ValueError, match="mode 'a' is not"), open_atomic(tmp_path / "x.txt", "a"):
+        pass
+    assert not list(tmp_path.iterdir())

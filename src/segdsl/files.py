@@ -1,8 +1,9 @@
 """Writing files whole or not at all.
 
 Every file segdsl writes for a user (a reformatted .seg file, a static segment's new
-member list, a sync batch) goes through :func:`write_atomic`: a reader, or a crash,
-sees the old contents or the new ones, never a mix.
+member list, a sync batch, a table of model scores) goes through :func:`write_atomic`, or
+:func:`open_atomic` when it is written piece by piece: a reader, or a crash, sees the
+old contents or the new ones, never a mix.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 
 def write_atomic(path: str | Path, data: bytes) -> str:
@@ -19,17 +22,30 @@ def write_atomic(path: str | Path, data: bytes) -> str:
     rename over the target, fsync the directory. An existing file keeps its permissions;
     through a symbolic link, the link's target is replaced and the link kept. Missing
     parent directories are created. Returns the path written."""
+    with open_atomic(path) as handle:
+        handle.write(data)
+    return str(path)
+
+
+@contextlib.contextmanager
+def open_atomic(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
+    """A file to write ``path`` through, piece by piece, with :func:`write_atomic`'s
+    guarantees: on leaving the block without an error the temporary file replaces
+    ``path``; on an error it is removed and ``path`` is as it was. ``mode`` is "wb" or
+    "w"; ``kwargs`` go to :func:`open` (encoding, newline)."""
+    if mode not in ("wb", "w"):
+        raise ValueError(f"open_atomic writes a new file; mode {mode!r} is not 'wb' or 'w'")
     target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
-    mode = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else None
+    keep = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else None
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        if keep is not None:
+            os.chmod(tmp, keep)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -41,4 +57,3 @@ def write_atomic(path: str | Path, data: bytes) -> str:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    return str(path)

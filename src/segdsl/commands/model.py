@@ -48,7 +48,7 @@ def train(project_dir: str, as_of: str | None, data_dir: str | None) -> None:
     run = _run(lambda: train_models(schema, folder, _instant(as_of)))
     paths = _run(lambda: write_run(schema, run, folder))
     click.echo(format_report(run.churn, run.engagement, top=_TOP))
-    click.echo(f"wrote {_shown(paths[0])} ({len(run.scores):,} rows), " + ", ".join(_shown(p) for p in paths[1:]))
+    click.echo(f"wrote {_shown(paths[0])} ({run.scores.n_rows:,} rows), " + ", ".join(_shown(p) for p in paths[1:]))
 
 
 @model.command("score")
@@ -64,7 +64,7 @@ def score(project_dir: str, as_of: str | None, data_dir: str | None) -> None:
     run = _run(lambda: score_models(schema, folder, saved["churn"], _instant(as_of)))
     paths = _run(lambda: write_run(schema, run, folder))
     click.echo(_scored_lines(run.churn, run.engagement))
-    click.echo(f"wrote {_shown(paths[0])} ({len(run.scores):,} rows)")
+    click.echo(f"wrote {_shown(paths[0])} ({run.scores.n_rows:,} rows)")
 
 
 @model.command("report")

@@ -42,7 +42,7 @@ class ModelRun:
 
     churn: dict
     engagement: dict
-    scores: list[dict]
+    scores: Table  # the model_scores rows
 
 
 # ------------------------------------------------------------------------ entry points
@@ -326,16 +326,20 @@ def _engagement(data: ModelData, spec: EngagementSpec, as_of: dt.datetime) -> tu
 # --------------------------------------------------------------------------- output
 
 
-def _score_rows(schema: Schema, as_of: dt.datetime, churn: dict, engagement: dict) -> list[dict]:
+def _score_rows(schema: Schema, as_of: dt.datetime, churn: dict, engagement: dict) -> Table:
+    """The ``model_scores`` table: per entity key in order, its churn row then its
+    engagement row, numbered from 1."""
     source = scores_source(schema)
-    id_col, key_col = source.key.column, source.entity_key
-    rows = []
+    keys, models, scores = [], [], []
     for key in sorted(set(churn) | set(engagement)):
-        for model, scores in (("churn", churn), ("engagement", engagement)):
-            if key in scores:
-                rows.append({id_col: len(rows) + 1, key_col: key, "model": model,
-                             "score": int(scores[key]), "scored_at": as_of})
-    return rows
+        for model, by_key in (("churn", churn), ("engagement", engagement)):
+            if key in by_key:
+                keys.append(key)
+                models.append(model)
+                scores.append(int(by_key[key]))
+    n = len(keys)
+    return Table.from_columns(source, {source.key.column: range(1, n + 1), source.entity_key: keys, "model": models,
+                                       "score": scores, "scored_at": [as_of] * n}, f"<{source.table}>")
 
 
 def _percent(p: np.ndarray) -> np.ndarray:
