@@ -437,3 +437,14 @@ def test_open_atomic_refuses_to_append(tmp_path):
     with pytest.raises(ValueError, match="mode 'a' is not"), open_atomic(tmp_path / "x.txt", "a"):
         pass
     assert not list(tmp_path.iterdir())
+
+
+def test_a_new_file_gets_the_usual_permissions(tmp_path):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        write_csv(SCHEMA, _guest_rows(3), tmp_path / "new.csv")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.csv").stat().st_mode & 0o777 == 0o640

@@ -19,8 +19,8 @@ from typing import IO
 
 def write_atomic(path: str | Path, data: bytes) -> str:
     """Replace ``path`` with ``data``: a temporary file in the same directory, fsync,
-    rename over the target, fsync the directory. An existing file keeps its permissions;
-    through a symbolic link, the link's target is replaced and the link kept. Missing
+    rename over the target, fsync the directory. An existing file keeps its permissions,
+    a new one gets those ``open`` would give it (0666 less the umask); through a symbolic link, the link's target is replaced and the link kept. Missing
     parent directories are created. Returns the path written."""
     with open_atomic(path) as handle:
         handle.write(data)
@@ -37,15 +37,14 @@ def open_atomic(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
         raise ValueError(f"open_atomic writes a new file; mode {mode!r} is not 'wb' or 'w'")
     target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
-    keep = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else None
+    keep = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else _new_file_mode()
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        if keep is not None:
-            os.chmod(tmp, keep)
+        os.chmod(tmp, keep)  # mkstemp's file is private (0600)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -57,3 +56,10 @@ def open_atomic(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _new_file_mode() -> int:
+    """The mode ``open(path, "w")`` would give a new file: 0666 less the umask."""
+    umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(umask)
+    return 0o666 & ~umask
