@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -20,8 +20,9 @@ from typing import IO
 def write_atomic(path: str | Path, data: bytes) -> str:
     """Replace ``path`` with ``data``: a temporary file in the same directory, fsync,
     rename over the target, fsync the directory. An existing file keeps its permissions,
-    a new one gets those ``open`` would give it (0666 less the umask); through a symbolic link, the link's target is replaced and the link kept. Missing
-    parent directories are created. Returns the path written."""
+    a new one gets those ``open`` would give it (0666 less the umask); through a symbolic
+    link, the link's target is replaced and the link kept. Missing parent directories
+    are created. Returns the path written."""
     with open_atomic(path) as handle:
         handle.write(data)
     return str(path)
@@ -37,14 +38,15 @@ def open_atomic(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
         raise ValueError(f"open_atomic writes a new file; mode {mode!r} is not 'wb' or 'w'")
     target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
-    keep = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else _new_file_mode()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".", suffix=".tmp")
+    keep = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else None
+    fd, tmp = _create_temp(target)
     try:
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, keep)  # mkstemp's file is private (0600)
+        if keep is not None:
+            os.chmod(tmp, keep)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -58,8 +60,13 @@ def open_atomic(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
             os.close(dir_fd)
 
 
-def _new_file_mode() -> int:
-    """The mode ``open(path, "w")`` would give a new file: 0666 less the umask."""
-    umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-    os.umask(umask)
-    return 0o666 & ~umask
+def _create_temp(target: Path) -> tuple[int, str]:
+    """A new file beside ``target``, created as ``open`` creates one (0666 less the
+    umask; ``tempfile.mkstemp`` would make it 0600), never one that exists already."""
+    for _ in range(100):
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")
