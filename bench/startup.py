@@ -31,8 +31,7 @@ TARGET = "examples/hospitality/segments.seg"
 GOAL_RATIO = 1.6
 IMPORT_GOAL_RATIO = 1.2
 #: What a program embedding segdsl imports to parse, check and compile rules. Lark's
-#: grammar is not loaded: bare rules parse through segdsl.fastparse, and the grammar
-#: loads (from Lark's cache) only for text the fast path declines.
+#: grammar is not loaded until the first parse (then from Lark's cache).
 IMPORT_API = "import segdsl; from segdsl import parser, checker; from segdsl.sql import compile_rule"
 FORBIDDEN = ("numpy", "pyarrow", "duckdb", "psycopg")
 WATCHED = (*FORBIDDEN, "sqlglot")

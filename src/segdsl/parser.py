@@ -60,13 +60,6 @@ def parse_expression(text: str, path: str = "<expr>") -> ExprResult:
     src, diags = check_text(path, text)
     if diags or src is None:
         return ExprResult(src, None, tuple(diags))
-    # The hand-written fast path builds the same tree for the rules it is sure of and
-    # returns None for everything else, which Lark then parses and diagnoses.
-    from segdsl.fastparse import parse_rule
-
-    expr = parse_rule(src)
-    if expr is not None:
-        return ExprResult(src, expr, ())
     result = _parse(src, "expression")
     return ExprResult(result.source, result.module, result.diagnostics)  # type: ignore[arg-type]
 

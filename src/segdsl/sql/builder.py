@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
 from decimal import Decimal
 from typing import Any
 
@@ -42,43 +41,19 @@ class Unsupported(Exception):
 
 
 def generate_sql(tgt: Target, statement, pretty: bool, rule) -> str:
-    from sqlglot.errors import UnsupportedError
+    """``statement`` as SQL text in the target's dialect, every identifier quoted; a
+    construct the dialect cannot express becomes an E0404 diagnostic."""
+    from sqlglot.errors import ErrorLevel, UnsupportedError
 
-    generator = sql_generator(tgt.dialect, pretty)
     try:
         # The trees were built for this call alone, so sqlglot need not copy them.
-        return generator.generate(statement, copy=False)
+        return _dialect(tgt.dialect).generate(
+            statement, copy=False, identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE
+        )
     except UnsupportedError as exc:
-        _GENERATORS.__dict__.pop((tgt.dialect, pretty), None)  # see below
         raise Unsupported(
             error("E0404", f"{tgt.dialect} cannot express this rule: {exc}", getattr(rule, "span", None))
         ) from None
-    except BaseException:
-        _GENERATORS.__dict__.pop((tgt.dialect, pretty), None)
-        raise
-
-
-#: One sqlglot Generator per dialect and layout, per thread: making one costs about as
-#: much as generating a rule's condition. ``generate`` resets its per-statement state,
-#: and the one other thing that outlives a statement, the counter naming invented table
-#: aliases, is reset here, so each statement's text is the same as from a new generator.
-#: A generator that raised is dropped: it may have stopped with a setting half changed.
-_GENERATORS = threading.local()
-
-
-def sql_generator(dialect: str, pretty: bool):
-    key = (dialect, pretty)
-    generator = _GENERATORS.__dict__.get(key)
-    if generator is None:
-        from sqlglot.errors import ErrorLevel
-
-        generator = _dialect(dialect).generator(identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
-        _GENERATORS.__dict__[key] = generator
-    elif hasattr(generator, "_next_name"):
-        from sqlglot.helper import name_sequence
-
-        generator._next_name = name_sequence("_t")
-    return generator
 
 
 class Builder:
@@ -99,7 +74,7 @@ class Builder:
 
     # -- statements
 
-    def statements(self, cond, form: str, view_name: str, derived: list[Field] = (), cte=None) -> list:
+    def statements(self, cond, form: str, view_name: str, derived: list[Field] = ()) -> list:
         table = self.table()
         key = self.column(self.schema.key)
         if derived:
@@ -110,9 +85,9 @@ class Builder:
         if form == "count":
             size = exp.Alias(this=exp.Count(this=exp.Star()), alias=exp.to_identifier("size", quoted=True))
             select = exp.Select(expressions=[size], from_=exp.From(this=table), where=exp.Where(this=cond))
-            return [self.with_profile(select, derived, cte)]
+            return [self.with_profile(select, derived)]
         select = exp.Select(expressions=[key], from_=exp.From(this=table), where=exp.Where(this=cond))
-        select = self.with_profile(select, derived, cte)
+        select = self.with_profile(select, derived)
         if form == "select":
             select.set("order", exp.Order(expressions=[key.copy()]))
             return [select]
@@ -124,11 +99,10 @@ class Builder:
             exp.Create(this=view, kind="VIEW", expression=select),
         ]
 
-    def with_profile(self, select, derived: list[Field], cte=None):
-        """``cte``: a placeholder body to generate instead (see _ProfileCache)."""
+    def with_profile(self, select, derived: list[Field]):
         if not derived:
             return select
-        body = cte.copy() if cte is not None else self.profile(derived)
+        body = self.profile(derived)
         # Built directly: Query.with_ would parse the name "profile" with sqlglot's parser.
         alias = exp.TableAlias(this=exp.to_identifier("profile", quoted=True))
         select.set("with_", exp.With(expressions=[exp.CTE(this=body, alias=alias)]))
@@ -147,7 +121,7 @@ class Builder:
     def _profile(self, derived: list[Field]):
         entity = exp.to_identifier("e", quoted=True)
         key = self.schema.key.column
-        columns: list = [exp.Column(this=exp.Star(), table=entity.copy())]
+        columns: list = [exp.Column(this=exp.Star(), table=_ident("e"))]
         joins = []
         grouped: dict[str, list[Field]] = {}
         for f in derived:
@@ -156,18 +130,18 @@ class Builder:
         for n, fields in enumerate(grouped.values()):
             alias = exp.to_identifier(f"s{n}", quoted=True)
             agg = fields[0].derive
-            cols = [exp.alias_(_col(agg.entity_key), "k", quoted=True)]
+            cols = [_as(_col(agg.entity_key), "k")]
             # Rows no trait of this scan counts are filtered out in the scan itself, so
             # an index on the filter's columns applies; an entity left without rows
             # gets the same NULL (or, below, 0) from the LEFT JOIN as before.
             filters = list(dict.fromkeys(ir.negation_normal_form(f.derive.where) for f in fields
                                          if f.derive.where is not None))
             for f in fields:
-                cols.append(exp.alias_(self.aggregate(f.derive), f.column, quoted=True))
-                value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=alias.copy())
+                cols.append(_as(self.aggregate(f.derive), f.column))
+                value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=_ident(alias.name))
                 if f.derive.fn in ("count", "sum") and f.name not in self.bare:
                     value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
-                columns.append(exp.alias_(value, f.column, quoted=True))
+                columns.append(_as(value, f.column))
             sub = exp.select(*cols, copy=False).from_(_table(agg.table), copy=False)
             if filters and all(f.derive.where is not None for f in fields):
                 parts = [self.cond(w) for w in filters]
@@ -176,18 +150,22 @@ class Builder:
         for n, f in enumerate(f for f in derived if f.derive.fn == "latest"):
             alias = exp.to_identifier(f"l{n}", quoted=True)
             joins.append((self.latest(f), alias))
-            value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=alias.copy())
-            columns.append(exp.alias_(value, f.column, quoted=True))
-        select = exp.select(*columns, copy=False).from_(exp.alias_(self.table(), entity, copy=False), copy=False)
-        for sub, alias in joins:
-            on = exp.EQ(
-                this=exp.Column(this=exp.to_identifier("k", quoted=True), table=alias.copy()),
-                expression=exp.Column(this=exp.to_identifier(key, quoted=True), table=entity.copy()),
+            value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=_ident(alias.name))
+            columns.append(_as(value, f.column))
+        source = self.table()
+        source.set("alias", exp.TableAlias(this=entity))
+        # Joins built as nodes: Select.join would parse its join type with sqlglot's parser.
+        return exp.Select(expressions=columns, from_=exp.From(this=source), joins=[
+            exp.Join(
+                this=exp.Subquery(this=sub, alias=exp.TableAlias(this=alias)),
+                side="LEFT",
+                on=exp.EQ(
+                    this=exp.Column(this=exp.to_identifier("k", quoted=True), table=_ident(alias.name)),
+                    expression=exp.Column(this=exp.to_identifier(key, quoted=True), table=_ident("e")),
+                ),
             )
-            select = select.join(
-                exp.alias_(exp.Subquery(this=sub), alias, copy=False), on=on, join_type="LEFT", copy=False
-            )
-        return select
+            for sub, alias in joins
+        ])
 
     def aggregate(self, agg: ir.Aggregate):
         """COUNT / SUM / MIN / MAX over the rows where the trait's rule is TRUE."""
@@ -212,16 +190,16 @@ class Builder:
         )
         rank = exp.Window(this=exp.RowNumber(), partition_by=[_col(agg.entity_key)], order=order)
         inner = exp.select(
-            exp.alias_(_col(agg.entity_key), "k", quoted=True),
-            exp.alias_(self.column(agg.column), f.column, quoted=True),
-            exp.alias_(rank, "rn", quoted=True),
+            _as(_col(agg.entity_key), "k"),
+            _as(self.column(agg.column), f.column),
+            _as(rank, "rn"),
             copy=False,
         ).from_(_table(agg.table), copy=False)
         conditions = [exp.Not(this=exp.Is(this=self.column(agg.by), expression=exp.Null()))]
         if agg.where is not None:
             conditions.insert(0, exp.Paren(this=self.cond(ir.negation_normal_form(agg.where))))
         inner = inner.where(*conditions, copy=False)
-        ranked = exp.alias_(exp.Subquery(this=inner), "ranked", quoted=True, copy=False)
+        ranked = exp.Subquery(this=inner, alias=exp.TableAlias(this=_ident("ranked")))
         return (
             exp.select(_col("k"), _col(f.column), copy=False)
             .from_(ranked, copy=False)
@@ -601,6 +579,15 @@ def _constant_for(field: Field, value: bool):
     if value:
         return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col, expression=exp.Null())), expression=exp.Null()))
     return exp.Paren(this=exp.And(this=exp.Is(this=col, expression=exp.Null()), expression=exp.Null()))
+
+
+def _ident(name: str):
+    return exp.Identifier(this=name, quoted=True)
+
+
+def _as(e, name):
+    """``e AS "name"``, built directly (sqlglot's alias_ copies ``e`` and parses the name)."""
+    return exp.Alias(this=e, alias=exp.Identifier(this=name, quoted=True))
 
 
 def _col(name: str):
