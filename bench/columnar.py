@@ -8,7 +8,7 @@ comparison on a trait), and ``active_golfers_low_handicap``, the seed's six-cond
 a consent). The profile is derived once with ``build_profile`` and cached next to the
 data, untimed.
 
-Ours: ``int(np.count_nonzero(segdsl.evaluate.columnar.evaluate(rule, table, as_of)))``
+Ours: ``int(np.count_nonzero(segdsl.backends.memory.columnar.evaluate(rule, table, as_of)))``
 (counted as the numpy baseline counts its masks). Baselines on
 the same data, in the same run, interleaved with ours:
 
@@ -50,7 +50,7 @@ US_PER_DAY = 86_400_000_000
 
 
 def workspace():
-    from segdsl.project import load_workspace
+    from segdsl.project.workspace import load_workspace
 
     ws = load_workspace([ROOT / p for p in SEGMENT_FILES])
     if not ws.ok or ws.schema is None:
@@ -72,8 +72,8 @@ def load_profile(scale: int, log):
     the data directory (keyed by the traits' definitions and the as-of)."""
     import numpy as np
 
-    from segdsl.data import Column, Table, load_table
-    from segdsl.profile import build_profile, load_source, profile_fields, source_columns
+    from segdsl.data.tables import Column, Table, load_table
+    from segdsl.backends.memory.profile import build_profile, load_source, profile_fields, source_columns
 
     ws = workspace()
     fields = profile_fields(rules(ws).values())
@@ -112,7 +112,7 @@ def numpy_counters(table) -> dict:
     ``date(last_tee_time_at) <= as_of - 60``, i.e. before UTC midnight of ``as_of - 59``."""
     import numpy as np
 
-    from segdsl.evaluate.columnar import enum_codes
+    from segdsl.backends.memory.columnar import enum_codes
 
     c, fields = table.columns, table.schema.fields
     status = enum_codes(fields["membership_status"], c["membership_status"])  # -1 where NULL
@@ -171,8 +171,8 @@ def duckdb_counters(table, arrow) -> tuple[dict, dict]:
     import duckdb
 
     from segdsl import ir
-    from segdsl.checker import check_modules
-    from segdsl.sql import compile_rule
+    from segdsl.check.checker import check_modules
+    from segdsl.backends.sql import compile_rule
 
     ws = workspace()
     checked = check_modules(ws.modules.values(), table.schema)
@@ -201,7 +201,7 @@ def duckdb_counters(table, arrow) -> tuple[dict, dict]:
 def run(quick: bool = False, log=print) -> Figure:
     import numpy as np
 
-    from segdsl.evaluate.columnar import evaluate
+    from segdsl.backends.memory.columnar import evaluate
 
     from bench.sizing import to_arrow
 

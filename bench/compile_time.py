@@ -31,7 +31,7 @@ class BenchError(RuntimeError):
 
 
 def load_schema():
-    from segdsl.schema import load_schema as _load
+    from segdsl.schema.model import load_schema as _load
 
     schema, diags = _load(ROOT / SCHEMA_PATH)
     if schema is None or any(d.is_error for d in diags):
@@ -41,9 +41,9 @@ def load_schema():
 
 def pipeline(schema):
     """Our per-rule pipeline, returning (parse, check, compile) nanoseconds."""
-    from segdsl.checker import check_expression
-    from segdsl.parser import parse_expression
-    from segdsl.sql import compile_rule
+    from segdsl.check.checker import check_expression
+    from segdsl.syntax.parser import parse_expression
+    from segdsl.backends.sql import compile_rule
 
     def run(text: str) -> tuple[int, int, int]:
         t0 = clock()
@@ -74,9 +74,9 @@ def validate(rules: list[Rule], schema) -> None:
     would measure error paths. Doubles as the warm-up."""
     import sqlglot
 
-    from segdsl.checker import check_expression
-    from segdsl.parser import parse_expression
-    from segdsl.sql import compile_rule
+    from segdsl.check.checker import check_expression
+    from segdsl.syntax.parser import parse_expression
+    from segdsl.backends.sql import compile_rule
 
     for rule in rules:
         parsed = parse_expression(rule.text)
@@ -97,10 +97,10 @@ _FIRST = r"""
 import json, sys, datetime as dt
 from time import perf_counter_ns as clock
 import lark, sqlglot
-from segdsl.checker import check_expression
-from segdsl.parser import parse_expression
-from segdsl.schema import load_schema
-from segdsl.sql import compile_rule
+from segdsl.check.checker import check_expression
+from segdsl.syntax.parser import parse_expression
+from segdsl.schema.model import load_schema
+from segdsl.backends.sql import compile_rule
 schema, _ = load_schema(sys.argv[1])
 as_of = dt.datetime.fromisoformat(sys.argv[2])
 a, b = sys.argv[3], sys.argv[4]

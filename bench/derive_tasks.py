@@ -41,8 +41,8 @@ from bench.workload import (
 
 
 def memory(args: dict) -> dict:
-    from segdsl.data import load_table
-    from segdsl.profile import build_profile, load_source
+    from segdsl.data.tables import load_table
+    from segdsl.backends.memory.profile import build_profile, load_source
 
     ws = workspace()
     schema, fields = ws.schema, traits(ws)
@@ -92,7 +92,7 @@ _DUCK = {"int": "BIGINT", "float": "DOUBLE", "text": "VARCHAR", "enum": "VARCHAR
 
 
 def _duck_select(table_schema) -> str:
-    from segdsl.schema import Kind
+    from segdsl.schema.model import Kind
 
     cols = []
     for f in table_schema.stored_fields():
@@ -156,7 +156,7 @@ def postgres(args: dict) -> dict:
 
 
 def _postgres_in(engine, schema, fields, args: dict) -> dict:
-    from segdsl.engines import load_project
+    from segdsl.data.engines import load_project
 
     entity, sources = load_tables(args["handoff"], schema)
     gc.collect()

@@ -73,8 +73,8 @@ def plan_shape(engine, sql: str):
 
 def _load(engine, schema, segs, data, log) -> dict[str, int]:
     from segdsl import ir
-    from segdsl.data import load_table
-    from segdsl.engines import create_table_sql, load_records
+    from segdsl.data.tables import load_table
+    from segdsl.data.engines import create_table_sql, load_records
 
     needed = {f.derive.table for s in segs for f in ir.derived_fields(s.rule)}
     t0 = time.perf_counter()
@@ -115,9 +115,9 @@ def _timed(engine, sql: str, reps: int) -> tuple[float, int]:
 
 
 def run(quick: bool = False, log=print, dsn: str | None = None) -> Figure:
-    from segdsl.engines import EngineError
-    from segdsl.project import load_workspace
-    from segdsl.sql import compile_segment
+    from segdsl.data.engines import EngineError
+    from segdsl.project.workspace import load_workspace
+    from segdsl.backends.sql import compile_segment
 
     started = time.perf_counter()
     scale = bigdata.QUICK_SCALE if quick else bigdata.SCALE

@@ -52,9 +52,9 @@ def _fn(key) -> str:
 
 
 def profile(rounds: int = 1) -> dict[str, cProfile.Profile]:
-    from segdsl.checker import check_expression
-    from segdsl.parser import parse_expression
-    from segdsl.sql import compile_rule
+    from segdsl.check.checker import check_expression
+    from segdsl.syntax.parser import parse_expression
+    from segdsl.backends.sql import compile_rule
 
     rules = generate(N_RULES)
     schema = load_schema()

@@ -40,9 +40,9 @@ def _top(prof: cProfile.Profile, out, label: str, top: int = 15) -> None:
 
 
 def run(quick: bool = False, log=print) -> int:
-    from segdsl.data import load_table
-    from segdsl.evaluate.columnar import evaluate
-    from segdsl.profile import build_profile, load_source
+    from segdsl.data.tables import load_table
+    from segdsl.backends.memory.columnar import evaluate
+    from segdsl.backends.memory.profile import build_profile, load_source
 
     data, _ = bigdata.ensure(bigdata.QUICK_SCALE if quick else bigdata.SCALE, log=log)
     ws = workspace()

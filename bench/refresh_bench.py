@@ -3,7 +3,7 @@ guests, twice — a first refresh that stores every snapshot in full, then one a
 that diffs against it (entered / exited) — in memory with the SQLite state store, and
 on Postgres with the state in Postgres, with times and peak memory.
 
-Each refresh runs the real command (``segdsl.cli``, in-process) in a fresh interpreter,
+Each refresh runs the real command (``segdsl.cli.main``, in-process) in a fresh interpreter,
 which reports its own peak RSS (the kernel's VmHWM, see ``workload.peak_rss_mb``). The
 child also times and takes the peak of its two phases: evaluating the members (in memory:
 the CSV load and the evaluator; on Postgres: the compiled queries) and committing the
@@ -58,7 +58,7 @@ def make_project(folder: Path, data: Path) -> list[Path]:
 
 
 def _workspace(files):
-    from segdsl.project import load_workspace
+    from segdsl.project.workspace import load_workspace
 
     ws = load_workspace([Path(f) for f in files])
     if not ws.ok:
@@ -138,9 +138,9 @@ def task_refresh(args: dict) -> dict:
     import contextlib
     import io
 
-    from segdsl import refresh as refresh_module
-    from segdsl import state as state_module
-    from segdsl.cli import cli
+    from segdsl.lifecycle import refresh as refresh_module
+    from segdsl.lifecycle import state as state_module
+    from segdsl.cli.main import cli
 
     phases: dict = {}
     backends = _Backends() if args.get("dsn") else None
@@ -176,7 +176,7 @@ def task_refresh(args: dict) -> dict:
 def task_evaluate(args: dict) -> dict:
     """The baseline: every segment's members, no state. In memory: ``load_profile``
     then the columnar evaluator, timed apart; on a database: the compiled queries."""
-    from segdsl.refresh import members_on_database
+    from segdsl.lifecycle.refresh import members_on_database
 
     ws = _workspace(args["files"])
     segs = ws.requested_segments()
@@ -185,8 +185,8 @@ def task_evaluate(args: dict) -> dict:
         t0 = perf_counter()
         found = members_on_database(segs, ws.schema, args["dsn"], as_of)
         return {"s": perf_counter() - t0, "peak_mb": peak_rss_mb(), "sizes": {k: len(v) for k, v in found.items()}}
-    from segdsl.evaluate.columnar import evaluate
-    from segdsl.profile import load_profile
+    from segdsl.backends.memory.columnar import evaluate
+    from segdsl.backends.memory.profile import load_profile
 
     before = hwm_mb()
     reset_hwm()
@@ -211,10 +211,10 @@ def task_pg_load(args: dict) -> dict:
     is streamed to Postgres's own CSV reader, whose NULL convention is segdsl's (an
     empty unquoted field). Untimed set-up: the figure then checks that Postgres and
     memory agree on every refresh."""
-    from segdsl.data import Column, Table, load_table
-    from segdsl.engines import connect, create_table_sql, load_records
-    from segdsl.profile import profile_fields
-    from segdsl.schema import Kind
+    from segdsl.data.tables import Column, Table, load_table
+    from segdsl.data.engines import connect, create_table_sql, load_records
+    from segdsl.backends.memory.profile import profile_fields
+    from segdsl.schema.model import Kind
 
     ws = _workspace(args["files"])
     schema, data = ws.schema, ws.project.data_dir
@@ -261,7 +261,7 @@ def _append(engine, schema, records) -> int:
     """COPY ``records`` into the existing table, as ``engines.load_records`` does."""
     from psycopg import sql as pgsql
 
-    from segdsl.engines import storage_value
+    from segdsl.data.engines import storage_value
 
     fields = schema.stored_fields()
     stmt = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -276,7 +276,7 @@ def _append(engine, schema, records) -> int:
 
 def task_pg_schema(args: dict) -> dict:
     """Create (``create``) or drop the private schema."""
-    from segdsl.engines import connect
+    from segdsl.data.engines import connect
 
     with connect(args["admin_dsn"]) as admin:
         admin.execute(f'DROP SCHEMA IF EXISTS "{args["schema"]}" CASCADE')

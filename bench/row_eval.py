@@ -1,8 +1,8 @@
 """Figure `row`: evaluating rules on one profile dict at a time — the path a single CRM
-event takes (``segdsl.evaluate.row.compile_row``).
+event takes (``segdsl.backends.memory.row.compile_row``).
 
 Workload: the 3,000 committed seed guests (``seeds/hospitality``), profiled as of
-2026-11-01 by ``segdsl.profile.load_profile``, as the dicts ``Table.records()`` yields
+2026-11-01 by ``segdsl.backends.memory.profile.load_profile``, as the dicts ``Table.records()`` yields
 (stored and derived fields as plain values). Rules: the 13 example segments and 8 more
 of the kinds the `compile` figure generates (text, tags, dates, ``or``, ``not``, NULLs).
 
@@ -148,8 +148,8 @@ RULES = [
 
 def _checked_rules(ws) -> list:
     """Each rule checked into IR: the example segments' own rules, the rest parsed."""
-    from segdsl.checker import check_expression
-    from segdsl.parser import parse_expression
+    from segdsl.check.checker import check_expression
+    from segdsl.syntax.parser import parse_expression
 
     out = []
     for rule in RULES:
@@ -192,8 +192,8 @@ def _per_profile(samples: list[list[int]], n: int) -> float:
 
 def run(quick: bool = False, log=print) -> Figure:
     from bench.workload import SEGMENT_FILES, workspace
-    from segdsl.evaluate.row import compile_row
-    from segdsl.profile import load_profile
+    from segdsl.backends.memory.row import compile_row
+    from segdsl.backends.memory.profile import load_profile
 
     try:
         import rule_engine

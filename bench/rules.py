@@ -26,7 +26,7 @@ SCHEMA_PATH = "examples/hospitality/schema.toml"
 
 
 class Rule(NamedTuple):
-    text: str  #: the rule as a user writes it (input of segdsl.parser.parse_expression)
+    text: str  #: the rule as a user writes it (input of segdsl.syntax.parser.parse_expression)
     sql: str  #: equivalent hand-written Postgres query (input of the baseline)
 
 
@@ -39,7 +39,7 @@ class _Pred(NamedTuple):
 
 class _R:
     """Draws built on ``random.Random(seed).random()`` alone: the one method whose
-    sequence Python promises to keep across versions (as in ``segdsl.synth``), so the
+    sequence Python promises to keep across versions (as in ``segdsl.data.synth``), so the
     same seed gives the same rules on every Python."""
 
     def __init__(self, seed: int):

@@ -1,9 +1,9 @@
 """Figure `sizing`: the size of every example segment over 1,000,000 in-memory profiles.
 
-The profile :class:`~segdsl.data.Table` is built once, untimed, by ``build_profile``
+The profile :class:`~segdsl.data.tables.Table` is built once, untimed, by ``build_profile``
 from tables loaded by ``load_table`` (the `derive` figure's hand-off when it ran first
 in the same run, else its ``memory`` task is run for them). Ours, per segment:
-``int(np.count_nonzero(segdsl.evaluate.columnar.evaluate(rule, table, as_of)))``, counted
+``int(np.count_nonzero(segdsl.backends.memory.columnar.evaluate(rule, table, as_of)))``, counted
 as the numpy baseline counts its masks. Baselines on the
 same data, in the same run, interleaved with ours round by round:
 
@@ -47,7 +47,7 @@ def load_profile_table(quick: bool, workdir: Path, log):
         log("sizing: loading the tables (untimed)")
         run_task("memory", {"data": str(data), "rounds": 1, "handoff": str(handoff)}, log)
     log("sizing: deriving the profile table from the hand-off (untimed)")
-    from segdsl.profile import build_profile
+    from segdsl.backends.memory.profile import build_profile
 
     ws = workspace()
     entity, sources = load_tables(handoff, ws.schema)
@@ -60,7 +60,7 @@ def to_arrow(table):
     import numpy as np
     import pyarrow as pa
 
-    from segdsl.schema import Kind
+    from segdsl.schema.model import Kind
 
     arrays, names = [], []
     for f in table.schema.fields.values():
@@ -101,8 +101,8 @@ def duckdb_sizers(table, segs, arrow, log) -> tuple[dict, dict, dict]:
     import duckdb
 
     from segdsl import ir
-    from segdsl.checker import check_modules
-    from segdsl.sql import compile_rule
+    from segdsl.check.checker import check_modules
+    from segdsl.backends.sql import compile_rule
 
     ws = workspace()
     checked = check_modules(ws.modules.values(), table.schema)
@@ -140,7 +140,7 @@ def run(quick: bool = False, log=print, workdir: Path | None = None) -> Figure:
             return run(quick, log, Path(tmp))
     import numpy as np
 
-    from segdsl.evaluate.columnar import evaluate
+    from segdsl.backends.memory.columnar import evaluate
 
     rounds = 1 if quick else 5
     ws = workspace()

@@ -9,7 +9,7 @@
 * ``ends with ... ignoring case`` folds ASCII A-Z only.
 
 ``numpy_sizers`` works on the encodings the columnar evaluator reads: the profile
-:class:`segdsl.data.Table`'s own columns (decimals as scaled int64, timestamps as int64
+:class:`segdsl.data.tables.Table`'s own columns (decimals as scaled int64, timestamps as int64
 µs, text as object arrays, ``valid`` masks for NULL) and the evaluator's views of them
 (enums as int8 codes, tag sets as uint64 bitsets; built before timing, as the
 evaluator's are). ``polars_sizers`` works on a polars DataFrame of the same data.
@@ -58,7 +58,7 @@ BOARD = (1001, 1002, 1003)
 
 
 def numpy_sizers(table) -> dict:
-    from segdsl.evaluate.columnar import enum_codes, tag_bits
+    from segdsl.backends.memory.columnar import enum_codes, tag_bits
 
     c = table.columns
     fields = table.schema.fields

@@ -8,8 +8,8 @@ numpy, pyarrow, duckdb, psycopg imported on the ``check`` path (sqlglot is repor
 too: allowed, but ``check`` does not need it).
 
 A second goal: importing segdsl's library API — the package plus everything a program
-needs to parse, check and compile a rule (``segdsl.parser``, ``segdsl.checker``,
-``segdsl.sql``) — ≤ 1.2× ``import lark, sqlglot``, interleaved the same way.
+needs to parse, check and compile a rule (``segdsl.syntax.parser``, ``segdsl.check.checker``,
+``segdsl.backends.sql``) — ≤ 1.2× ``import lark, sqlglot``, interleaved the same way.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ GOAL_RATIO = 1.6
 IMPORT_GOAL_RATIO = 1.2
 #: What a program embedding segdsl imports to parse, check and compile rules. Lark's
 #: grammar is not loaded until the first parse (then from Lark's cache).
-IMPORT_API = "import segdsl; from segdsl import parser, checker; from segdsl.sql import compile_rule"
+IMPORT_API = "import segdsl; from segdsl import parser, checker; from segdsl.backends.sql import compile_rule"
 FORBIDDEN = ("numpy", "pyarrow", "duckdb", "psycopg")
 WATCHED = (*FORBIDDEN, "sqlglot")
 
@@ -40,7 +40,7 @@ WATCHED = (*FORBIDDEN, "sqlglot")
 # reports which heavy packages ended up in sys.modules, and the command's exit status.
 _PROBE = r"""
 import contextlib, io, json, sys
-from segdsl.cli import cli
+from segdsl.cli.main import cli
 out = io.StringIO()
 status = 0
 with contextlib.redirect_stdout(out):

@@ -21,12 +21,12 @@ DEFAULT_DSN = "postgresql://postgres@127.0.0.1/postgres"
 
 
 def run(dsn: str | None, log=print) -> int:
-    from segdsl.checker import check_expression
-    from segdsl.data import load_table
-    from segdsl.engines import EngineError, connect, fetch_keys, load_project, load_records
-    from segdsl.profile import build_profile, load_source
-    from segdsl.parser import parse_expression
-    from segdsl.sql import compile_rule
+    from segdsl.check.checker import check_expression
+    from segdsl.data.tables import load_table
+    from segdsl.data.engines import EngineError, connect, fetch_keys, load_project, load_records
+    from segdsl.backends.memory.profile import build_profile, load_source
+    from segdsl.syntax.parser import parse_expression
+    from segdsl.backends.sql import compile_rule
 
     dsn = dsn or os.environ.get("SEGDSL_TEST_DSN") or DEFAULT_DSN
     schema = load_schema()

@@ -26,7 +26,7 @@ def private_schema(dsn: str, name: str) -> Iterator:
     Raises segdsl's EngineError when Postgres cannot be reached."""
     from urllib.parse import quote
 
-    from segdsl.engines import connect
+    from segdsl.data.engines import connect
 
     admin = connect(dsn)
     try:
@@ -56,7 +56,7 @@ def private_schema(dsn: str, name: str) -> Iterator:
 
 def workspace():
     """The hospitality project with every example segment checked."""
-    from segdsl.project import load_workspace
+    from segdsl.project.workspace import load_workspace
 
     ws = load_workspace([ROOT / p for p in SEGMENT_FILES])
     if not ws.ok or ws.schema is None:
@@ -71,7 +71,7 @@ def segments(ws) -> list:
 
 def traits(ws) -> list:
     """The derived fields the example segments read (what `segdsl size` derives)."""
-    from segdsl.profile import profile_fields
+    from segdsl.backends.memory.profile import profile_fields
 
     return profile_fields([s.rule for s in segments(ws)])
 
@@ -91,7 +91,7 @@ def profile_select(schema, fields, target: str):
     from sqlglot import exp
 
     from segdsl import ir
-    from segdsl.sql import compile_rule
+    from segdsl.backends.sql import compile_rule
 
     rule = ir.Or(tuple(ir.IsNull(f) for f in fields))  # reads every trait once
     compiled = compile_rule(rule, schema, target=target, form="count", as_of=AS_OF, pretty=False)
@@ -121,7 +121,7 @@ def checksum_sql(schema, fields, target: str) -> str:
     can be compared without moving a million rows."""
     from sqlglot import exp, parse_one
 
-    from segdsl.schema import Kind
+    from segdsl.schema.model import Kind
 
     body = profile_select(schema, fields, target)
     parts = [exp.Count(this=exp.Star())]
@@ -148,7 +148,7 @@ def checksums_from_row(fields, row) -> dict:
     """The checksum query's one row, in the in-memory encodings (decimals scaled)."""
     from decimal import Decimal
 
-    from segdsl.schema import Kind
+    from segdsl.schema.model import Kind
 
     out = {"rows": int(row[0])}
     for i, f in enumerate(fields):
@@ -162,8 +162,8 @@ def checksums_from_row(fields, row) -> dict:
 
 
 def checksums_from_table(table, fields) -> dict:
-    """The same checksums, from an in-memory profile :class:`segdsl.data.Table`."""
-    from segdsl.schema import Kind
+    """The same checksums, from an in-memory profile :class:`segdsl.data.tables.Table`."""
+    from segdsl.schema.model import Kind
 
     out = {"rows": table.n_rows}
     for f in fields:
@@ -244,12 +244,12 @@ def dump_tables(path, entity, sources: dict) -> None:
 
 def load_tables(path, schema):
     """The entity table and the source tables :func:`dump_tables` wrote, as
-    :class:`segdsl.data.Table` objects of ``schema`` and its sources."""
+    :class:`segdsl.data.tables.Table` objects of ``schema`` and its sources."""
     import pickle
 
     import numpy as np
 
-    from segdsl.data import Column, Table
+    from segdsl.data.tables import Column, Table
 
     with open(path, "rb") as f:
         raw = pickle.load(f)

@@ -77,7 +77,7 @@ def pg_dsn():
 
 @pytest.fixture(scope="session")
 def pg(pg_dsn):
-    from segdsl.engines import connect
+    from segdsl.data.engines import connect
 
     engine = connect(pg_dsn)
     yield engine
@@ -111,7 +111,7 @@ def mysql_dsn():
 
 @pytest.fixture(scope="session")
 def maria(mysql_dsn):
-    from segdsl.engines import connect
+    from segdsl.data.engines import connect
 
     engine = connect(mysql_dsn)
     yield engine
@@ -120,7 +120,7 @@ def maria(mysql_dsn):
 
 @pytest.fixture
 def duck():
-    from segdsl.engines import connect
+    from segdsl.data.engines import connect
 
     engine = connect("duckdb::memory:")
     yield engine
@@ -129,7 +129,7 @@ def duck():
 
 @pytest.fixture
 def lite():
-    from segdsl.engines import connect
+    from segdsl.data.engines import connect
 
     engine = connect("sqlite::memory:")
     yield engine

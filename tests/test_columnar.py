@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from segdsl.data import Column, Table
-from segdsl.evaluate import columnar, evaluate
+from segdsl.data.tables import Column, Table
+from segdsl.backends.memory import columnar, evaluate
 from test_evaluate import AS_OF, F, SCHEMA, members, rows, rule
 
 
@@ -26,10 +26,10 @@ def test_enum_codes_keep_null_unknown():
 
 
 def test_enum_in_a_long_list_uses_a_lookup_table():
-    from segdsl.checker import check_expression
-    from segdsl.evaluate import compile_row, member_keys
-    from segdsl.parser import parse_expression
-    from segdsl.schema import schema_from_dict
+    from segdsl.check.checker import check_expression
+    from segdsl.backends.memory import compile_row, member_keys
+    from segdsl.syntax.parser import parse_expression
+    from segdsl.schema.model import schema_from_dict
 
     letters = [chr(ord("a") + i) for i in range(12)]
     schema, diags = schema_from_dict({"entity": "e", "table": "t", "key": "id", "fields": {

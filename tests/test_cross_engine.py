@@ -22,13 +22,13 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from segdsl import ir
-from segdsl.checker import check_modules
-from segdsl.data import Table
-from segdsl.engines import fetch_count, fetch_keys, load_records
-from segdsl.evaluate import compile_row, member_keys
-from segdsl.parser import parse_source
-from segdsl.schema import schema_from_dict
-from segdsl.sql import compile_rule, condition
+from segdsl.check.checker import check_modules
+from segdsl.data.tables import Table
+from segdsl.data.engines import fetch_count, fetch_keys, load_records
+from segdsl.backends.memory import compile_row, member_keys
+from segdsl.syntax.parser import parse_source
+from segdsl.schema.model import schema_from_dict
+from segdsl.backends.sql import compile_rule, condition
 
 SCHEMA, _ = schema_from_dict(
     {
@@ -215,7 +215,7 @@ CREATED: set[str] = set()
 @pytest.fixture(scope="module")
 def engines(pg, maria):
     """One connection per engine; every example reloads the table from scratch."""
-    from segdsl.engines import connect
+    from segdsl.data.engines import connect
 
     duck, lite = connect("duckdb::memory:"), connect("sqlite::memory:")
     CREATED.clear()

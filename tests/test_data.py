@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segdsl.data import DataError, Table, load_table, read_csv, write_csv
-from segdsl.schema import schema_from_dict
+from segdsl.data.tables import DataError, Table, load_table, read_csv, write_csv
+from segdsl.schema.model import schema_from_dict
 
 UTC = dt.timezone.utc
 
@@ -313,7 +313,7 @@ def test_csv_round_trip(records):
 
 @pytest.fixture
 def tiny_blocks(monkeypatch):
-    from segdsl import data
+    from segdsl.data import tables as data
 
     monkeypatch.setattr(data, "_READ_BLOCK", 97)
 
@@ -325,7 +325,7 @@ def _guest_rows(n):
 
 
 def test_many_blocks_read_as_one(tmp_path, monkeypatch):
-    from segdsl import data
+    from segdsl.data import tables as data
 
     path = tmp_path / "guests.csv"
     write_csv(SCHEMA, _guest_rows(300), path)
@@ -392,7 +392,7 @@ def test_batched_writing_gives_the_same_bytes(tmp_path):
 
 
 def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
-    from segdsl import data
+    from segdsl.data import tables as data
 
     path = tmp_path / "guests.csv"
     write_csv(SCHEMA, _guest_rows(5), path)
@@ -432,7 +432,7 @@ def test_from_columns_is_from_records_by_column():
 
 
 def test_open_atomic_refuses_to_append(tmp_path):
-    from segdsl.files import open_atomic
+    from segdsl.data.files import open_atomic
 
     with pytest.raises(ValueError, match="mode 'a' is not"), open_atomic(tmp_path / "x.txt", "a"):
         pass

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segdsl import data
-from segdsl.data import DataError, _build_column, _fast_column, _PARSERS, _quote, read_csv
-from segdsl.schema import schema_from_dict
+from segdsl.data import tables as data
+from segdsl.data.tables import DataError, _build_column, _fast_column, _PARSERS, _quote, read_csv
+from segdsl.schema.model import schema_from_dict
 
 UTC = dt.timezone.utc
 
@@ -163,8 +163,8 @@ def _load_rows(n: int) -> list[dict]:
 
 @pytest.mark.parametrize("engine_name", ["duck", "lite", "pg"])
 def test_loading_a_table_stores_what_loading_its_records_stores(engine_name, request):
-    from segdsl.data import Table
-    from segdsl.engines import load_records
+    from segdsl.data.tables import Table
+    from segdsl.data.engines import load_records
 
     engine = request.getfixturevalue(engine_name)
     table = Table.from_records(_LOAD, _load_rows(70))
@@ -188,7 +188,7 @@ def test_loading_a_table_stores_what_loading_its_records_stores(engine_name, req
 
 
 def test_iter_rows_is_records_in_tuples():
-    from segdsl.data import Table
+    from segdsl.data.tables import Table
 
     table = Table.from_records(_LOAD, _load_rows(40))
     names = [f.column for f in _LOAD.stored_fields()] + ["absent"]

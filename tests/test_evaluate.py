@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segdsl import ir
-from segdsl.checker import check_expression
-from segdsl.data import Table
-from segdsl.evaluate import compile_row, evaluate, member_keys
-from segdsl.evaluate.row import compile_source
-from segdsl.parser import parse_expression
-from segdsl.schema import schema_from_dict
+from segdsl.check.checker import check_expression
+from segdsl.data.tables import Table
+from segdsl.backends.memory import compile_row, evaluate, member_keys
+from segdsl.backends.memory.row import compile_source
+from segdsl.syntax.parser import parse_expression
+from segdsl.schema.model import schema_from_dict
 
 UTC = dt.timezone.utc
 AS_OF = dt.datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

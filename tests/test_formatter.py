@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segdsl import formatter
-from segdsl.commands.fmt import fmt
-from segdsl.formatter import WIDTH, format_expression, format_source
-from segdsl.parser import parse_expression, parse_source
+from segdsl.syntax import formatter
+from segdsl.cli.fmt import fmt
+from segdsl.syntax.formatter import WIDTH, format_expression, format_source
+from segdsl.syntax.parser import parse_expression, parse_source
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").rglob("*.seg"))
@@ -627,7 +627,7 @@ def test_fmt_keeps_a_byte_order_mark_and_follows_symlinks(tmp_path):
 def test_pre_commit_hooks_run_the_installed_commands():
     """Each hook's `entry` is a working `segdsl` command line (this also needs `fmt` to be
     registered on the `segdsl` group)."""
-    from segdsl.cli import cli
+    from segdsl.cli.main import cli
 
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     hooks = {}

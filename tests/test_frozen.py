@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segdsl import ast, ir
+from segdsl.syntax import ast
+from segdsl import ir
 from segdsl.frozen import Value, frozen
-from segdsl.span import Span
+from segdsl.syntax.span import Span
 
 
 @frozen

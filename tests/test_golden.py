@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from segdsl.cli import cli
+from segdsl.cli.main import cli
 from segdsl.diagnostics import render_all_text, render_json
-from segdsl.project import load_workspace
+from segdsl.project.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "tests" / "cases" / "diagnostics").glob("*.seg"))

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from segdsl import ir
-from segdsl.engines import connect, fetch_keys, load_records
-from segdsl.schema import schema_from_dict
-from segdsl.sql import compile_rule
+from segdsl.data.engines import connect, fetch_keys, load_records
+from segdsl.schema.model import schema_from_dict
+from segdsl.backends.sql import compile_rule
 
 SCHEMA, _ = schema_from_dict(
     {

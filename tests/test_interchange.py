@@ -18,15 +18,16 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segdsl import ast, interchange
-from segdsl.checker import check_modules
+from segdsl.syntax import ast
+from segdsl import interchange
+from segdsl.check.checker import check_modules
 from segdsl.interchange import export_json, import_json, read_json
-from segdsl.parser import parse_source
-from segdsl.printer import string_text
-from segdsl.project import load_workspace
-from segdsl.schema import load_schema, schema_from_dict
-from segdsl.sizes import sizes_in_memory
-from segdsl.span import Span
+from segdsl.syntax.parser import parse_source
+from segdsl.syntax.printer import string_text
+from segdsl.project.workspace import load_workspace
+from segdsl.schema.model import load_schema, schema_from_dict
+from segdsl.lifecycle.sizes import sizes_in_memory
+from segdsl.syntax.span import Span
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLF = ROOT / "examples" / "golf"
@@ -87,7 +88,7 @@ def where_of(text: str) -> ast.Expr:
 @pytest.fixture(scope="module")
 def golf_reference():
     """The hand-written segment, its size as `segdsl size` computes it, and the profile."""
-    from segdsl.profile import load_profile
+    from segdsl.backends.memory.profile import load_profile
 
     ws = load_workspace([GOLF / "segments.seg"])
     assert ws.ok, [d.message for d in ws.diagnostics if d.is_error]
@@ -101,7 +102,7 @@ def golf_reference():
 
 @pytest.mark.parametrize("path, fmt", [(SEED_JSON, "segdsl"), (SEED_JSON, "auto"), (SEED_RQB, "rqb"), (SEED_RQB, "auto")])
 def test_seed_example_imports_checks_and_sizes_like_the_hand_written_segment(path, fmt, golf_reference):
-    from segdsl.evaluate.columnar import evaluate
+    from segdsl.backends.memory.columnar import evaluate
 
     reference, expected_where, expected_size, table = golf_reference
     text, diags = import_json(path.read_bytes(), str(path), GOLF_SCHEMA, fmt, name="active_golfers_low_handicap")
@@ -182,7 +183,7 @@ def test_rqb_string_values_convert_by_field_type():
 
 
 def print_rule(text: str) -> str:
-    from segdsl.printer import print_expr
+    from segdsl.syntax.printer import print_expr
 
     return print_expr(where_of(text))
 
@@ -560,7 +561,7 @@ def test_every_code_is_tested():
 
 
 def _invoke(*args, cwd: Path = ROOT):
-    from segdsl.commands.interchange import export, import_
+    from segdsl.cli.interchange import export, import_
 
     command = {"import": import_, "export": export}[args[0]]
     old = os.getcwd()

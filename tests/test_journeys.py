@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from segdsl import ir
-from segdsl.checker import check_modules
-from segdsl.cli import cli
-from segdsl.journeys import DEFAULT_RATES, JourneyError, load_rates, simulate
-from segdsl.parser import parse_source
-from segdsl.schema import load_schema
+from segdsl.check.checker import check_modules
+from segdsl.cli.main import cli
+from segdsl.lifecycle.journeys import DEFAULT_RATES, JourneyError, load_rates, simulate
+from segdsl.syntax.parser import parse_source
+from segdsl.schema.model import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA, _ = load_schema(ROOT / "examples" / "hospitality" / "schema.toml")

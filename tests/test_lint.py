@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from segdsl.checker import check_modules
-from segdsl.cli import cli
-from segdsl.parser import parse_source
-from segdsl.schema import load_schema
+from segdsl.check.checker import check_modules
+from segdsl.cli.main import cli
+from segdsl.syntax.parser import parse_source
+from segdsl.schema.model import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "examples" / "hospitality" / "schema.toml"

@@ -3,7 +3,7 @@
 
 Every expectation is computed independently of the server: positions from the test's
 own text (UTF-16 code units, as VS Code counts them), sizes with the library's
-``sizes_in_memory``, formatting with ``segdsl.formatter``. The latency test edits a
+``sizes_in_memory``, formatting with ``segdsl.syntax.formatter``. The latency test edits a
 generated 1,000-line file and times didChange → publishDiagnostics.
 """
 
@@ -162,8 +162,8 @@ def write_data(schema_path: Path, data_dir: Path, rows: int = 60) -> None:
     the past two years, source rows spread over the entities."""
     from decimal import Decimal
 
-    from segdsl.data import write_csv
-    from segdsl.schema import Kind, load_schema
+    from segdsl.data.tables import write_csv
+    from segdsl.schema.model import Kind, load_schema
 
     schema, diags = load_schema(schema_path)
     assert schema is not None, diags
@@ -325,7 +325,7 @@ async def test_utf16_columns_after_emoji_and_accent(client: LanguageClient, proj
 
 
 def schema_of(project: Path):
-    from segdsl.schema import load_schema
+    from segdsl.schema.model import load_schema
 
     schema, diags = load_schema(project / "schema.toml")
     assert schema is not None, diags
@@ -355,8 +355,8 @@ async def test_hover_on_a_field(client: LanguageClient, project: Path):
 
 @lsp_test
 async def test_hover_on_a_segment_shows_rule_and_size(client: LanguageClient, project: Path):
-    from segdsl.project import load_workspace
-    from segdsl.sizes import sizes_in_memory
+    from segdsl.project.workspace import load_workspace
+    from segdsl.lifecycle.sizes import sizes_in_memory
 
     path = project / "segments.seg"
     text = path.read_text()
@@ -487,7 +487,7 @@ async def test_definition_and_references_across_files(client: LanguageClient, pr
 
 @lsp_test
 async def test_rename_across_files(client: LanguageClient, project: Path, tmp_path: Path):
-    from segdsl.project import load_workspace
+    from segdsl.project.workspace import load_workspace
 
     camp_path = project / "campaigns.seg"
     open_doc(client, camp_path, CAMPAIGNS)
@@ -537,10 +537,10 @@ async def test_document_symbols(client: LanguageClient, project: Path):
     close_doc(client, path)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("segdsl.formatter") is None, reason="segdsl.formatter not present")
+@pytest.mark.skipif(importlib.util.find_spec("segdsl.syntax.formatter") is None, reason="segdsl.syntax.formatter not present")
 @lsp_test
 async def test_formatting(client: LanguageClient, project: Path):
-    from segdsl.formatter import format_source
+    from segdsl.syntax.formatter import format_source
 
     path = project / "messy.seg"
     text = 'segment   messy "Messy"{where ltv>=1   and\n  email_opt_in # keep me\n refresh   daily}\n'
@@ -622,7 +622,7 @@ async def test_garbage_and_unterminated_strings_do_not_crash(client: LanguageCli
 
 
 #: This server is started the way `segdsl lsp` starts it: through the click command.
-CLICK_SERVER = [sys.executable, "-c", "from segdsl.commands.lsp import lsp; lsp(['--stdio'])"]
+CLICK_SERVER = [sys.executable, "-c", "from segdsl.cli.lsp import lsp; lsp(['--stdio'])"]
 
 
 @pytest_lsp.fixture(loop_scope="module",

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from segdsl.commands.model import model
-from segdsl.data import EPOCH_ORDINAL, US_PER_DAY, Column, Table, read_csv
+from segdsl.cli.model import model
+from segdsl.data.tables import EPOCH_ORDINAL, US_PER_DAY, Column, Table, read_csv
 from segdsl.models import ModelError, train_models, write_run
 from segdsl.models.features import compile_expr
 from segdsl.models.logistic import auc, fit_logistic, log_loss, predict
 from segdsl.models.specs import CHURN, ENGAGEMENT, HORIZON_DAYS
 from segdsl.models.train import ModelData, holdout_mask
-from segdsl.schema import Kind, load_schema
+from segdsl.schema.model import Kind, load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
@@ -222,8 +222,8 @@ def test_the_docs_quote_the_committed_holdout_auc():
 
 
 def test_smart_segments_find_members_through_the_scores():
-    from segdsl.project import load_workspace
-    from segdsl.sizes import sizes_in_memory
+    from segdsl.project.workspace import load_workspace
+    from segdsl.lifecycle.sizes import sizes_in_memory
 
     for domain, names in (("golf", ("active_golfers_low_handicap", "likely_to_churn")),
                           ("hospitality", ("likely_to_churn",))):
@@ -308,9 +308,9 @@ def test_model_commands_fail_cleanly(tmp_path):
 
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_models_read_only_their_columns_and_default_to_the_same_as_of(domain, data, tmp_path):
-    from segdsl.data import load_table
-    from segdsl.profile import load_source
-    from segdsl.schema import Kind
+    from segdsl.data.tables import load_table
+    from segdsl.backends.memory.profile import load_source
+    from segdsl.schema.model import Kind
 
     loaded = data[domain]
     schema, seeds = loaded.schema, ROOT / "seeds" / domain

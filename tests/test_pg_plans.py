@@ -77,7 +77,7 @@ def handwritten(domain: str) -> dict[str, str]:
 
 
 def segments(domain: str):
-    from segdsl.project import load_workspace
+    from segdsl.project.workspace import load_workspace
 
     ws = load_workspace(sorted((ROOT / "examples" / domain).glob("*.seg")))
     assert ws.ok, ws.diagnostics
@@ -85,7 +85,7 @@ def segments(domain: str):
 
 
 def compiled(segment, schema, form: str = "select") -> str:
-    from segdsl.sql import compile_segment
+    from segdsl.backends.sql import compile_segment
 
     result = compile_segment(segment, schema, target="postgres", as_of=AS_OF, form=form)
     assert result.ok, result.diagnostics
@@ -126,9 +126,9 @@ def index_names(shape) -> set[str]:
 def load_seeds(engine, domain: str) -> None:
     """The domain's committed seeds, loaded as `segdsl db load` does, with the user's
     indexes, analysed."""
-    from segdsl.data import load_table
-    from segdsl.engines import load_project
-    from segdsl.profile import load_source
+    from segdsl.data.tables import load_table
+    from segdsl.data.engines import load_project
+    from segdsl.backends.memory.profile import load_source
 
     schema, _ = segments(domain)
     data = ROOT / "seeds" / domain
@@ -146,7 +146,7 @@ def load_seeds(engine, domain: str) -> None:
 @pytest.fixture(scope="module", params=DOMAINS)
 def loaded(request, pg_dsn):
     """(domain, engine, schema, segments), the seeds loaded into a schema of their own."""
-    from segdsl.engines import connect
+    from segdsl.data.engines import connect
 
     domain = request.param
     schema, segs = segments(domain)
@@ -171,7 +171,7 @@ def test_every_example_segment_has_a_handwritten_query():
 
 
 def test_same_members_as_handwritten(loaded):
-    from segdsl.engines import fetch_keys
+    from segdsl.data.engines import fetch_keys
 
     domain, engine, schema, segs = loaded
     hand = handwritten(domain)
@@ -205,10 +205,10 @@ def test_time_windows_use_the_users_index(loaded):
 
 
 def test_trait_time_windows_use_the_users_index(loaded):
-    from segdsl.checker import check_expression
-    from segdsl.engines import fetch_keys
-    from segdsl.parser import parse_expression
-    from segdsl.sql import compile_rule
+    from segdsl.check.checker import check_expression
+    from segdsl.data.engines import fetch_keys
+    from segdsl.syntax.parser import parse_expression
+    from segdsl.backends.sql import compile_rule
 
     domain, engine, schema, _ = loaded
     for text, index, by_hand in [r[1:] for r in INDEX_RULES if r[0] == domain]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from segdsl.cli import cli
+from segdsl.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

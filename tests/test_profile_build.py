@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from segdsl.data import Table
-from segdsl.profile import build_profile
-from segdsl.schema import schema_from_dict
+from segdsl.data.tables import Table
+from segdsl.backends.memory.profile import build_profile
+from segdsl.schema.model import schema_from_dict
 
 UTC = dt.timezone.utc
 AS_OF = dt.datetime(2024, 2, 1, tzinfo=UTC)
@@ -79,9 +79,9 @@ def test_profile_of_known_rows(keys, id_kind):
 def test_load_profile_reads_only_what_traits_read_and_gets_the_same_profile(domain):
     from pathlib import Path
 
-    from segdsl.data import load_table
-    from segdsl.profile import load_profile, load_source, profile_fields, source_columns
-    from segdsl.project import load_workspace
+    from segdsl.data.tables import load_table
+    from segdsl.backends.memory.profile import load_profile, load_source, profile_fields, source_columns
+    from segdsl.project.workspace import load_workspace
 
     root = Path(__file__).resolve().parents[1]
     ws = load_workspace(sorted((root / "examples" / domain).glob("*.seg")))

@@ -24,12 +24,12 @@ import attrs
 import pytest
 from click.testing import CliRunner
 
-from segdsl import cli as cli_module
-from segdsl.evaluate.columnar import member_keys
-from segdsl.profile import load_profile
-from segdsl.project import load_workspace
-from segdsl.refresh import definition_hash, plan
-from segdsl.state import (
+from segdsl.cli import main as cli_module
+from segdsl.backends.memory.columnar import member_keys
+from segdsl.backends.memory.profile import load_profile
+from segdsl.project.workspace import load_workspace
+from segdsl.lifecycle.refresh import definition_hash, plan
+from segdsl.lifecycle.state import (
     Run,
     Snapshot,
     StateError,
@@ -37,14 +37,14 @@ from segdsl.state import (
     open_postgres,
     open_sqlite,
 )
-from segdsl.timeutil import parse_as_of
+from segdsl.ir.semantics import parse_as_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds" / "hospitality"
 LIFECYCLE = {
-    "refresh": "segdsl.commands.lifecycle:refresh",
-    "sync": "segdsl.commands.lifecycle:sync",
-    "members": "segdsl.commands.lifecycle:members",
+    "refresh": "segdsl.cli.lifecycle:refresh",
+    "sync": "segdsl.cli.lifecycle:sync",
+    "members": "segdsl.cli.lifecycle:members",
 }
 
 
@@ -394,7 +394,7 @@ def test_clear_errors_never_tracebacks(segdsl, hotel, tmp_path):
 
 CHILD = textwrap.dedent("""
     import datetime as dt, sys
-    from segdsl.state import Snapshot, open_store
+    from segdsl.lifecycle.state import Snapshot, open_store
     where, lo, hi, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     as_of = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(days=n)
     keys = frozenset(range(lo, hi))
@@ -528,7 +528,7 @@ def test_refresh_on_postgres_matches_memory_and_keeps_state_there(segdsl, hotel,
 
 def test_key_encoding_round_trips_text_and_int():
     for key in (0, -5, 2**63 - 1, "", "ab", '"quoted"', "12", "é\u00a0"):
-        from segdsl.state import encode_key
+        from segdsl.lifecycle.state import encode_key
 
         assert decode_key(encode_key(key)) == key and type(decode_key(encode_key(key))) is type(key)
     assert encode_key(12) != encode_key("12")

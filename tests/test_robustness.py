@@ -13,11 +13,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segdsl.checker import check_expression, check_modules
-from segdsl.parser import MAX_DEPTH, parse_bytes, parse_expression, parse_source
-from segdsl.schema import load_schema
-from segdsl.source import MAX_SOURCE_BYTES
-from segdsl.sql import compile_rule
+from segdsl.check.checker import check_expression, check_modules
+from segdsl.syntax.parser import MAX_DEPTH, parse_bytes, parse_expression, parse_source
+from segdsl.schema.model import load_schema
+from segdsl.syntax.source import MAX_SOURCE_BYTES
+from segdsl.backends.sql import compile_rule
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA, _ = load_schema(ROOT / "examples" / "hospitality" / "schema.toml")

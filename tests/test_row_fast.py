@@ -5,7 +5,7 @@ generated source shows the shortcut was taken."""
 from __future__ import annotations
 
 from segdsl import ir
-from segdsl.evaluate.row import compile_row, compile_source
+from segdsl.backends.memory.row import compile_row, compile_source
 from test_evaluate import AS_OF, F, members, rows, rule
 
 KELVIN = "\u212a"  # str.lower() maps it to ASCII "k"; the ASCII fold leaves it alone
@@ -78,7 +78,7 @@ def test_shallow_segments_are_inlined_and_deep_ones_called():
 
 
 def test_shallow_matches_ir_depth_without_expanding_every_reference():
-    from segdsl.evaluate.row import _shallow
+    from segdsl.backends.memory.row import _shallow
     from test_evaluate import _deep
 
     nodes = [_deep(k) for k in range(8)] + [ir.Member("m", _deep(k)) for k in range(5)]

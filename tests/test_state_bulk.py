@@ -12,7 +12,7 @@ import uuid
 import numpy as np
 import pytest
 
-from segdsl.state import Snapshot, encode_key, idempotency_key, open_postgres, open_sqlite
+from segdsl.lifecycle.state import Snapshot, encode_key, idempotency_key, open_postgres, open_sqlite
 
 DAY = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 AWKWARD = ["tab\there", "new\nline", "cr\rx", "back\\slash", '"quoted"', "é\u00a0", "", "12", "\\N", "a\\tb"]

@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 from test_refresh import ROOT, day, refresh_json, seg_files
 
 from segdsl import ir
-from segdsl.data import write_csv
-from segdsl.evaluate.columnar import member_keys
-from segdsl.profile import load_profile
-from segdsl.project import load_workspace
-from segdsl.refresh import refresh
-from segdsl.state import StateError, Store, open_postgres, open_sqlite
-from segdsl.sync import project_channels, sync
+from segdsl.data.tables import write_csv
+from segdsl.backends.memory.columnar import member_keys
+from segdsl.backends.memory.profile import load_profile
+from segdsl.project.workspace import load_workspace
+from segdsl.lifecycle.refresh import refresh
+from segdsl.lifecycle.state import StateError, Store, open_postgres, open_sqlite
+from segdsl.lifecycle.sync import project_channels, sync
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from segdsl import synth
-from segdsl.commands.seed import seed as seed_group
-from segdsl.data import read_csv, write_csv
-from segdsl.schema import Kind, schema_from_dict
+from segdsl.data import synth
+from segdsl.cli.seed import seed as seed_group
+from segdsl.data.tables import read_csv, write_csv
+from segdsl.schema.model import Kind, schema_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 UTC = dt.timezone.utc

@@ -12,13 +12,13 @@ import datetime as dt
 
 import pytest
 
-from segdsl.checker import check_expression
-from segdsl.data import Table
-from segdsl.engines import connect, fetch_keys, load_project
-from segdsl.evaluate import compile_row, member_keys
-from segdsl.parser import parse_expression
-from segdsl.schema import schema_from_dict
-from segdsl.sql import compile_rule
+from segdsl.check.checker import check_expression
+from segdsl.data.tables import Table
+from segdsl.data.engines import connect, fetch_keys, load_project
+from segdsl.backends.memory import compile_row, member_keys
+from segdsl.syntax.parser import parse_expression
+from segdsl.schema.model import schema_from_dict
+from segdsl.backends.sql import compile_rule
 
 SCHEMA, DIAGS = schema_from_dict(
     {

@@ -8,12 +8,12 @@ import datetime as dt
 
 import pytest
 
-from segdsl.checker import check_expression
-from segdsl.engines import connect, fetch_keys, load_records
-from segdsl.evaluate import compile_row
-from segdsl.parser import parse_expression
-from segdsl.schema import schema_from_dict
-from segdsl.sql import compile_rule
+from segdsl.check.checker import check_expression
+from segdsl.data.engines import connect, fetch_keys, load_records
+from segdsl.backends.memory import compile_row
+from segdsl.syntax.parser import parse_expression
+from segdsl.schema.model import schema_from_dict
+from segdsl.backends.sql import compile_rule
 
 SCHEMA, _ = schema_from_dict(
     {

@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from segdsl.checker import check_expression
-from segdsl.data import Table
-from segdsl.engines import connect, fetch_keys, load_project
-from segdsl.evaluate import compile_row, member_keys
-from segdsl.parser import parse_expression
-from segdsl.profile import build_profile, profile_fields
-from segdsl.schema import schema_from_dict
-from segdsl.sql import compile_rule
+from segdsl.check.checker import check_expression
+from segdsl.data.tables import Table
+from segdsl.data.engines import connect, fetch_keys, load_project
+from segdsl.backends.memory import compile_row, member_keys
+from segdsl.syntax.parser import parse_expression
+from segdsl.backends.memory.profile import build_profile, profile_fields
+from segdsl.schema.model import schema_from_dict
+from segdsl.backends.sql import compile_rule
 
 UTC = dt.timezone.utc
 SCHEMA, DIAGS = schema_from_dict(

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Iterable, Mapping
 
 from segdsl.frozen import Value, frozen
-from segdsl.span import SourceFile, Span
+from segdsl.syntax.span import SourceFile, Span
 
 
 class Severity(enum.Enum):

@@ -3,7 +3,7 @@ diagnostics are made of them.
 
 ``@attrs.frozen`` generates ``__init__``, ``__eq__``, ``__hash__`` and ``__repr__`` for
 each class by compiling Python source, about 1 ms a class; the ~60 classes of
-:mod:`segdsl.ast`, :mod:`segdsl.ir`, :mod:`segdsl.schema` and :mod:`segdsl.diagnostics`
+:mod:`segdsl.syntax.ast`, :mod:`segdsl.ir`, :mod:`segdsl.schema.model` and :mod:`segdsl.diagnostics`
 made that a fifth of ``import segdsl``. Here
 attrs still generates ``__init__`` (the one method on a hot path: every parse and check
 builds nodes), keeps instances frozen and slotted and provides ``attrs.fields`` and

@@ -4,7 +4,7 @@ Two formats (see ``docs/interchange.md``): ``segdsl`` — the golf seed's segmen
 ``{field, operator, value}`` rules under a ``combinator`` — and ``rqb``, the query
 objects react-querybuilder emits. JSON from a UI is untrusted: it is read by a
 position-tracking reader with no recursion, values are converted by the schema's field
-types (never guessed), and the `.seg` text is produced by :mod:`segdsl.printer`, parsed
+types (never guessed), and the `.seg` text is produced by :mod:`segdsl.syntax.printer`, parsed
 back and checked, so text is returned only when it reads exactly as the JSON meant and
 checks cleanly. Export works on the AST, so what the user wrote is what is exported.
 Diagnostics: E0501–E0529 (import, spans in the JSON), E0530–E0549 (export, spans in the
@@ -22,8 +22,8 @@ from pathlib import PurePath
 
 import attrs
 
-from segdsl import ast
-from segdsl.checker import check_modules
+from segdsl.syntax import ast
+from segdsl.check.checker import check_modules
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.interchange.exporting import MAX_EXPORT_DEPTH, export_json
 
@@ -44,11 +44,11 @@ from segdsl.interchange.names import (
     snake_case,
 )
 from segdsl.interchange.values import MAX_ERRORS, _TooMany, _where
-from segdsl.parser import parse_source
-from segdsl.printer import literal_text, print_expr, string_text
-from segdsl.schema import Schema
-from segdsl.source import check_text, decode_source
-from segdsl.span import Span
+from segdsl.syntax.parser import parse_source
+from segdsl.syntax.printer import literal_text, print_expr, string_text
+from segdsl.schema.model import Schema
+from segdsl.syntax.source import check_text, decode_source
+from segdsl.syntax.span import Span
 
 __all__ = [
     "FORMATS",
@@ -87,7 +87,7 @@ def import_json(
     are the project's other modules, which imported rules may reference and whose
     segment names an import must not repeat. Returns the text (None on errors) and the
     diagnostics, whose spans are character offsets in the decoded JSON text (decode
-    bytes with :func:`segdsl.source.decode_source` to render them)."""
+    bytes with :func:`segdsl.syntax.source.decode_source` to render them)."""
     if fmt not in (*FORMATS, "auto"):
         raise ValueError(f"unknown interchange format {fmt!r}; use one of {', '.join(FORMATS)} or auto")
     if isinstance(data, bytes):
@@ -118,7 +118,7 @@ def import_json(
 def _emit(segments: list[ast.SegmentDef], reader: _Reader, path: str, schema: Schema,
           known: list[ast.Module]) -> tuple[str | None, tuple[Diagnostic, ...]]:
     """Print, parse back, check; map every diagnostic back into the JSON."""
-    from segdsl.formatter import format_source
+    from segdsl.syntax.formatter import format_source
 
     seg_path = f"<imported from {path}>"
     text = "\n".join(segment_text(s) for s in segments)
@@ -199,7 +199,7 @@ def _records(built, parsed, reader: _Reader) -> dict[tuple[int, int], tuple[tupl
 
 
 def segment_text(seg: ast.SegmentDef) -> str:
-    """One segment declaration, a clause a line, spelled by :mod:`segdsl.printer`; the
+    """One segment declaration, a clause a line, spelled by :mod:`segdsl.syntax.printer`; the
     formatter then lays it out as `segdsl fmt` would."""
     head = ("" if seg.kind == "dynamic" else f"{seg.kind} ") + f"segment {seg.name}"
     if seg.title is not None:

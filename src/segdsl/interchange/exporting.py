@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from segdsl import ast
+from segdsl.syntax import ast
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.interchange.formats import _JS_SPACE, _NAMES, FORMATS
 from segdsl.interchange.names import _show, json_field_name
-from segdsl.span import Span
+from segdsl.syntax.span import Span
 
 #: Deepest rule exported; the parser allows 48 levels, so only a hand-built tree trips it.
 MAX_EXPORT_DEPTH = 100
@@ -28,8 +28,8 @@ class _Num(str):
 def export_json(item, fmt: str = "segdsl") -> tuple[str | None, tuple[Diagnostic, ...]]:
     """An AST → JSON text in ``fmt`` (``"segdsl"`` or ``"rqb"``).
 
-    ``item`` is a :class:`segdsl.ast.SegmentDef` (one object), a module or a sequence of
-    segments (a list, in segdsl-json), or a bare rule (:data:`segdsl.ast.Expr`, a
+    ``item`` is a :class:`segdsl.syntax.ast.SegmentDef` (one object), a module or a sequence of
+    segments (a list, in segdsl-json), or a bare rule (:data:`segdsl.syntax.ast.Expr`, a
     group). A react-querybuilder query holds one rule and nothing about the segment.
     What the target cannot express is a diagnostic at the construct's `.seg` span."""
     if fmt not in FORMATS:

@@ -3,7 +3,7 @@ node remembered with the JSON node it came from."""
 
 from __future__ import annotations
 
-from segdsl import ast
+from segdsl.syntax import ast
 from segdsl.interchange.formats import (
     _GROUP_KEYS,
     _KINDS,
@@ -24,9 +24,9 @@ from segdsl.interchange.names import (
 )
 from segdsl.interchange.values import _describe, _path, _ValueReader
 from segdsl.ir import CADENCES
-from segdsl.parser import MAX_DEPTH
-from segdsl.schema import Field
-from segdsl.suggest import closest, did_you_mean, one_of
+from segdsl.syntax.parser import MAX_DEPTH
+from segdsl.schema.model import Field
+from segdsl.check.suggest import closest, did_you_mean, one_of
 
 _SKIP = object()  # a disabled react-querybuilder rule: not part of the query
 

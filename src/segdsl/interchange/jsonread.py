@@ -8,7 +8,7 @@ import re
 
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.interchange.names import _show
-from segdsl.span import Span
+from segdsl.syntax.span import Span
 
 #: Deepest JSON nesting read (objects and arrays). A group costs two levels (the group
 #: object and its ``rules`` array), so this allows 100 nested groups, twice what a rule

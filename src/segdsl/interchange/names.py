@@ -7,7 +7,7 @@ import json
 import re
 import unicodedata
 
-from segdsl.schema import RESERVED
+from segdsl.schema.model import RESERVED
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

@@ -9,15 +9,15 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
-from segdsl import ast
+from segdsl.syntax import ast
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.interchange.formats import _JS_SPACE
 from segdsl.interchange.jsonread import JNode
 from segdsl.interchange.names import _IDENT, _show
-from segdsl.schema import NUMERIC, Field, Kind, Schema
-from segdsl.source import check_text
-from segdsl.span import Span
-from segdsl.suggest import did_you_mean, one_of
+from segdsl.schema.model import NUMERIC, Field, Kind, Schema
+from segdsl.syntax.source import check_text
+from segdsl.syntax.span import Span
+from segdsl.check.suggest import did_you_mean, one_of
 
 #: Import stops after this many errors: one bad value in a 100,000-item list is enough.
 MAX_ERRORS = 100

@@ -17,15 +17,16 @@ from pathlib import Path
 
 import attrs
 
-from segdsl import ast, ir
-from segdsl.checker import check_modules
+from segdsl.syntax import ast
+from segdsl import ir
+from segdsl.check.checker import check_modules
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.lsp.text import LineIndex, Outline, Scan, outline, scan
-from segdsl.parser import ParseResult, parse_source
-from segdsl.project import Project
-from segdsl.schema import Schema, load_schema
-from segdsl.source import MAX_SOURCE_BYTES, decode_source
-from segdsl.span import Span
+from segdsl.syntax.parser import ParseResult, parse_source
+from segdsl.project.workspace import Project
+from segdsl.schema.model import Schema, load_schema
+from segdsl.syntax.source import MAX_SOURCE_BYTES, decode_source
+from segdsl.syntax.span import Span
 
 _ids = itertools.count(1)
 _SEP = "\x00piece"

@@ -21,7 +21,7 @@ from segdsl.lsp.text import (
     Token,
     enclosing_aggregate,
 )
-from segdsl.schema import NUMERIC, Field, Kind, Schema
+from segdsl.schema.model import NUMERIC, Field, Kind, Schema
 
 
 @attrs.frozen
@@ -339,7 +339,7 @@ def _segment_names(snapshot: Snapshot | None) -> list[Item]:
 
 
 def _enum_values(f: Field, used: tuple[str, ...]) -> list[Item]:
-    from segdsl.printer import string_text
+    from segdsl.syntax.printer import string_text
 
     return [Item(string_text(v), "value", f"{f.name}: enum value") for v in f.type.values if v not in used]
 

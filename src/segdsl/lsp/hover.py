@@ -6,12 +6,12 @@ from pathlib import Path
 
 import attrs
 
-from segdsl import ast
-from segdsl.checker import DEFAULT_REFRESH
+from segdsl.syntax import ast
+from segdsl.check.checker import DEFAULT_REFRESH
 from segdsl.lsp.analysis import Document, Snapshot, relocate
 from segdsl.lsp.text import KEYWORDS, enclosing_aggregate
-from segdsl.printer import literal_text, print_expr
-from segdsl.schema import Field, Kind, Schema
+from segdsl.syntax.printer import literal_text, print_expr
+from segdsl.schema.model import Field, Kind, Schema
 
 
 @attrs.frozen

@@ -35,7 +35,7 @@ from segdsl.lsp.analysis import (
 from segdsl.lsp.convert import lsp_range, to_lsp, uri_of
 from segdsl.lsp.sizing import SizeCache
 from segdsl.lsp.text import UTF16, UTF32
-from segdsl.project import CONFIG_NAME, find_project, load_workspace
+from segdsl.project.workspace import CONFIG_NAME, find_project, load_workspace
 
 log = logging.getLogger("segdsl.lsp")
 
@@ -178,7 +178,7 @@ class SegdslServer(LanguageServer):
 
 def _outside(uri: str):
     from segdsl.diagnostics import error
-    from segdsl.span import Span
+    from segdsl.syntax.span import Span
 
     return error("E0304", "no schema: this file is not in a segdsl project", Span(uri, 0, 0),
                  help="save it in a directory with a segdsl.toml (or below one)")
@@ -429,11 +429,11 @@ def on_formatting(ls: SegdslServer, params: types.DocumentFormattingParams) -> l
     if found is None:
         return None
     _, doc = found
-    if importlib.util.find_spec("segdsl.formatter") is None:
+    if importlib.util.find_spec("segdsl.syntax.formatter") is None:
         ls.window_show_message(types.ShowMessageParams(
-            types.MessageType.Warning, "segdsl: this version has no formatter (segdsl.formatter)"))
+            types.MessageType.Warning, "segdsl: this version has no formatter (segdsl.syntax.formatter)"))
         return None
-    from segdsl.formatter import format_source
+    from segdsl.syntax.formatter import format_source
 
     formatted, _diagnostics = format_source(doc.text, doc.path)
     if formatted is None or formatted == doc.text:

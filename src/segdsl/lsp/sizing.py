@@ -1,6 +1,6 @@
 """Segment sizes for hovers: the project's CSV data, evaluated in memory, cached.
 
-Sizes are computed with :func:`segdsl.sizes.sizes_in_memory` at the current UTC date,
+Sizes are computed with :func:`segdsl.lifecycle.sizes.sizes_in_memory` at the current UTC date,
 for every segment of a project at once (one read of the data), in a worker thread, and
 kept per (data files' versions, schema version, as-of date, rule): a hover after the first
 one costs a dictionary lookup. Data directories holding more than :data:`MAX_DATA_BYTES` of CSV are not read.
@@ -18,7 +18,7 @@ from pathlib import Path
 import attrs
 
 from segdsl import ir
-from segdsl.schema import Schema
+from segdsl.schema.model import Schema
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,8 @@ class SizeCache:
             return fut
 
     def _compute(self, base: tuple, segments: list[ir.Segment], schema: Schema, data_dir: Path, as_of) -> None:
-        from segdsl.data import DataError
-        from segdsl.sizes import sizes_in_memory
+        from segdsl.data.tables import DataError
+        from segdsl.lifecycle.sizes import sizes_in_memory
 
         try:
             sizes = sizes_in_memory(segments, schema, data_dir, as_of)

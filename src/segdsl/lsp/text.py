@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import attrs
 
-from segdsl.schema import RESERVED
+from segdsl.schema.model import RESERVED
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 

@@ -2,9 +2,9 @@
 
 A feature is an aggregate over a source table (``count(bookings where ...)``) or a day
 count of an entity field (``days_since(signup_date)``), written in the language a rule
-uses. It is parsed with :func:`segdsl.parser.parse_expression`, checked against the
-project's schema with :func:`segdsl.checker.check_expression`, and evaluated at an
-instant with :func:`segdsl.profile.build_profile` — so a feature means exactly what the
+uses. It is parsed with :func:`segdsl.syntax.parser.parse_expression`, checked against the
+project's schema with :func:`segdsl.check.checker.check_expression`, and evaluated at an
+instant with :func:`segdsl.backends.memory.profile.build_profile` — so a feature means exactly what the
 same text means in a segment, at that as-of.
 
 No leakage: every aggregate is bounded in time with ``before 0 days ago`` (strictly
@@ -19,9 +19,10 @@ from collections.abc import Mapping, Sequence
 import attrs
 import numpy as np
 
-from segdsl import ast, ir
-from segdsl.data import EPOCH_ORDINAL, US_PER_DAY, Table
-from segdsl.schema import Field, Kind, Schema
+from segdsl.syntax import ast
+from segdsl import ir
+from segdsl.data.tables import EPOCH_ORDINAL, US_PER_DAY, Table
+from segdsl.schema.model import Field, Kind, Schema
 
 
 class ModelError(Exception):
@@ -72,8 +73,8 @@ class Compiled:
 def compile_expr(schema: Schema, text: str, name: str) -> Compiled:
     """Parse and check one feature expression against ``schema``; raises ModelError with
     the diagnostics when it does not check."""
-    from segdsl.checker import check_expression
-    from segdsl.parser import parse_expression
+    from segdsl.check.checker import check_expression
+    from segdsl.syntax.parser import parse_expression
 
     parsed = parse_expression(text, f"<feature {name}>")
     expr = parsed.expr
@@ -97,7 +98,7 @@ def evaluate(schema: Schema, entity: Table, sources: Mapping[str, Table], exprs:
     """Each expression's value per entity row at ``as_of``, as float64 with NaN for NULL
     (counts and sums are never NULL). Decimals are in units, dates and timestamps are
     day counts to the as-of date."""
-    from segdsl.profile import build_profile
+    from segdsl.backends.memory.profile import build_profile
 
     aggregates = [c.field for c in exprs.values() if not c.days_since]
     profile = build_profile(schema, entity, sources, aggregates, as_of)

@@ -5,7 +5,7 @@ Every expression here is evaluated at an as-of instant by segdsl itself (see
 each feature to the history known at the as-of; windows are written
 ``after N+1 days ago and before 0 days ago``: the N calendar days before the as-of date.
 
-The seed services hand over limited history (``segdsl.synth``): engagement events one
+The seed services hand over limited history (``segdsl.data.synth``): engagement events one
 year, tee times and tournaments 400 days, dues 13 months. Training features are computed
 180 days before the as-of, so every window here fits inside what the data holds at
 that cutoff; a longer window would see less history at training than at scoring.

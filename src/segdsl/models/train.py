@@ -22,11 +22,11 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from segdsl.data import EPOCH, US_PER_DAY, Table, load_table, write_csv
+from segdsl.data.tables import EPOCH, US_PER_DAY, Table, load_table, write_csv
 from segdsl.models import logistic
 from segdsl.models.features import Compiled, ModelError, compile_expr, evaluate, transform
 from segdsl.models.specs import CHURN, ENGAGEMENT, HORIZON_DAYS, ChurnSpec, EngagementSpec
-from segdsl.schema import Kind, Schema
+from segdsl.schema.model import Kind, Schema
 
 UTC = dt.timezone.utc
 L2 = 1.0
@@ -142,7 +142,7 @@ class ModelData:
     @classmethod
     def load(cls, schema: Schema, data_dir: Path, spec: ChurnSpec | None = None,
              engagement: EngagementSpec = ENGAGEMENT) -> ModelData:
-        from segdsl.profile import load_source, source_columns
+        from segdsl.backends.memory.profile import load_source, source_columns
 
         spec = spec or churn_spec(schema)
         texts = {f.name: f.expr for f in spec.features}
@@ -172,7 +172,7 @@ class ModelData:
 
     def default_as_of(self) -> dt.datetime:
         """The UTC midnight after the newest date or instant in the tables read."""
-        from segdsl.profile import load_source
+        from segdsl.backends.memory.profile import load_source
 
         newest = None
         for name, table in self.sources.items():

@@ -1,0 +1,467 @@
+"""The columnar evaluator: a rule over a whole :class:`~segdsl.data.tables.Table` with numpy.
+
+Like the row evaluator it works by polarity: each node gives a mask of rows where it is
+TRUE or, only where a ``not`` or a membership needs it, a mask where it is FALSE; rows
+in neither are unknown. Comparisons run on the exact encodings of :mod:`segdsl.data.tables`:
+decimals as scaled integers against exact integer bounds, timestamps as microseconds.
+
+Two views are added to a table's columns on first use and kept while the column lives:
+enum values as small integer codes (their index among the type's values) and tag sets
+as bitsets over the column's distinct tags. ``and``/``or`` evaluate their vectorised
+items first and test the per-value Python predicates (text matches, text ordering)
+only on the rows the other items left undecided.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import weakref
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from segdsl import ir
+from segdsl.ir.semantics import integer_comparison
+from segdsl.data.tables import EPOCH, EPOCH_ORDINAL, INT64_MAX, INT64_MIN, US_PER_DAY, Column, Table
+from segdsl.backends.memory.row import ASCII_FOLD, day_intervals, rule_as_of_date
+from segdsl.schema.model import Field, Kind
+
+_NP_OP = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+          ">": operator.gt, ">=": operator.ge}
+
+#: Up to this many values, ``in [...]`` on text is a few vectorised equality tests.
+_SMALL_SET = 16
+#: Tag bitsets are one uint64 per row, so a column with more distinct tags is tested
+#: value by value instead.
+_MAX_TAGS = 64
+
+# Cost ranks for ordering the items of an and/or: vectorised on numbers, vectorised
+# on Python objects, a Python loop per value.
+_CHEAP, _OBJECT, _LOOP = 0, 1, 2
+
+
+def evaluate(rule: ir.Node, table: Table, as_of: dt.datetime) -> np.ndarray:
+    """The member mask: True for each row where ``rule`` is TRUE at ``as_of``."""
+    return _Columnar(table, rule_as_of_date(as_of)).test(rule, True, None)
+
+
+def member_keys(rule: ir.Node, table: Table, as_of: dt.datetime) -> list[Any]:
+    """The key values of the members, in ascending key order."""
+    key = table.schema.key
+    col = table.columns[key.column]
+    keys = col.values[evaluate(rule, table, as_of)]
+    if key.kind is Kind.INT:
+        return np.sort(keys).tolist()
+    return sorted(keys.tolist())  # text keys: Python's code-point order
+
+
+class _Columnar:
+    """Masks are over all rows when ``rows`` is None, else over ``rows`` (row indices)
+    only, in that order. Every mask returned is a fresh array the caller may modify."""
+
+    def __init__(self, table: Table, as_of_day: dt.date):
+        self.table = table
+        self.n = table.n_rows
+        self.as_of_day = as_of_day
+        self.members: dict[tuple[str, int], np.ndarray] = {}
+
+    def column(self, field: Field) -> Column:
+        col = self.table.columns.get(field.column)
+        if col is None:
+            raise KeyError(f"the table has no column `{field.column}` for field `{field.name}`")
+        return col
+
+    def test(self, node: ir.Node, polarity: bool, rows: np.ndarray | None) -> np.ndarray:
+        """Where ``node`` is TRUE (``polarity``) or FALSE (not ``polarity``)."""
+        match node:
+            case ir.And(items):
+                # TRUE when every item is TRUE; FALSE when any item is FALSE.
+                return self.fold(items, polarity, rows, every=polarity)
+            case ir.Or(items):
+                return self.fold(items, polarity, rows, every=not polarity)
+            case ir.Not(item):
+                return self.test(item, not polarity, rows)
+            case ir.Const(value):
+                return np.full(self.size(rows), bool(value) is polarity)
+            case ir.Member():
+                m = self.member(node)
+                # Membership is two-valued: not a member wherever the rule is not TRUE.
+                if polarity:
+                    return m.copy() if rows is None else m[rows]
+                return ~m if rows is None else ~m[rows]
+            case ir.IsNull(field):
+                # Never unknown: TRUE exactly on the NULL rows.
+                valid = self.column(field).valid
+                valid = valid if rows is None else valid[rows]
+                return ~valid if polarity else valid.copy()
+        return self.leaf(node, polarity, rows)
+
+    def size(self, rows: np.ndarray | None) -> int:
+        return self.n if rows is None else len(rows)
+
+    def fold(self, items: tuple[ir.Node, ...], polarity: bool, rows: np.ndarray | None,
+             every: bool) -> np.ndarray:
+        """AND (``every``) or OR of the items' masks. Costly items are tested only on the
+        rows still undecided: TRUE so far for AND, not yet TRUE for OR."""
+        # Stable: items of equal cost keep their written order.
+        ordered = sorted(((self.cost(i), i) for i in items), key=lambda ci: ci[0])
+        out = self.test(ordered[0][1], polarity, rows)
+        for cost, item in ordered[1:]:
+            if cost == _CHEAP:
+                m = self.test(item, polarity, rows)
+                if every:
+                    out &= m
+                else:
+                    out |= m
+                continue
+            open_ = np.flatnonzero(out if every else ~out)
+            if not len(open_):
+                break
+            sub = open_ if rows is None else rows[open_]
+            out[open_] = self.test(item, polarity, sub)
+        return out
+
+    def cost(self, node: ir.Node) -> int:
+        match node:
+            case ir.And(items) | ir.Or(items):
+                return max(self.cost(i) for i in items)
+            case ir.Not(item):
+                return self.cost(item)
+            case ir.TextMatch():
+                return _LOOP
+            case ir.TagMatch(field):
+                return _CHEAP if _tag_bits(self.column(field)) is not None else _LOOP
+            case ir.Cmp(field, op):
+                col = self.column(field)
+                if op not in ("=", "!="):
+                    return _LOOP if col.values.dtype == object else _CHEAP
+                if col.values.dtype != object or _enum_codes(field, col) is not None:
+                    return _CHEAP
+                return _OBJECT
+            case ir.InSet(field, values):
+                col = self.column(field)
+                if col.values.dtype != object or _enum_codes(field, col) is not None:
+                    return _CHEAP
+                return _LOOP if len(values) > _SMALL_SET else _OBJECT
+        return _CHEAP
+
+    def member(self, node: ir.Member) -> np.ndarray:
+        key = (node.segment, id(node.rule))
+        if key not in self.members:
+            self.members[key] = self.test(node.rule, True, None)
+        return self.members[key]
+
+    def leaf(self, node: ir.Node, polarity: bool, rows: np.ndarray | None) -> np.ndarray:
+        """A predicate: TRUE where the value is non-NULL and the test holds; FALSE
+        where it is non-NULL and the test fails."""
+        field = node.field  # type: ignore[attr-defined]
+        col = self.column(field)
+        codes = None
+        if isinstance(node, ir.InSet) or (isinstance(node, ir.Cmp) and node.op in ("=", "!=")):
+            codes = _enum_codes(field, col)
+        bits = _tag_bits(col) if isinstance(node, ir.TagMatch) else None
+        if rows is not None:
+            col = Column(col.values[rows], col.valid[rows])
+            if codes is not None:
+                codes = codes[rows]
+            if bits is not None:
+                bits = (bits[0][rows], bits[1])
+        match node:
+            case ir.IsTrue():
+                cond = col.values.astype(bool)
+            case ir.Cmp(_, op, value):
+                cond = _enum_compare(field, codes, op, value) if codes is not None else _compare(field, col, op, value)
+            case ir.InSet(_, values):
+                cond = _enum_in_set(field, codes, values) if codes is not None else _in_set(field, col, values)
+            case ir.TextMatch(_, kind, text, fold):
+                cond = _text_match(col, kind, text, fold)
+            case ir.TagMatch(_, kind, values):
+                cond = _bits_match(bits, kind, values) if bits is not None else _tag_match(col, kind, values)
+            case ir.DayCmp():
+                cond = self.day_cmp(node, field, col)
+            case _:
+                raise ValueError(f"cannot evaluate {type(node).__name__}")
+        if not polarity:
+            cond = ~cond
+        elif codes is not None and (isinstance(node, ir.InSet) or node.op == "="):  # type: ignore[attr-defined]
+            return cond  # NULL is code -1, which no value has: already FALSE
+        if not _no_nulls(self.column(field)):
+            cond &= col.valid
+        return cond
+
+    def day_cmp(self, node: ir.DayCmp, field: Field, col: Column) -> np.ndarray:
+        if field.kind not in (Kind.DATE, Kind.TIMESTAMP):
+            raise ValueError(f"day comparison on {field.kind.value} field `{field.name}`")
+        unit = US_PER_DAY if field.kind is Kind.TIMESTAMP else 1
+        out: np.ndarray | None = None
+        for lo, hi in day_intervals(node, self.as_of_day):
+            part: np.ndarray | None = None
+            if lo is not None:
+                part = col.values >= np.int64((lo - EPOCH_ORDINAL) * unit)
+            if hi is not None:
+                below = col.values < np.int64((hi - EPOCH_ORDINAL) * unit)
+                part = below if part is None else np.logical_and(part, below, out=part)
+            if part is None:
+                part = np.ones(len(col.values), dtype=bool)
+            out = part if out is None else np.logical_or(out, part, out=out)
+        return np.zeros(len(col.values), dtype=bool) if out is None else out
+
+
+# ------------------------------------------------------------------ column views
+
+# Keyed by column, checked against the array they were computed from: a column whose
+# arrays are replaced gets new views (a table's arrays are never modified in place).
+_CODES: weakref.WeakKeyDictionary[Column, tuple] = weakref.WeakKeyDictionary()
+_BITS: weakref.WeakKeyDictionary[Column, tuple] = weakref.WeakKeyDictionary()
+_NO_NULLS: weakref.WeakKeyDictionary[Column, tuple] = weakref.WeakKeyDictionary()
+
+
+def _no_nulls(col: Column) -> bool:
+    """Whether every value of the column is non-NULL (then no mask needs ``valid``)."""
+    cached = _NO_NULLS.get(col)
+    if cached is None or cached[0] is not col.valid:
+        cached = (col.valid, bool(col.valid.all()))
+        _NO_NULLS[col] = cached
+    return cached[1]
+
+
+def _enum_codes(field: Field, col: Column) -> np.ndarray | None:
+    """The enum column as codes: the index of each value among ``field.type.values``,
+    -1 where NULL. None when the column is not an enum of strings, or holds a value
+    outside the type (then the values are compared as text)."""
+    if field.kind is not Kind.ENUM or col.values.dtype != object:
+        return None
+    vocab = tuple(field.type.values or ())
+    cached = _CODES.get(col)
+    if cached is not None and cached[0] is col.values and cached[1] == vocab:
+        return cached[2]
+    dtype = np.int8 if len(vocab) < 127 else np.int32
+    codes = np.full(len(col.values), -1, dtype=dtype)
+    for i, v in enumerate(vocab):
+        codes[col.values == v] = i
+    result = None if np.any(col.valid & (codes < 0)) else codes
+    _CODES[col] = (col.values, vocab, result)
+    return result
+
+
+def enum_codes(field: Field, col: Column) -> np.ndarray | None:
+    """The code view of an enum column (see :func:`_enum_codes`), for callers that want
+    the same encoding as the evaluator."""
+    return _enum_codes(field, col)
+
+
+def _tag_bits(col: Column) -> tuple[np.ndarray, dict[str, int]] | None:
+    """A tags column as one uint64 bitset per row over its distinct tags (NULL and the
+    empty set are 0), with each tag's bit; None for more than ``_MAX_TAGS`` tags."""
+    if col.values.dtype != object:
+        return None
+    cached = _BITS.get(col)
+    if cached is not None and cached[0] is col.values:
+        return cached[1]
+    sets = col.values[col.valid]
+    vocab = sorted(frozenset().union(*sets)) if len(sets) else []
+    result = None
+    if len(vocab) <= _MAX_TAGS:
+        bit = {t: 1 << i for i, t in enumerate(vocab)}
+        sizes = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+        flat = np.fromiter((bit[t] for s in sets for t in s), dtype=np.uint64, count=int(sizes.sum()))
+        owner = np.repeat(np.flatnonzero(col.valid), sizes)
+        bits = np.zeros(len(col.values), dtype=np.uint64)
+        np.bitwise_or.at(bits, owner, flat)
+        result = (bits, bit)
+    _BITS[col] = (col.values, result)
+    return result
+
+
+def tag_bits(col: Column) -> tuple[np.ndarray, dict[str, int]] | None:
+    """The bitset view of a tags column (see :func:`_tag_bits`)."""
+    return _tag_bits(col)
+
+
+def _enum_compare(field: Field, codes: np.ndarray, op: str, value: Any) -> np.ndarray:
+    vocab = tuple(field.type.values or ())
+    hit = codes == vocab.index(value) if value in vocab else np.zeros(len(codes), dtype=bool)
+    return hit if op == "=" else ~hit
+
+
+def _enum_in_set(field: Field, codes: np.ndarray, values: tuple[Any, ...]) -> np.ndarray:
+    vocab = tuple(field.type.values or ())
+    wanted = sorted({vocab.index(v) for v in values if v in vocab})
+    if len(wanted) <= _SMALL_SET // 2:
+        # A few equality tests on int8 are several times faster than a table lookup.
+        out = np.zeros(len(codes), dtype=bool)
+        for k in wanted:
+            out |= codes == k
+        return out
+    table = np.zeros(len(vocab) + 1, dtype=bool)  # the last entry is code -1, NULL
+    table[wanted] = True
+    return table[codes]
+
+
+def _bits_match(bits: tuple[np.ndarray, dict[str, int]], kind: str, values: tuple[str, ...]) -> np.ndarray:
+    row_bits, bit = bits
+    if kind == "has" and len(values) != 1:
+        raise ValueError("`has` tests exactly one tag")
+    if kind not in ("has", "any", "all"):
+        raise ValueError(f"unknown tag match {kind!r}")
+    if kind == "all" and any(v not in bit for v in values):
+        return np.zeros(len(row_bits), dtype=bool)  # no row holds a tag no row holds
+    want = np.uint64(sum(bit.get(v, 0) for v in frozenset(values)))
+    if kind == "all":
+        return (row_bits & want) == want
+    return (row_bits & want) != 0
+
+
+# ------------------------------------------------------------------ comparisons
+
+
+def _encode_constant(field: Field, value: Any) -> Any:
+    """A constant in the column's encoding, for the kinds compared directly."""
+    match field.kind:
+        case Kind.DATE:
+            return np.int64(value.toordinal() - EPOCH_ORDINAL)
+        case Kind.TIMESTAMP:
+            return np.int64((value - EPOCH) // dt.timedelta(microseconds=1))
+        case Kind.FLOAT:
+            return float(value)
+        case Kind.BOOL:
+            return bool(value)
+    return value
+
+
+def _scaled(field: Field, value: Any) -> Fraction:
+    """An int or decimal constant in units of the column's last decimal place, exactly."""
+    scale = (field.type.scale or 0) if field.kind is Kind.DECIMAL else 0
+    return Fraction(value) * 10**scale
+
+
+def _compare(field: Field, col: Column, op: str, value: Any) -> np.ndarray:
+    if field.kind in (Kind.INT, Kind.DECIMAL):
+        return _int_compare(col.values, op, _scaled(field, value))
+    if col.values.dtype == object:
+        # Text and enums: = and != vectorise exactly; anything else compares only the
+        # non-null strings, as the row evaluator does.
+        if op in ("=", "!="):
+            return np.asarray(_NP_OP[op](col.values, value), dtype=bool)
+        out = np.zeros(len(col.values), dtype=bool)
+        out[col.valid] = [_NP_OP[op](v, value) for v in col.values[col.valid]]
+        return out
+    return _NP_OP[op](col.values, _encode_constant(field, value))
+
+
+def _int_compare(values: np.ndarray, op: str, c: Fraction) -> np.ndarray:
+    """``x op c`` for integers x and an exact rational c, as integer bounds (see
+    :mod:`segdsl.ir.semantics`)."""
+    bound = integer_comparison(op, c)
+    if isinstance(bound, bool):
+        return np.full(len(values), bound, dtype=bool)
+    op, k = bound
+    match op:
+        case ">=":
+            return _at_least(values, k)
+        case "<=":
+            return _below(values, k + 1)
+        case "<":
+            return _below(values, k)
+        case "=":
+            return _equal(values, Fraction(k))
+    if INT64_MIN <= k <= INT64_MAX:
+        return values != np.int64(k)
+    return np.ones(len(values), dtype=bool)
+
+
+def _at_least(values: np.ndarray, bound: int) -> np.ndarray:
+    if bound <= INT64_MIN:
+        return np.ones(len(values), dtype=bool)
+    if bound > INT64_MAX:
+        return np.zeros(len(values), dtype=bool)
+    return values >= np.int64(bound)
+
+
+def _below(values: np.ndarray, bound: int) -> np.ndarray:
+    if bound <= INT64_MIN:
+        return np.zeros(len(values), dtype=bool)
+    if bound > INT64_MAX:
+        return np.ones(len(values), dtype=bool)
+    return values < np.int64(bound)
+
+
+def _equal(values: np.ndarray, c: Fraction) -> np.ndarray:
+    if c.denominator != 1 or not INT64_MIN <= c.numerator <= INT64_MAX:
+        return np.zeros(len(values), dtype=bool)  # more decimal places than the column holds
+    return values == np.int64(c.numerator)
+
+
+def _in_set(field: Field, col: Column, values: tuple[Any, ...]) -> np.ndarray:
+    if field.kind in (Kind.INT, Kind.DECIMAL):
+        exact = [s.numerator for s in (_scaled(field, v) for v in values)
+                 if s.denominator == 1 and INT64_MIN <= s.numerator <= INT64_MAX]
+        return np.isin(col.values, np.array(exact, dtype=np.int64))
+    if col.values.dtype != object:
+        return np.isin(col.values, np.array([_encode_constant(field, v) for v in values]))
+    if len(values) <= _SMALL_SET:
+        out = np.zeros(len(col.values), dtype=bool)
+        for v in values:
+            out |= np.asarray(col.values == v, dtype=bool)
+        return out
+    members = frozenset(values)
+    return np.fromiter((v in members for v in col.values), dtype=bool, count=len(col.values))
+
+
+# ------------------------------------------------------------------ text and tags
+
+
+def _text_match(col: Column, kind: str, text: str, fold: bool) -> np.ndarray:
+    needle = text.translate(ASCII_FOLD) if fold else text
+    n = len(needle)
+    values = col.values[col.valid]
+    # ASCII folding maps character for character, so a prefix or suffix test only needs
+    # the len(needle) characters it compares folded, not the whole value. On ASCII text
+    # str.lower() is that folding, and much faster than translate().
+    ascii_needle = needle.isascii()
+    match kind, fold:
+        case _ if kind not in ("contains", "starts", "ends"):
+            raise ValueError(f"unknown text match {kind!r}")
+        case _ if n == 0:
+            hits = (True for _ in values)
+        case "contains", False:
+            hits = (needle in s for s in values)
+        case "contains", True:
+            hits = (needle in (s.lower() if s.isascii() else s.translate(ASCII_FOLD)) for s in values)
+        case "starts", False:
+            hits = (s.startswith(needle) for s in values)
+        case "ends", False:
+            hits = (s.endswith(needle) for s in values)
+        case "starts", True if ascii_needle:
+            # A non-ASCII slice whose lower() is the needle (the Kelvin sign lowers to
+            # `k`) does not fold to it: ASCII folding leaves non-ASCII letters alone.
+            hits = ((p := s[:n]).lower() == needle and p.isascii() for s in values)
+        case "ends", True if ascii_needle:
+            hits = ((p := s[-n:]).lower() == needle and p.isascii() for s in values)
+        case "starts", True:
+            hits = (s[:n].translate(ASCII_FOLD) == needle for s in values)
+        case "ends", True:
+            hits = (s[-n:].translate(ASCII_FOLD) == needle for s in values)
+    out = np.zeros(len(col.values), dtype=bool)
+    out[col.valid] = np.fromiter(hits, dtype=bool, count=len(values))
+    return out
+
+
+def _tag_match(col: Column, kind: str, values: tuple[str, ...]) -> np.ndarray:
+    if kind == "has" and len(values) != 1:
+        raise ValueError("`has` tests exactly one tag")
+    tags = frozenset(values)
+    match kind:
+        case "has":
+            test = lambda s: values[0] in s  # noqa: E731
+        case "any":
+            test = lambda s: not tags.isdisjoint(s)  # noqa: E731
+        case "all":
+            test = tags.issubset
+        case _:
+            raise ValueError(f"unknown tag match {kind!r}")
+    out = np.zeros(len(col.values), dtype=bool)
+    out[col.valid] = [test(s) for s in col.values[col.valid]]
+    return out

@@ -1,0 +1,240 @@
+"""The profile in memory: the entity table plus every trait a rule reads, computed
+from the source tables with numpy group-bys.
+
+Semantics are those of :class:`segdsl.ir.Aggregate` — the same definitions the SQL
+backend compiles into its profile CTE — so the evaluators see exactly the values a
+database would compute: sums are exact integer sums of the columns' encodings, a `latest`
+tie goes to the row with the greatest id, and empty groups give 0 or NULL as documented.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from segdsl import ir
+from segdsl.data.tables import Column, DataError, Table, load_table, read_csv
+from segdsl.schema.model import Field, Schema
+
+
+def profile_fields(rules: Iterable[ir.Node]) -> list[Field]:
+    """The derived fields a set of rules reads, without repeats."""
+    seen: dict[str, Field] = {}
+    for rule in rules:
+        for f in ir.derived_fields(rule):
+            seen.setdefault(f.column, f)
+    return list(seen.values())
+
+
+def load_profile(schema: Schema, data_dir: Path, rules: Iterable[ir.Node], as_of: dt.datetime) -> Table:
+    """Read the entity table and the sources the rules need from ``data_dir``, and
+    build the profile with every trait the rules read."""
+    fields = profile_fields(rules)
+    entity = load_table(schema, data_dir)
+    sources = {name: load_source(schema.sources[name], data_dir, columns=cols)
+               for name, cols in source_columns(fields).items()}
+    return build_profile(schema, entity, sources, fields, as_of)
+
+
+def source_columns(fields: Iterable[Field]) -> dict[str, set[str]]:
+    """Per source, the columns computing ``fields`` reads: the entity key, the id, and
+    each aggregate's value, ``by`` and ``where`` columns. Loading only these keeps a
+    wide source's unread columns out of memory."""
+    out: dict[str, set[str]] = {}
+    for f in fields:
+        agg = f.derive
+        cols = out.setdefault(agg.source, set())
+        cols.update((agg.entity_key, agg.id_column))
+        cols.update(g.column for g in (agg.column, agg.by) if g is not None)
+        if agg.where is not None:
+            cols.update(g.column for g in ir.fields_used(agg.where))
+    return out
+
+
+def load_source(source: Schema, data_dir: Path, *, missing_ok: bool = False,
+                columns: Iterable[str] | None = None) -> Table:
+    """A source table's rows from ``<table>.csv``. A missing file is an error (a typo
+    in a table name must not quietly make every trait NULL) unless ``missing_ok``.
+    With ``columns`` (see :func:`source_columns`), only those columns and the key are
+    read: a table for :func:`build_profile`, not for writing elsewhere."""
+    path = Path(data_dir) / f"{source.table}.csv"
+    if not path.exists():
+        if missing_ok:
+            return Table.from_records(source, [])
+        hint = "run `segdsl model train` to write it" if source.table == "model_scores" else (
+            "run `segdsl seed generate`, or check `table` in the schema")
+        raise DataError(str(path), None, None, f"no data for the source `{source.entity}`; {hint}")
+    return read_csv(source, path, columns=columns)
+
+
+def build_profile(
+    schema: Schema, entity: Table, sources: Mapping[str, Table], fields: Iterable[Field], as_of: dt.datetime
+) -> Table:
+    """``entity`` with one more column per derived field, named by its ``column``."""
+    fields = list(fields)
+    columns = dict(entity.columns)
+    derivation = _Derivation(entity.columns[schema.key.column].values, entity.n_rows, sources, as_of)
+    for f in fields:
+        columns[f.column] = derivation.derive(f)
+    # The profile's schema lists the derived fields as columns, so records() decodes them.
+    extra = {f.name: attrs.evolve(f, derive=None, derive_text=None, days_since=None) for f in fields}
+    profile_schema = attrs.evolve(schema, fields={**schema.fields, **extra})
+    return Table(profile_schema, columns, entity.n_rows)
+
+
+#: Entity keys are looked up through a dense table when their range is at most this
+#: many times the number of entities (plus some slack); otherwise by binary search.
+_DENSE_SPAN = 4
+
+
+class _Derivation:
+    """One build of a profile. Traits over the same source share its mapping from source
+    rows to entity rows, and traits with the same ``where`` share its mask: both are
+    computed once per build."""
+
+    def __init__(self, keys: np.ndarray, n: int, sources: Mapping[str, Table], as_of: dt.datetime):
+        self.keys = keys
+        self.n = n
+        self.sources = sources
+        self.as_of = as_of
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+        self._rows: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, object], np.ndarray | None] = {}
+
+    def derive(self, f: Field) -> Column:
+        agg: ir.Aggregate = f.derive
+        src = self.sources[agg.source]
+        rows, keep = self.rows(agg), self.where(agg)
+        n = self.n
+        if agg.fn == "count":
+            return Column(_bincount(rows, keep, n), np.ones(n, dtype=bool))
+        col = src.columns[agg.column.column]
+        if agg.fn == "latest":
+            return _latest(agg, src, rows, _and(keep, src.columns[agg.by.column].valid), n)
+        keep = _and(keep, col.valid)
+        picked = rows if keep is None else rows[keep]
+        values = col.values if keep is None else col.values[keep]
+        if agg.fn == "sum":
+            out = np.zeros(n, dtype=np.int64)
+            np.add.at(out, picked, values.astype(np.int64, copy=False))
+            return Column(out, np.ones(n, dtype=bool))
+        # min / max
+        ufunc = np.minimum if agg.fn == "min" else np.maximum
+        if values.dtype.kind == "f":
+            start = np.inf if agg.fn == "min" else -np.inf
+        else:
+            info = np.iinfo(values.dtype) if values.dtype.kind in "iu" else np.iinfo(np.int64)
+            start = info.max if agg.fn == "min" else info.min
+        out = np.full(n, start, dtype=values.dtype if len(values) else col.values.dtype)
+        ufunc.at(out, picked, values)
+        return Column(out, np.bincount(picked, minlength=n) > 0)
+
+    def rows(self, agg: ir.Aggregate) -> np.ndarray:
+        """The entity row of each source row, -1 for rows of unknown entities; cached
+        per source."""
+        if agg.source not in self._rows:
+            owner = self.sources[agg.source].columns[agg.entity_key].values
+            self._rows[agg.source] = self._lookup(owner)
+        return self._rows[agg.source]
+
+    def _lookup(self, owner: np.ndarray) -> np.ndarray:
+        keys, n = self.keys, len(self.keys)
+        if n == 0:
+            return np.full(len(owner), -1, dtype=np.intp)
+        if keys.dtype.kind in "iu" and owner.dtype.kind in "iu":
+            lo, hi = int(keys.min()), int(keys.max())
+            if hi - lo < _DENSE_SPAN * n + 1024:
+                table = np.full(hi - lo + 1, -1, dtype=np.intp)
+                table[keys - lo] = np.arange(n, dtype=np.intp)
+                inside = (owner >= lo) & (owner <= hi)
+                # Out-of-range owners may wrap in ``owner - lo``; they are masked below.
+                rows = table[np.where(inside, owner - lo, 0)]
+                rows[~inside] = -1
+                return rows
+        if self._sorted is None:
+            order = np.argsort(keys, kind="stable")
+            self._sorted = (keys[order], order)
+        sorted_keys, order = self._sorted
+        pos = np.minimum(np.searchsorted(sorted_keys, owner), n - 1)
+        return np.where(sorted_keys[pos] == owner, order[pos], -1)
+
+    def where(self, agg: ir.Aggregate) -> np.ndarray | None:
+        """The rows that count for an aggregate: of a known entity and where ``where``
+        is TRUE; None when that is every row. Cached per (source, where)."""
+        from segdsl.backends.memory.columnar import evaluate
+
+        try:
+            key: tuple[str, object] = (agg.source, agg.where)
+            hash(key)
+        except TypeError:  # an unhashable node: no sharing, which is only slower
+            key = (agg.source, id(agg.where))
+        if key not in self._masks:
+            known = self.rows(agg) >= 0
+            src = self.sources[agg.source]
+            mask = known if agg.where is None else known & evaluate(agg.where, src, self.as_of)
+            self._masks[key] = None if mask.all() else mask
+        return self._masks[key]
+
+
+def _and(a: np.ndarray | None, b: np.ndarray) -> np.ndarray | None:
+    """``a & b`` for masks where None means every row; never modifies either."""
+    if a is None:
+        return None if b.all() else b
+    return a & b
+
+
+def _bincount(rows: np.ndarray, keep: np.ndarray | None, n: int) -> np.ndarray:
+    picked = rows if keep is None else rows[keep]
+    return np.bincount(picked, minlength=n).astype(np.int64, copy=False)
+
+
+def _latest(agg: ir.Aggregate, src: Table, rows: np.ndarray, keep: np.ndarray | None, n: int) -> Column:
+    col = src.columns[agg.column.column]
+    picked = np.arange(len(rows)) if keep is None else np.flatnonzero(keep)
+    owners = rows[picked]
+    by = src.columns[agg.by.column].values[picked]
+    ids = src.columns[agg.id_column].values[picked]
+    # Two grouped maxima instead of a sort: the greatest `by` per entity, then among the
+    # rows that reach it the greatest id (the tie-break).
+    top = _group_max(owners, by, n)
+    tied = by == top[owners]
+    owners, ids, picked = owners[tied], _orderable(ids[tied]), picked[tied]
+    winner = ids == _group_max(owners, ids, n)[owners]
+    owners, picked = owners[winner], picked[winner]
+    seen = np.zeros(n, dtype=bool)
+    seen[owners] = True
+    if np.count_nonzero(seen) != len(owners):
+        # Equal ids (only in a table built without the unique-key check): the last such
+        # row wins, as it would after a stable sort.
+        last = len(owners) - 1 - np.unique(owners[::-1], return_index=True)[1]
+        owners, picked = owners[last], picked[last]
+    values = np.empty(n, dtype=col.values.dtype)
+    if values.dtype == object:
+        values[:] = None
+    else:
+        values[:] = 0
+    valid = np.zeros(n, dtype=bool)
+    values[owners] = col.values[picked]
+    valid[owners] = col.valid[picked]
+    return Column(values, valid)
+
+
+def _group_max(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """The greatest of ``values`` per group, in the values' own terms (for text, their
+    ranks; compare with :func:`_orderable` of the same values)."""
+    values = _orderable(values)
+    start = -np.inf if values.dtype.kind == "f" else np.iinfo(values.dtype).min
+    out = np.full(n, start, dtype=values.dtype)
+    np.maximum.at(out, groups, values)
+    return out
+
+
+def _orderable(values: np.ndarray) -> np.ndarray:
+    """Numbers as they are; anything else (text ids) as its rank in sorted order."""
+    if values.dtype.kind in "iuf":
+        return values
+    return np.unique(values, return_inverse=True)[1].astype(np.int64).reshape(-1)

@@ -1,0 +1,321 @@
+"""The row evaluator: a rule compiled once into a Python function of one record.
+
+Three-valued logic is compiled away by polarity: every node yields two two-valued
+expressions, "is TRUE" and "is FALSE", so ``not`` swaps them and unknown is simply
+neither. A record is a member exactly where the "is TRUE" expression holds.
+
+The generated source contains no user data: every constant and column name is bound
+in the function's namespace (``C0``, ``C1`` ...), never pasted into the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from segdsl import ir
+from segdsl.schema.model import Field, Kind
+from segdsl.ir.semantics import as_of_date, day_start
+
+MAX_ORDINAL = dt.date.max.toordinal()
+
+#: Folds ASCII A-Z to a-z and nothing else: the one case folding every engine shares.
+ASCII_FOLD = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+#: Above this many nested and/or levels a subtree becomes a helper function, so the
+#: generated source stays far below Python's limit of 200 nested parentheses.
+_HOIST_DEPTH = 24
+
+#: A segment whose rule is at most this deep (``ir.depth``, which counts nested segment
+#: references too) is pasted inline where it is referenced, sparing a call per record.
+_INLINE_DEPTH = 4
+
+_PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def rule_as_of_date(as_of: dt.datetime) -> dt.date:
+    """The as-of date in UTC; a naive instant is refused (it would mean local time)."""
+    if not isinstance(as_of, dt.datetime) or as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError("as_of must be a timezone-aware datetime (see segdsl.ir.semantics.parse_as_of)")
+    return as_of_date(as_of)
+
+
+# ------------------------------------------------------------------ day intervals
+
+Interval = tuple[int | None, int | None]  # [lo, hi) in day ordinals; None is unbounded
+
+_DAY_SETS: dict[str, Callable[[int], list[Interval]]] = {
+    ">=": lambda n: [(n, None)],
+    ">": lambda n: [(n + 1, None)],
+    "<=": lambda n: [(None, n + 1)],
+    "<": lambda n: [(None, n)],
+    "=": lambda n: [(n, n + 1)],
+    "!=": lambda n: [(None, n), (n + 1, None)],
+}
+
+
+def day_intervals(node: ir.DayCmp, as_of_day: dt.date, negate: bool = False) -> list[Interval]:
+    """The UTC days where ``date(field) op day`` is TRUE (FALSE when ``negate``), as
+    half-open ordinal intervals clipped to Python's years 1..9999.
+
+    Computed on ordinals rather than with ``Day.resolve``, so an offset that leaves the
+    calendar makes the test constant for non-null values instead of raising."""
+    day = node.day
+    n = day.date.toordinal() if day.date is not None else as_of_day.toordinal() + (day.offset or 0)
+    op = ir.NEGATE[node.op] if negate else node.op
+    out = []
+    for lo, hi in _DAY_SETS[op](n):
+        if lo is not None and lo <= 1:
+            lo = None  # every representable day is >= lo
+        if hi is not None and hi > MAX_ORDINAL:
+            hi = None  # every representable day is < hi
+        if (lo is not None and lo > MAX_ORDINAL) or (hi is not None and hi <= 1):
+            continue  # no representable day lies in the interval
+        out.append((lo, hi))
+    return out
+
+
+def day_bound(kind: Kind, ordinal: int) -> dt.date | dt.datetime:
+    """A day ordinal as a bound on the field's values: the date, or its UTC midnight."""
+    d = dt.date.fromordinal(ordinal)
+    return day_start(d) if kind is Kind.TIMESTAMP else d
+
+
+# ------------------------------------------------------------------ code generation
+
+ATOM, NOT, AND, OR = range(4)  # precedence of a generated expression, tightest first
+
+
+@attrs.frozen
+class _E:
+    src: str
+    level: int
+
+
+TRUE = _E("True", ATOM)
+FALSE = _E("False", ATOM)
+
+
+def _and(items: list[_E]) -> _E:
+    if any(i is FALSE for i in items):
+        return FALSE
+    items = [i for i in items if i is not TRUE]
+    if not items:
+        return TRUE
+    if len(items) == 1:
+        return items[0]
+    return _E(" and ".join(f"({i.src})" if i.level == OR else i.src for i in items), AND)
+
+
+def _or(items: list[_E]) -> _E:
+    if any(i is TRUE for i in items):
+        return TRUE
+    items = [i for i in items if i is not FALSE]
+    if not items:
+        return FALSE
+    if len(items) == 1:
+        return items[0]
+    return _E(" or ".join(i.src for i in items), OR)
+
+
+def _not(e: _E) -> _E:
+    if e is TRUE:
+        return FALSE
+    if e is FALSE:
+        return TRUE
+    return _E(f"not {e.src}" if e.level <= NOT else f"not ({e.src})", NOT)
+
+
+def _shallow(node: ir.Node, limit: int) -> bool:
+    """``ir.depth(node) <= limit``, without walking further than ``limit`` levels (a
+    chain of segments each referencing the last twice is exponential to expand)."""
+    if limit <= 0:
+        return False
+    match node:
+        case ir.And(items) | ir.Or(items):
+            return all(_shallow(i, limit - 1) for i in items)
+        case ir.Not(item):
+            return _shallow(item, limit - 1)
+        case ir.Member(rule=rule):
+            return _shallow(rule, limit - 1)
+    return True
+
+
+class _Codegen:
+    def __init__(self, as_of_day: dt.date):
+        self.as_of_day = as_of_day
+        self.namespace: dict[str, Any] = {}
+        self.helpers: list[str] = []
+        self.members: dict[tuple[str, int], str] = {}
+        self.inlined: dict[tuple[str, int], _E] = {}
+        self.n_vars = 0
+
+    def const(self, value: Any) -> str:
+        name = f"C{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def helper(self, body: _E, prefix: str) -> str:
+        name = f"_{prefix}{len(self.helpers)}"
+        self.helpers.append(f"def {name}(r):\n    return {body.src}\n")
+        return name
+
+    # The two polarities. ``depth`` counts enclosing and/or levels in the current function.
+
+    def true(self, node: ir.Node, depth: int = 0) -> _E:
+        match node:
+            case ir.And(items) | ir.Or(items) if depth >= _HOIST_DEPTH:
+                return _E(f"{self.helper(self.true(node), 'h')}(r)", ATOM)
+            case ir.And(items):
+                return _and([self.true(i, depth + 1) for i in items])
+            case ir.Or(items):
+                return _or([self.true(i, depth + 1) for i in items])
+            case ir.Not(item):
+                return self.false(item, depth)
+            case ir.Const(value):
+                return TRUE if value else FALSE
+            case ir.Member():
+                return self.member(node, depth)
+        return self.predicate(node, negate=False)
+
+    def false(self, node: ir.Node, depth: int = 0) -> _E:
+        match node:
+            case ir.And(items) | ir.Or(items) if depth >= _HOIST_DEPTH:
+                return _E(f"{self.helper(self.false(node), 'h')}(r)", ATOM)
+            case ir.And(items):
+                return _or([self.false(i, depth + 1) for i in items])
+            case ir.Or(items):
+                return _and([self.false(i, depth + 1) for i in items])
+            case ir.Not(item):
+                return self.true(item, depth)
+            case ir.Const(value):
+                return FALSE if value else TRUE
+            case ir.Member():
+                # Membership is two-valued: not a member whenever the rule is not TRUE.
+                return _not(self.member(node, depth))
+        return self.predicate(node, negate=True)
+
+    def member(self, node: ir.Member, depth: int) -> _E:
+        """The segment's "is TRUE" test, which is two-valued: pasted inline when the
+        rule is shallow, else a call of a helper generated once."""
+        # Keyed by the rule object: the checker substitutes one object per segment.
+        key = (node.segment, id(node.rule))
+        if depth + _INLINE_DEPTH < _HOIST_DEPTH and _shallow(node.rule, _INLINE_DEPTH):
+            # Nothing in it is hoisted; its variables are fresh names of this function,
+            # and pasting it twice reassigns them before each read.
+            if key not in self.inlined:
+                self.inlined[key] = self.true(node.rule, depth)
+            return self.inlined[key]
+        if key not in self.members:
+            self.members[key] = self.helper(self.true(node.rule), "seg")
+        return _E(f"{self.members[key]}(r)", ATOM)
+
+    # Predicates: a guard that the field is not NULL, then a two-valued test on ``v``.
+
+    def predicate(self, node: ir.Node, negate: bool) -> _E:
+        match node:
+            case ir.IsNull(field):
+                return _E(f"r[{self.const(field.column)}] is {'not ' if negate else ''}None", ATOM)
+            case ir.IsTrue(field):
+                return _E(f"r[{self.const(field.column)}] is {negate is False}", ATOM)
+            case ir.Cmp(op=op, value=value) if (ir.NEGATE[op] if negate else op) == "=" and value is not None:
+                # ``None == value`` is False, so the test needs no guard.
+                return _E(f"r[{self.const(node.field.column)}] == {self.const(value)}", ATOM)
+            case ir.InSet(values=values) if not negate and None not in values:
+                return _E(f"r[{self.const(node.field.column)}] in {self.const(frozenset(values))}", ATOM)
+        v = f"v{self.n_vars}"
+        self.n_vars += 1
+        test = self.test(node, v, negate)
+        if test is FALSE:
+            return FALSE
+        guard = _E(f"({v} := r[{self.const(node.field.column)}]) is not None", ATOM)  # type: ignore[union-attr]
+        return _and([guard, test])
+
+    def test(self, node: ir.Node, v: str, negate: bool) -> _E:
+        match node:
+            case ir.Cmp(op=op, value=value):
+                op = ir.NEGATE[op] if negate else op
+                return _E(f"{v} {_PY_OP[op]} {self.const(value)}", ATOM)
+            case ir.InSet(values=values):
+                return _E(f"{v} {'not in' if negate else 'in'} {self.const(frozenset(values))}", ATOM)
+            case ir.TextMatch(kind=kind, text=text, ignore_case=fold):
+                t = self.text_test(kind, text, fold, v)
+                return _not(t) if negate else t
+            case ir.TagMatch(kind=kind, values=values):
+                return self.tag_test(kind, values, v, negate)
+            case ir.DayCmp(field=field):
+                return self.day_test(node, field, v, negate)
+        raise ValueError(f"cannot evaluate {type(node).__name__}")
+
+    def text_test(self, kind: str, text: str, fold: bool, v: str) -> _E:
+        if kind not in ("contains", "starts", "ends"):
+            raise ValueError(f"unknown text match {kind!r}")
+        if not text:
+            return TRUE  # every text contains, starts and ends with the empty text
+        if not fold:
+            needle = self.const(text)
+            return _E(f"{needle} in {v}" if kind == "contains" else
+                      f"{v}.{'startswith' if kind == 'starts' else 'endswith'}({needle})", ATOM)
+        needle = self.const(text.translate(ASCII_FOLD))
+        # ASCII_FOLD maps one character to one character, so for `starts`/`ends` only as
+        # many characters as the needle has need folding. An ASCII text folds exactly as
+        # ``str.lower`` does (``isascii`` is O(1)); anything else goes through the table.
+        if kind == "contains":
+            part = v
+        else:
+            n = self.const(len(text))
+            part = f"{v}[:{n}]" if kind == "starts" else f"{v}[-{n}:]"
+        folded = f"({part}.lower() if {v}.isascii() else {part}.translate({self.const(ASCII_FOLD)}))"
+        return _E(f"{needle} in {folded}" if kind == "contains" else f"{folded} == {needle}", ATOM)
+
+    def tag_test(self, kind: str, values: tuple[str, ...], v: str, negate: bool) -> _E:
+        if kind == "has" and len(values) != 1:
+            raise ValueError("`has` tests exactly one tag")
+        if len(values) == 1 and kind in ("has", "any", "all"):
+            return _E(f"{self.const(values[0])} {'not in' if negate else 'in'} {v}", ATOM)
+        tags = self.const(frozenset(values))
+        if kind == "any":
+            return _E(f"{tags}.isdisjoint({v})", ATOM) if negate else _E(f"not {tags}.isdisjoint({v})", NOT)
+        if kind == "all":
+            t = _E(f"{tags}.issubset({v})", ATOM)
+            return _not(t) if negate else t
+        raise ValueError(f"unknown tag match {kind!r}")
+
+    def day_test(self, node: ir.DayCmp, field: Field, v: str, negate: bool) -> _E:
+        if field.kind not in (Kind.DATE, Kind.TIMESTAMP):
+            raise ValueError(f"day comparison on {field.kind.value} field `{field.name}`")
+        parts = []
+        for lo, hi in day_intervals(node, self.as_of_day, negate):
+            bounds = []
+            if lo is not None:
+                bounds.append(_E(f"{v} >= {self.const(day_bound(field.kind, lo))}", ATOM))
+            if hi is not None:
+                bounds.append(_E(f"{v} < {self.const(day_bound(field.kind, hi))}", ATOM))
+            parts.append(_and(bounds))
+        return _or(parts)
+
+
+def compile_source(rule: ir.Node, as_of: dt.datetime) -> tuple[str, dict[str, Any]]:
+    """The generated module text and the namespace it runs in (for tests and debugging)."""
+    gen = _Codegen(rule_as_of_date(as_of))
+    body = gen.true(rule)
+    source = "".join(gen.helpers) + f"def _rule(r):\n    return {body.src}\n"
+    return source, gen.namespace
+
+
+def compile_row(rule: ir.Node, as_of: dt.datetime) -> Callable[[Mapping[str, Any]], bool]:
+    """A function of one record (a mapping keyed by column, values as
+    :meth:`segdsl.data.tables.Table.records` gives them) that is True exactly where ``rule``
+    is TRUE at ``as_of``."""
+    source, namespace = compile_source(rule, as_of)
+    namespace = dict(namespace, __builtins__={})
+    exec(compile(source, "<segdsl rule>", "exec"), namespace)
+    fn = namespace["_rule"]
+    fn.source = source
+    return fn
+
+
+__all__ = ["ASCII_FOLD", "compile_row", "compile_source", "day_bound", "day_intervals", "rule_as_of_date"]

@@ -1,0 +1,649 @@
+"""Typed IR → SQL expression trees (sqlglot nodes, never pasted strings), and the
+per-thread sqlglot generators that write them.
+
+Semantics follow :mod:`segdsl.ir` exactly; where an engine's SQL would disagree, the
+tree is built to overcome it: substring functions instead of LIKE (no wildcards, no
+case folding surprises), explicit ASCII folding, E'...' strings on Postgres, bounds on
+the column instead of functions of it (so indexes apply), COALESCE around segment
+membership (two-valued), and flat, shallow and/or groups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from decimal import Decimal
+from typing import Any
+
+import attrs
+from sqlglot import exp
+
+from segdsl import ir
+from segdsl.diagnostics import Diagnostic, error
+from segdsl.ir.semantics import integer_comparison, scaled
+from segdsl.schema.model import Field, Kind, Schema
+from segdsl.backends.sql.targets import Target
+from segdsl.ir.semantics import as_of_date
+
+#: and/or lists longer than this are split into parenthesised groups, so an engine that
+#: parses `a AND b AND c ...` into a left-deep tree never sees thousands of levels.
+GROUP = 64
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_FOLD = str.maketrans(_UPPER, _LOWER)
+
+
+class Unsupported(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+
+def generate_sql(tgt: Target, statement, pretty: bool, rule) -> str:
+    """``statement`` as SQL text in the target's dialect, every identifier quoted; a
+    construct the dialect cannot express becomes an E0404 diagnostic."""
+    from sqlglot.errors import ErrorLevel, UnsupportedError
+
+    try:
+        # The trees were built for this call alone, so sqlglot need not copy them.
+        return _dialect(tgt.dialect).generate(
+            statement, copy=False, identify=True, pretty=pretty, unsupported_level=ErrorLevel.RAISE
+        )
+    except UnsupportedError as exc:
+        raise Unsupported(
+            error("E0404", f"{tgt.dialect} cannot express this rule: {exc}", getattr(rule, "span", None))
+        ) from None
+
+
+class Builder:
+    def __init__(self, schema: Schema, target: Target, as_of: dt.datetime | None, params: bool):
+        self.schema = schema
+        self.t = target
+        self.as_of = as_of
+        self.today = as_of_date(as_of) if as_of is not None else None
+        self.use_params = params
+        self.params: dict[str, Any] = {}
+        #: Parameter names: p1, p2, ... in the rule; t1, t2, ... in the profile CTE.
+        self.param_prefix = "p"
+        self.param_count = {"p": 0, "t": 0}
+        # count/sum traits the WHERE only tests with comparisons 0 fails: their profile
+        # column may stay NULL for entities without rows (see `_traits_read`), so
+        # the WHERE is strict in them and Postgres can turn the LEFT JOIN into a join.
+        self.bare: set[str] = set()
+
+    # -- statements
+
+    def statements(self, cond, form: str, view_name: str, derived: list[Field] = ()) -> list:
+        table = self.table()
+        key = self.column(self.schema.key)
+        if derived:
+            # Traits are computed in a CTE named after the entity's profile; the rule
+            # reads them as plain columns.
+            table = exp.Table(this=exp.to_identifier("profile", quoted=True))
+        # Nodes built directly: the fluent builders (select().from_()...) copy and parse.
+        if form == "count":
+            size = exp.Alias(this=exp.Count(this=exp.Star()), alias=exp.to_identifier("size", quoted=True))
+            select = exp.Select(expressions=[size], from_=exp.From(this=table), where=exp.Where(this=cond))
+            return [self.with_profile(select, derived)]
+        select = exp.Select(expressions=[key], from_=exp.From(this=table), where=exp.Where(this=cond))
+        select = self.with_profile(select, derived)
+        if form == "select":
+            select.set("order", exp.Order(expressions=[key.copy()]))
+            return [select]
+        view = exp.to_table(view_name, quoted=True)
+        if self.t.replace_view:
+            return [exp.Create(this=view, kind="VIEW", replace=True, expression=select)]
+        return [
+            exp.Drop(tables=[view.copy()], kind="VIEW", exists=True),
+            exp.Create(this=view, kind="VIEW", expression=select),
+        ]
+
+    def with_profile(self, select, derived: list[Field]):
+        if not derived:
+            return select
+        body = self.profile(derived)
+        # Built directly: Query.with_ would parse the name "profile" with sqlglot's parser.
+        alias = exp.TableAlias(this=exp.to_identifier("profile", quoted=True))
+        select.set("with_", exp.With(expressions=[exp.CTE(this=body, alias=alias)]))
+        return select
+
+    def profile(self, derived: list[Field]):
+        """SELECT e.*, <each trait> FROM <entity> e LEFT JOIN <one grouped scan per
+        source> ... LEFT JOIN <one ranked scan per `latest` trait>. Its parameters are
+        named t1, t2, ..., so the same CTE has the same text whatever the rule."""
+        outer, self.param_prefix = self.param_prefix, "t"
+        try:
+            return self._profile(derived)
+        finally:
+            self.param_prefix = outer
+
+    def _profile(self, derived: list[Field]):
+        entity = exp.to_identifier("e", quoted=True)
+        key = self.schema.key.column
+        columns: list = [exp.Column(this=exp.Star(), table=_ident("e"))]
+        joins = []
+        grouped: dict[str, list[Field]] = {}
+        for f in derived:
+            if f.derive.fn != "latest":
+                grouped.setdefault(f.derive.source, []).append(f)
+        for n, fields in enumerate(grouped.values()):
+            alias = exp.to_identifier(f"s{n}", quoted=True)
+            agg = fields[0].derive
+            cols = [_as(_col(agg.entity_key), "k")]
+            # Rows no trait of this scan counts are filtered out in the scan itself, so
+            # an index on the filter's columns applies; an entity left without rows
+            # gets the same NULL (or, below, 0) from the LEFT JOIN as before.
+            filters = list(dict.fromkeys(ir.negation_normal_form(f.derive.where) for f in fields
+                                         if f.derive.where is not None))
+            for f in fields:
+                cols.append(_as(self.aggregate(f.derive), f.column))
+                value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=_ident(alias.name))
+                if f.derive.fn in ("count", "sum") and f.name not in self.bare:
+                    value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
+                columns.append(_as(value, f.column))
+            sub = exp.select(*cols, copy=False).from_(_table(agg.table), copy=False)
+            if filters and all(f.derive.where is not None for f in fields):
+                parts = [self.cond(w) for w in filters]
+                sub = sub.where(parts[0] if len(parts) == 1 else self.connect(False, parts), copy=False)
+            joins.append((sub.group_by(_col(agg.entity_key), copy=False), alias))
+        for n, f in enumerate(f for f in derived if f.derive.fn == "latest"):
+            alias = exp.to_identifier(f"l{n}", quoted=True)
+            joins.append((self.latest(f), alias))
+            value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=_ident(alias.name))
+            columns.append(_as(value, f.column))
+        source = self.table()
+        source.set("alias", exp.TableAlias(this=entity))
+        # Joins built as nodes: Select.join would parse its join type with sqlglot's parser.
+        return exp.Select(expressions=columns, from_=exp.From(this=source), joins=[
+            exp.Join(
+                this=exp.Subquery(this=sub, alias=exp.TableAlias(this=alias)),
+                side="LEFT",
+                on=exp.EQ(
+                    this=exp.Column(this=exp.to_identifier("k", quoted=True), table=_ident(alias.name)),
+                    expression=exp.Column(this=exp.to_identifier(key, quoted=True), table=_ident("e")),
+                ),
+            )
+            for sub, alias in joins
+        ])
+
+    def aggregate(self, agg: ir.Aggregate):
+        """COUNT / SUM / MIN / MAX over the rows where the trait's rule is TRUE."""
+        cond = self.cond(ir.negation_normal_form(agg.where)) if agg.where is not None else None
+        if agg.fn == "count":
+            if cond is None:
+                return exp.Count(this=exp.Star())
+            return exp.Count(this=exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))]))
+        value = self.column(agg.column)
+        if cond is not None:
+            value = exp.Case(ifs=[exp.If(this=cond, true=value)])
+        return {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg.fn](this=value)
+
+    def latest(self, f: Field):
+        """The trait's column from each entity's latest row: ranked by `by`, then id."""
+        agg = f.derive
+        order = exp.Order(
+            expressions=[
+                exp.Ordered(this=self.column(agg.by), desc=True),
+                exp.Ordered(this=_col(agg.id_column), desc=True),
+            ]
+        )
+        rank = exp.Window(this=exp.RowNumber(), partition_by=[_col(agg.entity_key)], order=order)
+        inner = exp.select(
+            _as(_col(agg.entity_key), "k"),
+            _as(self.column(agg.column), f.column),
+            _as(rank, "rn"),
+            copy=False,
+        ).from_(_table(agg.table), copy=False)
+        conditions = [exp.Not(this=exp.Is(this=self.column(agg.by), expression=exp.Null()))]
+        if agg.where is not None:
+            conditions.insert(0, exp.Paren(this=self.cond(ir.negation_normal_form(agg.where))))
+        inner = inner.where(*conditions, copy=False)
+        ranked = exp.Subquery(this=inner, alias=exp.TableAlias(this=_ident("ranked")))
+        return (
+            exp.select(_col("k"), _col(f.column), copy=False)
+            .from_(ranked, copy=False)
+            .where(exp.EQ(this=_col("rn"), expression=exp.Literal.number(1)), copy=False)
+        )
+
+    def table(self):
+        parts = self.schema.table.split(".")
+        if len(parts) == 2:
+            return exp.Table(this=exp.to_identifier(parts[1], quoted=True), db=exp.to_identifier(parts[0], quoted=True))
+        return exp.Table(this=exp.to_identifier(self.schema.table, quoted=True))
+
+    def column(self, f: Field):
+        return exp.Column(this=exp.to_identifier(f.column, quoted=True))
+
+    # -- conditions
+
+    def condition(self, rule: ir.Node):
+        """The rule as a three-valued SQL condition."""
+        node = ir.negation_normal_form(rule)
+        self.check_depth(node, rule)
+        return self.cond(node)
+
+    def check_depth(self, node: ir.Node, rule: ir.Node) -> None:
+        if self.t.max_depth is not None:
+            d = ir.depth(node)
+            if d > self.t.max_depth:
+                raise Unsupported(
+                    error("E0402", f"{self.t.dialect} cannot parse conditions nested {d} levels deep "
+                          f"(its limit is about {self.t.max_depth})", rule.span,
+                          help="flatten the rule, or compile for another target")
+                )
+
+    def cond(self, node: ir.Node):
+        """``node`` (in negation normal form) as SQL: one method per node class."""
+        return _COND[node.__class__](self, node)
+
+    def _connective(self, node: ir.And | ir.Or):
+        return self.connect(node.__class__ is ir.And, [self.cond(i) for i in node.items])
+
+    def _not(self, node: ir.Not):
+        item = node.item
+        inner = self.cond(item)
+        return exp.Not(this=inner if item.__class__ is ir.IsNull else exp.Paren(this=inner))
+
+    def _const(self, node: ir.Const):
+        return exp.true() if node.value else exp.false()
+
+    def _cmp(self, node: ir.Cmp):
+        field, op, value = node.field, node.op, node.value
+        if self.scaled_decimals(field):
+            bound = integer_comparison(op, scaled(value, field.type.scale or 0))
+            if isinstance(bound, bool):
+                return _constant_for(field, bound)
+            return _OPS[bound[0]](self.column(field), self.value(field, bound[1]))
+        return _OPS[op](self.exact(field, self.text_column(field)), self.exact(field, self.value(field, value)))
+
+    def _in_set(self, node: ir.InSet):
+        field, values = node.field, node.values
+        if self.scaled_decimals(field):
+            whole = [c.numerator for c in (scaled(v, field.type.scale or 0) for v in values) if c.denominator == 1]
+            if not whole:
+                return _constant_for(field, False)
+            return exp.In(this=self.column(field), expressions=[self.value(field, v) for v in whole])
+        return exp.In(this=self.exact(field, self.text_column(field)),
+                      expressions=[self.exact(field, self.value(field, v)) for v in values])
+
+    def _is_null(self, node: ir.IsNull):
+        return exp.Is(this=self.column(node.field), expression=exp.Null())
+
+    def _is_true(self, node: ir.IsTrue):
+        col = self.column(node.field)
+        return col if self.t.bare_bool else exp.EQ(this=col, expression=exp.true())
+
+    def _member(self, node: ir.Member):
+        inner = self.cond(node.rule)
+        if not ir.can_be_null(node.rule):
+            return exp.Paren(this=inner)
+        return exp.Coalesce(this=inner, expressions=[exp.false()])
+
+    def scaled_decimals(self, f: Field) -> bool:
+        """SQLite stores decimals as whole numbers of their last place (exact sums)."""
+        return self.t.family == "sqlite" and f.kind is Kind.DECIMAL
+
+    def connect(self, is_and: bool, parts: list):
+        cls = exp.And if is_and else exp.Or
+        while len(parts) > GROUP:
+            parts = [exp.Paren(this=self._chain(cls, parts[i : i + GROUP])) for i in range(0, len(parts), GROUP)]
+        return self._chain(cls, parts)
+
+    @staticmethod
+    def _chain(cls, parts: list):
+        def wrap(p):
+            return exp.Paren(this=p) if isinstance(p, exp.Connector) and not isinstance(p, cls) else p
+
+        out = wrap(parts[0])
+        for p in parts[1:]:
+            out = cls(this=out, expression=wrap(p))
+        return out
+
+    # -- values
+
+    def value(self, f: Field, v: Any):
+        """A value compared with ``f``: a literal, or the next bound parameter."""
+        return self.value_of(f.kind, v)
+
+    def value_of(self, kind: Kind, v: Any):
+        if self.use_params:
+            self.param_count[self.param_prefix] += 1
+            name = f"{self.param_prefix}{self.param_count[self.param_prefix]}"
+            self.params[name] = self.param_value(kind, v)
+            return exp.Placeholder(this=name)
+        return self.literal(kind, v)
+
+    def param_value(self, kind: Kind, v: Any) -> Any:
+        if self.t.family == "sqlite":
+            if isinstance(v, Decimal):
+                return float(v)
+            if kind is Kind.TIMESTAMP or isinstance(v, dt.datetime):
+                return _sqlite_ts(v)
+            if isinstance(v, dt.date):
+                return v.isoformat()
+            if isinstance(v, bool):
+                return int(v)
+        return v
+
+    def literal(self, kind: Kind, v: Any):
+        cls = v.__class__
+        if cls is bool:
+            return exp.true() if v else exp.false()
+        if cls is int or cls is Decimal:
+            return _number(str(v) if cls is int else format(v, "f"))
+        if cls is str:
+            return self.text(v)
+        if cls is dt.datetime:
+            return self.timestamp_literal(v)
+        if cls is dt.date:
+            return self.date_literal(v)
+        match v:  # subclasses of the types above
+            case bool():
+                return exp.true() if v else exp.false()
+            case int():
+                return _number(str(int(v)))
+            case Decimal():
+                return _number(format(v, "f"))
+            case float():
+                return _number(repr(float(v)))
+            case str():
+                return self.text(str(v))
+            case dt.datetime():
+                return self.timestamp_literal(v)
+            case dt.date():
+                return self.date_literal(v)
+        raise AssertionError(v)  # pragma: no cover
+
+    def text(self, s: str):
+        if self.t.escape_strings and "\\" in s:
+            if not any(ord(c) < 32 or ord(c) == 127 for c in s):
+                # E'...' means the same with standard_conforming_strings on or off.
+                return exp.ByteString(this=s)
+            # sqlglot writes some control characters in E'...' as escapes Postgres does
+            # not read back (a vertical tab as \v). Without any backslash inside a
+            # literal, the pieces mean the same under either setting.
+            parts: list = []
+            for i, piece in enumerate(s.split("\\")):
+                if i:
+                    parts.append(exp.Chr(expressions=[exp.Literal.number(92)]))
+                if piece:
+                    parts.append(exp.Literal.string(piece))
+            out = parts[0]
+            for p in parts[1:]:
+                out = exp.DPipe(this=out, expression=p)
+            return exp.Paren(this=out)
+        if self.t.family == "mysql" and "\\" in s:
+            # A hex literal means the same with or without NO_BACKSLASH_ESCAPES.
+            return exp.Introducer(this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=s.encode().hex()))
+        return exp.Literal(this=s, is_string=True)
+
+    def date_literal(self, d: dt.date):
+        if self.t.family == "sqlite":
+            return exp.Literal.string(d.isoformat())
+        return _cast(exp.Literal.string(d.isoformat()), exp.DataType.Type.DATE)
+
+    def timestamp_literal(self, ts: dt.datetime):
+        if self.t.family == "sqlite":
+            return exp.Literal.string(_sqlite_ts(ts))
+        text = ts.astimezone(dt.timezone.utc).isoformat(sep=" ")
+        if self.t.family == "mysql":
+            return exp.Cast(this=exp.Literal.string(text[:-6]), to=_DATETIME6.copy())
+        return _cast(exp.Literal.string(text), exp.DataType.Type.TIMESTAMPTZ)
+
+    def text_column(self, f: Field):
+        col = self.column(f)
+        if self.t.binary_text and f.kind in (Kind.TEXT, Kind.ENUM):
+            return exp.Collate(this=col, expression=exp.Var(this="utf8mb4_bin"))
+        return col
+
+    def exact(self, f: Field, e):
+        """A text operand of an equality, compared byte for byte where the engine's
+        binary collation still pads: MariaDB's utf8mb4_bin finds 'a' = 'a '."""
+        if self.t.binary_text and f.kind in (Kind.TEXT, Kind.ENUM):
+            return exp.Cast(this=e, to=exp.DataType(this=exp.DataType.Type.BINARY, nested=False))
+        return e
+
+    # -- text
+
+    def fold(self, e):
+        match self.t.ascii_lower:
+            case "translate":
+                return exp.Anonymous(this="TRANSLATE", expressions=[e, exp.Literal.string(_UPPER), exp.Literal.string(_LOWER)])
+            case "lower":
+                return exp.Lower(this=e)
+        for up, low in zip(_UPPER, _LOWER):
+            e = exp.Anonymous(this="REPLACE", expressions=[e, exp.Literal.string(up), exp.Literal.string(low)])
+        return e
+
+    def text_match(self, node: ir.TextMatch):
+        text = node.text.translate(_FOLD) if node.ignore_case else node.text
+        needle = self.value(node.field, text)
+        col = self.text_column(node.field)
+        # Folding maps each ASCII letter to one letter, so it keeps lengths and commutes
+        # with SUBSTRING: a prefix or suffix is cut first and only it is folded.
+        def folded(e):
+            return self.fold(e) if node.ignore_case else e
+
+        n = exp.Literal.number(len(text))
+        match node.kind:
+            case "contains":
+                return exp.GT(this=exp.StrPosition(this=folded(col), substr=needle), expression=exp.Literal.number(0))
+            case "starts":
+                piece = exp.Substring(this=col, start=exp.Literal.number(1), length=n)
+                f = node.field
+                return exp.EQ(this=self.exact(f, folded(piece)), expression=self.exact(f, needle))
+        length = exp.Length(this=col.copy())
+        if len(text) == 0:
+            start = exp.Add(this=length, expression=exp.Literal.number(1))
+        elif len(text) == 1:
+            start = length
+        else:
+            start = exp.Sub(this=length, expression=exp.Literal.number(len(text) - 1))
+        piece = folded(exp.Substring(this=col, start=start))
+        return exp.EQ(this=self.exact(node.field, piece), expression=self.exact(node.field, needle))
+
+    # -- tags
+
+    def tag_match(self, node: ir.TagMatch):
+        col = self.column(node.field)
+        values = [self.value(node.field, v) for v in node.values]
+        if self.t.tags == "array":
+            arr = exp.Array(expressions=values)
+            if node.kind == "any":
+                return exp.ArrayOverlaps(this=col, expression=arr)
+            return exp.ArrayContainsAll(this=col, expression=arr)
+        if self.t.tags == "mysql_json":
+            array = exp.Anonymous(this="JSON_ARRAY", expressions=values)
+            name = "JSON_OVERLAPS" if node.kind == "any" else "JSON_CONTAINS"
+            return exp.Anonymous(this=name, expressions=[col, array])
+        if self.t.tags == "json":
+            each = exp.Table(this=exp.Anonymous(this="json_each", expressions=[col.copy()]))
+            value = exp.Column(this=exp.to_identifier("value", quoted=True))
+            matching = exp.In(this=value, expressions=values)
+            if node.kind == "all":
+                counted = exp.select(exp.Count(this=exp.Distinct(expressions=[value.copy()]))).from_(each).where(matching)
+                test = exp.EQ(this=exp.Subquery(this=counted), expression=exp.Literal.number(len(values)))
+            else:
+                test = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(each).where(matching))
+            # A NULL list makes the test unknown, as on the array engines.
+            return exp.Case(
+                ifs=[exp.If(this=exp.Is(this=col, expression=exp.Null()), true=exp.Null())], default=test
+            )
+        raise Unsupported(
+            error("E0403", f"{self.t.dialect}: tag-list predicates are not supported on this target", node.span,
+                  help="tag lists compile for postgres, duckdb, sqlite and mysql/mariadb")
+        )
+
+    # -- time
+
+    def day_cmp(self, node: ir.DayCmp):
+        op = node.op
+        if node.field.kind is not Kind.TIMESTAMP:
+            day = self.day(node.day, 0, node.span)
+            if isinstance(day, _Inf):
+                return _constant_for(node.field, _inf_result(op, day))
+            return _OPS[op](self.column(node.field), day)
+        # A timestamp's date is its UTC date: compare the column with day starts, where
+        # "lo" is the start of the day and "hi" the start of the next.
+        def bound(extra: int):
+            return self.day(node.day, extra, node.span, timestamp=True)
+
+        def ge(b):
+            return _constant_for(node.field, b.sign < 0) if isinstance(b, _Inf) else exp.GTE(
+                this=self.column(node.field), expression=b
+            )
+
+        def lt(b):
+            return _constant_for(node.field, b.sign > 0) if isinstance(b, _Inf) else exp.LT(
+                this=self.column(node.field), expression=b
+            )
+
+        match op:
+            case ">=":
+                return ge(bound(0))
+            case ">":
+                return ge(bound(1))
+            case "<=":
+                return lt(bound(1))
+            case "<":
+                return lt(bound(0))
+            case "=":
+                return exp.And(this=ge(bound(0)), expression=lt(bound(1)))
+        return exp.Paren(this=exp.Or(this=lt(bound(0)), expression=ge(bound(1))))
+
+    def day(self, day: ir.Day, extra: int, span, timestamp: bool = False):
+        """The SQL for ``day + extra`` (a date, or its first instant in UTC)."""
+        if day.date is not None or self.today is not None:
+            base = day.date if day.date is not None else self.today
+            offset = (day.offset or 0) if day.date is None else 0
+            try:
+                d = base + dt.timedelta(days=offset + extra)
+            except OverflowError:
+                return _Inf(1 if offset + extra > 0 else -1)
+            if timestamp:
+                return self.timestamp_literal(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc))
+            return self.date_literal(d)
+        # The database clock: today's date in UTC, then whole days from it.
+        n = (day.offset or 0) + extra
+        match self.t.family:
+            case "postgres" | "duckdb":
+                today = _cast(
+                    exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC")), exp.DataType.Type.DATE
+                )
+                shifted = exp.Add if n > 0 else exp.Sub
+                d = exp.Paren(this=shifted(this=today, expression=exp.Literal.number(abs(n)))) if n else today
+                if not timestamp:
+                    return d
+                return exp.AtTimeZone(this=_cast(d, exp.DataType.Type.TIMESTAMP), zone=exp.Literal.string("UTC"))
+            case "mysql":
+                d = exp.Anonymous(this="UTC_DATE")
+                if n:
+                    d = exp.DateAdd(this=d, expression=exp.Literal.number(n), unit=exp.Var(this="DAY"))
+                return exp.Cast(this=d, to=_DATETIME6.copy()) if timestamp else d
+            case "sqlite":
+                shift = [exp.Literal.string(f"{n:+d} days")] if n else []
+                d = exp.Anonymous(this="DATE", expressions=[exp.Literal.string("now"), *shift])
+                if not timestamp:
+                    return d
+                return exp.DPipe(this=d, expression=exp.Literal.string(" 00:00:00.000000"))
+        raise Unsupported(
+            error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
+                  help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
+        )
+
+
+@functools.cache
+def _dialect(name: str):
+    from sqlglot.dialects.dialect import Dialect
+
+    return Dialect.get_or_raise(name)
+
+
+@attrs.frozen
+class _Inf:
+    """A day bound beyond the calendar (years 1-9999): before or after every date."""
+
+    sign: int
+
+
+def _inf_result(op: str, bound: _Inf) -> bool:
+    if bound.sign < 0:  # every date is after the bound
+        return op in (">", ">=", "!=")
+    return op in ("<", "<=", "!=")
+
+
+def _constant_for(field: Field, value: bool):
+    """TRUE (or FALSE) for every non-null value of ``field``, unknown for NULL."""
+    col = exp.Column(this=exp.to_identifier(field.column, quoted=True))
+    if value:
+        return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col, expression=exp.Null())), expression=exp.Null()))
+    return exp.Paren(this=exp.And(this=exp.Is(this=col, expression=exp.Null()), expression=exp.Null()))
+
+
+def _ident(name: str):
+    return exp.Identifier(this=name, quoted=True)
+
+
+def _as(e, name):
+    """``e AS "name"``, built directly (sqlglot's alias_ copies ``e`` and parses the name)."""
+    return exp.Alias(this=e, alias=exp.Identifier(this=name, quoted=True))
+
+
+def _col(name: str):
+    return exp.Column(this=exp.to_identifier(name, quoted=True))
+
+
+def _number(text: str):
+    """A numeric literal from its text, a minus sign as sqlglot's Literal.number puts it
+    (without parsing the text back to a number)."""
+    if text[0] == "-":
+        return exp.Neg(this=exp.Literal(this=text[1:], is_string=False))
+    return exp.Literal(this=text, is_string=False)
+
+
+def _table(name: str):
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
+def _cast(e, type_: exp.DataType.Type):
+    # Building the type directly avoids sqlglot parsing a type name on every call.
+    return exp.Cast(this=e, to=exp.DataType(this=type_, nested=False))
+
+
+_DATETIME6 = exp.DataType.build("DATETIME(6)")
+
+
+def _sqlite_ts(ts: dt.datetime) -> str:
+    """SQLite stores timestamps as fixed-width UTC text, so text order is time order."""
+    return ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if ts.year >= 1000 else (
+        ts.astimezone(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")[:26]
+    )
+
+
+def _op(name):
+    cls = getattr(exp, name)
+
+    def build(a, b):
+        return cls(this=a, expression=b)
+
+    return build
+
+
+_OPS = {"=": _op("EQ"), "!=": _op("NEQ"), "<": _op("LT"), "<=": _op("LTE"), ">": _op("GT"), ">=": _op("GTE")}
+
+#: The builder method for each IR node class (see Builder.cond).
+_COND = {
+    ir.And: Builder._connective,
+    ir.Or: Builder._connective,
+    ir.Not: Builder._not,
+    ir.Const: Builder._const,
+    ir.Cmp: Builder._cmp,
+    ir.InSet: Builder._in_set,
+    ir.IsNull: Builder._is_null,
+    ir.IsTrue: Builder._is_true,
+    ir.TextMatch: Builder.text_match,
+    ir.TagMatch: Builder.tag_match,
+    ir.DayCmp: Builder.day_cmp,
+    ir.Member: Builder._member,
+}

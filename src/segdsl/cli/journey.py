@@ -1,0 +1,99 @@
+"""``segdsl journey run``: enrol a journey's audience and simulate its sends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.group("journey")
+def journey() -> None:
+    """Lifecycle journeys: enrol an audience, simulate the sends, read the funnel.
+
+    Sends are simulated; no message is ever sent (see docs/lifecycle.md).
+    """
+
+
+@journey.command("run")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--journey", "-j", "name", metavar="NAME", help="The journey to run (default: the file's only one).")
+@click.option("--as-of", "as_of", default="now", show_default=True, metavar="WHEN",
+              help="When the audience is enrolled: `now`, a date or an ISO timestamp.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the simulated responses.")
+@click.option("--rates", type=click.Path(dir_okay=False, exists=True),
+              help="TOML file of response rates per channel ([email] opened = 0.3, clicked = 0.1, converted = 0.2).")
+@click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL", help="Enrol from a database instead of the CSV data.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--chart", type=click.Path(dir_okay=False), metavar="PATH.html",
+              help="Also write the funnel as an HTML page with a chart.")
+def run(file, name, as_of, seed, rates, dsn, fmt, chart):
+    """Enrol the audience of a journey in FILE and simulate its steps."""
+    from segdsl.cli.main import _fail_on_errors, _load, _parse_as_of, _relevant
+    from segdsl.lifecycle.journeys import SIMULATED_NOTE, JourneyError, funnel_html, load_rates, simulate
+
+    instant = _parse_as_of(as_of)
+    (ws,), _ = _load([file], None)
+    _fail_on_errors(ws, _relevant(ws))
+    declared = [j.name for path in ws.requested for j in ws.modules[path].journeys] if ws.requested else []
+    if name is None:
+        if len(declared) != 1:
+            raise click.UsageError(
+                f"{file} declares {len(declared)} journeys; choose one with --journey ({', '.join(declared) or 'none'})"
+            )
+        name = declared[0]
+    target = ws.journeys.get(name)
+    if target is None:
+        from segdsl.check.suggest import did_you_mean
+
+        hint = did_you_mean(name, ws.journeys) or f"the journeys are: {', '.join(ws.journeys) or '(none)'}"
+        raise click.BadParameter(f"no journey `{name}`; {hint}", param_hint="--journey")
+    try:
+        members = _audience(ws, target, instant, dsn)
+        result = simulate(target, members, instant, seed=seed, rates=load_rates(Path(rates) if rates else None))
+    except JourneyError as exc:
+        raise click.ClickException(str(exc)) from None
+    if chart:
+        Path(chart).write_text(funnel_html(result, target.title), encoding="utf-8")
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    click.echo(f"journey {target.name}" + (f" — {target.title}" if target.title else ""))
+    click.echo(SIMULATED_NOTE)
+    click.echo(f"as of {instant.isoformat().replace('+00:00', 'Z')}, seed {seed}")
+    click.echo("")
+    top = result.enrolled or 1
+    for stage, count in result.funnel:
+        click.echo(f"  {stage:<10} {count:>9,}  {100 * count / top:5.1f}%")
+    click.echo("")
+    click.echo(f"  {'step':<5} {'channel':<8} {'template':<26} {'condition':<16} {'sent':>8} {'opened':>8} {'clicked':>8}")
+    for s in result.steps:
+        if s.kind == "wait":
+            click.echo(f"  {s.index:<5} wait {s.condition}")
+            continue
+        click.echo(f"  {s.index:<5} {s.channel:<8} {s.template:<26} {s.condition or '':<16} "
+                   f"{s.sent:>8,} {s.opened:>8,} {s.clicked:>8,}")
+    if chart:
+        click.echo(f"\nchart: {chart}")
+
+
+def _audience(ws, target, instant, dsn):
+    """The keys of the journey's audience at ``instant``."""
+    import numpy as np
+
+    if dsn:
+        from segdsl.data.engines import connect, fetch_keys
+        from segdsl.backends.sql import compile_rule
+
+        with connect(dsn) as engine:
+            compiled = compile_rule(target.audience, ws.schema, target=engine.dialect, as_of=instant,
+                                    params=engine.binds_named_params)
+            return np.asarray(fetch_keys(engine, compiled.sql, compiled.params))
+    from segdsl.backends.memory.columnar import member_keys
+    from segdsl.backends.memory.profile import load_profile
+
+    if ws.project is None or ws.project.data_dir is None:
+        raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
+    table = load_profile(ws.schema, ws.project.data_dir, [target.audience], instant)
+    return np.asarray(member_keys(target.audience, table, instant))

@@ -1,0 +1,512 @@
+"""``segdsl refresh``, ``segdsl sync`` and ``segdsl members``: membership over time.
+
+Thin shells over :mod:`segdsl.lifecycle.refresh`, :mod:`segdsl.lifecycle.sync` and :mod:`segdsl.lifecycle.state`
+(see docs/lifecycle.md). ``members`` edits a static segment's ``members [...]`` list in
+its .seg file, keeping every comment, and writes the file back in the canonical layout
+atomically; the next refresh of the segment records who entered and who left.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import click
+
+_STATE_HELP = ("The state store: a SQLite file path or a Postgres DSN. Default: Postgres when --dsn is a "
+               "Postgres DSN, else <project>/.segdsl/state.db.")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"segdsl: {message}", err=True)
+    raise SystemExit(1)
+
+
+def _workspaces(files):
+    from segdsl.cli.main import _fail_on_errors, _load, _relevant, _report
+
+    workspaces, _ = _load(files, None)
+    for ws in workspaces:
+        _fail_on_errors(ws, _relevant(ws))
+    for ws in workspaces:
+        _report(ws, _relevant(ws))  # warnings
+    return workspaces
+
+
+def _chosen(workspaces, names: tuple[str, ...]):
+    """Per workspace, the requested segments, or only those named (each name must be
+    in at least one of the files)."""
+    from segdsl.check.suggest import did_you_mean
+
+    everything = [s for ws in workspaces for s in ws.requested_segments()]
+    known = {s.name for s in everything}
+    for name in names:
+        if name not in known:
+            hint = did_you_mean(name, sorted(known)) or f"the segments are: {', '.join(sorted(known)) or '(none)'}"
+            raise click.BadParameter(f"no segment `{name}` in the given files; {hint}", param_hint="--segment")
+    return [[s for s in ws.requested_segments() if not names or s.name in names] for ws in workspaces]
+
+
+def _data_dir(ws, data_dir: str | None) -> Path | None:
+    if data_dir:
+        return Path(data_dir)
+    return ws.project.data_dir if ws.project is not None else None
+
+
+def _stamp(instant) -> str:
+    return instant.isoformat().replace("+00:00", "Z") if instant is not None else None
+
+
+def _shown(location) -> str:
+    from segdsl.project.workspace import display_path
+    from segdsl.lifecycle.state import is_postgres_dsn
+
+    text = str(location)
+    return text if is_postgres_dsn(text) else display_path(Path(text))
+
+
+# ------------------------------------------------------------------- refresh
+
+
+@click.command("refresh")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--as-of", "as_of", default="now", show_default=True, metavar="WHEN",
+              help="The one instant every due segment is evaluated at: `now`, a date (its UTC midnight) or an "
+              "ISO timestamp. Due-ness is measured from the last refresh's as-of to this one.")
+@click.option("--all", "everything", is_flag=True, help="Refresh every segment, due or not, manual included.")
+@click.option("--segment", "-s", "segments", multiple=True, metavar="NAME",
+              help="Refresh only this segment, due or not, manual included (repeatable).")
+@click.option("--state", metavar="PATH|DSN", help=_STATE_HELP)
+@click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL",
+              help="Evaluate on a database (a Postgres URL, duckdb:PATH or sqlite:PATH; env: SEGDSL_DSN). "
+              "A Postgres DSN also holds the state. Default: in memory, on the project's CSV data.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def refresh(files, as_of, everything, segments, state, dsn, data_dir, fmt):
+    """Refresh the segments that are due and record who entered and who exited.
+
+    Each segment's cadence (manual, hourly, daily, weekly) says when it is due; all
+    due segments are evaluated at one as-of instant and stored, with their entered /
+    exited events, in one transaction. Re-running a refresh at the same as-of
+    records nothing new. Exits 0 on success, 1 when the data or the state store
+    cannot be used, 2 on usage errors.
+    """
+    from segdsl.cli.main import _parse_as_of
+    from segdsl.lifecycle.refresh import EvaluationError, open_project_store
+    from segdsl.lifecycle.refresh import refresh as run_refresh
+    from segdsl.lifecycle.state import StateError
+
+    instant = _parse_as_of(as_of)
+    workspaces = _workspaces(files)
+    chosen = _chosen(workspaces, segments)
+    blocks = []
+    for ws, segs in zip(workspaces, chosen):
+        root = ws.project.root if ws.project is not None and ws.project.config is not None else None
+        folder = _data_dir(ws, data_dir)
+        if dsn is None and folder is None:
+            raise click.UsageError("no data: pass --data DIR or --dsn URL, or set `data` in segdsl.toml")
+        try:
+            with open_project_store(root, state, dsn) as store:
+                outcomes = run_refresh(store, segs, ws.schema, instant, everything=everything, only=set(segments),
+                                       data_dir=folder, dsn=dsn)
+                blocks.append((store.project, store.location, "database" if dsn else "in memory", outcomes))
+        except StateError as exc:
+            _fail(str(exc))
+        except EvaluationError as exc:
+            from segdsl.cli.main import _fail_on_errors
+
+            _fail_on_errors(ws, list(exc.diagnostics))
+    _print_refresh(blocks, instant, fmt)
+
+
+def _print_refresh(blocks, instant, fmt: str) -> None:
+    rows = [
+        {
+            "project": project,
+            "segment": o.segment.name,
+            "refresh": o.segment.refresh,
+            "size": o.size,
+            "entered": o.entered,
+            "exited": o.exited,
+            "refreshed": o.refreshed,
+            "status": o.status,
+            "reason": o.reason,
+            "next_due": _stamp(o.next_due),
+        }
+        for project, _, _, outcomes in blocks
+        for o in outcomes
+    ]
+    if fmt == "json":
+        state = [{"project": p, "store": _shown(loc), "evaluated": where} for p, loc, where, _ in blocks]
+        click.echo(json.dumps({"as_of": _stamp(instant), "segments": rows, "state": state}, indent=2,
+                              ensure_ascii=False))
+        return
+    for i, (project, location, where, outcomes) in enumerate(blocks):
+        done = sum(o.refreshed for o in outcomes)
+        if i:
+            click.echo("")
+        click.echo(f"{project}: refreshed {done} of {len(outcomes)} segments as of {_stamp(instant)}, {where}; "
+                   f"state in {_shown(location)}")
+        header = ("segment", "refresh", "status", "size", "entered", "exited", "why")
+        body = [
+            (o.segment.name, o.segment.refresh, o.status, "-" if o.size is None else f"{o.size:,}",
+             f"{o.entered:,}" if o.refreshed else "-", f"{o.exited:,}" if o.refreshed else "-", o.reason)
+            for o in outcomes
+        ]
+        _table(header, body, right={3, 4, 5})
+
+
+def _table(header, body, right=frozenset()) -> None:
+    widths = [max([len(h)] + [len(b[j]) for b in body]) for j, h in enumerate(header)]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if j in right else c.ljust(w)
+                         for j, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    click.echo(line(header))
+    click.echo(line(tuple("-" * w for w in widths)))
+    for b in body:
+        click.echo(line(b))
+
+
+# ------------------------------------------------------------------- sync
+
+
+@click.command("sync")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--segment", "-s", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
+@click.option("--channel", "channels", multiple=True, type=click.Choice(["email", "sms", "push"]),
+              help="Sync only these channels (repeatable). Default: every channel the project has.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output directory; each segment's files go to OUT/<segment>/. "
+              "Default: <project>/.segdsl/sync/<consumer>.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "table"]), default="jsonl", show_default=True,
+              help="table: rows in the state store's segdsl_sync_contacts / segdsl_sync_changes tables, "
+              "written in the transaction that advances the cursor.")
+@click.option("--consumer", default="messaging", show_default=True, metavar="NAME",
+              help="The receiver these changes are for; each consumer has its own cursor.")
+@click.option("--state", metavar="PATH|DSN", help=_STATE_HELP)
+@click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL",
+              help="Read contact data from a database (env: SEGDSL_DSN); a Postgres DSN also holds the state.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
+@click.option("--report", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="How to print the summary.")
+def sync(files, segments, channels, out_dir, fmt, consumer, state, dsn, data_dir, report):
+    """Write each segment's contact list and its changes since the last sync.
+
+    Per segment: contacts (key, email, phone, consent flags, channels), one list per
+    channel, and the entered / exited changes since this consumer's last sync, each
+    with an idempotency key. A contact is on a channel's list only with TRUE consent
+    for it (and an address). Sync reads the snapshot of the last `segdsl refresh`.
+    """
+    from segdsl.lifecycle.refresh import open_project_store
+    from segdsl.lifecycle.state import StateError
+    from segdsl.lifecycle.sync import SyncError, project_channels
+    from segdsl.lifecycle.sync import sync as run_sync
+
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", consumer):
+        raise click.BadParameter("use letters, digits, `_`, `-` and `.`", param_hint="--consumer")
+    workspaces = _workspaces(files)
+    if out_dir and len(workspaces) > 1:
+        raise click.UsageError("--out takes the files of one project at a time")
+    chosen = _chosen(workspaces, segments)
+    blocks = []
+    for ws, segs in zip(workspaces, chosen):
+        root = ws.project.root if ws.project is not None and ws.project.config is not None else None
+        available = project_channels(ws.schema)
+        missing = [c for c in channels if c not in available]
+        if missing:
+            raise click.BadParameter(
+                f"the `{ws.schema.entity}` schema declares no {missing[0]} channel; add [channels.{missing[0]}] "
+                f"(its consent field, and address field if any) to {_shown(ws.schema.path) or 'the schema'}",
+                param_hint="--channel")
+        selected = set(channels) if channels else set(available)
+        target = Path(out_dir) if out_dir else (root / ".segdsl" / "sync" / consumer if root is not None else None)
+        if fmt != "table" and target is None:
+            raise click.UsageError("these files are in no project; pass --out DIR")
+        folder = _data_dir(ws, data_dir)
+        if dsn is None and folder is None:
+            raise click.UsageError("no data: pass --data DIR or --dsn URL, or set `data` in segdsl.toml")
+        try:
+            with open_project_store(root, state, dsn, create=False) as store:
+                results = run_sync(store, segs, ws.schema, available, selected=selected,
+                                   consumer=consumer, fmt=fmt, out_dir=target, data_dir=folder, dsn=dsn)
+                blocks.append((store.project, store.location, target, results))
+        except (StateError, SyncError) as exc:
+            _fail(str(exc))
+    _print_sync(blocks, fmt, consumer, report)
+
+
+def _print_sync(blocks, fmt, consumer, report) -> None:
+    rows = [
+        {
+            "project": project, "segment": r.segment, "status": r.status, "as_of": _stamp(r.as_of), "size": r.size,
+            "entered": r.entered, "exited": r.exited, "cursor": r.cursor, "lists": dict(r.lists),
+            "files": [_shown(f) for f in r.files],
+        }
+        for project, _, _, results in blocks
+        for r in results
+    ]
+    if report == "json":
+        click.echo(json.dumps({"consumer": consumer, "format": fmt, "segments": rows}, indent=2, ensure_ascii=False))
+        return
+    for i, (project, location, target, results) in enumerate(blocks):
+        if i:
+            click.echo("")
+        where = "the state store's outbox tables" if fmt == "table" else _shown(target)
+        click.echo(f"{project}: synced {sum(r.status == 'synced' for r in results)} segments for `{consumer}` "
+                   f"to {where}; state in {_shown(location)}")
+        header = ("segment", "status", "size", "entered", "exited", "email", "sms", "push")
+        body = [
+            (r.segment, r.status, f"{r.size:,}", f"{r.entered:,}", f"{r.exited:,}",
+             *(f"{r.lists[c]:,}" if c in r.lists else "-" for c in ("email", "sms", "push")))
+            for r in results
+        ]
+        _table(header, body, right={2, 3, 4, 5, 6, 7})
+
+
+# ------------------------------------------------------------------- members
+
+
+@click.group("members")
+def members() -> None:
+    """Edit a static segment's member list in its .seg file."""
+
+
+@members.command("add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("segment")
+@click.argument("keys", nargs=-1, required=True)
+def members_add(file, segment, keys):
+    """Add KEYS to static SEGMENT in FILE."""
+    _edit(file, segment, add=keys)
+
+
+@members.command("remove")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("segment")
+@click.argument("keys", nargs=-1, required=True)
+def members_remove(file, segment, keys):
+    """Remove KEYS from static SEGMENT in FILE."""
+    _edit(file, segment, remove=keys)
+
+
+@members.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("segment")
+@click.argument("csv_file", metavar="CSV", type=click.Path(dir_okay=False))
+@click.option("--column", metavar="NAME",
+              help="The column holding the keys. Default: the schema's key column, else `key`, else the only column.")
+@click.option("--replace", is_flag=True, help="Make the list exactly the CSV's keys (default: add them).")
+def members_import(file, segment, csv_file, column, replace):
+    """Add the keys in a CSV file (with a header row) to static SEGMENT in FILE."""
+    key = _key_field(file)
+    keys = _read_csv_keys(Path(csv_file), key, column)
+    if replace:
+        _edit(file, segment, replace=keys, parsed=True)
+    else:
+        _edit(file, segment, add=keys, parsed=True)
+
+
+def _key_field(file: str):
+    from segdsl.project.workspace import find_project
+    from segdsl.schema.model import load_schema
+
+    project, diags = find_project(Path(file))
+    if project is None:
+        if diags:
+            _fail(diags[0].message)
+        raise click.UsageError(f"{file} is in no project (no segdsl.toml beside it or above)")
+    schema, diags = load_schema(project.schema_path)
+    if schema is None:
+        _fail(diags[0].message if diags else f"cannot read the schema {project.schema_path}")
+    return schema.key
+
+
+def parse_key(text: str, key):
+    """A member key typed by a user, as the schema's key type; ValueError if not one."""
+    from segdsl.schema.model import Kind
+
+    if key.kind is Kind.INT:
+        if not re.fullmatch(r"-?[0-9]+", text.strip()):
+            raise ValueError(f"`{text}` is not an integer key (`{key.name}`)")
+        value = int(text.strip())
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"`{text}` is out of the 64-bit range")
+        return value
+    if not text or any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise ValueError(f"{text!r} is not a usable key: empty, or with a control character")
+    return text
+
+
+def _read_csv_keys(path: Path, key, column: str | None) -> list:
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        _fail(f"{path} is empty; it needs a header row and one key per row")
+    header = [h.strip() for h in rows[0]]
+    if column is None:
+        column = next((c for c in (key.column, key.name, "key") if c in header), None)
+        if column is None and len(header) == 1:
+            column = header[0]
+    if column not in header:
+        raise click.BadParameter(f"{path} has no column `{column}`; its columns are: {', '.join(header)}",
+                                 param_hint="--column")
+    index = header.index(column)
+    keys = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        cell = row[index] if index < len(row) else ""
+        try:
+            keys.append(parse_key(cell if key.kind.value == "text" else cell.strip(), key))
+        except ValueError as exc:
+            _fail(f"{path}:{line}: {exc}")
+    return keys
+
+
+def _edit(file: str, segment: str, *, add=(), remove=(), replace=None, parsed: bool = False) -> None:
+    from segdsl.data.files import write_atomic as _write_atomic
+    from segdsl.diagnostics import render_all_text
+    from segdsl.syntax.source import decode_source
+    from segdsl.syntax.span import SourceFile
+
+    key = _key_field(file)
+    try:
+        if not parsed:
+            add = [parse_key(k, key) for k in add]
+            remove = [parse_key(k, key) for k in remove]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="KEYS") from None
+    path = Path(file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    src, diags = decode_source(file, data)
+    if src is None:
+        click.echo(render_all_text(diags, {}), err=True)
+        raise SystemExit(1)
+    try:
+        edit = edit_members(src.text, file, segment, add=add, remove=remove, replace=replace)
+    except MemberEditError as exc:
+        if exc.diagnostics:
+            click.echo(render_all_text(list(exc.diagnostics), {file: SourceFile(file, src.text)}), err=True)
+            raise SystemExit(1)
+        if exc.usage:
+            raise click.UsageError(str(exc))
+        _fail(str(exc))
+    for k in edit.already:
+        click.echo(f"segdsl: `{k}` is already a member of `{segment}`", err=True)
+    for k in edit.missing:
+        click.echo(f"segdsl: `{k}` is not a member of `{segment}`", err=True)
+    if edit.text != src.text:
+        if path.read_bytes() != data:
+            _fail(f"{file} changed while it was being edited; nothing was written, try again")
+        bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
+        try:
+            _write_atomic(path, bom + edit.text.encode("utf-8"))
+        except OSError as exc:
+            _fail(f"cannot write {file}: {exc.strerror or exc}")
+    click.echo(f"{segment}: {len(edit.added)} added, {len(edit.removed)} removed, {edit.size:,} members in {file}")
+    if edit.added or edit.removed:
+        click.echo(f"record the change with: segdsl refresh {file} --segment {segment}", err=True)
+
+
+# -- editing the member list, keeping comments
+
+
+class MemberEditError(Exception):
+    def __init__(self, message: str, diagnostics=(), usage: bool = False):
+        super().__init__(message)
+        self.diagnostics = tuple(diagnostics)
+        self.usage = usage
+
+
+class MemberEdit:
+    def __init__(self, text, added, removed, already, missing, size):
+        self.text, self.added, self.removed = text, added, removed
+        self.already, self.missing, self.size = already, missing, size
+
+
+def edit_members(text: str, path: str, segment: str, *, add=(), remove=(), replace=None) -> MemberEdit:
+    """``text`` with static ``segment``'s member list edited and the module in the
+    canonical layout. Comments inside the list are kept in place (a removed member's
+    comment stays with its neighbour); the result is parsed again and checked to hold
+    exactly the intended members."""
+    from segdsl.syntax import ast
+    from segdsl.syntax.formatter import format_source
+    from segdsl.syntax.parser import parse_source
+    from segdsl.syntax.printer import string_text
+    from segdsl.check.suggest import did_you_mean
+
+    parsed = parse_source(path, text)
+    if parsed.module is None:
+        raise MemberEditError("the file does not parse", parsed.diagnostics)
+    module = parsed.module
+    seg = next((s for s in module.segments if s.name == segment), None)
+    if seg is None:
+        names = [s.name for s in module.segments]
+        hint = did_you_mean(segment, names) or f"its segments are: {', '.join(names) or '(none)'}"
+        raise MemberEditError(f"no segment `{segment}` in {path}; {hint}", usage=True)
+    if seg.kind != "static":
+        raise MemberEditError(f"`{segment}` is a {seg.kind} segment; only a static segment has a member list "
+                              f"(its members come from its rule)", usage=True)
+    clause = seg.clause(ast.Members)
+    items = list(clause.items.items) if clause is not None else []
+    old = [i.value for i in items]
+    if replace is not None:
+        wanted = list(dict.fromkeys(replace))
+        remove = [v for v in old if v not in set(wanted)]
+        add = wanted
+    remove_set = set(remove)
+    kept = [v for v in old if v not in remove_set]
+    kept_set = set(kept)
+    added = [v for v in dict.fromkeys(add) if v not in kept_set]
+    already = [v for v in dict.fromkeys(add) if v in kept_set and replace is None]
+    removed = [v for v in dict.fromkeys(remove) if v in set(old)]
+    missing = [v for v in dict.fromkeys(remove) if v not in set(old)]
+    if not added and not removed:
+        return MemberEdit(text, [], [], already, missing, len(kept))
+    final = kept + added
+
+    def literal(v) -> str:
+        return str(v) if isinstance(v, int) else string_text(v)
+
+    if clause is None:
+        body = "[" + ", ".join(literal(v) for v in final) + "]"
+        insert = seg.span.end - 1  # just before the closing brace
+        new_text = text[:insert] + "\n    members " + body + "\n" + text[insert:]
+    else:
+        span = clause.items.span
+        inside = [c for c in module.comments if span.start < c.span.start < span.end]
+        groups: dict[int, list[str]] = {}
+        for c in inside:
+            before = sum(1 for i in items if i.span.start < c.span.start) - 1
+            groups.setdefault(before, []).append(c.text)
+        pieces = ["["]
+        pieces += [f"\n{c}\n" for c in groups.get(-1, [])]
+        for n, item in enumerate(items):
+            if item.value not in remove_set:
+                pieces.append(text[item.span.start:item.span.end] + ", ")
+            pieces += [f" {c}\n" for c in groups.get(n, [])]
+        pieces += [literal(v) + ", " for v in added]
+        pieces.append("]")
+        new_text = text[:span.start] + "".join(pieces) + text[span.end:]
+    formatted, diags = format_source(new_text, path)
+    if formatted is None or diags:
+        raise MemberEditError("the edited file could not be laid out; nothing was written", diags)
+    again = parse_source(path, formatted)
+    check = next((s for s in again.module.segments if s.name == segment), None) if again.module else None
+    got = [i.value for i in check.clause(ast.Members).items.items] if check is not None else None
+    if got != final or len(again.module.comments) != len(module.comments):
+        raise MemberEditError("internal error: the edit would not give the intended member list; nothing was written")
+    return MemberEdit(formatted, added, removed, already, missing, len(final))
+

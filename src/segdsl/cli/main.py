@@ -1,0 +1,497 @@
+"""The ``segdsl`` command: a thin shell over the library API.
+
+Exit status: 0 success, 1 problems found (diagnostics with errors, a failed query),
+2 usage errors. Bad input is reported as diagnostics, never as a traceback. Heavy
+modules (sqlglot, numpy, pyarrow, drivers) are imported only by the commands that
+need them, so ``segdsl check`` starts fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from segdsl.diagnostics import Diagnostic, error, render_all_text, render_json, summary_line
+
+FORMATS = ("text", "json")
+
+
+#: Commands kept in their own modules, imported only when run, so `segdsl check`
+#: starts without loading them: name → "module:attribute".
+LAZY_COMMANDS = {
+    "fmt": "segdsl.cli.fmt:fmt",
+    "import": "segdsl.cli.interchange:import_",
+    "export": "segdsl.cli.interchange:export",
+    "lsp": "segdsl.cli.lsp:lsp",
+    "seed": "segdsl.cli.seed:seed",
+    "model": "segdsl.cli.model:model",
+    "journey": "segdsl.cli.journey:journey",
+    "refresh": "segdsl.cli.lifecycle:refresh",
+    "sync": "segdsl.cli.lifecycle:sync",
+    "members": "segdsl.cli.lifecycle:members",
+    "plan": "segdsl.cli.plan:plan",
+}
+
+
+class _Group(click.Group):
+    """Turns expected failures into one-line messages, and anything else into a short
+    report instead of a traceback (``SEGDSL_DEBUG=1`` shows the traceback). Also loads
+    the commands of :data:`LAZY_COMMANDS` on first use."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            from segdsl.data.tables import DataError
+            from segdsl.data.engines import EngineError
+
+            if isinstance(exc, (EngineError, DataError)):
+                click.echo(f"segdsl: {exc}", err=True)
+                sys.exit(1)
+            if os.environ.get("SEGDSL_DEBUG"):
+                raise
+            click.echo(f"segdsl: internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("this is a bug in segdsl; rerun with SEGDSL_DEBUG=1 and report it", err=True)
+            sys.exit(70)
+
+
+def main() -> None:
+    cli()
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="segdsl")
+def cli() -> None:
+    """segdsl: customer segments as code.
+
+    Write segments as rules in .seg files, check them against the CRM schema,
+    compile them to SQL for any database, and size them exactly.
+    """
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def _as_of_option(default: str, extra: str = ""):
+    return click.option(
+        "--as-of",
+        "as_of",
+        default=default,
+        show_default=True,
+        metavar="WHEN",
+        help="The evaluation instant: `now`, a date (YYYY-MM-DD, its UTC midnight) or an ISO timestamp"
+        + extra
+        + ". Relative time (`within 30 days`, `days_since`) counts UTC calendar days from it.",
+    )
+
+
+def _parse_as_of(value: str) -> dt.datetime:
+    from segdsl.ir.semantics import parse_as_of
+
+    try:
+        return parse_as_of(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
+
+
+def _load(files, schema: str | None, expr: str | None = None):
+    """Workspaces for FILES, one per project; with no files, the project around the
+    working directory (for ``--expr``). With ``expr``, returns its checked rule too."""
+    from segdsl.project.workspace import Workspace, find_project, load_workspace, load_workspaces
+
+    schema_path = Path(schema) if schema else None
+    if files:
+        workspaces = load_workspaces([Path(f) for f in files], schema_path)
+    else:
+        project, diags = find_project(Path.cwd())
+        if project is not None and project.config is not None:
+            ws = load_workspace(sorted(project.root.rglob("*.seg")), schema_path or project.schema_path)
+            ws.requested.clear()
+            ws.diagnostics = [d for d in ws.diagnostics if d.span is None or d.code.startswith("E03")]
+        else:
+            ws = Workspace(project, None, diagnostics=list(diags))
+            if schema_path is None:
+                ws.diagnostics.append(
+                    error("E0304", "no schema: pass --schema, or run inside a project with a segdsl.toml")
+                )
+            else:
+                from segdsl.schema.model import load_schema
+
+                ws.schema, more = load_schema(schema_path)
+                ws.diagnostics.extend(more)
+        workspaces = [ws]
+    rule = None
+    if expr is not None:
+        ws = workspaces[0]
+        from segdsl.check.checker import check_expression
+        from segdsl.syntax.parser import parse_expression
+
+        parsed = parse_expression(expr, "<expr>")
+        if parsed.source is not None:
+            ws.sources["<expr>"] = parsed.source
+        ws.requested.append("<expr>")
+        ws.diagnostics.extend(parsed.diagnostics)
+        if parsed.expr is not None and ws.schema is not None:
+            rule, diags = check_expression(parsed.expr, ws.schema, ws.segments)
+            ws.diagnostics.extend(diags)
+    return workspaces, rule
+
+
+def _relevant(ws, notes: bool = False) -> list[Diagnostic]:
+    """Diagnostics for the files asked about, plus anything with no file (schema, config).
+    Notes (info) are for `segdsl check`; other commands report errors and warnings."""
+    from segdsl.diagnostics import Severity
+
+    wanted = set(ws.requested)
+    return [
+        d for d in ws.diagnostics
+        if (d.span is None or d.span.path in wanted or d.span.path not in ws.sources)
+        and (notes or d.severity is not Severity.INFO)
+    ]
+
+
+def _report(ws, diags: list[Diagnostic], fmt: str = "text") -> None:
+    if fmt == "json":
+        click.echo(render_json(diags, ws.sources))
+        return
+    if diags:
+        click.echo(render_all_text(diags, ws.sources), err=True)
+        click.echo("", err=True)
+
+
+def _fail_on_errors(ws, diags: list[Diagnostic]) -> None:
+    if any(d.is_error for d in diags):
+        _report(ws, diags)
+        click.echo(f"segdsl: {summary_line(diags)}", err=True)
+        raise SystemExit(1)
+
+
+def _select_segments(ws, names: tuple[str, ...]):
+    segments = ws.requested_segments()
+    if not names:
+        return segments
+    by_name = {s.name: s for s in segments}
+    chosen = []
+    for name in names:
+        if name not in by_name:
+            from segdsl.check.suggest import did_you_mean
+
+            hint = did_you_mean(name, by_name) or f"the segments are: {', '.join(by_name) or '(none)'}"
+            raise click.BadParameter(f"no segment `{name}` in the given files; {hint}", param_hint="--segment")
+        chosen.append(by_name[name])
+    return chosen
+
+
+# -------------------------------------------------------------------------- check
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("-e", "--expr", help="Check a bare rule instead of (or as well as) files.")
+@click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="github: workflow annotations; sarif: SARIF 2.1.0 for code scanning.")
+@click.option("--strict", is_flag=True, help="Warnings fail the check too (exit 1).")
+def check(files, expr, schema, fmt, strict):
+    """Check .seg files against the schema; report every problem.
+
+    Exits 0 when clean (warnings allowed unless --strict), 1 when there are
+    problems, 2 on usage errors.
+    """
+    from segdsl.diagnostics import Severity, render_github, render_sarif
+
+    if not files and expr is None:
+        raise click.UsageError("give one or more .seg files, or --expr")
+    workspaces, _ = _load(files, schema, expr)
+    diags = [d for ws in workspaces for d in _relevant(ws, notes=True)]
+    sources = {k: v for ws in workspaces for k, v in ws.sources.items()}
+    if fmt == "json":
+        click.echo(render_json(diags, sources))
+    elif fmt == "github":
+        if diags:
+            click.echo(render_github(diags, sources))
+    elif fmt == "sarif":
+        click.echo(render_sarif(diags, sources, _version()))
+    else:
+        if diags:
+            click.echo(render_all_text(diags, sources))
+            click.echo("")
+        n = sum(len(ws.requested) for ws in workspaces)
+        click.echo(f"checked {n} file{'s' if n != 1 else ''}: {summary_line(diags)}")
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    raise SystemExit(1 if any(d.severity in failing for d in diags) else 0)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("segdsl")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
+
+
+# ------------------------------------------------------------------------ compile
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("-e", "--expr", help="Compile a bare rule instead of the file's segments.")
+@click.option("--target", "-t", default="postgres", show_default=True, metavar="DIALECT",
+              help="Any sqlglot dialect: postgres, duckdb, sqlite, mysql, bigquery, snowflake, trino, ...")
+@click.option("--segment", "-s", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
+@click.option("--form", type=click.Choice(["select", "count", "view"]), default="select", show_default=True,
+              help="select: the member keys; count: the size; view: CREATE OR REPLACE VIEW segment_<name>.")
+@_as_of_option("db", "; `db` (the default) uses the database's clock at query time")
+@click.option("--params", is_flag=True, help="Emit values as bound parameters and print them as JSON.")
+@click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
+@click.option("--format", "fmt", type=click.Choice(["sql", "json"]), default="sql", show_default=True)
+def compile(file, expr, target, segments, form, as_of, params, schema, fmt):  # noqa: A001 - the command's name
+    """Compile segments to SQL for a target database."""
+    from segdsl.backends.sql import compile_rule, compile_segment, get_target
+
+    if file is None and expr is None:
+        raise click.UsageError("give a .seg file, or --expr")
+    if get_target(target) is None:
+        from segdsl.backends.sql.targets import dialect_names
+        from segdsl.check.suggest import did_you_mean
+
+        hint = did_you_mean(target, dialect_names()) or f"choose from: {', '.join(dialect_names())}"
+        raise click.BadParameter(f"unknown dialect `{target}`; {hint}", param_hint="--target")
+    pinned = None if as_of == "db" else _parse_as_of(as_of)
+    (ws,), rule = _load([file] if file else [], schema, expr)
+    diags = _relevant(ws)
+    _fail_on_errors(ws, diags)
+    _report(ws, diags)  # warnings
+    jobs = []
+    if expr is not None:
+        jobs.append(("expr", compile_rule(rule, ws.schema, target=target, form=form, as_of=pinned, params=params)))
+    else:
+        for seg in _select_segments(ws, segments):
+            jobs.append((seg.name, compile_segment(seg, ws.schema, target=target, form=form, as_of=pinned, params=params)))
+    problems = [d for _, r in jobs for d in r.diagnostics]
+    _fail_on_errors(ws, problems)
+    if fmt == "json":
+        out = [{"segment": name, "sql": r.sql, "params": _jsonable(r.params)} for name, r in jobs]
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    for i, (name, r) in enumerate(jobs):
+        if i:
+            click.echo("")
+        click.echo(f"-- segment: {name}")
+        click.echo(r.sql + ";")
+        if params:
+            # json.dumps escapes newlines, so user text cannot leave this comment.
+            click.echo("-- params: " + json.dumps(_jsonable(r.params), ensure_ascii=True))
+
+
+def _jsonable(params: dict) -> dict:
+    def conv(v):
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.isoformat()
+        if isinstance(v, (list, tuple, frozenset, set)):
+            return [conv(x) for x in v]
+        if isinstance(v, (int, float, str, bool)) or v is None:
+            return v
+        return str(v)
+
+    return {k: conv(v) for k, v in params.items()}
+
+
+# --------------------------------------------------------------------------- size
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("-e", "--expr", help="Size a bare rule instead of the files' segments.")
+@click.option("--segment", "-s", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
+@_as_of_option("now")
+@click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL",
+              help="Size on a database: a Postgres URL, duckdb:PATH or sqlite:PATH (env: SEGDSL_DSN). "
+              "Default: in memory, on the project's CSV data.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
+@click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--overlap", is_flag=True, help="Also show how many members each pair of segments shares.")
+def size(files, expr, segments, as_of, dsn, data_dir, schema, fmt, overlap):
+    """Compute exact segment sizes, in memory or on a database."""
+    from segdsl import ir
+    from segdsl.lifecycle.sizes import (
+        SizeError,
+        overlaps_in_memory,
+        overlaps_on_database,
+        sizes_in_memory,
+        sizes_on_database,
+    )
+
+    if not files and expr is None:
+        raise click.UsageError("give one or more .seg files, or --expr")
+    instant = _parse_as_of(as_of)
+    workspaces, rule = _load(files, schema, expr)
+    for ws in workspaces:
+        _fail_on_errors(ws, _relevant(ws))
+    blocks = []
+    for ws in workspaces:
+        _report(ws, _relevant(ws))  # warnings
+        if expr is not None:
+            chosen = [ir.Segment("expr", "dynamic", None, None, "manual", rule, "<expr>")]
+        else:
+            chosen = _select_segments(ws, segments)
+        pairs = []
+        try:
+            if dsn:
+                results = sizes_on_database(chosen, ws.schema, dsn, instant)
+                pairs = overlaps_on_database(chosen, ws.schema, dsn, instant) if overlap else []
+                where = "database"
+            else:
+                folder = Path(data_dir) if data_dir else (ws.project.data_dir if ws.project else None)
+                if folder is None:
+                    raise click.UsageError("no data: pass --data DIR or --dsn URL, or set `data` in segdsl.toml")
+                results = sizes_in_memory(chosen, ws.schema, folder, instant)
+                pairs = overlaps_in_memory(chosen, ws.schema, folder, instant) if overlap else []
+                where = "in memory"
+        except SizeError as exc:
+            _fail_on_errors(ws, list(exc.diagnostics))
+            return
+        blocks.append((ws.schema, results, where, pairs))
+    _print_sizes(blocks, instant, fmt)
+
+
+def _print_sizes(blocks, instant: dt.datetime, fmt: str) -> None:
+    stamp = instant.isoformat().replace("+00:00", "Z")
+    tables = []
+    for schema, results, where, pairs in blocks:
+        rows = [
+            {
+                "segment": r.segment.name,
+                "title": r.segment.title,
+                "type": r.segment.kind,
+                "refresh": r.segment.refresh,
+                "size": r.size,
+                "total": r.total,
+                "share": round(r.share, 6),
+            }
+            for r in results
+        ]
+        block = {"entity": schema.entity, "table": schema.table, "evaluated": where, "segments": rows}
+        if pairs:
+            block["overlaps"] = [
+                {"a": p.a.name, "b": p.b.name, "both": p.both, "jaccard": round(p.jaccard, 6)} for p in pairs
+            ]
+        tables.append(block)
+    if fmt == "json":
+        click.echo(json.dumps({"as_of": stamp, "results": tables}, indent=2, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        if any("overlaps" in t for t in tables):
+            w.writerow(["entity", "a", "b", "both", "jaccard"])
+            for t in tables:
+                for o in t.get("overlaps", []):
+                    w.writerow([t["entity"], o["a"], o["b"], o["both"], f"{o['jaccard']:.6f}"])
+            return
+        w.writerow(["entity", "segment", "type", "refresh", "size", "total", "share"])
+        for t in tables:
+            for r in t["segments"]:
+                w.writerow([t["entity"], r["segment"], r["type"], r["refresh"], r["size"], r["total"], f"{r['share']:.6f}"])
+        return
+    for i, t in enumerate(tables):
+        rows = t["segments"]
+        header = ("segment", "type", "refresh", "size", "share")
+        body = [(r["segment"], r["type"], r["refresh"], f"{r['size']:,}", f"{r['share'] * 100:.1f}%") for r in rows]
+        widths = [max([len(h)] + [len(b[j]) for b in body]) for j, h in enumerate(header)]
+
+        def line(cells, widths=widths):
+            return "  ".join(
+                c.rjust(w) if j >= 3 else c.ljust(w) for j, (c, w) in enumerate(zip(cells, widths))
+            ).rstrip()
+
+        total = rows[0]["total"] if rows else 0
+        if i:
+            click.echo("")
+        click.echo(f"{t['entity']} segments as of {stamp}, {t['evaluated']}, {total:,} profiles in {t['table']}")
+        click.echo(line(header))
+        click.echo(line(tuple("-" * w for w in widths)))
+        for b in body:
+            click.echo(line(b))
+        if "overlaps" in t:
+            _print_overlap_matrix(rows, t["overlaps"])
+
+
+def _print_overlap_matrix(rows: list[dict], overlaps: list[dict]) -> None:
+    """Members shared by each pair: a lower-triangular matrix, columns numbered."""
+    names = [r["segment"] for r in rows]
+    both = {(o["a"], o["b"]): o["both"] for o in overlaps}
+    both.update({(b, a): n for (a, b), n in list(both.items())})
+    width = max(len(n) for n in names) + 4
+    cells = [[f"{both.get((a, b), r['size']) if a != b else r['size']:,}" for b in names[: i + 1]]
+             for i, (a, r) in enumerate(zip(names, rows))]
+    cell = max(len(c) for row in cells for c in row) + 2
+    click.echo("")
+    click.echo("members shared by each pair (the diagonal is the segment's size)")
+    click.echo(" " * width + "".join(f"{f'({j + 1})':>{cell}}" for j in range(len(names))))
+    for i, (name, row) in enumerate(zip(names, cells)):
+        click.echo(f"{f'({i + 1}) {name}':<{width}}" + "".join(f"{c:>{cell}}" for c in row))
+
+
+# ----------------------------------------------------------------------------- db
+
+
+@cli.group()
+def db() -> None:
+    """Work with a SQL database holding the profile table."""
+
+
+@db.command("load")
+@click.argument("project_dir", required=False, default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--dsn", envvar="SEGDSL_DSN", required=True, metavar="URL",
+              help="A Postgres URL, duckdb:PATH or sqlite:PATH (env: SEGDSL_DSN).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
+def db_load(project_dir, dsn, data_dir):
+    """Create the project's tables and load its CSV data (replacing them)."""
+    from segdsl.data.tables import load_table
+    from segdsl.data.engines import connect, load_project
+    from segdsl.backends.memory.profile import load_source
+    from segdsl.project.workspace import find_project
+    from segdsl.schema.model import load_schema
+
+    project, diags = find_project(Path(project_dir) / "segdsl.toml")
+    if project is None:
+        raise click.UsageError(f"no segdsl.toml in {project_dir} or above")
+    schema, more = load_schema(project.schema_path)
+    diags = [*diags, *more]
+    if schema is None:
+        click.echo(render_all_text(diags, {}), err=True)
+        raise SystemExit(1)
+    folder = Path(data_dir) if data_dir else project.data_dir
+    if folder is None:
+        raise click.UsageError("no data: pass --data DIR or set `data` in segdsl.toml")
+    # Tables, not records: load_project streams their rows, so memory stays near the
+    # size of the typed columns however many rows there are.
+    tables = {schema.table: load_table(schema, folder)}
+    for source in schema.sources.values():
+        tables[source.table] = load_source(source, folder, missing_ok=True)
+    with connect(dsn) as engine:
+        counts = load_project(engine, schema, tables)
+    loaded = ", ".join(f"{table} {n:,}" for table, n in counts.items())
+    click.echo(f"loaded {sum(counts.values()):,} rows ({loaded}) on {engine.family}")

@@ -1,1 +1,0 @@
-"""Subcommands that live in their own modules; each imports its heavy parts lazily."""

@@ -1,0 +1,126 @@
+"""Passes over the IR: walking, the fields a rule reads, negation normal form,
+nullability and depth. Pure functions of the tree, shared by the checker, lint and
+every backend."""
+
+from __future__ import annotations
+
+from segdsl.ir.nodes import And, Cmp, Const, DayCmp, IsNull, IsTrue, Member, Node, Not, Or
+from segdsl.ir.semantics import FLIP, NEGATE
+from segdsl.schema.model import Field
+
+
+def implies_true(rule: Node, field_name: str) -> bool:
+    """Whether ``rule`` can only be TRUE where the boolean field is TRUE: it requires the
+    field in every branch (through segment membership too)."""
+    match rule:
+        case IsTrue(field=f) | Cmp(field=f, op="=", value=True):
+            return f.name == field_name
+        case And(items):
+            return any(implies_true(i, field_name) for i in items)
+        case Or(items):
+            return all(implies_true(i, field_name) for i in items)
+        case Member(rule=inner):
+            return implies_true(inner, field_name)
+    return False
+
+
+
+
+
+def walk(node: Node):
+    """Every node of a rule, parents first; segment references are entered."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        match n:
+            case And(items) | Or(items):
+                stack.extend(reversed(items))
+            case Not(item):
+                stack.append(item)
+            case Member(rule=rule):
+                stack.append(rule)
+
+
+def fields_used(node: Node) -> list[Field]:
+    """The profile fields a rule reads (through segment references too), by name."""
+    seen: dict[str, Field] = {}
+    for n in walk(node):
+        f = getattr(n, "field", None)
+        if isinstance(f, Field):
+            seen.setdefault(f.name, f)
+    return list(seen.values())
+
+
+def derived_fields(node: Node) -> list[Field]:
+    """The fields of a rule that are computed from source tables, in first-use order."""
+    return [f for f in fields_used(node) if f.derive is not None]
+
+
+def negation_normal_form(node: Node, negate: bool = False) -> Node:
+    """Push every ``Not`` down to a leaf, flattening and/or as it goes.
+
+    Exact under three-valued logic: De Morgan's laws and double negation hold in
+    Kleene logic, and negating a comparison keeps NULL unknown (there is no NaN: the
+    data layer rejects it). A leaf that has no negated form keeps a single ``Not``.
+    Depth only shrinks, which keeps SQL within engines' parser limits.
+    """
+    cls = node.__class__
+    if cls is And or cls is Or:
+        out = And if (cls is And) != negate else Or
+        flat: list[Node] = []
+        same = not negate  # nothing to rebuild: the node is already in this form
+        for item in node.items:
+            n = negation_normal_form(item, negate)
+            if n.__class__ is out:
+                flat.extend(n.items)
+                same = False
+            else:
+                flat.append(n)
+                same = same and n is item
+        if len(flat) == 1:
+            return flat[0]
+        return node if same else out(tuple(flat), node.span)
+    if cls is Not:
+        return negation_normal_form(node.item, not negate)
+    if not negate:
+        if cls is Member:
+            inner = negation_normal_form(node.rule)
+            return node if inner is node.rule else Member(node.segment, inner, node.span)
+        return node
+    if cls is Const:
+        return Const(not node.value, node.span)
+    if cls is Cmp:
+        return Cmp(node.field, NEGATE[node.op], node.value, node.span)
+    if cls is DayCmp:
+        return DayCmp(node.field, NEGATE[node.op], node.day, node.span)
+    if cls is Member:
+        return Not(Member(node.segment, negation_normal_form(node.rule), node.span), node.span)
+    return Not(node, getattr(node, "span", None))
+
+
+def can_be_null(node: Node) -> bool:
+    """Whether the rule can evaluate to unknown for some row."""
+    match node:
+        case And(items) | Or(items):
+            return any(can_be_null(i) for i in items)
+        case Not(item):
+            return can_be_null(item)
+        case Const() | IsNull() | Member():
+            return False
+    return node.field.nullable  # type: ignore[union-attr]
+
+
+def depth(node: Node) -> int:
+    match node:
+        case And(items) | Or(items):
+            return 1 + max(depth(i) for i in items)
+        case Not(item):
+            return 1 + depth(item)
+        case Member(rule=rule):
+            return 1 + depth(rule)
+    return 1
+
+
+__all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "fields_used", "implies_true",
+           "negation_normal_form", "walk"]

@@ -1,0 +1,264 @@
+"""Refresh: which segments are due by their cadence, their members at one as-of
+instant, and the snapshot + entered/exited events committed in one transaction.
+
+A segment is due when it was never refreshed, when its cadence has elapsed since its
+last refresh (hourly 1 h, daily 1 day, weekly 7 days, measured between as-of instants),
+or when its definition changed since; ``manual`` segments only when asked for
+(``--all`` or ``--segment``). Members come from the in-memory evaluator on the
+project's CSV data or from the database, exactly as ``segdsl size`` counts them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tomllib
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from segdsl import ir
+from segdsl.schema.model import Field, Schema
+from segdsl.lifecycle.state import Run, Snapshot, StateError, Store, is_postgres_dsn
+
+PERIODS = {"hourly": dt.timedelta(hours=1), "daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
+STATE_DIR = ".segdsl"
+STATE_FILE = "state.db"
+
+
+# ------------------------------------------------------------------- due-ness
+
+
+@attrs.frozen
+class Plan:
+    segment: ir.Segment
+    status: str  # due | not due | manual | already | behind
+    reason: str
+    head: Run | None
+    next_due: dt.datetime | None = None
+
+    @property
+    def due(self) -> bool:
+        return self.status == "due"
+
+
+def definition_hash(segment: ir.Segment) -> str:
+    """A fingerprint of what decides membership: the kind and the checked rule, with
+    referenced segments' rules and traits' definitions inlined, spans and docs left out."""
+    text = json.dumps([segment.kind, _canon(segment.rule)], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _canon(value: Any) -> Any:
+    if isinstance(value, Field):
+        return ["field", value.name, value.column, str(value.type), value.derive_text, value.days_since]
+    if attrs.has(type(value)):
+        return [type(value).__name__,
+                *(_canon(getattr(value, a.name)) for a in attrs.fields(type(value)) if a.name != "span")]
+    if isinstance(value, (tuple, list)):
+        return [_canon(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canon(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"{type(value).__name__}:{value.isoformat()}"
+    return f"{type(value).__name__}:{value}"
+
+
+def plan(
+    segments: Sequence[ir.Segment], heads: Mapping[str, Run], as_of: dt.datetime, *,
+    everything: bool = False, only: Collection[str] = (),
+) -> list[Plan]:
+    """Decide, for each segment, whether it is refreshed at ``as_of`` and why."""
+    out = []
+    for seg in segments:
+        head = heads.get(seg.name)
+        changed = head is not None and head.definition_hash != definition_hash(seg)
+        if head is not None and as_of < head.as_of:
+            out.append(Plan(seg, "behind", f"already refreshed at the later {_stamp(head.as_of)}", head))
+        elif head is not None and as_of == head.as_of:
+            out.append(Plan(seg, "already", "already refreshed at this as-of", head))
+        elif everything or seg.name in only:
+            out.append(Plan(seg, "due", "--all" if everything else "--segment", head))
+        elif seg.refresh == "manual":
+            why = "refresh with --segment NAME or --all"
+            if changed:
+                why = f"definition changed since {_stamp(head.as_of)}: refresh with --segment {seg.name}"
+            out.append(Plan(seg, "manual", why, head))
+        elif head is None:
+            out.append(Plan(seg, "due", "never refreshed", head))
+        elif changed:
+            out.append(Plan(seg, "due", f"definition changed since {_stamp(head.as_of)}", head))
+        else:
+            next_due = head.as_of + PERIODS[seg.refresh]
+            if as_of >= next_due:
+                out.append(Plan(seg, "due", f"{seg.refresh}, last refreshed {_stamp(head.as_of)}", head, next_due))
+            else:
+                out.append(Plan(seg, "not due", f"{seg.refresh}, next due {_stamp(next_due)}", head, next_due))
+    return out
+
+
+def _stamp(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# ------------------------------------------------------------------- members
+
+
+class EvaluationError(Exception):
+    def __init__(self, diagnostics):
+        self.diagnostics = tuple(diagnostics)
+        super().__init__(self.diagnostics[0].message if self.diagnostics else "cannot evaluate")
+
+
+def members_in_memory(
+    segments: Sequence[ir.Segment], schema: Schema, data_dir: Path, as_of: dt.datetime
+) -> dict[str, list]:
+    """Each segment's member keys, evaluated on the project's CSV data."""
+    return {name: keys.tolist() for name, keys in member_arrays_in_memory(segments, schema, data_dir, as_of).items()}
+
+
+def member_arrays_in_memory(
+    segments: Sequence[ir.Segment], schema: Schema, data_dir: Path, as_of: dt.datetime
+) -> dict[str, Any]:
+    """As :func:`members_in_memory`, each segment's keys as a numpy array: 8 bytes a key
+    rather than about 60 for a Python int in a set, which matters at millions of members."""
+    from segdsl.backends.memory.columnar import evaluate
+    from segdsl.backends.memory.profile import load_profile
+
+    if not segments:
+        return {}
+    table = load_profile(schema, data_dir, [s.rule for s in segments], as_of)
+    keys = table.columns[schema.key.column].values
+    return {s.name: keys[evaluate(s.rule, table, as_of)] for s in segments}
+
+
+def members_on_database(
+    segments: Sequence[ir.Segment], schema: Schema, dsn: str, as_of: dt.datetime
+) -> dict[str, list]:
+    """Each segment's member keys, selected by the database with the compiled rule."""
+    from segdsl.data.engines import connect, fetch_keys
+    from segdsl.backends.sql import compile_rule
+
+    if not segments:
+        return {}
+    out = {}
+    with connect(dsn) as engine:
+        for s in segments:
+            compiled = compile_rule(s.rule, schema, target=engine.dialect, form="select", as_of=as_of,
+                                    params=engine.binds_named_params)
+            if not compiled.ok:
+                raise EvaluationError(compiled.diagnostics)
+            out[s.name] = fetch_keys(engine, compiled.sql, compiled.params)
+    return out
+
+
+# ------------------------------------------------------------------- refresh
+
+
+@attrs.frozen
+class Outcome:
+    """What one refresh did for one segment."""
+
+    segment: ir.Segment
+    refreshed: bool
+    status: str  # refreshed | not due | manual | already | behind
+    reason: str
+    size: int | None
+    entered: int = 0
+    exited: int = 0
+    next_due: dt.datetime | None = None
+
+
+def refresh(
+    store: Store, segments: Sequence[ir.Segment], schema: Schema, as_of: dt.datetime, *,
+    everything: bool = False, only: Collection[str] = (), data_dir: Path | None = None, dsn: str | None = None,
+) -> list[Outcome]:
+    """Refresh the due segments among ``segments`` at ``as_of``: evaluate them all at
+    that one instant, then store every snapshot and its events in one transaction."""
+    plans = plan(segments, store.heads(), as_of, everything=everything, only=only)
+    due = [p.segment for p in plans if p.due]
+    if dsn is not None:
+        found = members_on_database(due, schema, dsn, as_of)
+    elif due:
+        if data_dir is None:
+            raise StateError("no data to evaluate on: pass --data DIR or --dsn URL, or set `data` in segdsl.toml")
+        found = member_arrays_in_memory(due, schema, data_dir, as_of)
+    else:
+        found = {}
+    snapshots = [Snapshot(s.name, found.pop(s.name), definition_hash(s)) for s in due]
+    committed = {c.segment: c for c in (store.commit(as_of, snapshots) if snapshots else [])}
+    out = []
+    for p in plans:
+        c = committed.get(p.segment.name)
+        if c is None:
+            size = p.head.size if p.head is not None else None
+            out.append(Outcome(p.segment, False, p.status, p.reason, size, next_due=p.next_due))
+        elif c.status == "refreshed":
+            out.append(Outcome(p.segment, True, "refreshed", p.reason, c.run.size, c.entered, c.exited,
+                               _next_due(p.segment, as_of)))
+        else:  # a concurrent refresh committed this as-of (or a later one) first
+            reason = "already refreshed at this as-of" if c.status == "already" else \
+                f"already refreshed at the later {_stamp(c.run.as_of)}"
+            out.append(Outcome(p.segment, False, c.status, reason, c.run.size))
+    return out
+
+
+def _next_due(segment: ir.Segment, as_of: dt.datetime) -> dt.datetime | None:
+    period = PERIODS.get(segment.refresh)
+    return as_of + period if period else None
+
+
+# ------------------------------------------------------------------- projects
+
+
+def project_name(root: Path) -> str:
+    """The project's name in the store: ``name`` in segdsl.toml, else its directory's name."""
+    return configured_name(root) or root.resolve().name
+
+
+def configured_name(root: Path) -> str | None:
+    try:
+        data = tomllib.loads((root / "segdsl.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    name = data.get("name")
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def default_state_path(root: Path) -> Path:
+    return root / STATE_DIR / STATE_FILE
+
+
+def open_project_store(
+    root: Path | None, state: str | None, dsn: str | None, *, create: bool = True, timeout: float | None = None
+) -> Store:
+    """The store for the project at ``root``: ``state`` (a path or a Postgres DSN) if
+    given; else Postgres when ``dsn`` is a Postgres DSN; else ``<root>/.segdsl/state.db``."""
+    from segdsl.lifecycle.state import open_sqlite, open_store, prepare_state_dir
+
+    name = project_name(root) if root is not None else "default"
+    if state:
+        return open_store(state, name, create=create, timeout=timeout)
+    if dsn and is_postgres_dsn(dsn):
+        return open_store(dsn, name, timeout=timeout)
+    if root is None:
+        raise StateError("these files are in no project (no segdsl.toml), so there is no default state "
+                         "store; pass --state PATH")
+    path = default_state_path(root)
+    if create:
+        prepare_state_dir(path.parent)
+    store = open_sqlite(path, name, create=create, timeout=timeout)
+    if configured_name(root) is None:
+        # The project's own store keeps the name it was first written under, so renaming
+        # the directory does not make every segment look new (and re-enter everyone).
+        try:
+            store.project = store.remember("project", name)
+        except BaseException:
+            store.close()
+            raise
+    return store

@@ -1,0 +1,339 @@
+"""The profile schema: the entity a rule is evaluated over, and its typed fields.
+
+A schema is a TOML file (format in ``docs/schema.md``). Loading it never raises on bad
+content: problems come back as diagnostics naming the file and the offending key.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from segdsl.diagnostics import Diagnostic, error
+from segdsl.frozen import Value, frozen
+from segdsl.syntax.span import Span
+
+
+class Kind(enum.Enum):
+    INT = "int"
+    DECIMAL = "decimal"
+    FLOAT = "float"
+    TEXT = "text"
+    BOOL = "bool"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    ENUM = "enum"
+    TAGS = "tags"
+
+
+#: Ordering comparisons (< <= > >=) mean the same thing on every engine only for these.
+ORDERED = {Kind.INT, Kind.DECIMAL, Kind.FLOAT, Kind.DATE, Kind.TIMESTAMP}
+NUMERIC = {Kind.INT, Kind.DECIMAL, Kind.FLOAT}
+
+#: Largest precision a decimal field may declare: every supported engine stores it
+#: exactly and orders it exactly (a double holds 15 significant decimal digits).
+MAX_DECIMAL_PRECISION = 15
+
+
+@frozen
+class FieldType(Value):
+    kind: Kind
+    precision: int | None = None  # decimal only
+    scale: int | None = None  # decimal only
+    values: tuple[str, ...] = ()  # enum only
+
+    def __str__(self) -> str:
+        if self.kind is Kind.DECIMAL:
+            return f"decimal({self.precision}, {self.scale})"
+        if self.kind is Kind.ENUM:
+            return "enum"
+        return self.kind.value
+
+
+@frozen
+class Field(Value):
+    name: str
+    type: FieldType
+    nullable: bool
+    column: str
+    doc: str = ""
+    #: For fields produced by a model (smart segments): the model's name.
+    model: str | None = None
+    #: For derived day counts: the date/timestamp field this is ``days_since`` of.
+    #: Such a field has no column; it is computed from the as-of instant.
+    days_since: str | None = None
+    #: For traits: the aggregate text from the schema (``derive = '...'``) and, once the
+    #: checker has resolved it, the typed aggregate (a :class:`segdsl.ir.Aggregate`).
+    derive_text: str | None = attrs.field(default=None, eq=False)
+    derive: Any = None
+
+    @property
+    def stored(self) -> bool:
+        """Whether the field is a column of the entity table (not computed)."""
+        return self.days_since is None and self.derive is None and self.derive_text is None
+
+    @property
+    def kind(self) -> Kind:
+        return self.type.kind
+
+
+@frozen
+class Channel(Value):
+    """A messaging channel: the field holding the contact's address on it (none for
+    push) and the boolean field holding the contact's consent to it."""
+
+    name: str
+    consent: str
+    address: str | None = None
+
+
+@frozen
+class Schema(Value):
+    entity: str
+    table: str
+    key: Field
+    fields: Mapping[str, Field]
+    doc: str = ""
+    path: str = ""
+    #: Raw tables the profile is derived from, by name; each is a Schema of its own.
+    sources: Mapping[str, Schema] = attrs.field(factory=dict)
+    #: For a source table: its column that holds the entity's key.
+    entity_key: str | None = None
+    #: Messaging channels, by name (``email``, ``sms``, ``push``).
+    channels: Mapping[str, Channel] = attrs.field(factory=dict)
+
+    def field(self, name: str) -> Field | None:
+        return self.fields.get(name)
+
+    def stored_fields(self) -> list[Field]:
+        """Fields backed by a column (derived ``days_since`` fields have none), one per
+        column, the key first."""
+        out: dict[str, Field] = {self.key.column: self.key}
+        for f in self.fields.values():
+            if f.stored:
+                out.setdefault(f.column, f)
+        return list(out.values())
+
+
+_TYPE_RE = re.compile(r"^\s*(\w+)\s*(?:\(\s*(\d+)\s*,\s*(\d+)\s*\))?\s*$")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Words of the language that cannot be field names (the parser would read them as
+#: keywords, and a quietly unreachable field is worse than a clear error).
+RESERVED = frozenset(
+    """or and not in is null between contains starts ends with has any all within before
+    after ago segment ignoring case days_since true false static smart dynamic description
+    refresh where members days day weeks week count sum min max latest by journey audience send wait
+    goal if""".split()
+)
+
+
+def load_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
+    import tomllib  # only where a schema file is read
+
+    path = Path(path)
+    where = Span(str(path), 0, 0)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [error("E0301", f"schema file `{path}` does not exist", where)]
+    except UnicodeDecodeError:
+        return None, [error("E0301", f"schema file `{path}` is not UTF-8", where)]
+    except tomllib.TOMLDecodeError as exc:
+        return None, [error("E0301", f"schema file is not valid TOML: {exc}", where)]
+    return schema_from_dict(data, str(path))
+
+
+def schema_from_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | None, list[Diagnostic]]:
+    """Build and validate a schema, resolving its derived fields (traits)."""
+    schema, diags = _schema(data, path)
+    if schema is not None and any(f.derive_text for f in schema.fields.values()):
+        from segdsl.check.traits import resolve_traits  # the checker types traits; imported late
+
+        schema, diags = resolve_traits(schema)
+    if schema is None:
+        return None, diags
+    channels, problems = _channels(data.get("channels"), schema)
+    if problems:
+        return None, diags + problems
+    return attrs.evolve(schema, channels=channels), diags
+
+
+def _channels(spec, schema: Schema) -> tuple[dict[str, Channel], list[Diagnostic]]:
+    """``[channels.NAME]`` with ``consent`` (a boolean field) and ``address`` (a text field)."""
+    where = Span(schema.path, 0, 0)
+    out: dict[str, Channel] = {}
+    if spec is None:
+        return out, []
+    if not isinstance(spec, Mapping):
+        return out, [error("E0302", "`channels` must be a table of `[channels.NAME]` tables", where)]
+    for name, ch in spec.items():
+        if not isinstance(ch, Mapping) or set(ch) - {"consent", "address"} or "consent" not in ch:
+            return out, [error("E0302", f"channel `{name}` needs `consent` (and optionally `address`)", where)]
+        consent = schema.fields.get(ch["consent"]) if isinstance(ch["consent"], str) else None
+        if consent is None or consent.kind is not Kind.BOOL:
+            return out, [error("E0302", f"channel `{name}`: `consent` must name a boolean field", where)]
+        address = ch.get("address")
+        if address is not None:
+            f = schema.fields.get(address) if isinstance(address, str) else None
+            if f is None or f.kind is not Kind.TEXT:
+                return out, [error("E0302", f"channel `{name}`: `address` must name a text field", where)]
+        out[name] = Channel(name, consent.name, address)
+    return out, []
+
+
+def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema | None, list[Diagnostic]]:
+    where = Span(path, 0, 0)
+    diags: list[Diagnostic] = []
+
+    def bad(message: str, help: str | None = None) -> None:
+        diags.append(error("E0302", message, where, help=help))
+
+    entity = data.get("entity")
+    table = data.get("table")
+    key_name = data.get("key")
+    raw_fields = data.get("fields")
+    for name, value in (("entity", entity), ("table", table), ("key", key_name)):
+        if not isinstance(value, str) or not value:
+            what = f"source `{source}`" if source else "schema"
+            bad(f"{what} needs a string `{name}`", help=f'add `{name} = "..."`')
+    if not isinstance(raw_fields, Mapping) or not raw_fields:
+        bad("schema needs a `[fields.NAME]` table for each field")
+        return None, diags
+    fields: dict[str, Field] = {}
+    for name, spec in raw_fields.items():
+        field, problems = _field(name, spec)
+        for p in problems:
+            bad(f"field `{name}`: {p}")
+        if field is not None:
+            fields[name] = field
+    if diags:
+        return None, diags
+    key = fields.get(key_name)
+    if key is None:
+        bad(f"the key `{key_name}` is not one of the fields", help="declare it under [fields]")
+        return None, diags
+    if key.kind not in (Kind.INT, Kind.TEXT) or key.nullable or not key.stored:
+        bad(f"the key `{key_name}` must be a non-nullable int or text field")
+        return None, diags
+    sources: dict[str, Schema] = {}
+    for name, spec in (data.get("sources") or {}).items() if source is None else ():
+        src, problems = _source(name, spec, key, path)
+        diags.extend(problems)
+        if src is not None:
+            sources[name] = src
+    if diags:
+        return None, diags
+    for f in fields.values():
+        if f.days_since is None:
+            continue
+        if f.days_since in fields and fields[f.days_since].derive_text:
+            continue  # a derived source: typed later, by segdsl.check.traits
+        target = fields.get(f.days_since)
+        if target is None or target.kind not in (Kind.DATE, Kind.TIMESTAMP) or target.days_since:
+            bad(f"field `{f.name}`: `days_since` must name a date or timestamp field")
+            return None, diags
+        fields[f.name] = attrs.evolve(f, nullable=target.nullable)
+    return Schema(str(entity), str(table), key, fields, str(data.get("doc", "")), path, sources), []
+
+
+def _source(name: str, spec, entity_key: Field, path: str) -> tuple[Schema | None, list[Diagnostic]]:
+    """A raw table: ``table``, ``id`` (its key), ``entity_key`` (the column holding the
+    entity's key) and ``columns``, each declared like a field."""
+    where = Span(path, 0, 0)
+    if not _NAME_RE.match(name) or name in RESERVED:
+        return None, [error("E0302", f"`{name}` cannot name a source (use letters, digits and `_`, not a keyword)", where)]
+    if not isinstance(spec, Mapping):
+        return None, [error("E0302", f"source `{name}` must be a table with `table`, `id`, `entity_key`, `columns`", where)]
+    unknown = set(spec) - {"table", "id", "entity_key", "columns", "doc"}
+    if unknown:
+        return None, [error("E0302", f"source `{name}`: unknown key(s) {', '.join(sorted(unknown))}", where)]
+    data = {"entity": name, "table": spec.get("table"), "key": spec.get("id"), "fields": spec.get("columns"),
+            "doc": spec.get("doc", "")}
+    src, diags = _schema(data, path, source=name)
+    if src is None:
+        return None, [attrs.evolve(d, message=f"source `{name}`: {d.message}") if "source" not in d.message else d
+                      for d in diags]
+    ek = spec.get("entity_key")
+    col = src.fields.get(ek) if isinstance(ek, str) else None
+    if col is None or col.kind is not entity_key.kind or col.nullable:
+        return None, [error("E0302", f"source `{name}`: `entity_key` must name a non-nullable {entity_key.kind.value} "
+                             f"column holding the `{entity_key.name}` of each row", where)]
+    if any(not f.stored for f in src.fields.values()):
+        return None, [error("E0302", f"source `{name}`: columns cannot be derived", where)]
+    return attrs.evolve(src, entity_key=col.column), []
+
+
+def _field(name: str, spec) -> tuple[Field | None, list[str]]:
+    problems: list[str] = []
+    if not _NAME_RE.match(name):
+        return None, ["a field name is letters, digits and `_`, not starting with a digit"]
+    if name in RESERVED:
+        return None, [f"`{name}` is a keyword of the language and cannot be a field name"]
+    if not isinstance(spec, Mapping):
+        return None, ["expected a table with at least `type`"]
+    if "derive" in spec:
+        text = spec["derive"]
+        extra = set(spec) - {"derive", "doc", "model"}
+        if not isinstance(text, str) or extra:
+            return None, ["a derived field has `derive = \"<aggregate>\"`, and optionally `doc` and `model`"]
+        model = spec.get("model")
+        if model is not None and not isinstance(model, str):
+            return None, ["`model` names the model that computes a score"]
+        # Typed by the checker once every field is known (see segdsl.check.traits).
+        return Field(name, FieldType(Kind.INT), True, name, str(spec.get("doc", "")), model, derive_text=text), []
+    if "days_since" in spec:
+        target = spec["days_since"]
+        extra = set(spec) - {"days_since", "doc"}
+        if not isinstance(target, str) or extra:
+            return None, ["a derived field has only `days_since = \"<date field>\"` and `doc`"]
+        return Field(name, FieldType(Kind.INT), True, "", str(spec.get("doc", "")), None, target), []
+    unknown = set(spec) - {"type", "nullable", "column", "doc", "values", "model"}
+    if unknown:
+        problems.append(f"unknown key(s) {', '.join(sorted(unknown))}")
+    m = _TYPE_RE.match(str(spec.get("type", "")))
+    if not m:
+        return None, problems + [f"`type` must be one of {', '.join(k.value for k in Kind)}"]
+    type_name, p, s = m.groups()
+    try:
+        kind = Kind(type_name)
+    except ValueError:
+        return None, problems + [f"unknown type `{type_name}`; use one of {', '.join(k.value for k in Kind)}"]
+    precision = scale = None
+    values: tuple[str, ...] = ()
+    if kind is Kind.DECIMAL:
+        if p is None:
+            return None, problems + ["a decimal needs precision and scale, e.g. `decimal(12, 2)`"]
+        precision, scale = int(p), int(s)
+        if not 0 < precision <= MAX_DECIMAL_PRECISION or not 0 <= scale <= precision:
+            problems.append(f"decimal precision must be 1..{MAX_DECIMAL_PRECISION} and scale 0..precision")
+    elif p is not None:
+        problems.append(f"`{type_name}` takes no precision")
+    if kind is Kind.ENUM:
+        raw = spec.get("values")
+        if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
+            problems.append("an enum needs `values`, a non-empty list of strings")
+        elif len(set(raw)) != len(raw):
+            problems.append("enum values must be distinct")
+        else:
+            values = tuple(raw)
+    elif "values" in spec:
+        problems.append("only enum fields take `values`")
+    nullable = spec.get("nullable", True)
+    if not isinstance(nullable, bool):
+        problems.append("`nullable` must be true or false")
+    column = spec.get("column", name)
+    if not isinstance(column, str) or not column:
+        problems.append("`column` must be a non-empty string")
+    doc = spec.get("doc", "")
+    model = spec.get("model")
+    if model is not None and (not isinstance(model, str) or kind not in NUMERIC):
+        problems.append("`model` names the model that computes a numeric score")
+    if problems:
+        return None, problems
+    return Field(name, FieldType(kind, precision, scale, values), bool(nullable), str(column), str(doc), model), []

@@ -1,0 +1,599 @@
+"""Source text → AST (``segdsl.syntax.ast``). The only module that touches Lark.
+
+Lark's LALR parser builds a parse tree with positions (it keeps its own stack, so it
+never recurses); the AST builder then walks that tree bottom-up with an explicit stack,
+so nothing here recurses per nesting level either. Every failure — bad characters,
+syntax errors, bad literals, excessive nesting — comes back as diagnostics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from decimal import Decimal, InvalidOperation
+
+import attrs
+
+from segdsl.syntax import ast
+from segdsl.diagnostics import Diagnostic, error
+from segdsl.syntax.source import check_text, decode_source
+from segdsl.syntax.span import SourceFile, Span
+
+#: Deepest nesting of boolean operators accepted. Real rules stay under ten; the cap
+#: keeps every backend (Python's compiler, SQLite's parser, sqlglot) well inside its
+#: own limits. Parentheses alone do not count, only the operators they group.
+MAX_DEPTH = 48
+
+
+@attrs.frozen
+class ParseResult:
+    source: SourceFile | None
+    module: ast.Module | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@attrs.frozen
+class ExprResult:
+    source: SourceFile | None
+    expr: ast.Expr | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse_bytes(path: str, data: bytes) -> ParseResult:
+    """Parse a ``.seg`` file's raw bytes."""
+    src, diags = decode_source(path, data)
+    if diags or src is None:
+        return ParseResult(src, None, tuple(diags))
+    return _parse(src, "module")
+
+
+def parse_source(path: str, text: str) -> ParseResult:
+    """Parse a ``.seg`` module from text (an editor buffer, a test)."""
+    src, diags = check_text(path, text)
+    if diags or src is None:
+        return ParseResult(src, None, tuple(diags))
+    return _parse(src, "module")
+
+
+def parse_expression(text: str, path: str = "<expr>") -> ExprResult:
+    """Parse a bare rule, as given to ``--expr``."""
+    src, diags = check_text(path, text)
+    if diags or src is None:
+        return ExprResult(src, None, tuple(diags))
+    result = _parse(src, "expression")
+    return ExprResult(result.source, result.module, result.diagnostics)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------- internals
+
+
+class _Abort(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+@functools.cache
+def _grammar_text() -> str:
+    from importlib.resources import files  # ~30 ms to import; only Lark needs the grammar
+
+    return (files("segdsl.syntax") / "grammar" / "segdsl.lark").read_text(encoding="utf-8")
+
+
+@functools.cache
+def _lark(start: str):
+    from lark import Lark
+
+    return Lark(
+        _grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        start=start,
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+def _parse(src: SourceFile, start: str) -> ParseResult:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+    builder = _Builder(src)
+    comments: list[ast.Comment] = []
+    parser = _lark(start)
+    try:
+        tree = parser.parse(src.text, on_error=None)
+        # Callbacks are applied to the finished tree without recursion (see _Builder).
+        result = builder.build(tree)
+    except _Abort as exc:
+        return ParseResult(src, None, (exc.diagnostic,))
+    except UnexpectedCharacters as exc:
+        return ParseResult(src, None, (_unexpected_char(src, exc),))
+    except UnexpectedToken as exc:
+        return ParseResult(src, None, (_unexpected_token(src, exc, parser),))
+    except UnexpectedInput as exc:  # pragma: no cover - other Lark errors
+        pos = getattr(exc, "pos_in_stream", None) or len(src.text)
+        return ParseResult(src, None, (error("E0010", "syntax error", src.span(pos, pos)),))
+    if builder.diagnostics:
+        return ParseResult(src, None, tuple(builder.diagnostics))
+    for token in _comments(src.text):
+        comments.append(ast.Comment(token[2], src.span(token[0], token[1])))
+    if start == "module":
+        segments = tuple(r for r in result if isinstance(r, ast.SegmentDef))
+        journeys = tuple(r for r in result if isinstance(r, ast.Journey))
+        return ParseResult(src, ast.Module(src.path, segments, tuple(comments), journeys), ())
+    return ParseResult(src, result, ())  # type: ignore[arg-type]
+
+
+_COMMENT_OR_STRING = None
+
+
+def _comments(text: str) -> list[tuple[int, int, str]]:
+    """``#`` comments outside strings. Strings never span lines and comments run to the
+    end of the line, so one left-to-right scan with the grammar's two token shapes is exact."""
+    global _COMMENT_OR_STRING
+    if "#" not in text:
+        return []
+    if _COMMENT_OR_STRING is None:
+        import re
+
+        _COMMENT_OR_STRING = re.compile(r'"([^"\\\n\r]|\\[^\n\r])*"|#[^\n]*')
+    return [
+        (m.start(), m.end(), m.group(0))
+        for m in _COMMENT_OR_STRING.finditer(text)
+        if m.group(0).startswith("#")
+    ]
+
+
+class _Builder:
+    """Turns Lark's parse tree into AST nodes, bottom-up, with an explicit stack.
+
+    Each callback receives its children (already built) and the span of the whole rule,
+    keywords included (Lark's ``propagate_positions``)."""
+
+    def __init__(self, src: SourceFile):
+        self.src = src
+        self.diagnostics: list[Diagnostic] = []
+        self.depth: dict[int, int] = {}
+
+    def build(self, tree):
+        # Post-order with an explicit stack: 10,000 nested parentheses or `not`s cost
+        # no Python recursion here.
+        from lark import Tree
+
+        order = []
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            if isinstance(node, Tree):
+                stack.extend(node.children)
+        values: list = []
+        for node in reversed(order):
+            if isinstance(node, Tree):
+                n = len(node.children)
+                args = values[len(values) - n :] if n else []
+                if n:
+                    del values[len(values) - n :]
+                meta = node.meta
+                span = (
+                    self.src.span(meta.start_pos, meta.end_pos)
+                    if not meta.empty
+                    else self.src.span(0, 0)
+                )
+                values.append(getattr(self, node.data)(args, span))
+            else:
+                values.append(node)
+        (result,) = values
+        return result
+
+    def _tok(self, tok) -> Span:
+        return self.src.span(tok.start_pos, tok.end_pos)
+
+    def _nest(self, node, *children):
+        depth = 1 + max((self.depth.get(id(c), 0) for c in children), default=0)
+        if depth > MAX_DEPTH:
+            raise _Abort(
+                error(
+                    "E0013",
+                    f"expression is nested more than {MAX_DEPTH} levels deep",
+                    node.span,
+                    label="too deep",
+                    help="flatten the rule: `and`/`or` lists need no parentheses, "
+                    "and `not not x` is `x`",
+                )
+            )
+        self.depth[id(node)] = depth
+        return node
+
+    # -- declarations
+
+    def module(self, args, span):
+        return [a for a in args if a is not None]
+
+    def journey(self, args, span):
+        name_tok, title, *items = args
+        if str(name_tok) in _KEYWORDS:
+            self.diagnostics.append(
+                error("E0017", f"`{name_tok}` is a keyword, not a journey name", self._tok(name_tok), label="keyword")
+            )
+        return ast.Journey(str(name_tok), title, tuple(items), self._tok(name_tok), span)
+
+    def audience(self, args, span):
+        return ast.Audience(args[0], span)
+
+    def send(self, args, span):
+        channel, template, condition = args
+        return ast.Send(str(channel), self._string(template), condition, self._tok(channel), span)
+
+    def send_if(self, args, span):
+        negated, event = args
+        return (negated is not None, str(event))
+
+    def wait(self, args, span):
+        return ast.Wait(args[0], span)
+
+    def goal(self, args, span):
+        event, duration = args
+        return ast.Goal(str(event), duration, self._tok(event), span)
+
+    def expression(self, args, span):
+        return args[0]
+
+    def segment(self, args, span):
+        kind, name_tok, title, *clauses = args
+        if str(name_tok) in _KEYWORDS:
+            self.diagnostics.append(
+                error("E0017", f"`{name_tok}` is a keyword, not a segment name", self._tok(name_tok),
+                      label="keyword", help="choose another name, e.g. `" + str(name_tok) + "_guests`")
+            )
+        return ast.SegmentDef(
+            kind=kind or "dynamic",
+            name=str(name_tok),
+            title=title,
+            clauses=tuple(clauses),
+            name_span=self._tok(name_tok),
+            span=span,
+            kind_explicit=kind is not None,
+        )
+
+    def segment_kind(self, args, span):
+        return str(args[0])
+
+    def title(self, args, span):
+        return self._string(args[0])
+
+    def description(self, args, span):
+        return ast.Description(self._string(args[0]), span)
+
+    def refresh(self, args, span):
+        return ast.Refresh(str(args[0]), self._tok(args[0]), span)
+
+    def where(self, args, span):
+        return ast.Where(args[0], span)
+
+    def members(self, args, span):
+        return ast.Members(args[0], span)
+
+    # -- boolean structure
+
+    def or_expr(self, args, span):
+        return self._nest(ast.BoolOp("or", tuple(args), span), *args)
+
+    def and_expr(self, args, span):
+        return self._nest(ast.BoolOp("and", tuple(args), span), *args)
+
+    def not_(self, args, span):
+        return self._nest(ast.Not(args[0], span), args[0])
+
+    # -- predicates
+
+    def truthy(self, args, span):
+        return ast.Truthy(args[0], span)
+
+    def compare(self, args, span):
+        left, op, right = args
+        return ast.Compare(left, str(op), right, span)
+
+    def in_list(self, args, span):
+        return ast.InList(args[0], args[1], False, span)
+
+    def not_in_list(self, args, span):
+        return ast.InList(args[0], args[1], True, span)
+
+    def between(self, args, span):
+        return ast.Between(args[0], args[1], args[2], False, span)
+
+    def not_between(self, args, span):
+        return ast.Between(args[0], args[1], args[2], True, span)
+
+    def is_null(self, args, span):
+        return ast.IsNull(args[0], False, span)
+
+    def is_not_null(self, args, span):
+        return ast.IsNull(args[0], True, span)
+
+    def _text(self, kind, args, span):
+        return ast.TextMatch(args[0], kind, self._string(args[1]), args[2] is not None, span)
+
+    def contains(self, args, span):
+        return self._text("contains", args, span)
+
+    def starts_with(self, args, span):
+        return self._text("starts with", args, span)
+
+    def ends_with(self, args, span):
+        return self._text("ends with", args, span)
+
+    def ignoring(self, args, span):
+        return True
+
+    def has(self, args, span):
+        return ast.TagMatch(args[0], "has", args[1], span)
+
+    def has_any(self, args, span):
+        return ast.TagMatch(args[0], "has any", args[1], span)
+
+    def has_all(self, args, span):
+        return ast.TagMatch(args[0], "has all", args[1], span)
+
+    def within(self, args, span):
+        return ast.TimeWindow(args[0], "within", args[1], span)
+
+    def before(self, args, span):
+        return ast.TimeWindow(args[0], "before", args[1], span)
+
+    def after(self, args, span):
+        return ast.TimeWindow(args[0], "after", args[1], span)
+
+    def segment_ref(self, args, span):
+        name = str(args[0])
+        if name in _KEYWORDS:
+            self.diagnostics.append(
+                error("E0017", f"`{name}` is a keyword, not a segment name", self._tok(args[0]), label="keyword")
+            )
+        return ast.SegmentRef(name, self._tok(args[0]), span)
+
+    # -- operands
+
+    def field(self, args, span):
+        name = str(args[0])
+        if name in _KEYWORDS:
+            # The contextual lexer reads a keyword as a name where no keyword fits.
+            self.diagnostics.append(
+                error("E0017", f"`{name}` is a keyword, not a field name", span, label="keyword",
+                      help="a condition starts with a field, e.g. `ltv > 1`")
+            )
+        return ast.FieldRef(name, span)
+
+    def aggregate(self, args, span):
+        fn, source, column, by, where = args
+        ref = ast.FieldRef(str(source), self._tok(source))
+        col = ast.FieldRef(str(column), self._tok(column)) if column is not None else None
+        by_ref = ast.FieldRef(str(by), self._tok(by)) if by is not None else None
+        node = ast.Aggregate(str(fn), ref, col, by_ref, where, span)
+        return self._nest(node, where) if where is not None else node
+
+    def agg_fn(self, args, span):
+        return str(args[0])
+
+    def days_since(self, args, span):
+        return ast.DaysSince(ast.FieldRef(str(args[0]), self._tok(args[0])), span)
+
+    def duration(self, args, span):
+        amount_tok, unit_tok = args
+        amount = int(str(amount_tok).replace("_", ""))
+        if amount < 0:
+            self.diagnostics.append(
+                error(
+                    "E0014",
+                    "a duration cannot be negative",
+                    self._tok(amount_tok),
+                    help="`before N days ago` and `after N days ago` already look into the past",
+                )
+            )
+        unit = "weeks" if str(unit_tok).startswith("week") else "days"
+        return ast.Duration(amount, unit, span)
+
+    # -- literals
+
+    def list(self, args, span):
+        return ast.ListLit(tuple(a for a in args if a is not None), span)
+
+    def int_lit(self, args, span):
+        tok = args[0]
+        return ast.IntLit(int(str(tok).replace("_", "")), str(tok), span)
+
+    def decimal_lit(self, args, span):
+        tok = args[0]
+        try:
+            value = Decimal(str(tok).replace("_", ""))
+        except InvalidOperation:  # pragma: no cover - the token's pattern forbids this
+            value = Decimal(0)
+        return ast.DecimalLit(value, str(tok), span)
+
+    def string_lit(self, args, span):
+        return self._string(args[0])
+
+    def true_lit(self, args, span):
+        return ast.BoolLit(True, span)
+
+    def false_lit(self, args, span):
+        return ast.BoolLit(False, span)
+
+    def null_lit(self, args, span):
+        return ast.NullLit(span)
+
+    def date_lit(self, args, span):
+        tok = args[0]
+        try:
+            value = dt.date.fromisoformat(str(tok))
+        except ValueError:
+            self.diagnostics.append(
+                error("E0015", f"`{tok}` is not a valid date", span, label="no such day",
+                      help="dates are written YYYY-MM-DD")
+            )
+            value = dt.date(1970, 1, 1)
+        return ast.DateLit(value, span)
+
+    def timestamp_lit(self, args, span):
+        tok = args[0]
+        try:
+            value = dt.datetime.fromisoformat(str(tok))
+        except ValueError:
+            self.diagnostics.append(
+                error("E0015", f"`{tok}` is not a valid timestamp", span,
+                      help="timestamps are written YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|+HH:MM]")
+            )
+            value = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return ast.TimestampLit(value.astimezone(dt.timezone.utc), str(tok), span)
+
+    def _string(self, tok) -> ast.StringLit:
+        value, unknown = unescape(str(tok)[1:-1])
+        for i in unknown:
+            at = tok.start_pos + 1 + i
+            self.diagnostics.append(
+                error(
+                    "E0016",
+                    f"unknown escape `{str(tok)[1 + i:3 + i]}` in a string",
+                    self.src.span(at, at + 2),
+                    help='the escapes are \\" \\\\ \\n \\t; write \\\\ for a backslash',
+                )
+            )
+        return ast.StringLit(value, self._tok(tok))
+
+
+def unescape(raw: str) -> tuple[str, list[int]]:
+    """A string literal's text between its quotes, escapes decoded; and where (offsets in
+    ``raw``) each unknown escape starts: those are left out of the value, and it is for
+    the caller to report them."""
+    if "\\" not in raw:
+        return raw, []
+    out: list[str] = []
+    unknown: list[int] = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        decoded = _ESCAPES.get(raw[i + 1])  # the grammar puts a character after every backslash
+        if decoded is None:
+            unknown.append(i)
+        else:
+            out.append(decoded)
+        i += 2
+    return "".join(out), unknown
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+# ------------------------------------------------------------------- syntax errors
+
+_FRIENDLY = {
+    "NAME": "a field name",
+    "INT": "a whole number",
+    "DECIMAL": "a decimal number",
+    "STRING": 'a "string"',
+    "DATE": "a date (YYYY-MM-DD)",
+    "TIMESTAMP": "a timestamp",
+    "COMP_OP": "a comparison (= != < <= > >=)",
+    "UNIT": "`days` or `weeks`",
+    "TRUE": "`true`",
+    "FALSE": "`false`",
+    "STATIC": "`static`",
+    "SMART": "`smart`",
+    "DYNAMIC": "`dynamic`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMMA": "`,`",
+    "$END": "the end of the input",
+}
+
+_SMART_QUOTES = "\u201c\u201d\u201e\u201f\u2018\u2019\u00ab\u00bb"
+
+
+def _describe(name: str) -> str:
+    if name in _FRIENDLY:
+        return _FRIENDLY[name]
+    if name.startswith("_"):
+        return f"`{name[1:].lower().replace('days_since', 'days_since')}`"
+    return f"`{name.lower()}`"
+
+
+def _expected_text(expected) -> str:
+    names = sorted({_describe(e) for e in expected})
+    if len(names) > 12:
+        # Past a dozen, a list helps nobody; keep the kinds of token, not each keyword.
+        preferred = [n for n in names if not n.startswith("`") or n in ("`)`", "`}`", "`and`", "`or`", "`not`")]
+        names = (preferred or names)[:12] + ["…"]
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _unexpected_char(src: SourceFile, exc) -> Diagnostic:
+    pos = exc.pos_in_stream
+    ch = src.text[pos] if pos < len(src.text) else ""
+    sp = src.span(pos, pos + 1)
+    if ch == '"':
+        line_end = src.text.find("\n", pos)
+        end = line_end if line_end != -1 else len(src.text)
+        return error("E0012", "unterminated string", src.span(pos, end), label="this string has no closing quote",
+                     help='close it with `"` on the same line; write \\" for a quote inside')
+    if ch == "'":
+        return error("E0011", "strings use double quotes", sp, label="single quote",
+                     help='write "text" instead of \'text\'')
+    if ch in _SMART_QUOTES:
+        return error("E0011", f"typographic quote `{ch}` is not a string delimiter", sp,
+                     label="smart quote", help='use a straight double quote `"` (editors often replace it)')
+    if ch.isdigit() and not ch.isascii():
+        return error("E0011", f"`{ch}` is not an ASCII digit", sp, label="non-ASCII digit",
+                     help="write numbers with the digits 0-9")
+    if ch == "-" and pos + 1 < len(src.text) and src.text[pos + 1] == "-":
+        return error("E0011", "`--` does not start a comment", sp, help="comments start with `#`")
+    shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
+    return error("E0011", f"unexpected character `{shown}`", sp, label="not expected here",
+                 help=f"expected {_expected_text(exc.allowed)}" if exc.allowed else None)
+
+
+_KEYWORDS = {
+    "or", "and", "not", "in", "is", "null", "between", "contains", "starts", "ends", "with",
+    "has", "any", "all", "within", "before", "after", "ago", "segment", "ignoring", "case",
+    "days_since", "true", "false", "static", "smart", "dynamic", "description", "refresh",
+    "where", "members", "days", "day", "weeks", "week", "count", "sum", "min", "max", "latest", "by",
+    "journey", "audience", "send", "wait", "goal", "if",
+}
+
+
+def _unexpected_token(src: SourceFile, exc, parser) -> Diagnostic:
+    tok = exc.token
+    expected = set(exc.expected or ())
+    if tok.type == "$END":
+        pos = len(src.text.rstrip())
+        return error("E0010", "unexpected end of input", src.span(pos, pos), label="the rule stops here",
+                     help=f"expected {_expected_text(expected)}")
+    start = tok.start_pos if tok.start_pos is not None else len(src.text)
+    end = tok.end_pos if tok.end_pos is not None else start
+    sp = src.span(start, end)
+    value = str(tok)
+    help_ = f"expected {_expected_text(expected)}"
+    shown = value if len(value) <= 30 else value[:27] + "..."
+    message = f"unexpected `{shown}`" if tok.type not in ("$END",) else "unexpected end of input"
+    if tok.type == "NAME" and value.lower() in _KEYWORDS and value != value.lower():
+        help_ = f"keywords are lower-case: write `{value.lower()}`"
+    elif value in _KEYWORDS and "NAME" in expected:
+        message = f"`{value}` is a keyword, not a name"
+        help_ = f"a keyword cannot be used as a field or segment name; {help_}"
+    elif tok.type == "COMP_OP" and value == "=" and "COMP_OP" not in expected:
+        help_ = f"{help_}; `=` compares a field with a value, as in `tier = \"Gold\"`"
+    elif tok.type == "NAME" and "COMP_OP" in expected and value in ("AND", "OR", "NOT"):
+        help_ = f"keywords are lower-case: write `{value.lower()}`"
+    return error("E0010", message, sp, label="not expected here", help=help_)
