@@ -1,4 +1,4 @@
-"""``python -m bench [--quick | --scale N] [compile] [startup] [derive] [sizing] [row] [columnar] [plans] [refresh]``:
+"""``python -m bench [--quick | --scale N] [compile] [startup] [project] [lsp] [derive] [sizing] [row] [columnar] [plans] [refresh]``:
 run the figures, print ours, the baseline (measured in the same run), the ratio and the
 goal for each, write ``bench/results/latest.json``, and exit 1 if any goal is missed.
 ``--scale 10000000`` runs the in-memory data figures (derive, sizing, columnar) on ten
@@ -23,7 +23,7 @@ from bench import RESULTS, ROOT, bigdata
 from bench.compile_time import BenchError
 from bench.report import environment, environment_line, print_figure, write_json
 
-FIGURES = ("compile", "startup", "derive", "sizing", "row", "columnar", "plans", "refresh")
+FIGURES = ("compile", "startup", "project", "lsp", "derive", "sizing", "row", "columnar", "plans", "refresh")
 TOOLS = ("profile", "profile-memory", "verify")
 #: What `--scale N` runs when no figure is named: the in-memory data figures. `plans` and
 #: `refresh` load the data into Postgres, about 2 minutes per 1,000,000 guests here, so
@@ -134,6 +134,14 @@ def _run_figures(names: list[str], quick: bool, output: str, dsn: str | None, wo
             from bench import pg_plans
 
             figures.append(pg_plans.run(quick=quick, log=_log, dsn=dsn))
+        elif name == "project":
+            from bench import project_check
+
+            figures.append(project_check.run_project(quick=quick, log=_log))
+        elif name == "lsp":
+            from bench import project_check
+
+            figures.append(project_check.run_lsp(quick=quick, log=_log))
         elif name == "refresh":
             from bench import refresh_bench
 
