@@ -6,7 +6,7 @@ models, ``segdsl model score`` (so ``churn_risk_score`` and ``engagement_score``
 values) — into ``bench/results/data/`` (git-ignored), and reused while its parameters
 stay the same.
 The directory carries a ``manifest.json``; a directory without one (an interrupted
-run) is regenerated. If ``src/segdsl/synth.py`` changed since the data was written, the
+run) is regenerated. If ``src/segdsl/data/synth.py`` changed since the data was written, the
 figures say so; delete the directory to regenerate.
 """
 
@@ -30,7 +30,7 @@ SCALE = DEFAULT_SCALE
 SEED = 7
 AS_OF = "2026-11-01"
 DOMAINS = ("hospitality", "golf")
-SYNTH = ROOT / "src" / "segdsl" / "synth.py"
+SYNTH = ROOT / "src" / "segdsl" / "data" / "synth.py"
 
 
 QUICK_SCALE = 100_000  # --quick: a smoke run on a tenth of the data
@@ -83,7 +83,7 @@ def ensure(scale: int = SCALE, log=print, domain: str = DOMAIN) -> tuple[Path, d
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("params") == params:
             if manifest.get("synth_sha256") != _digest(SYNTH):
-                manifest["note"] = (f"src/segdsl/synth.py changed since {out.relative_to(ROOT)} was generated; "
+                manifest["note"] = (f"src/segdsl/data/synth.py changed since {out.relative_to(ROOT)} was generated; "
                                     "delete the directory to regenerate")
             return out, manifest
     log(f"data: generating {scale:,} {domain} profiles into {out.relative_to(ROOT)} (once; a few minutes)")
