@@ -1,0 +1,139 @@
+"""segdsl: customer segments as code.
+
+The library API, everything the ``segdsl`` command does (see ``docs/api.md``)::
+
+    import segdsl
+
+    ws = segdsl.load_project("examples/hospitality")
+    print(segdsl.compile_sql(ws, "high_value", target="duckdb").sql)
+    print(segdsl.sizes(ws, as_of="2026-11-01").counts)
+
+Names are loaded on first use, so ``import segdsl`` imports none of the parser,
+sqlglot, numpy or the database drivers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public name → the module that defines it.
+_EXPORTS = {
+    # loading
+    "load_project": "segdsl.api",
+    "load_files": "segdsl.api",
+    "load_workspaces": "segdsl.api",
+    "load_schema": "segdsl.api",
+    # parsing and checking
+    "parse": "segdsl.api",
+    "parse_expression": "segdsl.api",
+    "check_modules": "segdsl.api",
+    "check_expression": "segdsl.api",
+    # SQL and evaluation
+    "compile_sql": "segdsl.api",
+    "sql_target": "segdsl.api",
+    "sizes": "segdsl.api",
+    "members": "segdsl.api",
+    "load_database": "segdsl.api",
+    "expression_segment": "segdsl.api",
+    "parse_as_of": "segdsl.api",
+    # diagnostics
+    "render": "segdsl.api",
+    "summary": "segdsl.api",
+    "explain": "segdsl.explain",
+    "codes": "segdsl.explain",
+    # formatting and editing source
+    "format_source": "segdsl.api",
+    "format_expression": "segdsl.api",
+    "edit_members": "segdsl.project.members",
+    "version": "segdsl.api",
+    # result and value types
+    "Workspace": "segdsl.project.workspace",
+    "Project": "segdsl.project.workspace",
+    "LoadedSchema": "segdsl.api",
+    "CheckedRule": "segdsl.api",
+    "SizeReport": "segdsl.api",
+    "MemberReport": "segdsl.api",
+    "Formatted": "segdsl.api",
+    "DatabaseLoad": "segdsl.api",
+    "Explanation": "segdsl.explain",
+    "MemberEdit": "segdsl.project.members",
+    "ParseResult": "segdsl.syntax.parser",
+    "ExprResult": "segdsl.syntax.parser",
+    "CheckResult": "segdsl.check.checker",
+    "SqlResult": "segdsl.backends.sql.compile",
+    "Target": "segdsl.backends.sql.targets",
+    "Size": "segdsl.lifecycle.sizes",
+    "Overlap": "segdsl.lifecycle.sizes",
+    "Schema": "segdsl.schema.model",
+    "Field": "segdsl.schema.model",
+    "Diagnostic": "segdsl.diagnostics",
+    "Severity": "segdsl.diagnostics",
+    "Span": "segdsl.syntax.span",
+    "SourceFile": "segdsl.syntax.span",
+    # exceptions
+    "UsageError": "segdsl.project.errors",
+    "MemberEditError": "segdsl.project.members",
+    "EngineError": "segdsl.data.engines",
+    "DataError": "segdsl.data.tables",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'segdsl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from segdsl.api import (
+        CheckedRule,
+        DatabaseLoad,
+        Formatted,
+        LoadedSchema,
+        MemberReport,
+        SizeReport,
+        check_expression,
+        check_modules,
+        compile_sql,
+        expression_segment,
+        format_expression,
+        format_source,
+        load_database,
+        load_files,
+        load_project,
+        load_schema,
+        load_workspaces,
+        members,
+        parse,
+        parse_as_of,
+        parse_expression,
+        render,
+        sizes,
+        sql_target,
+        summary,
+        version,
+    )
+    from segdsl.backends.sql.compile import SqlResult
+    from segdsl.backends.sql.targets import Target
+    from segdsl.check.checker import CheckResult
+    from segdsl.data.engines import EngineError
+    from segdsl.data.tables import DataError
+    from segdsl.diagnostics import Diagnostic, Severity
+    from segdsl.explain import Explanation, codes, explain
+    from segdsl.lifecycle.sizes import Overlap, Size
+    from segdsl.project.errors import UsageError
+    from segdsl.project.members import MemberEdit, MemberEditError, edit_members
+    from segdsl.project.workspace import Project, Workspace
+    from segdsl.schema.model import Field, Schema
+    from segdsl.syntax.parser import ExprResult, ParseResult
+    from segdsl.syntax.span import SourceFile, Span

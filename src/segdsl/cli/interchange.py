@@ -150,9 +150,7 @@ def export(file, names, fmt, schema):
     project, diags = find_project(path)
     if schema is not None or project is not None:
         ws = load_workspace([path], Path(schema) if schema else None)
-        wanted = set(ws.requested)
-        relevant = [d for d in ws.diagnostics
-                    if d.span is None or d.span.path in wanted or d.span.path not in ws.sources]
+        relevant = ws.relevant(notes=True)
         if any(d.is_error for d in relevant):
             _fail(relevant, ws.sources)
         module, sources = ws.modules.get(shown), ws.sources

@@ -30,12 +30,12 @@ def journey() -> None:
               help="Also write the funnel as an HTML page with a chart.")
 def run(file, name, as_of, seed, rates, dsn, fmt, chart):
     """Enrol the audience of a journey in FILE and simulate its steps."""
-    from segdsl.cli.main import _fail_on_errors, _load, _parse_as_of, _relevant
+    from segdsl.cli.common import fail_on_errors, load, parse_as_of, relevant
     from segdsl.lifecycle.journeys import SIMULATED_NOTE, JourneyError, funnel_html, load_rates, simulate
 
-    instant = _parse_as_of(as_of)
-    (ws,), _ = _load([file], None)
-    _fail_on_errors(ws, _relevant(ws))
+    instant = parse_as_of(as_of)
+    (ws,), _ = load([file], None)
+    fail_on_errors(ws, relevant(ws))
     declared = [j.name for path in ws.requested for j in ws.modules[path].journeys] if ws.requested else []
     if name is None:
         if len(declared) != 1:
@@ -79,21 +79,14 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
 
 
 def _audience(ws, target, instant, dsn):
-    """The keys of the journey's audience at ``instant``."""
+    """The keys of the journey's audience at ``instant``, in ascending order."""
     import numpy as np
 
-    if dsn:
-        from segdsl.data.engines import connect, fetch_keys
-        from segdsl.backends.sql import compile_rule
+    from segdsl.api import expression_segment, members
+    from segdsl.cli.common import fail_on_errors
 
-        with connect(dsn) as engine:
-            compiled = compile_rule(target.audience, ws.schema, target=engine.dialect, as_of=instant,
-                                    params=engine.binds_named_params)
-            return np.asarray(fetch_keys(engine, compiled.sql, compiled.params))
-    from segdsl.backends.memory.columnar import member_keys
-    from segdsl.backends.memory.profile import load_profile
-
-    if ws.project is None or ws.project.data_dir is None:
+    if not dsn and ws.data_dir is None:
         raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
-    table = load_profile(ws.schema, ws.project.data_dir, [target.audience], instant)
-    return np.asarray(member_keys(target.audience, table, instant))
+    found = members(ws, [expression_segment(target.audience, "audience")], as_of=instant, dsn=dsn)
+    fail_on_errors(ws, found.diagnostics)
+    return np.asarray(found.members["audience"])

@@ -2,36 +2,30 @@
 
 Thin shells over :mod:`segdsl.lifecycle.refresh`, :mod:`segdsl.lifecycle.sync` and :mod:`segdsl.lifecycle.state`
 (see docs/lifecycle.md). ``members`` edits a static segment's ``members [...]`` list in
-its .seg file, keeping every comment, and writes the file back in the canonical layout
-atomically; the next refresh of the segment records who entered and who left.
+its .seg file through :mod:`segdsl.project.members`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from pathlib import Path
 
 import click
+
+from segdsl.cli.common import fail, fail_on_errors, load, parse_as_of, relevant, report, stamp, usage
+from segdsl.project.errors import UsageError
 
 _STATE_HELP = ("The state store: a SQLite file path or a Postgres DSN. Default: Postgres when --dsn is a "
                "Postgres DSN, else <project>/.segdsl/state.db.")
 
 
-def _fail(message: str) -> None:
-    click.echo(f"segdsl: {message}", err=True)
-    raise SystemExit(1)
-
-
 def _workspaces(files):
-    from segdsl.cli.main import _fail_on_errors, _load, _relevant, _report
-
-    workspaces, _ = _load(files, None)
+    workspaces, _ = load(files, None)
     for ws in workspaces:
-        _fail_on_errors(ws, _relevant(ws))
+        fail_on_errors(ws, relevant(ws))
     for ws in workspaces:
-        _report(ws, _relevant(ws))  # warnings
+        report(ws, relevant(ws))  # warnings
     return workspaces
 
 
@@ -50,13 +44,7 @@ def _chosen(workspaces, names: tuple[str, ...]):
 
 
 def _data_dir(ws, data_dir: str | None) -> Path | None:
-    if data_dir:
-        return Path(data_dir)
-    return ws.project.data_dir if ws.project is not None else None
-
-
-def _stamp(instant) -> str:
-    return instant.isoformat().replace("+00:00", "Z") if instant is not None else None
+    return Path(data_dir) if data_dir else ws.data_dir
 
 
 def _shown(location) -> str:
@@ -93,12 +81,11 @@ def refresh(files, as_of, everything, segments, state, dsn, data_dir, fmt):
     records nothing new. Exits 0 on success, 1 when the data or the state store
     cannot be used, 2 on usage errors.
     """
-    from segdsl.cli.main import _parse_as_of
     from segdsl.lifecycle.refresh import EvaluationError, open_project_store
     from segdsl.lifecycle.refresh import refresh as run_refresh
     from segdsl.lifecycle.state import StateError
 
-    instant = _parse_as_of(as_of)
+    instant = parse_as_of(as_of)
     workspaces = _workspaces(files)
     chosen = _chosen(workspaces, segments)
     blocks = []
@@ -113,11 +100,9 @@ def refresh(files, as_of, everything, segments, state, dsn, data_dir, fmt):
                                        data_dir=folder, dsn=dsn)
                 blocks.append((store.project, store.location, "database" if dsn else "in memory", outcomes))
         except StateError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except EvaluationError as exc:
-            from segdsl.cli.main import _fail_on_errors
-
-            _fail_on_errors(ws, list(exc.diagnostics))
+            fail_on_errors(ws, exc.diagnostics)
     _print_refresh(blocks, instant, fmt)
 
 
@@ -133,21 +118,21 @@ def _print_refresh(blocks, instant, fmt: str) -> None:
             "refreshed": o.refreshed,
             "status": o.status,
             "reason": o.reason,
-            "next_due": _stamp(o.next_due),
+            "next_due": stamp(o.next_due),
         }
         for project, _, _, outcomes in blocks
         for o in outcomes
     ]
     if fmt == "json":
         state = [{"project": p, "store": _shown(loc), "evaluated": where} for p, loc, where, _ in blocks]
-        click.echo(json.dumps({"as_of": _stamp(instant), "segments": rows, "state": state}, indent=2,
+        click.echo(json.dumps({"as_of": stamp(instant), "segments": rows, "state": state}, indent=2,
                               ensure_ascii=False))
         return
     for i, (project, location, where, outcomes) in enumerate(blocks):
         done = sum(o.refreshed for o in outcomes)
         if i:
             click.echo("")
-        click.echo(f"{project}: refreshed {done} of {len(outcomes)} segments as of {_stamp(instant)}, {where}; "
+        click.echo(f"{project}: refreshed {done} of {len(outcomes)} segments as of {stamp(instant)}, {where}; "
                    f"state in {_shown(location)}")
         header = ("segment", "refresh", "status", "size", "entered", "exited", "why")
         body = [
@@ -235,14 +220,14 @@ def sync(files, segments, channels, out_dir, fmt, consumer, state, dsn, data_dir
                                    consumer=consumer, fmt=fmt, out_dir=target, data_dir=folder, dsn=dsn)
                 blocks.append((store.project, store.location, target, results))
         except (StateError, SyncError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     _print_sync(blocks, fmt, consumer, report)
 
 
 def _print_sync(blocks, fmt, consumer, report) -> None:
     rows = [
         {
-            "project": project, "segment": r.segment, "status": r.status, "as_of": _stamp(r.as_of), "size": r.size,
+            "project": project, "segment": r.segment, "status": r.status, "as_of": stamp(r.as_of), "size": r.size,
             "entered": r.entered, "exited": r.exited, "cursor": r.cursor, "lists": dict(r.lists),
             "files": [_shown(f) for f in r.files],
         }
@@ -302,211 +287,37 @@ def members_remove(file, segment, keys):
 @click.option("--replace", is_flag=True, help="Make the list exactly the CSV's keys (default: add them).")
 def members_import(file, segment, csv_file, column, replace):
     """Add the keys in a CSV file (with a header row) to static SEGMENT in FILE."""
-    key = _key_field(file)
-    keys = _read_csv_keys(Path(csv_file), key, column)
+    from segdsl.project.members import MemberEditError, key_field, read_csv_keys
+
+    try:
+        keys = read_csv_keys(Path(csv_file), key_field(file), column)
+    except UsageError as exc:
+        raise usage(exc) from None
+    except MemberEditError as exc:
+        fail(exc.message)
     if replace:
-        _edit(file, segment, replace=keys, parsed=True)
+        _edit(file, segment, replace=keys, typed=True)
     else:
-        _edit(file, segment, add=keys, parsed=True)
+        _edit(file, segment, add=keys, typed=True)
 
 
-def _key_field(file: str):
-    from segdsl.project.workspace import find_project
-    from segdsl.schema.model import load_schema
-
-    project, diags = find_project(Path(file))
-    if project is None:
-        if diags:
-            _fail(diags[0].message)
-        raise click.UsageError(f"{file} is in no project (no segdsl.toml beside it or above)")
-    schema, diags = load_schema(project.schema_path)
-    if schema is None:
-        _fail(diags[0].message if diags else f"cannot read the schema {project.schema_path}")
-    return schema.key
-
-
-def parse_key(text: str, key):
-    """A member key typed by a user, as the schema's key type; ValueError if not one."""
-    from segdsl.schema.model import Kind
-
-    if key.kind is Kind.INT:
-        if not re.fullmatch(r"-?[0-9]+", text.strip()):
-            raise ValueError(f"`{text}` is not an integer key (`{key.name}`)")
-        value = int(text.strip())
-        if not -(2**63) <= value < 2**63:
-            raise ValueError(f"`{text}` is out of the 64-bit range")
-        return value
-    if not text or any(unicodedata.category(ch).startswith("C") for ch in text):
-        raise ValueError(f"{text!r} is not a usable key: empty, or with a control character")
-    return text
-
-
-def _read_csv_keys(path: Path, key, column: str | None) -> list:
-    import csv
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
-        _fail(f"{path} is empty; it needs a header row and one key per row")
-    header = [h.strip() for h in rows[0]]
-    if column is None:
-        column = next((c for c in (key.column, key.name, "key") if c in header), None)
-        if column is None and len(header) == 1:
-            column = header[0]
-    if column not in header:
-        raise click.BadParameter(f"{path} has no column `{column}`; its columns are: {', '.join(header)}",
-                                 param_hint="--column")
-    index = header.index(column)
-    keys = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not row or not any(cell.strip() for cell in row):
-            continue
-        cell = row[index] if index < len(row) else ""
-        try:
-            keys.append(parse_key(cell if key.kind.value == "text" else cell.strip(), key))
-        except ValueError as exc:
-            _fail(f"{path}:{line}: {exc}")
-    return keys
-
-
-def _edit(file: str, segment: str, *, add=(), remove=(), replace=None, parsed: bool = False) -> None:
-    from segdsl.data.files import write_atomic as _write_atomic
+def _edit(file: str, segment: str, *, add=(), remove=(), replace=None, typed: bool = False) -> None:
     from segdsl.diagnostics import render_all_text
-    from segdsl.syntax.source import decode_source
-    from segdsl.syntax.span import SourceFile
+    from segdsl.project.members import MemberEditError, edit_member_file
 
-    key = _key_field(file)
     try:
-        if not parsed:
-            add = [parse_key(k, key) for k in add]
-            remove = [parse_key(k, key) for k in remove]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="KEYS") from None
-    path = Path(file)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror or exc}")
-    src, diags = decode_source(file, data)
-    if src is None:
-        click.echo(render_all_text(diags, {}), err=True)
-        raise SystemExit(1)
-    try:
-        edit = edit_members(src.text, file, segment, add=add, remove=remove, replace=replace)
+        edit = edit_member_file(file, segment, add=add, remove=remove, replace=replace, typed=typed)
+    except UsageError as exc:
+        raise usage(exc) if exc.param == "keys" else click.UsageError(exc.message) from None
     except MemberEditError as exc:
         if exc.diagnostics:
-            click.echo(render_all_text(list(exc.diagnostics), {file: SourceFile(file, src.text)}), err=True)
-            raise SystemExit(1)
-        if exc.usage:
-            raise click.UsageError(str(exc))
-        _fail(str(exc))
+            click.echo(render_all_text(exc.diagnostics, exc.sources), err=True)
+            raise SystemExit(1) from None
+        fail(exc.message)
     for k in edit.already:
         click.echo(f"segdsl: `{k}` is already a member of `{segment}`", err=True)
     for k in edit.missing:
         click.echo(f"segdsl: `{k}` is not a member of `{segment}`", err=True)
-    if edit.text != src.text:
-        if path.read_bytes() != data:
-            _fail(f"{file} changed while it was being edited; nothing was written, try again")
-        bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
-        try:
-            _write_atomic(path, bom + edit.text.encode("utf-8"))
-        except OSError as exc:
-            _fail(f"cannot write {file}: {exc.strerror or exc}")
     click.echo(f"{segment}: {len(edit.added)} added, {len(edit.removed)} removed, {edit.size:,} members in {file}")
     if edit.added or edit.removed:
         click.echo(f"record the change with: segdsl refresh {file} --segment {segment}", err=True)
-
-
-# -- editing the member list, keeping comments
-
-
-class MemberEditError(Exception):
-    def __init__(self, message: str, diagnostics=(), usage: bool = False):
-        super().__init__(message)
-        self.diagnostics = tuple(diagnostics)
-        self.usage = usage
-
-
-class MemberEdit:
-    def __init__(self, text, added, removed, already, missing, size):
-        self.text, self.added, self.removed = text, added, removed
-        self.already, self.missing, self.size = already, missing, size
-
-
-def edit_members(text: str, path: str, segment: str, *, add=(), remove=(), replace=None) -> MemberEdit:
-    """``text`` with static ``segment``'s member list edited and the module in the
-    canonical layout. Comments inside the list are kept in place (a removed member's
-    comment stays with its neighbour); the result is parsed again and checked to hold
-    exactly the intended members."""
-    from segdsl.syntax import ast
-    from segdsl.syntax.formatter import format_source
-    from segdsl.syntax.parser import parse_source
-    from segdsl.syntax.printer import string_text
-    from segdsl.check.suggest import did_you_mean
-
-    parsed = parse_source(path, text)
-    if parsed.module is None:
-        raise MemberEditError("the file does not parse", parsed.diagnostics)
-    module = parsed.module
-    seg = next((s for s in module.segments if s.name == segment), None)
-    if seg is None:
-        names = [s.name for s in module.segments]
-        hint = did_you_mean(segment, names) or f"its segments are: {', '.join(names) or '(none)'}"
-        raise MemberEditError(f"no segment `{segment}` in {path}; {hint}", usage=True)
-    if seg.kind != "static":
-        raise MemberEditError(f"`{segment}` is a {seg.kind} segment; only a static segment has a member list "
-                              f"(its members come from its rule)", usage=True)
-    clause = seg.clause(ast.Members)
-    items = list(clause.items.items) if clause is not None else []
-    old = [i.value for i in items]
-    if replace is not None:
-        wanted = list(dict.fromkeys(replace))
-        remove = [v for v in old if v not in set(wanted)]
-        add = wanted
-    remove_set = set(remove)
-    kept = [v for v in old if v not in remove_set]
-    kept_set = set(kept)
-    added = [v for v in dict.fromkeys(add) if v not in kept_set]
-    already = [v for v in dict.fromkeys(add) if v in kept_set and replace is None]
-    removed = [v for v in dict.fromkeys(remove) if v in set(old)]
-    missing = [v for v in dict.fromkeys(remove) if v not in set(old)]
-    if not added and not removed:
-        return MemberEdit(text, [], [], already, missing, len(kept))
-    final = kept + added
-
-    def literal(v) -> str:
-        return str(v) if isinstance(v, int) else string_text(v)
-
-    if clause is None:
-        body = "[" + ", ".join(literal(v) for v in final) + "]"
-        insert = seg.span.end - 1  # just before the closing brace
-        new_text = text[:insert] + "\n    members " + body + "\n" + text[insert:]
-    else:
-        span = clause.items.span
-        inside = [c for c in module.comments if span.start < c.span.start < span.end]
-        groups: dict[int, list[str]] = {}
-        for c in inside:
-            before = sum(1 for i in items if i.span.start < c.span.start) - 1
-            groups.setdefault(before, []).append(c.text)
-        pieces = ["["]
-        pieces += [f"\n{c}\n" for c in groups.get(-1, [])]
-        for n, item in enumerate(items):
-            if item.value not in remove_set:
-                pieces.append(text[item.span.start:item.span.end] + ", ")
-            pieces += [f" {c}\n" for c in groups.get(n, [])]
-        pieces += [literal(v) + ", " for v in added]
-        pieces.append("]")
-        new_text = text[:span.start] + "".join(pieces) + text[span.end:]
-    formatted, diags = format_source(new_text, path)
-    if formatted is None or diags:
-        raise MemberEditError("the edited file could not be laid out; nothing was written", diags)
-    again = parse_source(path, formatted)
-    check = next((s for s in again.module.segments if s.name == segment), None) if again.module else None
-    got = [i.value for i in check.clause(ast.Members).items.items] if check is not None else None
-    if got != final or len(again.module.comments) != len(module.comments):
-        raise MemberEditError("internal error: the edit would not give the intended member list; nothing was written")
-    return MemberEdit(formatted, added, removed, already, missing, len(final))
-

@@ -12,13 +12,21 @@ import datetime as dt
 import json
 import os
 import sys
-from pathlib import Path
 
 import click
 
-from segdsl.diagnostics import Diagnostic, error, render_all_text, render_json, summary_line
-
-FORMATS = ("text", "json")
+from segdsl.cli.common import (
+    as_of_option,
+    fail_on_errors,
+    load,
+    parse_as_of,
+    relevant,
+    report,
+    select_segments,
+    usage,
+)
+from segdsl.diagnostics import render_all_text, render_json, summary_line
+from segdsl.project.errors import UsageError
 
 
 #: Commands kept in their own modules, imported only when run, so `segdsl check`
@@ -35,6 +43,7 @@ LAZY_COMMANDS = {
     "sync": "segdsl.cli.lifecycle:sync",
     "members": "segdsl.cli.lifecycle:members",
     "plan": "segdsl.cli.plan:plan",
+    "explain": "segdsl.cli.explain:explain",
 }
 
 
@@ -87,119 +96,6 @@ def cli() -> None:
     """
 
 
-# ------------------------------------------------------------------------ helpers
-
-
-def _as_of_option(default: str, extra: str = ""):
-    return click.option(
-        "--as-of",
-        "as_of",
-        default=default,
-        show_default=True,
-        metavar="WHEN",
-        help="The evaluation instant: `now`, a date (YYYY-MM-DD, its UTC midnight) or an ISO timestamp"
-        + extra
-        + ". Relative time (`within 30 days`, `days_since`) counts UTC calendar days from it.",
-    )
-
-
-def _parse_as_of(value: str) -> dt.datetime:
-    from segdsl.ir.semantics import parse_as_of
-
-    try:
-        return parse_as_of(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--as-of") from None
-
-
-def _load(files, schema: str | None, expr: str | None = None):
-    """Workspaces for FILES, one per project; with no files, the project around the
-    working directory (for ``--expr``). With ``expr``, returns its checked rule too."""
-    from segdsl.project.workspace import Workspace, find_project, load_workspace, load_workspaces
-
-    schema_path = Path(schema) if schema else None
-    if files:
-        workspaces = load_workspaces([Path(f) for f in files], schema_path)
-    else:
-        project, diags = find_project(Path.cwd())
-        if project is not None and project.config is not None:
-            ws = load_workspace(sorted(project.root.rglob("*.seg")), schema_path or project.schema_path)
-            ws.requested.clear()
-            ws.diagnostics = [d for d in ws.diagnostics if d.span is None or d.code.startswith("E03")]
-        else:
-            ws = Workspace(project, None, diagnostics=list(diags))
-            if schema_path is None:
-                ws.diagnostics.append(
-                    error("E0304", "no schema: pass --schema, or run inside a project with a segdsl.toml")
-                )
-            else:
-                from segdsl.schema.model import load_schema
-
-                ws.schema, more = load_schema(schema_path)
-                ws.diagnostics.extend(more)
-        workspaces = [ws]
-    rule = None
-    if expr is not None:
-        ws = workspaces[0]
-        from segdsl.check.checker import check_expression
-        from segdsl.syntax.parser import parse_expression
-
-        parsed = parse_expression(expr, "<expr>")
-        if parsed.source is not None:
-            ws.sources["<expr>"] = parsed.source
-        ws.requested.append("<expr>")
-        ws.diagnostics.extend(parsed.diagnostics)
-        if parsed.expr is not None and ws.schema is not None:
-            rule, diags = check_expression(parsed.expr, ws.schema, ws.segments)
-            ws.diagnostics.extend(diags)
-    return workspaces, rule
-
-
-def _relevant(ws, notes: bool = False) -> list[Diagnostic]:
-    """Diagnostics for the files asked about, plus anything with no file (schema, config).
-    Notes (info) are for `segdsl check`; other commands report errors and warnings."""
-    from segdsl.diagnostics import Severity
-
-    wanted = set(ws.requested)
-    return [
-        d for d in ws.diagnostics
-        if (d.span is None or d.span.path in wanted or d.span.path not in ws.sources)
-        and (notes or d.severity is not Severity.INFO)
-    ]
-
-
-def _report(ws, diags: list[Diagnostic], fmt: str = "text") -> None:
-    if fmt == "json":
-        click.echo(render_json(diags, ws.sources))
-        return
-    if diags:
-        click.echo(render_all_text(diags, ws.sources), err=True)
-        click.echo("", err=True)
-
-
-def _fail_on_errors(ws, diags: list[Diagnostic]) -> None:
-    if any(d.is_error for d in diags):
-        _report(ws, diags)
-        click.echo(f"segdsl: {summary_line(diags)}", err=True)
-        raise SystemExit(1)
-
-
-def _select_segments(ws, names: tuple[str, ...]):
-    segments = ws.requested_segments()
-    if not names:
-        return segments
-    by_name = {s.name: s for s in segments}
-    chosen = []
-    for name in names:
-        if name not in by_name:
-            from segdsl.check.suggest import did_you_mean
-
-            hint = did_you_mean(name, by_name) or f"the segments are: {', '.join(by_name) or '(none)'}"
-            raise click.BadParameter(f"no segment `{name}` in the given files; {hint}", param_hint="--segment")
-        chosen.append(by_name[name])
-    return chosen
-
-
 # -------------------------------------------------------------------------- check
 
 
@@ -216,12 +112,13 @@ def check(files, expr, schema, fmt, strict):
     Exits 0 when clean (warnings allowed unless --strict), 1 when there are
     problems, 2 on usage errors.
     """
+    from segdsl.api import version
     from segdsl.diagnostics import Severity, render_github, render_sarif
 
     if not files and expr is None:
         raise click.UsageError("give one or more .seg files, or --expr")
-    workspaces, _ = _load(files, schema, expr)
-    diags = [d for ws in workspaces for d in _relevant(ws, notes=True)]
+    workspaces, _ = load(files, schema, expr)
+    diags = [d for ws in workspaces for d in relevant(ws, notes=True)]
     sources = {k: v for ws in workspaces for k, v in ws.sources.items()}
     if fmt == "json":
         click.echo(render_json(diags, sources))
@@ -229,7 +126,7 @@ def check(files, expr, schema, fmt, strict):
         if diags:
             click.echo(render_github(diags, sources))
     elif fmt == "sarif":
-        click.echo(render_sarif(diags, sources, _version()))
+        click.echo(render_sarif(diags, sources, version()))
     else:
         if diags:
             click.echo(render_all_text(diags, sources))
@@ -238,15 +135,6 @@ def check(files, expr, schema, fmt, strict):
         click.echo(f"checked {n} file{'s' if n != 1 else ''}: {summary_line(diags)}")
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
     raise SystemExit(1 if any(d.severity in failing for d in diags) else 0)
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("segdsl")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0"
 
 
 # ------------------------------------------------------------------------ compile
@@ -260,35 +148,30 @@ def _version() -> str:
 @click.option("--segment", "-s", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
 @click.option("--form", type=click.Choice(["select", "count", "view"]), default="select", show_default=True,
               help="select: the member keys; count: the size; view: CREATE OR REPLACE VIEW segment_<name>.")
-@_as_of_option("db", "; `db` (the default) uses the database's clock at query time")
+@as_of_option("db", "; `db` (the default) uses the database's clock at query time")
 @click.option("--params", is_flag=True, help="Emit values as bound parameters and print them as JSON.")
 @click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
 @click.option("--format", "fmt", type=click.Choice(["sql", "json"]), default="sql", show_default=True)
 def compile(file, expr, target, segments, form, as_of, params, schema, fmt):  # noqa: A001 - the command's name
     """Compile segments to SQL for a target database."""
-    from segdsl.backends.sql import compile_rule, compile_segment, get_target
+    from segdsl.api import compile_sql, sql_target
 
     if file is None and expr is None:
         raise click.UsageError("give a .seg file, or --expr")
-    if get_target(target) is None:
-        from segdsl.backends.sql.targets import dialect_names
-        from segdsl.check.suggest import did_you_mean
-
-        hint = did_you_mean(target, dialect_names()) or f"choose from: {', '.join(dialect_names())}"
-        raise click.BadParameter(f"unknown dialect `{target}`; {hint}", param_hint="--target")
-    pinned = None if as_of == "db" else _parse_as_of(as_of)
-    (ws,), rule = _load([file] if file else [], schema, expr)
-    diags = _relevant(ws)
-    _fail_on_errors(ws, diags)
-    _report(ws, diags)  # warnings
-    jobs = []
-    if expr is not None:
-        jobs.append(("expr", compile_rule(rule, ws.schema, target=target, form=form, as_of=pinned, params=params)))
-    else:
-        for seg in _select_segments(ws, segments):
-            jobs.append((seg.name, compile_segment(seg, ws.schema, target=target, form=form, as_of=pinned, params=params)))
+    try:
+        sql_target(target)
+    except UsageError as exc:
+        raise usage(exc) from None
+    pinned = None if as_of == "db" else parse_as_of(as_of)
+    (ws,), rule = load([file] if file else [], schema, expr)
+    diags = relevant(ws)
+    fail_on_errors(ws, diags)
+    report(ws, diags)  # warnings
+    chosen = [("expr", rule)] if expr is not None else [(s.name, s) for s in select_segments(ws, segments)]
+    jobs = [(name, compile_sql(ws, what, target=target, form=form, as_of=pinned, params=params))
+            for name, what in chosen]
     problems = [d for _, r in jobs for d in r.diagnostics]
-    _fail_on_errors(ws, problems)
+    fail_on_errors(ws, problems)
     if fmt == "json":
         out = [{"segment": name, "sql": r.sql, "params": _jsonable(r.params)} for name, r in jobs]
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
@@ -323,7 +206,7 @@ def _jsonable(params: dict) -> dict:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("-e", "--expr", help="Size a bare rule instead of the files' segments.")
 @click.option("--segment", "-s", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
-@_as_of_option("now")
+@as_of_option("now")
 @click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL",
               help="Size on a database: a Postgres URL, duckdb:PATH or sqlite:PATH (env: SEGDSL_DSN). "
               "Default: in memory, on the project's CSV data.")
@@ -333,52 +216,31 @@ def _jsonable(params: dict) -> dict:
 @click.option("--overlap", is_flag=True, help="Also show how many members each pair of segments shares.")
 def size(files, expr, segments, as_of, dsn, data_dir, schema, fmt, overlap):
     """Compute exact segment sizes, in memory or on a database."""
-    from segdsl import ir
-    from segdsl.lifecycle.sizes import (
-        SizeError,
-        overlaps_in_memory,
-        overlaps_on_database,
-        sizes_in_memory,
-        sizes_on_database,
-    )
+    from segdsl.api import sizes
 
     if not files and expr is None:
         raise click.UsageError("give one or more .seg files, or --expr")
-    instant = _parse_as_of(as_of)
-    workspaces, rule = _load(files, schema, expr)
+    instant = parse_as_of(as_of)
+    workspaces, rule = load(files, schema, expr)
     for ws in workspaces:
-        _fail_on_errors(ws, _relevant(ws))
-    blocks = []
+        fail_on_errors(ws, relevant(ws))
+    reports = []
     for ws in workspaces:
-        _report(ws, _relevant(ws))  # warnings
-        if expr is not None:
-            chosen = [ir.Segment("expr", "dynamic", None, None, "manual", rule, "<expr>")]
-        else:
-            chosen = _select_segments(ws, segments)
-        pairs = []
-        try:
-            if dsn:
-                results = sizes_on_database(chosen, ws.schema, dsn, instant)
-                pairs = overlaps_on_database(chosen, ws.schema, dsn, instant) if overlap else []
-                where = "database"
-            else:
-                folder = Path(data_dir) if data_dir else (ws.project.data_dir if ws.project else None)
-                if folder is None:
-                    raise click.UsageError("no data: pass --data DIR or --dsn URL, or set `data` in segdsl.toml")
-                results = sizes_in_memory(chosen, ws.schema, folder, instant)
-                pairs = overlaps_in_memory(chosen, ws.schema, folder, instant) if overlap else []
-                where = "in memory"
-        except SizeError as exc:
-            _fail_on_errors(ws, list(exc.diagnostics))
-            return
-        blocks.append((ws.schema, results, where, pairs))
-    _print_sizes(blocks, instant, fmt)
+        report(ws, relevant(ws))  # warnings
+        chosen = [rule] if expr is not None else select_segments(ws, segments)
+        if not dsn and data_dir is None and ws.data_dir is None:
+            raise click.UsageError("no data: pass --data DIR or --dsn URL, or set `data` in segdsl.toml")
+        found = sizes(ws, chosen, as_of=instant, dsn=dsn, data=data_dir, overlap=overlap)
+        fail_on_errors(ws, found.diagnostics)
+        reports.append((ws.schema, found))
+    _print_sizes(reports, instant, fmt)
 
 
 def _print_sizes(blocks, instant: dt.datetime, fmt: str) -> None:
     stamp = instant.isoformat().replace("+00:00", "Z")
     tables = []
-    for schema, results, where, pairs in blocks:
+    for schema, found in blocks:
+        results, where, pairs = found.sizes, found.evaluated, found.overlaps
         rows = [
             {
                 "segment": r.segment.name,
@@ -469,29 +331,16 @@ def db() -> None:
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 def db_load(project_dir, dsn, data_dir):
     """Create the project's tables and load its CSV data (replacing them)."""
-    from segdsl.data.tables import load_table
-    from segdsl.data.engines import connect, load_project
-    from segdsl.backends.memory.profile import load_source
-    from segdsl.project.workspace import find_project
-    from segdsl.schema.model import load_schema
+    from segdsl.api import load_database
 
-    project, diags = find_project(Path(project_dir) / "segdsl.toml")
-    if project is None:
-        raise click.UsageError(f"no segdsl.toml in {project_dir} or above")
-    schema, more = load_schema(project.schema_path)
-    diags = [*diags, *more]
-    if schema is None:
-        click.echo(render_all_text(diags, {}), err=True)
+    try:
+        loaded = load_database(project_dir, dsn, data=data_dir)
+    except UsageError as exc:
+        if exc.param == "data":
+            raise click.UsageError("no data: pass --data DIR or set `data` in segdsl.toml") from None
+        raise usage(exc) from None
+    if not loaded.ok:
+        click.echo(render_all_text(loaded.diagnostics, {}), err=True)
         raise SystemExit(1)
-    folder = Path(data_dir) if data_dir else project.data_dir
-    if folder is None:
-        raise click.UsageError("no data: pass --data DIR or set `data` in segdsl.toml")
-    # Tables, not records: load_project streams their rows, so memory stays near the
-    # size of the typed columns however many rows there are.
-    tables = {schema.table: load_table(schema, folder)}
-    for source in schema.sources.values():
-        tables[source.table] = load_source(source, folder, missing_ok=True)
-    with connect(dsn) as engine:
-        counts = load_project(engine, schema, tables)
-    loaded = ", ".join(f"{table} {n:,}" for table, n in counts.items())
-    click.echo(f"loaded {sum(counts.values()):,} rows ({loaded}) on {engine.family}")
+    tables = ", ".join(f"{table} {n:,}" for table, n in loaded.rows.items())
+    click.echo(f"loaded {sum(loaded.rows.values()):,} rows ({tables}) on {loaded.family}")

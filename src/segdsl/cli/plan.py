@@ -19,22 +19,22 @@ def plan(files, as_of, state, dsn, fmt):
     """Show each segment's size and who would enter or exit it against its last
     snapshot, and the journeys and syncs each change affects. Writes nothing."""
     from segdsl import ir
-    from segdsl.cli.main import _fail_on_errors, _load, _parse_as_of, _relevant
-    from segdsl.lifecycle.refresh import members_in_memory, members_on_database, open_project_store
+    from segdsl.api import members as evaluate
+    from segdsl.cli.common import fail_on_errors, load, parse_as_of, relevant
+    from segdsl.lifecycle.refresh import open_project_store
 
-    instant = _parse_as_of(as_of)
-    workspaces, _ = _load(files, None)
+    instant = parse_as_of(as_of)
+    workspaces, _ = load(files, None)
     blocks = []
     for ws in workspaces:
-        _fail_on_errors(ws, _relevant(ws))
+        fail_on_errors(ws, relevant(ws))
         segments = ws.requested_segments()
         root = ws.project.root if ws.project and ws.project.config else None
-        if dsn:
-            members = members_on_database(segments, ws.schema, dsn, instant)
-        else:
-            if ws.project is None or ws.project.data_dir is None:
-                raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
-            members = members_in_memory(segments, ws.schema, ws.project.data_dir, instant)
+        if not dsn and ws.data_dir is None:
+            raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
+        found = evaluate(ws, segments, as_of=instant, dsn=dsn)
+        fail_on_errors(ws, found.diagnostics)
+        members = found.members
         store_path = Path(state) if state and "://" not in state else None
         has_store = state or dsn or (root is not None and (root / ".segdsl" / "state.db").exists())
         store = open_project_store(root, state, dsn, create=False) if has_store else None

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import attrs
 
-from segdsl.syntax import ast
 from segdsl import ir
 from segdsl.check.checker import check_modules
-from segdsl.diagnostics import Diagnostic, error
-from segdsl.syntax.parser import parse_bytes
+from segdsl.diagnostics import Diagnostic, Severity, error
+from segdsl.project.errors import UsageError
 from segdsl.schema.model import Schema, load_schema
+from segdsl.syntax import ast
+from segdsl.syntax.parser import parse_bytes
 from segdsl.syntax.span import SourceFile, Span
 
 CONFIG_NAME = "segdsl.toml"
@@ -35,21 +36,31 @@ class Project:
     data_dir: Path | None
 
 
-@attrs.define
+@attrs.frozen
 class Workspace:
+    """One load of a project: its sources, parsed modules, checked segments and
+    journeys, and every diagnostic. ``requested`` are the files the user asked about;
+    the project's other files are loaded too, so references across files resolve."""
+
     project: Project | None
     schema: Schema | None
-    sources: dict[str, SourceFile] = attrs.Factory(dict)
-    modules: dict[str, ast.Module] = attrs.Factory(dict)
-    segments: dict[str, ir.Segment] = attrs.Factory(dict)
-    journeys: dict[str, ir.Journey] = attrs.Factory(dict)
-    diagnostics: list[Diagnostic] = attrs.Factory(list)
+    sources: Mapping[str, SourceFile] = attrs.Factory(dict)
+    modules: Mapping[str, ast.Module] = attrs.Factory(dict)
+    segments: Mapping[str, ir.Segment] = attrs.Factory(dict)
+    journeys: Mapping[str, ir.Journey] = attrs.Factory(dict)
+    diagnostics: tuple[Diagnostic, ...] = ()
     #: The files the user asked about; diagnostics elsewhere are not theirs to fix now.
-    requested: list[str] = attrs.Factory(list)
+    requested: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
+        """No errors anywhere (warnings and notes allowed)."""
         return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def data_dir(self) -> Path | None:
+        """The CSV data the project's segments are evaluated on in memory, if any."""
+        return self.project.data_dir if self.project is not None else None
 
     def segments_in(self, path: str) -> list[ir.Segment]:
         module = self.modules.get(path)
@@ -62,6 +73,54 @@ class Workspace:
         for path in self.requested:
             out.extend(self.segments_in(path))
         return out
+
+    def relevant(self, notes: bool = False) -> list[Diagnostic]:
+        """Diagnostics for the files asked about, plus those with no file or in no
+        loaded source (schema, project file). Notes (``info``) only with ``notes``."""
+        wanted = set(self.requested)
+        return [
+            d for d in self.diagnostics
+            if (d.span is None or d.span.path in wanted or d.span.path not in self.sources)
+            and (notes or d.severity is not Severity.INFO)
+        ]
+
+    def select(self, names: Iterable[str] = ()) -> list[ir.Segment]:
+        """The segments of the requested files named in ``names`` (in that order), or
+        all of them when ``names`` is empty. A name not among them is a
+        :class:`~segdsl.project.errors.UsageError` with a did-you-mean hint."""
+        segments = self.requested_segments()
+        names = list(names)
+        if not names:
+            return segments
+        by_name = {s.name: s for s in segments}
+        chosen = []
+        for name in names:
+            if name not in by_name:
+                from segdsl.check.suggest import did_you_mean
+
+                hint = did_you_mean(name, by_name) or f"the segments are: {', '.join(by_name) or '(none)'}"
+                raise UsageError(f"no segment `{name}` in the given files; {hint}", "segment")
+            chosen.append(by_name[name])
+        return chosen
+
+    def with_expression(self, text: str, path: str = "<expr>") -> tuple[Workspace, ir.Node | None]:
+        """This workspace with a bare rule added as the requested file ``path``, and the
+        checked rule (``None`` when it has errors, which are in the new workspace's
+        diagnostics). The rule may refer to every segment of the workspace."""
+        from segdsl.check.checker import check_expression
+        from segdsl.syntax.parser import parse_expression
+
+        parsed = parse_expression(text, path)
+        sources = dict(self.sources)
+        if parsed.source is not None:
+            sources[path] = parsed.source
+        diagnostics = [*self.diagnostics, *parsed.diagnostics]
+        rule = None
+        if parsed.expr is not None and self.schema is not None:
+            rule, diags = check_expression(parsed.expr, self.schema, self.segments)
+            diagnostics.extend(diags)
+        ws = attrs.evolve(self, sources=sources, requested=(*self.requested, path), diagnostics=tuple(diagnostics))
+        return ws, rule
 
 
 def display_path(path: Path) -> str:
@@ -124,58 +183,104 @@ def load_workspace(
     diags: list[Diagnostic] = []
     if paths:
         project, diags = find_project(paths[0])
+    return _load(project, diags, paths, schema_path, data_dir)
+
+
+def load_project(start: Path, schema_path: Path | None = None, data_dir: Path | None = None) -> Workspace:
+    """The project whose ``segdsl.toml`` is in ``start`` (a directory or a file) or
+    above, with every ``.seg`` file of it requested."""
+    start = Path(start)
+    project, diags = find_project(start)
+    if project is None:
+        if not diags:
+            diags = [error("E0304", f"no schema: no {CONFIG_NAME} in `{display_path(start)}` or above",
+                           help=f"add a {CONFIG_NAME} with `schema = \"schema.toml\"` to the project's directory")]
+        return Workspace(None, None, diagnostics=tuple(diags))
+    return _load(project, diags, project_files(project), schema_path, data_dir)
+
+
+def load_context(start: Path, schema_path: Path | None = None) -> Workspace:
+    """The context of a bare rule (``--expr``) given in ``start`` (the working
+    directory): the project around it, so the rule may refer to its segments, with no
+    file requested and only the problems of the project itself (its ``segdsl.toml``,
+    its schema) reported. Outside a project, just the schema at ``schema_path``."""
+    project, diags = find_project(Path(start))
+    if project is not None and project.config is not None:
+        ws = load_workspace(sorted(project.root.rglob("*.seg")), schema_path or project.schema_path)
+        kept = tuple(d for d in ws.diagnostics if d.span is None or d.code.startswith("E03"))
+        return attrs.evolve(ws, requested=(), diagnostics=kept)
+    if schema_path is None:
+        missing = error("E0304", "no schema: pass --schema, or run inside a project with a segdsl.toml")
+        return Workspace(project, None, diagnostics=(*diags, missing))
+    schema, more = load_schema(schema_path)
+    return Workspace(project, schema, diagnostics=(*diags, *more))
+
+
+def project_files(project: Project) -> list[Path]:
+    """Every ``.seg`` file of ``project``, in path order, skipping hidden directories."""
+    return [
+        p for p in sorted(project.root.rglob("*.seg"))
+        if not any(part.startswith(".") for part in p.relative_to(project.root).parts)
+    ]
+
+
+def _load(
+    project: Project | None, diags: list[Diagnostic], paths: list[Path], schema_path: Path | None,
+    data_dir: Path | None,
+) -> Workspace:
     if schema_path is None and project is not None:
         schema_path = project.schema_path
     if data_dir is not None and project is not None:
-        project = attrs.evolve(project, data_dir=data_dir.resolve())
+        project = attrs.evolve(project, data_dir=Path(data_dir).resolve())
     elif data_dir is not None:
-        project = Project(Path.cwd(), None, schema_path or Path(), data_dir.resolve())
-    ws = Workspace(project, None, diagnostics=diags)
+        project = Project(Path.cwd(), None, schema_path or Path(), Path(data_dir).resolve())
+    diagnostics = list(diags)
     if schema_path is None and any(d.is_error for d in diags):
-        return ws  # the project file itself is broken; that error says it all
+        return Workspace(project, None, diagnostics=tuple(diagnostics))  # the project file is broken; that says it all
     if schema_path is None:
         first = display_path(paths[0]) if paths else "<input>"
-        ws.diagnostics.append(
+        diagnostics.append(
             error("E0304", "no schema: this file is not in a segdsl project", Span(first, 0, 0),
                   help=f"add a {CONFIG_NAME} with `schema = \"schema.toml\"` beside it, or pass --schema")
         )
-        return ws
-    ws.schema, schema_diags = load_schema(schema_path)
-    ws.diagnostics.extend(schema_diags)
+        return Workspace(project, None, diagnostics=tuple(diagnostics))
+    schema, schema_diags = load_schema(schema_path)
+    diagnostics.extend(schema_diags)
 
     files: dict[Path, None] = {}
     for p in paths:
         files[p.resolve()] = None
     if project is not None and project.config is not None:
-        for p in sorted(project.root.rglob("*.seg")):
-            if not any(part.startswith(".") for part in p.relative_to(project.root).parts):
-                files.setdefault(p.resolve(), None)
-    requested = {p.resolve() for p in paths}
+        for p in project_files(project):
+            files.setdefault(p.resolve(), None)
+    wanted = {p.resolve() for p in paths}
+    requested: list[str] = []
+    sources: dict[str, SourceFile] = {}
+    modules: dict[str, ast.Module] = {}
     for path in files:
         shown = display_path(path)
-        if path in requested:
-            ws.requested.append(shown)
+        if path in wanted:
+            requested.append(shown)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            ws.diagnostics.append(error("E0004", f"file `{shown}` does not exist", Span(shown, 0, 0)))
+            diagnostics.append(error("E0004", f"file `{shown}` does not exist", Span(shown, 0, 0)))
             continue
         except IsADirectoryError:
-            ws.diagnostics.append(error("E0004", f"`{shown}` is a directory, not a .seg file", Span(shown, 0, 0)))
+            diagnostics.append(error("E0004", f"`{shown}` is a directory, not a .seg file", Span(shown, 0, 0)))
             continue
         except OSError as exc:
-            ws.diagnostics.append(error("E0004", f"cannot read `{shown}`: {exc.strerror}", Span(shown, 0, 0)))
+            diagnostics.append(error("E0004", f"cannot read `{shown}`: {exc.strerror}", Span(shown, 0, 0)))
             continue
         result = parse_bytes(shown, data)
         if result.source is not None:
-            ws.sources[shown] = result.source
-        ws.diagnostics.extend(result.diagnostics)
+            sources[shown] = result.source
+        diagnostics.extend(result.diagnostics)
         if result.module is not None:
-            ws.modules[shown] = result.module
-    if ws.schema is None:
-        return ws
-    checked = check_modules(ws.modules.values(), ws.schema)
-    ws.segments = dict(checked.segments)
-    ws.journeys = dict(checked.journeys)
-    ws.diagnostics.extend(checked.diagnostics)
-    return ws
+            modules[shown] = result.module
+    if schema is None:
+        return Workspace(project, None, sources, modules, diagnostics=tuple(diagnostics), requested=tuple(requested))
+    checked = check_modules(modules.values(), schema)
+    diagnostics.extend(checked.diagnostics)
+    return Workspace(project, schema, sources, modules, dict(checked.segments), dict(checked.journeys),
+                     tuple(diagnostics), tuple(requested))

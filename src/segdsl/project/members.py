@@ -1,0 +1,230 @@
+"""Editing a static segment's ``members [...]`` list in its ``.seg`` file.
+
+The edit keeps every comment, writes the module back in the canonical layout, and is
+checked by parsing the result again: it must hold exactly the intended members. A file
+is replaced atomically, and not at all if it changed while it was being edited. The
+next refresh of the segment records who entered and who left.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from segdsl.diagnostics import Diagnostic
+from segdsl.frozen import Value, frozen
+from segdsl.project.errors import UsageError
+from segdsl.schema.model import Field, Kind
+from segdsl.syntax.span import SourceFile
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@frozen
+class MemberEdit(Value):
+    """The outcome of an edit: the new text, the keys added and removed, those asked
+    to be added that already were members or removed that were not, and the size."""
+
+    text: str
+    added: tuple[Any, ...]
+    removed: tuple[Any, ...]
+    already: tuple[Any, ...]
+    missing: tuple[Any, ...]
+    size: int
+
+
+class MemberEditError(Exception):
+    """The edit cannot be made: the file cannot be read, decoded, parsed or written, or
+    the edit would not give the intended list. Nothing was written. ``diagnostics``
+    (with ``sources`` to render them) say why when the source itself is at fault."""
+
+    def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = (), sources=None):
+        super().__init__(message)
+        self.message = message
+        self.diagnostics = tuple(diagnostics)
+        self.sources: dict[str, SourceFile] = dict(sources or {})
+
+
+def parse_key(text: str, key: Field) -> int | str:
+    """A member key typed by a user, as the schema's key type; ValueError if not one."""
+    if key.kind is Kind.INT:
+        if not re.fullmatch(r"-?[0-9]+", text.strip()):
+            raise ValueError(f"`{text}` is not an integer key (`{key.name}`)")
+        value = int(text.strip())
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"`{text}` is out of the 64-bit range")
+        return value
+    if not text or any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise ValueError(f"{text!r} is not a usable key: empty, or with a control character")
+    return text
+
+
+def key_field(path: str | Path) -> Field:
+    """The key field of the schema of the project ``path`` is in."""
+    from segdsl.project.workspace import find_project
+    from segdsl.schema.model import load_schema
+
+    project, diags = find_project(Path(path))
+    if project is None:
+        if diags:
+            raise MemberEditError(diags[0].message)
+        raise UsageError(f"{path} is in no project (no segdsl.toml beside it or above)", "file")
+    schema, diags = load_schema(project.schema_path)
+    if schema is None:
+        raise MemberEditError(diags[0].message if diags else f"cannot read the schema {project.schema_path}")
+    return schema.key
+
+
+def read_csv_keys(path: Path, key: Field, column: str | None = None) -> list:
+    """The keys in a CSV file with a header row: from ``column``, else the key's column,
+    else ``key``, else the only column. A missing column is a UsageError (``column``)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MemberEditError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise MemberEditError(f"{path} is empty; it needs a header row and one key per row")
+    header = [h.strip() for h in rows[0]]
+    if column is None:
+        column = next((c for c in (key.column, key.name, "key") if c in header), None)
+        if column is None and len(header) == 1:
+            column = header[0]
+    if column not in header:
+        raise UsageError(f"{path} has no column `{column}`; its columns are: {', '.join(header)}", "column")
+    index = header.index(column)
+    keys = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        cell = row[index] if index < len(row) else ""
+        try:
+            keys.append(parse_key(cell if key.kind.value == "text" else cell.strip(), key))
+        except ValueError as exc:
+            raise MemberEditError(f"{path}:{line}: {exc}") from None
+    return keys
+
+
+def edit_member_file(
+    path: str | Path, segment: str, *, add: Sequence = (), remove: Sequence = (), replace: Sequence | None = None,
+    typed: bool = False,
+) -> MemberEdit:
+    """Edit static ``segment``'s member list in the file at ``path`` and write the file
+    back (atomically, keeping a byte-order mark). Keys are text typed by a user, parsed
+    as the schema's key type, unless ``typed`` (then they are keys already).
+
+    Raises :class:`UsageError` for a key that is not one (``keys``), a segment that is
+    not in the file or not static (``segment``); :class:`MemberEditError` when the file
+    cannot be read, parsed or written, or changed while it was being edited."""
+    from segdsl.data.files import write_atomic
+    from segdsl.syntax.source import decode_source
+
+    key = key_field(path)
+    if not typed:
+        try:
+            add = [parse_key(k, key) for k in add]
+            remove = [parse_key(k, key) for k in remove]
+        except ValueError as exc:
+            raise UsageError(str(exc), "keys") from None
+    shown = os.fspath(path)  # as the caller wrote it, in messages
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MemberEditError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    src, diags = decode_source(shown, data)
+    if src is None:
+        raise MemberEditError(f"cannot read {shown}", diags)
+    edit = edit_members(src.text, shown, segment, add=add, remove=remove, replace=replace)
+    if edit.text != src.text:
+        if path.read_bytes() != data:
+            raise MemberEditError(f"{shown} changed while it was being edited; nothing was written, try again")
+        bom = _BOM if data.startswith(_BOM) else b""
+        try:
+            write_atomic(path, bom + edit.text.encode("utf-8"))
+        except OSError as exc:
+            raise MemberEditError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    return edit
+
+
+def edit_members(
+    text: str, path: str, segment: str, *, add: Sequence = (), remove: Sequence = (), replace: Sequence | None = None,
+) -> MemberEdit:
+    """``text`` with static ``segment``'s member list edited and the module in the
+    canonical layout. Comments inside the list are kept in place (a removed member's
+    comment stays with its neighbour); the result is parsed again and checked to hold
+    exactly the intended members. With ``replace``, the list becomes exactly those keys."""
+    from segdsl.check.suggest import did_you_mean
+    from segdsl.syntax import ast
+    from segdsl.syntax.formatter import format_source
+    from segdsl.syntax.parser import parse_source
+    from segdsl.syntax.printer import string_text
+
+    parsed = parse_source(path, text)
+    if parsed.module is None:
+        raise MemberEditError("the file does not parse", parsed.diagnostics, {path: SourceFile(path, text)})
+    module = parsed.module
+    seg = next((s for s in module.segments if s.name == segment), None)
+    if seg is None:
+        names = [s.name for s in module.segments]
+        hint = did_you_mean(segment, names) or f"its segments are: {', '.join(names) or '(none)'}"
+        raise UsageError(f"no segment `{segment}` in {path}; {hint}", "segment")
+    if seg.kind != "static":
+        raise UsageError(f"`{segment}` is a {seg.kind} segment; only a static segment has a member list "
+                         f"(its members come from its rule)", "segment")
+    clause = seg.clause(ast.Members)
+    items = list(clause.items.items) if clause is not None else []
+    old = [i.value for i in items]
+    if replace is not None:
+        wanted = list(dict.fromkeys(replace))
+        remove = [v for v in old if v not in set(wanted)]
+        add = wanted
+    remove_set = set(remove)
+    kept = [v for v in old if v not in remove_set]
+    kept_set = set(kept)
+    added = tuple(v for v in dict.fromkeys(add) if v not in kept_set)
+    already = tuple(v for v in dict.fromkeys(add) if v in kept_set and replace is None)
+    removed = tuple(v for v in dict.fromkeys(remove) if v in set(old))
+    missing = tuple(v for v in dict.fromkeys(remove) if v not in set(old))
+    if not added and not removed:
+        return MemberEdit(text, (), (), already, missing, len(kept))
+    final = kept + list(added)
+
+    def literal(v) -> str:
+        return str(v) if isinstance(v, int) else string_text(v)
+
+    if clause is None:
+        body = "[" + ", ".join(literal(v) for v in final) + "]"
+        insert = seg.span.end - 1  # just before the closing brace
+        new_text = text[:insert] + "\n    members " + body + "\n" + text[insert:]
+    else:
+        span = clause.items.span
+        inside = [c for c in module.comments if span.start < c.span.start < span.end]
+        groups: dict[int, list[str]] = {}
+        for c in inside:
+            before = sum(1 for i in items if i.span.start < c.span.start) - 1
+            groups.setdefault(before, []).append(c.text)
+        pieces = ["["]
+        pieces += [f"\n{c}\n" for c in groups.get(-1, [])]
+        for n, item in enumerate(items):
+            if item.value not in remove_set:
+                pieces.append(text[item.span.start:item.span.end] + ", ")
+            pieces += [f" {c}\n" for c in groups.get(n, [])]
+        pieces += [literal(v) + ", " for v in added]
+        pieces.append("]")
+        new_text = text[:span.start] + "".join(pieces) + text[span.end:]
+    formatted, diags = format_source(new_text, path)
+    if formatted is None or diags:
+        raise MemberEditError("the edited file could not be laid out; nothing was written", diags,
+                              {path: SourceFile(path, text)})
+    again = parse_source(path, formatted)
+    check = next((s for s in again.module.segments if s.name == segment), None) if again.module else None
+    got = [i.value for i in check.clause(ast.Members).items.items] if check is not None else None
+    if got != final or len(again.module.comments) != len(module.comments):
+        raise MemberEditError("internal error: the edit would not give the intended member list; nothing was written")
+    return MemberEdit(formatted, added, removed, already, missing, len(final))
