@@ -32,7 +32,8 @@ GOAL_RATIO = 1.6
 IMPORT_GOAL_RATIO = 1.2
 #: What a program embedding segdsl imports to parse, check and compile rules. Lark's
 #: grammar is not loaded until the first parse (then from Lark's cache).
-IMPORT_API = "import segdsl; from segdsl import parser, checker; from segdsl.backends.sql import compile_rule"
+IMPORT_API = ("import segdsl; from segdsl.syntax import parser; from segdsl.check import checker; "
+              "from segdsl.backends.sql import compile_rule")
 FORBIDDEN = ("numpy", "pyarrow", "duckdb", "psycopg")
 WATCHED = (*FORBIDDEN, "sqlglot")
 

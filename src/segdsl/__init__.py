@@ -40,8 +40,8 @@ _EXPORTS = {
     # diagnostics
     "render": "segdsl.api",
     "summary": "segdsl.api",
-    "explain": "segdsl.explain",
-    "codes": "segdsl.explain",
+    "explain": "segdsl.explanations",
+    "codes": "segdsl.explanations",
     # formatting and editing source
     "format_source": "segdsl.api",
     "format_expression": "segdsl.api",
@@ -56,7 +56,7 @@ _EXPORTS = {
     "MemberReport": "segdsl.api",
     "Formatted": "segdsl.api",
     "DatabaseLoad": "segdsl.api",
-    "Explanation": "segdsl.explain",
+    "Explanation": "segdsl.explanations",
     "MemberEdit": "segdsl.project.members",
     "ParseResult": "segdsl.syntax.parser",
     "ExprResult": "segdsl.syntax.parser",
@@ -129,7 +129,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from segdsl.data.engines import EngineError
     from segdsl.data.tables import DataError
     from segdsl.diagnostics import Diagnostic, Severity
-    from segdsl.explain import Explanation, codes, explain
+    from segdsl.explanations import Explanation, codes, explain
     from segdsl.lifecycle.sizes import Overlap, Size
     from segdsl.project.errors import UsageError
     from segdsl.project.members import MemberEdit, MemberEditError, edit_members

@@ -16,8 +16,8 @@ def explain(code: str | None, fmt: str) -> None:
     Without CODE, list every code with its severity and summary.
     """
     from segdsl.cli.common import usage
-    from segdsl.explain import codes
-    from segdsl.explain import explain as lookup
+    from segdsl.explanations import codes
+    from segdsl.explanations import explain as lookup
     from segdsl.project.errors import UsageError
 
     if code is None:

@@ -1,9 +1,10 @@
-"""What each diagnostic code means, as ``docs/diagnostics.md`` explains it.
+"""What each diagnostic code means, as the documentation explains it.
 
-That page is the one place the codes are described: its index gives each code's
-severity and summary, and a ``### CODE`` section its explanation, an example and the
-fix. The page ships inside the package (``segdsl/diagnostics.md``), and
-:func:`explain` reads it, so ``segdsl explain E0101`` and the documentation never
+``docs/diagnostics.md`` is the one place the language's codes are described: its index
+gives each code's severity and summary, and a ``### CODE`` section its explanation, an
+example and the fix. The codes of JSON import and export (``E05xx``) are tables in
+``docs/interchange.md``. The docs ship inside the package (``segdsl/docs``), and
+:func:`explain` reads them, so ``segdsl explain E0101`` and the documentation never
 disagree.
 """
 
@@ -19,6 +20,7 @@ from segdsl.project.errors import UsageError
 
 _CODE = re.compile(r"\b[EWI]\d{4}\b")
 _INDEX_ROW = re.compile(r"^\| \[(?P<code>[EWI]\d{4})\]\(#[a-z0-9]+\) \| (?P<severity>\w+) \| (?P<summary>.*) \|$")
+_INTERCHANGE_ROW = re.compile(r"^\| `(?P<code>E05\d\d)` \| (?P<summary>.*) \|$")
 
 
 @frozen
@@ -50,9 +52,23 @@ def codes() -> tuple[str, ...]:
     return tuple(_entries())
 
 
+def _page(name: str) -> str:
+    return resources.files("segdsl").joinpath("docs", name).read_text(encoding="utf-8")
+
+
 @functools.cache
 def _entries() -> dict[str, Explanation]:
-    page = resources.files("segdsl").joinpath("diagnostics.md").read_text(encoding="utf-8")
+    entries = _language_entries(_page("diagnostics.md"))
+    for line in _page("interchange.md").split("\n## Diagnostics", 1)[-1].splitlines():
+        row = _INTERCHANGE_ROW.match(line)
+        if row:
+            text = (f"{row['summary'][0].upper()}{row['summary'][1:]}. A diagnostic of `segdsl import` or "
+                    "`segdsl export`; see docs/interchange.md for the formats and what cannot be expressed.")
+            entries[row["code"]] = Explanation(row["code"], Severity.ERROR, row["summary"], text)
+    return entries
+
+
+def _language_entries(page: str) -> dict[str, Explanation]:
     index: dict[str, tuple[Severity, str]] = {}
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
