@@ -218,3 +218,21 @@ def test_format_results():
     assert again.ok and not again.changed
     broken = segdsl.format_source("segment a {where ltv >}")
     assert broken.text is None and not broken.ok and broken.diagnostics[0].code == "E0010"
+
+
+def test_plan_with_a_missing_state_store_is_a_one_line_error(tmp_path):
+    # It was an internal error (exit 70) before plan became a shell over preview_refresh.
+    result = invoke("plan", "examples/hospitality/segments.seg", "--as-of", AS_OF,
+                    "--state", str(tmp_path / "none.db"))
+    assert result.exit_code == 1 and "no state store at" in result.output and "internal error" not in result.output
+    with pytest.raises(segdsl.StateError):
+        segdsl.preview_refresh(segdsl.load_project(HOTEL), as_of=AS_OF, state=str(tmp_path / "none.db"))
+
+
+def test_format_file_keeps_a_byte_order_mark(tmp_path):
+    path = tmp_path / "a.seg"
+    path.write_bytes(b"\xef\xbb\xbfsegment a {where ltv>1}")
+    done = segdsl.format_file(path)
+    assert done.changed and done.data == b"\xef\xbb\xbf" + done.after.encode() and path.read_bytes().startswith(b"\xef")
+    missing = segdsl.format_file(tmp_path / "nope.seg")
+    assert not missing.ok and missing.diagnostics[0].code == "E0004"

@@ -35,6 +35,7 @@ _EXPORTS = {
     "sizes": "segdsl.api",
     "members": "segdsl.api",
     "load_database": "segdsl.api",
+    "preview_refresh": "segdsl.api",
     "expression_segment": "segdsl.api",
     "parse_as_of": "segdsl.api",
     # diagnostics
@@ -45,6 +46,7 @@ _EXPORTS = {
     # formatting and editing source
     "format_source": "segdsl.api",
     "format_expression": "segdsl.api",
+    "format_file": "segdsl.project.sources",
     "edit_members": "segdsl.project.members",
     "version": "segdsl.api",
     # result and value types
@@ -58,6 +60,9 @@ _EXPORTS = {
     "DatabaseLoad": "segdsl.api",
     "Explanation": "segdsl.explanations",
     "MemberEdit": "segdsl.project.members",
+    "FormattedFile": "segdsl.project.sources",
+    "RefreshPreview": "segdsl.lifecycle.preview",
+    "SegmentChange": "segdsl.lifecycle.preview",
     "ParseResult": "segdsl.syntax.parser",
     "ExprResult": "segdsl.syntax.parser",
     "CheckResult": "segdsl.check.checker",
@@ -76,6 +81,7 @@ _EXPORTS = {
     "MemberEditError": "segdsl.project.members",
     "EngineError": "segdsl.data.engines",
     "DataError": "segdsl.data.tables",
+    "StateError": "segdsl.lifecycle.state",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -117,6 +123,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
         parse,
         parse_as_of,
         parse_expression,
+        preview_refresh,
         render,
         sizes,
         sql_target,
@@ -130,9 +137,12 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from segdsl.data.tables import DataError
     from segdsl.diagnostics import Diagnostic, Severity
     from segdsl.explanations import Explanation, codes, explain
+    from segdsl.lifecycle.preview import RefreshPreview, SegmentChange
     from segdsl.lifecycle.sizes import Overlap, Size
+    from segdsl.lifecycle.state import StateError
     from segdsl.project.errors import UsageError
     from segdsl.project.members import MemberEdit, MemberEditError, edit_members
+    from segdsl.project.sources import FormattedFile, format_file
     from segdsl.project.workspace import Project, Workspace
     from segdsl.schema.model import Field, Schema
     from segdsl.syntax.parser import ExprResult, ParseResult

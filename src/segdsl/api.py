@@ -7,8 +7,8 @@ command of the CLI is a thin shell over these functions (see ``docs/api.md``).
 Problems in what a user wrote come back as :class:`~segdsl.diagnostics.Diagnostic`
 values in each result's ``diagnostics``, never as exceptions; a call the API cannot
 carry out as asked (an unknown segment name, dialect or form, an as-of that is no
-date) raises :class:`~segdsl.project.errors.UsageError`. A database or data file that
-cannot be used raises ``EngineError`` or ``DataError``.
+date) raises :class:`~segdsl.project.errors.UsageError`. A database, data file or
+state store that cannot be used raises ``EngineError``, ``DataError`` or ``StateError``.
 
 Heavy modules (sqlglot, numpy, pyarrow, database drivers) are imported inside the
 functions that need them, so importing this module stays cheap.
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from segdsl.backends.sql import SqlResult, Target
     from segdsl.check.checker import CheckResult
     from segdsl.diagnostics import Diagnostic
+    from segdsl.lifecycle.preview import RefreshPreview
     from segdsl.lifecycle.sizes import Overlap, Size
     from segdsl.project.workspace import Workspace
     from segdsl.schema.model import Schema
@@ -394,6 +395,32 @@ def members(
     except EvaluationError as exc:
         return MemberReport(instant, where, diagnostics=exc.diagnostics)
     return MemberReport(instant, where, {name: tuple(sorted(keys)) for name, keys in found.items()})
+
+
+def preview_refresh(
+    workspace: Workspace,
+    *,
+    as_of: AsOf | None = None,
+    state: str | None = None,
+    dsn: str | None = None,
+    data: PathLike | None = None,
+) -> RefreshPreview:
+    """What refreshing the requested segments at ``as_of`` (default: now) would change
+    against their last snapshots (``segdsl plan``): per segment, the sizes before and
+    after, who would enter and exit, and the journeys and syncs it reaches. Writes
+    nothing. ``state`` is the store (a SQLite path or a Postgres DSN; default: the
+    project's ``.segdsl/state.db``, or Postgres when ``dsn`` is one)."""
+    from segdsl.lifecycle.preview import RefreshPreview, preview_refresh as preview
+
+    instant = parse_as_of("now" if as_of is None else as_of)
+    chosen = _chosen(workspace, None)
+    if isinstance(chosen, tuple):
+        entity = workspace.schema.entity if workspace.schema is not None else ""
+        return RefreshPreview(entity, "none", instant, diagnostics=chosen)
+    root = workspace.project.root if workspace.project and workspace.project.config else None
+    folder = None if dsn else _data(workspace, data)
+    return preview(chosen, workspace.journeys, workspace.schema, instant, root=root, state=state, dsn=dsn,
+                   data_dir=folder)
 
 
 def load_database(project: Workspace | PathLike, dsn: str, *, data: PathLike | None = None) -> DatabaseLoad:

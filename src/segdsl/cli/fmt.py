@@ -26,35 +26,33 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
         if len(paths) != 1:
             raise click.UsageError("`-` (standard input) must be the only argument")
         raise SystemExit(_stdin(check, show_diff))
-    from segdsl.diagnostics import render_all_text
-    from segdsl.syntax.span import SourceFile
     from segdsl.data.files import write_atomic
+    from segdsl.diagnostics import render_all_text
+    from segdsl.project.sources import find_seg_files, format_file
 
-    files, problems = _collect(paths or (".",))
+    files, problems = find_seg_files(paths or (".",))
     for diag in problems:
         click.echo(render_all_text([diag], {}) + "\n", err=True)
     changed = unchanged = 0
     failed = len(problems)
     for path in files:
         shown = str(path)
-        outcome = _format_file(path, shown)
-        if isinstance(outcome, _Failure):
-            sources = {shown: SourceFile(shown, outcome.text)} if outcome.text is not None else {}
-            click.echo(render_all_text(outcome.diagnostics, sources) + "\n", err=True)
+        outcome = format_file(path, shown)
+        if not outcome.ok:
+            click.echo(render_all_text(outcome.diagnostics, _sources(outcome)) + "\n", err=True)
             failed += 1
             continue
-        old, new, data = outcome
-        if new == old:
+        if not outcome.changed:
             unchanged += 1
             continue
         changed += 1
         if show_diff:
-            click.echo(_diff(old, new, shown), nl=False)
+            click.echo(_diff(outcome.before, outcome.after, shown), nl=False)
         if check:
             click.echo(f"would reformat {shown}")
         if not (check or show_diff):
             try:
-                write_atomic(path, data)
+                write_atomic(path, outcome.data)
             except OSError as exc:
                 click.echo(f"segdsl: cannot write {shown}: {exc.strerror or exc}", err=True)
                 changed -= 1
@@ -66,55 +64,26 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     raise SystemExit(1 if failed or (dry and changed) else 0)
 
 
-class _Failure:
-    def __init__(self, diagnostics, text: str | None):
-        self.diagnostics = tuple(diagnostics)
-        self.text = text
+def _sources(outcome) -> dict:
+    """The failed file's text, to show the diagnostics' source lines."""
+    from segdsl.syntax.span import SourceFile
 
-
-def _format_file(path, shown: str):
-    """``(old text, new text, new bytes)``, or a :class:`_Failure`."""
-    from segdsl.diagnostics import error
-    from segdsl.syntax.span import Span
-
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return _Failure([error("E0004", f"file `{shown}` does not exist", Span(shown, 0, 0))], None)
-    except OSError as exc:
-        return _Failure([error("E0004", f"cannot read `{shown}`: {exc.strerror or exc}", Span(shown, 0, 0))], None)
-    return _format_bytes(data, shown)
-
-
-def _format_bytes(data: bytes, shown: str):
-    from segdsl.syntax.formatter import format_source
-    from segdsl.syntax.source import decode_source
-
-    src, diags = decode_source(shown, data)
-    if diags or src is None:
-        return _Failure(diags, src.text if src is not None else None)
-    new, diags = format_source(src.text, shown)
-    if new is None:
-        return _Failure(diags, src.text)
-    if diags:  # E0090: the formatter left the file alone
-        return _Failure(diags, None)
-    bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
-    return src.text, new, bom + new.encode("utf-8")
+    if outcome.before is None:
+        return {}
+    return {outcome.path: SourceFile(outcome.path, outcome.before)}
 
 
 def _stdin(check: bool, show_diff: bool) -> int:
     import sys
 
     from segdsl.diagnostics import render_all_text
-    from segdsl.syntax.span import SourceFile
+    from segdsl.project.sources import format_bytes
 
-    data = sys.stdin.buffer.read()
-    outcome = _format_bytes(data, "<stdin>")
-    if isinstance(outcome, _Failure):
-        sources = {"<stdin>": SourceFile("<stdin>", outcome.text)} if outcome.text is not None else {}
-        click.echo(render_all_text(outcome.diagnostics, sources) + "\n", err=True)
+    outcome = format_bytes(sys.stdin.buffer.read(), "<stdin>")
+    if not outcome.ok:
+        click.echo(render_all_text(outcome.diagnostics, _sources(outcome)) + "\n", err=True)
         return 1
-    old, new, out = outcome
+    old, new = outcome.before, outcome.after
     if show_diff:
         click.echo(_diff(old, new, "<stdin>"), nl=False)
     if check and new != old:
@@ -122,37 +91,9 @@ def _stdin(check: bool, show_diff: bool) -> int:
     if check or show_diff:
         return 1 if new != old else 0
     sys.stdout.flush()
-    sys.stdout.buffer.write(out)
+    sys.stdout.buffer.write(outcome.data)
     sys.stdout.buffer.flush()
     return 0
-
-
-def _collect(paths):
-    """The .seg files named or found under the directories named, in a stable order,
-    and an E0004 for every name that does not exist."""
-    from pathlib import Path
-
-    from segdsl.diagnostics import error
-    from segdsl.syntax.span import Span
-
-    files: dict = {}
-    problems = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            try:
-                found_all = sorted(path.rglob("*.seg"))
-            except OSError as exc:
-                problems.append(error("E0004", f"cannot read `{name}`: {exc.strerror or exc}", Span(name, 0, 0)))
-                continue
-            for found in found_all:
-                if found.is_file() and not any(part.startswith(".") for part in found.relative_to(path).parts):
-                    files.setdefault(found, None)
-        elif path.exists() or path.is_symlink():
-            files.setdefault(path, None)
-        else:
-            problems.append(error("E0004", f"file `{name}` does not exist", Span(name, 0, 0)))
-    return list(files), problems
 
 
 def _diff(old: str, new: str, shown: str) -> str:
@@ -169,8 +110,6 @@ def _diff(old: str, new: str, shown: str) -> str:
     for line in difflib.unified_diff(lines(old), lines(new), shown, shown):
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
-
-
 
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -18,52 +17,27 @@ import click
 def plan(files, as_of, state, dsn, fmt):
     """Show each segment's size and who would enter or exit it against its last
     snapshot, and the journeys and syncs each change affects. Writes nothing."""
-    from segdsl import ir
-    from segdsl.api import members as evaluate
-    from segdsl.cli.common import fail_on_errors, load, parse_as_of, relevant
-    from segdsl.lifecycle.refresh import open_project_store
+    from segdsl.api import preview_refresh
+    from segdsl.cli.common import fail, fail_on_errors, load, parse_as_of, relevant
+    from segdsl.lifecycle.state import StateError
 
     instant = parse_as_of(as_of)
     workspaces, _ = load(files, None)
     blocks = []
     for ws in workspaces:
         fail_on_errors(ws, relevant(ws))
-        segments = ws.requested_segments()
-        root = ws.project.root if ws.project and ws.project.config else None
         if not dsn and ws.data_dir is None:
             raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
-        found = evaluate(ws, segments, as_of=instant, dsn=dsn)
-        fail_on_errors(ws, found.diagnostics)
-        members = found.members
-        store_path = Path(state) if state and "://" not in state else None
-        has_store = state or dsn or (root is not None and (root / ".segdsl" / "state.db").exists())
-        store = open_project_store(root, state, dsn, create=False) if has_store else None
-        journeys_of: dict[str, list[str]] = {}
-        for j in ws.journeys.values():
-            for n in ir.walk(j.audience):
-                if isinstance(n, ir.Member):
-                    journeys_of.setdefault(n.segment, [])
-                    if j.name not in journeys_of[n.segment]:
-                        journeys_of[n.segment].append(j.name)
-        rows = []
         try:
-            for seg in segments:
-                now = set(members[seg.name])
-                head = store.head(seg.name) if store else None
-                before = set(store.members(seg.name)) if head else set()
-                entered, exited = len(now - before), len(before - now)
-                action = "create" if head is None else ("update" if entered or exited else "no change")
-                rows.append({
-                    "segment": seg.name, "action": action, "size_before": len(before) if head else None,
-                    "size": len(now), "entered": entered, "exited": exited,
-                    "journeys": journeys_of.get(seg.name, []),
-                    "syncs": store.consumers(seg.name) if store else [],
-                })
-        finally:
-            if store is not None:
-                store.close()
-        blocks.append({"entity": ws.schema.entity, "state": str(store_path or state or dsn or
-                       (root / ".segdsl" / "state.db" if root else "none")), "segments": rows})
+            preview = preview_refresh(ws, as_of=instant, state=state, dsn=dsn)
+        except StateError as exc:
+            fail(str(exc))
+        fail_on_errors(ws, preview.diagnostics)
+        rows = [{
+            "segment": c.segment, "action": c.action, "size_before": c.size_before, "size": c.size,
+            "entered": c.entered, "exited": c.exited, "journeys": list(c.journeys), "syncs": list(c.syncs),
+        } for c in preview.segments]
+        blocks.append({"entity": preview.entity, "state": preview.state, "segments": rows})
     stamp = instant.isoformat().replace("+00:00", "Z")
     if fmt == "json":
         click.echo(json.dumps({"as_of": stamp, "results": blocks}, indent=2))
