@@ -48,6 +48,8 @@ _EXPORTS = {
     "format_expression": "segdsl.api",
     "format_file": "segdsl.project.sources",
     "edit_members": "segdsl.project.members",
+    "import_json": "segdsl.interchange",
+    "export_json": "segdsl.interchange",
     "version": "segdsl.api",
     # result and value types
     "Workspace": "segdsl.project.workspace",
@@ -137,6 +139,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from segdsl.data.tables import DataError
     from segdsl.diagnostics import Diagnostic, Severity
     from segdsl.explanations import Explanation, codes, explain
+    from segdsl.interchange import export_json, import_json
     from segdsl.lifecycle.preview import RefreshPreview, SegmentChange
     from segdsl.lifecycle.sizes import Overlap, Size
     from segdsl.lifecycle.state import StateError

@@ -44,25 +44,6 @@ def _project_for(starts: list[Path]):
     return None, []
 
 
-def _known_modules(project, exclude: Path | None):
-    """The parsed `.seg` modules of ``project``, except ``exclude`` (the file being written)."""
-    from segdsl.syntax.parser import parse_bytes
-    from segdsl.project.workspace import display_path
-
-    modules = []
-    skip = exclude.resolve() if exclude is not None else None
-    for p in sorted(project.root.rglob("*.seg")):
-        if any(part.startswith(".") for part in p.relative_to(project.root).parts) or p.resolve() == skip:
-            continue
-        try:
-            result = parse_bytes(display_path(p), p.read_bytes())
-        except OSError:
-            continue
-        if result.module is not None:
-            modules.append(result.module)
-    return modules
-
-
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="auto", show_default=True,
@@ -83,7 +64,7 @@ def import_(file, fmt, schema, output, name, message_format):
     exit 1 with diagnostics pointing into the JSON when anything cannot be converted.
     """
     from segdsl.interchange import import_json
-    from segdsl.project.workspace import display_path
+    from segdsl.project.workspace import display_path, project_modules
     from segdsl.schema.model import load_schema
     from segdsl.syntax.source import decode_source
 
@@ -106,7 +87,7 @@ def import_(file, fmt, schema, output, name, message_format):
     if loaded is None:
         _fail(diags, {}, message_format)
     same_schema = project is not None and schema_path.resolve() == project.schema_path
-    known = _known_modules(project, Path(output) if output else None) if same_schema else []
+    known = project_modules(project, Path(output) if output else None) if same_schema else []
     text, diags = import_json(data, shown, loaded, fmt, name=name, known=known)
     src, _ = decode_source(shown, data)
     sources = {shown: src} if src is not None else {}

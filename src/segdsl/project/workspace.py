@@ -224,6 +224,23 @@ def project_files(project: Project) -> list[Path]:
     ]
 
 
+def project_modules(project: Project, exclude: Path | None = None) -> list[ast.Module]:
+    """The parsed modules of ``project``'s ``.seg`` files (those that parse), except
+    ``exclude``: what names a new file's segments must not take, and may refer to."""
+    modules = []
+    skip = exclude.resolve() if exclude is not None else None
+    for p in project_files(project):
+        if p.resolve() == skip:
+            continue
+        try:
+            result = parse_bytes(display_path(p), p.read_bytes())
+        except OSError:
+            continue
+        if result.module is not None:
+            modules.append(result.module)
+    return modules
+
+
 def _load(
     project: Project | None, diags: list[Diagnostic], paths: list[Path], schema_path: Path | None,
     data_dir: Path | None,
