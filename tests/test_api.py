@@ -236,3 +236,10 @@ def test_format_file_keeps_a_byte_order_mark(tmp_path):
     assert done.changed and done.data == b"\xef\xbb\xbf" + done.after.encode() and path.read_bytes().startswith(b"\xef")
     missing = segdsl.format_file(tmp_path / "nope.seg")
     assert not missing.ok and missing.diagnostics[0].code == "E0004"
+
+
+def test_a_workspace_without_a_schema_answers_with_its_errors(tmp_path):
+    lone = segdsl.load_project(tmp_path)
+    assert [d.code for d in segdsl.check_expression("ltv > 1", lone).diagnostics] == ["E0304"]
+    assert [d.code for d in segdsl.compile_sql(lone, "anything").diagnostics] == ["E0304"]
+    assert [d.code for d in segdsl.sizes(lone, as_of=AS_OF).diagnostics] == ["E0304"]

@@ -264,7 +264,9 @@ def check_expression(
     from segdsl.syntax.parser import ExprResult
 
     if isinstance(schema, Workspace):
-        resolved, diagnostics = schema.schema, [d for d in schema.diagnostics if d.span is None]
+        # The workspace's own problems stay its own, unless they leave it no schema.
+        resolved = schema.schema
+        diagnostics = [d for d in schema.relevant() if d.is_error] if resolved is None else []
         if segments is None:
             segments = schema.segments
     else:
@@ -324,10 +326,10 @@ def compile_sql(
     if form not in FORMS:
         raise UsageError(f"unknown form `{form}`; use one of {', '.join(FORMS)}", "form")
     instant = None if as_of is None else parse_as_of(as_of)
-    schema = _schema_of(context)
     resolved = _resolve(context, rule)
     if isinstance(resolved, tuple):  # the diagnostics of a rule that did not check
         return SqlResult((), {}, resolved)
+    schema = _schema_of(context)
     options = dict(target=target, form=form, as_of=instant, params=params, pretty=pretty)
     if isinstance(resolved, ir.Segment):
         return compile_segment(resolved, schema, **options)
@@ -590,10 +592,13 @@ def _schema_of(context: Workspace | Schema) -> Schema:
 
 
 def _resolve(context: Workspace | Schema, rule: RuleLike) -> ir.Segment | ir.Node | tuple[Diagnostic, ...]:
-    """``rule`` as a checked segment or rule, or the errors that keep it from being one."""
+    """``rule`` as a checked segment or rule, or the errors that keep it from being one
+    (a workspace without a schema has them too)."""
     from segdsl import ir
     from segdsl.project.workspace import Workspace
 
+    if isinstance(context, Workspace) and context.schema is None:
+        return tuple(d for d in context.relevant() if d.is_error)
     if isinstance(rule, CheckedRule):
         if not rule.ok:
             return tuple(rule.diagnostics)
