@@ -1,0 +1,296 @@
+"""The API for running rules: SQL for any target, members and sizes in memory or on a
+database, a refresh's plan, and loading a database with the project's data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from segdsl.api.results import (
+    AsOf,
+    CheckedRule,
+    DatabaseLoad,
+    MemberReport,
+    PathLike,
+    RuleLike,
+    SizeReport,
+)
+from segdsl.project.errors import UsageError
+
+if TYPE_CHECKING:
+    from segdsl import ir
+    from segdsl.backends.sql import SqlResult, Target
+    from segdsl.diagnostics import Diagnostic
+    from segdsl.lifecycle.preview import RefreshPreview
+    from segdsl.project.workspace import Workspace
+    from segdsl.schema.model import Schema
+
+
+# ------------------------------------------------------------------------- compile
+
+
+def sql_target(name: str) -> Target:
+    """The SQL target for a sqlglot dialect name (``postgres``, ``duckdb``, ``sqlite``,
+    ``mysql``, ``bigquery`` ...); an unknown name is a :class:`UsageError`."""
+    from segdsl.backends.sql import get_target
+
+    target = get_target(name)
+    if target is None:
+        from segdsl.backends.sql.targets import dialect_names
+        from segdsl.check.suggest import did_you_mean
+
+        hint = did_you_mean(name, dialect_names()) or f"choose from: {', '.join(dialect_names())}"
+        raise UsageError(f"unknown dialect `{name}`; {hint}", "target")
+    return target
+
+
+def compile_sql(
+    context: Workspace | Schema,
+    rule: RuleLike,
+    *,
+    target: str = "postgres",
+    form: str = "select",
+    as_of: AsOf | None = None,
+    params: bool = False,
+    pretty: bool = True,
+) -> SqlResult:
+    """Compile a segment or rule to SQL for ``target`` (any sqlglot dialect).
+
+    ``form`` is ``select`` (the member keys, in key order), ``count`` (the size) or
+    ``view`` (``CREATE OR REPLACE VIEW segment_<name>``). ``as_of`` pins the evaluation
+    instant; ``None`` uses the database's clock at query time. With ``params`` values
+    are bound parameters, returned in ``SqlResult.params``. A construct the target
+    cannot express is a diagnostic in ``SqlResult.diagnostics``.
+    """
+    from segdsl import ir
+    from segdsl.backends.sql import FORMS, SqlResult, compile_rule, compile_segment
+
+    sql_target(target)
+    if form not in FORMS:
+        raise UsageError(f"unknown form `{form}`; use one of {', '.join(FORMS)}", "form")
+    instant = None if as_of is None else parse_as_of(as_of)
+    resolved = _resolve(context, rule)
+    if isinstance(resolved, tuple):  # the diagnostics of a rule that did not check
+        return SqlResult((), {}, resolved)
+    schema = _schema_of(context)
+    options = dict(target=target, form=form, as_of=instant, params=params, pretty=pretty)
+    if isinstance(resolved, ir.Segment):
+        return compile_segment(resolved, schema, **options)
+    return compile_rule(resolved, schema, **options)
+
+
+# ------------------------------------------------------------------------ evaluate
+
+
+def sizes(
+    workspace: Workspace,
+    segments: RuleLike | Iterable[RuleLike] | None = None,
+    *,
+    as_of: AsOf | None = None,
+    dsn: str | None = None,
+    data: PathLike | None = None,
+    overlap: bool = False,
+) -> SizeReport:
+    """Exact sizes of ``segments`` (default: every segment of the files loaded) at
+    ``as_of`` (default: now): in memory on the project's CSV data (or ``data``), or on
+    the database at ``dsn`` (a Postgres URL, ``duckdb:PATH``, ``sqlite:PATH``,
+    ``mysql://...``). With ``overlap``, also how many members each pair shares."""
+    from segdsl.lifecycle import sizes as sizing
+
+    instant = parse_as_of("now" if as_of is None else as_of)
+    where = "database" if dsn else "in memory"
+    chosen = _chosen(workspace, segments)
+    if isinstance(chosen, tuple):
+        return SizeReport(instant, where, diagnostics=chosen)
+    try:
+        if dsn:
+            found = sizing.sizes_on_database(chosen, workspace.schema, dsn, instant)
+            pairs = sizing.overlaps_on_database(chosen, workspace.schema, dsn, instant) if overlap else []
+        else:
+            folder = _data(workspace, data)
+            found = sizing.sizes_in_memory(chosen, workspace.schema, folder, instant)
+            pairs = sizing.overlaps_in_memory(chosen, workspace.schema, folder, instant) if overlap else []
+    except sizing.SizeError as exc:
+        return SizeReport(instant, where, diagnostics=exc.diagnostics)
+    return SizeReport(instant, where, tuple(found), tuple(pairs))
+
+
+def members(
+    workspace: Workspace,
+    segments: RuleLike | Iterable[RuleLike] | None = None,
+    *,
+    as_of: AsOf | None = None,
+    dsn: str | None = None,
+    data: PathLike | None = None,
+) -> MemberReport:
+    """Each segment's member keys at ``as_of`` (default: now), in ascending order:
+    in memory on the project's CSV data (or ``data``), or on the database at ``dsn``."""
+    from segdsl.lifecycle.refresh import EvaluationError, members_in_memory, members_on_database
+
+    instant = parse_as_of("now" if as_of is None else as_of)
+    where = "database" if dsn else "in memory"
+    chosen = _chosen(workspace, segments)
+    if isinstance(chosen, tuple):
+        return MemberReport(instant, where, diagnostics=chosen)
+    try:
+        if dsn:
+            found = members_on_database(chosen, workspace.schema, dsn, instant)
+        else:
+            found = members_in_memory(chosen, workspace.schema, _data(workspace, data), instant)
+    except EvaluationError as exc:
+        return MemberReport(instant, where, diagnostics=exc.diagnostics)
+    return MemberReport(instant, where, {name: tuple(sorted(keys)) for name, keys in found.items()})
+
+
+def preview_refresh(
+    workspace: Workspace,
+    *,
+    as_of: AsOf | None = None,
+    state: str | None = None,
+    dsn: str | None = None,
+    data: PathLike | None = None,
+) -> RefreshPreview:
+    """What refreshing the requested segments at ``as_of`` (default: now) would change
+    against their last snapshots (``segdsl plan``): per segment, the sizes before and
+    after, who would enter and exit, and the journeys and syncs it reaches. Writes
+    nothing. ``state`` is the store (a SQLite path or a Postgres DSN; default: the
+    project's ``.segdsl/state.db``, or Postgres when ``dsn`` is one)."""
+    from segdsl.lifecycle.preview import RefreshPreview, preview_refresh as preview
+
+    instant = parse_as_of("now" if as_of is None else as_of)
+    chosen = _chosen(workspace, None)
+    if isinstance(chosen, tuple):
+        entity = workspace.schema.entity if workspace.schema is not None else ""
+        return RefreshPreview(entity, "none", instant, diagnostics=chosen)
+    root = workspace.project.root if workspace.project and workspace.project.config else None
+    folder = None if dsn else _data(workspace, data)
+    return preview(chosen, workspace.journeys, workspace.schema, instant, root=root, state=state, dsn=dsn,
+                   data_dir=folder)
+
+
+def load_database(project: Workspace | PathLike, dsn: str, *, data: PathLike | None = None) -> DatabaseLoad:
+    """Create the project's tables on the database at ``dsn`` and load its CSV data
+    into them, replacing what was there. ``project`` is a loaded workspace or a path
+    in a project."""
+    from segdsl.backends.memory.profile import load_source
+    from segdsl.data.engines import connect
+    from segdsl.data.engines import load_project as load_tables
+    from segdsl.data.tables import load_table
+    from segdsl.project.workspace import Workspace, find_project
+    from segdsl.schema.model import load_schema as read_schema
+
+    if isinstance(project, Workspace):
+        schema, diagnostics, folder = project.schema, [d for d in project.diagnostics if d.span is None], \
+            project.data_dir
+    else:
+        found, diagnostics = find_project(Path(project))
+        if found is None:
+            if diagnostics:
+                return DatabaseLoad("", diagnostics=tuple(diagnostics))
+            raise UsageError(f"no segdsl.toml in {project} or above", "project")
+        schema, more = read_schema(found.schema_path)
+        diagnostics, folder = [*diagnostics, *more], found.data_dir
+    if schema is None:
+        return DatabaseLoad("", diagnostics=tuple(diagnostics))
+    folder = Path(data) if data is not None else folder
+    if folder is None:
+        raise UsageError("no data: pass data=DIR or set `data` in segdsl.toml", "data")
+    # Tables, not records: loading streams their rows, so memory stays near the size
+    # of the typed columns however many rows there are.
+    tables = {schema.table: load_table(schema, folder)}
+    for source in schema.sources.values():
+        tables[source.table] = load_source(source, folder, missing_ok=True)
+    with connect(dsn) as engine:
+        counts = load_tables(engine, schema, tables)
+    return DatabaseLoad(engine.family, dict(counts), tuple(diagnostics))
+
+
+def parse_as_of(value: AsOf) -> dt.datetime:
+    """An evaluation instant, in UTC: ``now``, a date (its UTC midnight), an ISO
+    timestamp (UTC when it has no offset), or a datetime (likewise). Anything else is a
+    :class:`UsageError`."""
+    from segdsl.ir.semantics import UTC
+    from segdsl.ir.semantics import parse_as_of as parse
+
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if not isinstance(value, str):
+        raise UsageError(f"an as-of is a datetime, a date or text, not {type(value).__name__}", "as_of")
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise UsageError(str(exc), "as_of") from None
+
+
+def expression_segment(rule: ir.Node, name: str = "expr") -> ir.Segment:
+    """A bare rule as a segment named ``name``, to size or evaluate beside others."""
+    from segdsl import ir
+
+    return ir.Segment(name, "dynamic", None, None, "manual", rule, "<expr>")
+
+
+def _schema_of(context: Workspace | Schema) -> Schema:
+    from segdsl.project.workspace import Workspace
+
+    if isinstance(context, Workspace):
+        if context.schema is None:
+            raise UsageError("the workspace has no schema; see its diagnostics", "context")
+        return context.schema
+    return context
+
+
+def _resolve(context: Workspace | Schema, rule: RuleLike) -> ir.Segment | ir.Node | tuple[Diagnostic, ...]:
+    """``rule`` as a checked segment or rule, or the errors that keep it from being one
+    (a workspace without a schema has them too)."""
+    from segdsl import ir
+    from segdsl.project.workspace import Workspace
+
+    if isinstance(context, Workspace) and context.schema is None:
+        return tuple(d for d in context.relevant() if d.is_error)
+    if isinstance(rule, CheckedRule):
+        if not rule.ok:
+            return tuple(rule.diagnostics)
+        rule = rule.rule
+    if isinstance(rule, ir.Segment):
+        return rule
+    if isinstance(rule, str):
+        if not isinstance(context, Workspace):
+            raise UsageError(f"segment `{rule}` named without a workspace to find it in; pass the workspace",
+                             "rule")
+        errors = tuple(d for d in context.relevant() if d.is_error)
+        if errors:
+            return errors
+        (segment,) = context.select([rule])
+        return segment
+    if isinstance(rule, ir.Node):
+        return rule
+    raise UsageError(f"cannot compile or evaluate a {type(rule).__name__}", "rule")
+
+
+def _chosen(workspace: Workspace, segments) -> list[ir.Segment] | tuple[Diagnostic, ...]:
+    from segdsl import ir
+
+    if workspace.schema is None or any(d.is_error for d in workspace.relevant()):
+        return tuple(d for d in workspace.relevant() if d.is_error)
+    if segments is None:
+        return workspace.requested_segments()
+    items = [segments] if isinstance(segments, (str, CheckedRule)) or not isinstance(segments, Iterable) \
+        else list(segments)
+    chosen = []
+    for item in items:
+        resolved = _resolve(workspace, item)
+        if isinstance(resolved, tuple):
+            return resolved
+        chosen.append(resolved if isinstance(resolved, ir.Segment) else expression_segment(resolved))
+    return chosen
+
+
+def _data(workspace: Workspace, data: PathLike | None) -> Path:
+    folder = Path(data) if data is not None else workspace.data_dir
+    if folder is None:
+        raise UsageError("no data: pass data=DIR or dsn=URL, or set `data` in segdsl.toml", "data")
+    return folder
