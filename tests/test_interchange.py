@@ -22,6 +22,7 @@ from segdsl.syntax import ast
 from segdsl import interchange
 from segdsl.check.checker import check_modules
 from segdsl.interchange import export_json, import_json, read_json
+from segdsl.interchange.formats import JS_SPACE
 from segdsl.syntax.parser import parse_source
 from segdsl.syntax.printer import string_text
 from segdsl.project.workspace import load_workspace
@@ -228,7 +229,7 @@ _TEXT = st.text(
     st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=_BIDI) | st.sampled_from('"\\\n\t,'),
     max_size=8,
 )
-_RQB_ITEM = _TEXT.filter(lambda s: s == s.strip(interchange._JS_SPACE))
+_RQB_ITEM = _TEXT.filter(lambda s: s == s.strip(JS_SPACE))
 _INT = st.integers(-(10**6), 10**6).flatmap(lambda n: st.sampled_from([str(n), f"{n:_}"]))
 _DEC = st.decimals(-(10**6), 10**6, places=2, allow_nan=False, allow_infinity=False).map(lambda d: format(d, "f"))
 _DATE = st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)).map(dt.date.isoformat)

@@ -26,16 +26,13 @@ from segdsl.syntax import ast
 from segdsl.check.checker import check_modules
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.interchange.exporting import MAX_EXPORT_DEPTH, export_json
-
-# Private, but re-exported: tests read it from the package.
-from segdsl.interchange.formats import _JS_SPACE as _JS_SPACE
 from segdsl.interchange.formats import (
     FORMATS,
     RQB_OPERATORS,
     SEGDSL_OPERATORS,
     detect_format,
 )
-from segdsl.interchange.importing import _Reader
+from segdsl.interchange.importing import ImportReader
 from segdsl.interchange.jsonread import MAX_JSON_DEPTH, JNode, read_json
 from segdsl.interchange.names import (
     camel_case,
@@ -43,7 +40,7 @@ from segdsl.interchange.names import (
     json_field_name,
     snake_case,
 )
-from segdsl.interchange.values import MAX_ERRORS, _TooMany, _where
+from segdsl.interchange.values import MAX_ERRORS, TooManyErrors, where_in_json
 from segdsl.syntax.parser import parse_source
 from segdsl.syntax.printer import literal_text, print_expr, string_text
 from segdsl.schema.model import Schema
@@ -101,11 +98,11 @@ def import_json(
         return None, tuple(diags)
     if fmt == "auto":
         fmt = detect_format(root)
-    reader = _Reader(fmt, schema, path)
+    reader = ImportReader(fmt, schema, path)
     stem = PurePath(path).name.split(".")[0] or "imported"
     try:
         segments = reader.document(root, stem, name)
-    except _TooMany:
+    except TooManyErrors:
         segments = []
     if reader.failed or not segments:
         return None, tuple(reader.diags)
@@ -115,7 +112,7 @@ def import_json(
 # ----------------------------------------------------------------- .seg text out
 
 
-def _emit(segments: list[ast.SegmentDef], reader: _Reader, path: str, schema: Schema,
+def _emit(segments: list[ast.SegmentDef], reader: ImportReader, path: str, schema: Schema,
           known: list[ast.Module]) -> tuple[str | None, tuple[Diagnostic, ...]]:
     """Print, parse back, check; map every diagnostic back into the JSON."""
     from segdsl.syntax.formatter import format_source
@@ -144,7 +141,7 @@ def _emit(segments: list[ast.SegmentDef], reader: _Reader, path: str, schema: Sc
         if hit is None:
             return Span(path, 0, 0), None
         (j, jpath), rule = hit
-        note = _where(jpath)
+        note = where_in_json(jpath)
         if rule is not None:
             shown = text[rule.start:rule.end]
             note += f", imported as `{shown if len(shown) <= 100 else shown[:97] + '...'}`"
@@ -168,7 +165,7 @@ _EXPRS = (ast.BoolOp, ast.Not, ast.Truthy, ast.Compare, ast.InList, ast.Between,
           ast.TagMatch, ast.TimeWindow, ast.SegmentRef)
 
 
-def _records(built, parsed, reader: _Reader) -> dict[tuple[int, int], tuple[tuple[JNode, str], Span | None]]:
+def _records(built, parsed, reader: ImportReader) -> dict[tuple[int, int], tuple[tuple[JNode, str], Span | None]]:
     """Each parsed node's span → the JSON node it came from (the nearest marked ancestor
     when it has none of its own) and the span of the rule around it. The two trees are
     equal, so they are walked in step; inner nodes overwrite outer ones of equal span."""

@@ -7,8 +7,8 @@ import json
 
 from segdsl.syntax import ast
 from segdsl.diagnostics import Diagnostic, error
-from segdsl.interchange.formats import _JS_SPACE, _NAMES, FORMATS
-from segdsl.interchange.names import _show, json_field_name
+from segdsl.interchange.formats import JS_SPACE, FORMAT_NAMES, FORMATS
+from segdsl.interchange.names import quoted, json_field_name
 from segdsl.syntax.span import Span
 
 #: Deepest rule exported; the parser allows 48 levels, so only a hand-built tree trips it.
@@ -56,7 +56,7 @@ class _Exporter:
         self.diags: list[Diagnostic] = []
 
     def err(self, code: str, message: str, span: Span, help: str | None = None) -> None:
-        self.diags.append(error(code, message, span, label=f"not expressible in {_NAMES[self.fmt]}", help=help))
+        self.diags.append(error(code, message, span, label=f"not expressible in {FORMAT_NAMES[self.fmt]}", help=help))
 
     def segment(self, seg: ast.SegmentDef):
         where, members = seg.where, seg.clause(ast.Members)
@@ -131,7 +131,7 @@ class _Exporter:
 
     def field(self, o: ast.Operand) -> dict:
         if isinstance(o, ast.Aggregate):
-            self.err("E0539", f"an inline aggregate (`{o.fn}(...)`) cannot be expressed in {_NAMES[self.fmt]}",
+            self.err("E0539", f"an inline aggregate (`{o.fn}(...)`) cannot be expressed in {FORMAT_NAMES[self.fmt]}",
                      o.span, help="declare it as a trait in the schema (`derive = '...'`) and compare that field")
             return {"field": json_field_name(o.source.name)}
         if isinstance(o, ast.DaysSince):
@@ -193,8 +193,8 @@ class _Exporter:
     def list_items(self, items) -> list:
         if self.fmt == "rqb":
             for lit in items:
-                if isinstance(lit, ast.StringLit) and lit.value != lit.value.strip(_JS_SPACE):
-                    self.err("E0536", f"react-querybuilder trims list values, so {_show(lit.value)} would lose "
+                if isinstance(lit, ast.StringLit) and lit.value != lit.value.strip(JS_SPACE):
+                    self.err("E0536", f"react-querybuilder trims list values, so {quoted(lit.value)} would lose "
                                       "its surrounding spaces", lit.span, help="export as segdsl-json")
         return [self.literal(i) for i in items]
 

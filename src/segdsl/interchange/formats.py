@@ -8,7 +8,7 @@ from segdsl.interchange.jsonread import JNode
 FORMATS = ("segdsl", "rqb")
 
 #: What JavaScript's ``String.prototype.trim`` removes (RQB trims list items with it).
-_JS_SPACE = (
+JS_SPACE = (
     "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
@@ -43,13 +43,13 @@ RQB_OPERATORS: dict[str, tuple[str, str, bool]] = {
     "between": ("range", "", False), "notBetween": ("range", "", True),
 }
 
-_SEGMENT_KEYS = ("id", "name", "title", "description", "refresh", "type", "rules", "combinator", "not", "members")
-_GROUP_KEYS = {"segdsl": ("combinator", "rules", "not"),
+SEGMENT_KEYS = ("id", "name", "title", "description", "refresh", "type", "rules", "combinator", "not", "members")
+GROUP_KEYS = {"segdsl": ("combinator", "rules", "not"),
                "rqb": ("combinator", "rules", "not", "id", "path", "disabled", "muted")}
-_RULE_KEYS = {"segdsl": ("field", "operator", "value", "ignoreCase", "daysSince"),
+RULE_KEYS = {"segdsl": ("field", "operator", "value", "ignoreCase", "daysSince"),
               "rqb": ("field", "operator", "value", "id", "path", "disabled", "muted", "valueSource", "match")}
-_KINDS = ("dynamic", "static", "smart")
-_NAMES = {"segdsl": "segdsl-json", "rqb": "react-querybuilder"}
+SEGMENT_TYPES = ("dynamic", "static", "smart")
+FORMAT_NAMES = {"segdsl": "segdsl-json", "rqb": "react-querybuilder"}
 
 
 def detect_format(root: JNode) -> str:

@@ -5,25 +5,19 @@ from __future__ import annotations
 
 from segdsl.syntax import ast
 from segdsl.interchange.formats import (
-    _GROUP_KEYS,
-    _KINDS,
-    _NAMES,
-    _RULE_KEYS,
-    _SEGMENT_KEYS,
+    FORMAT_NAMES,
+    GROUP_KEYS,
     RQB_OPERATORS,
+    RULE_KEYS,
     SEGDSL_OPERATORS,
+    SEGMENT_KEYS,
+    SEGMENT_TYPES,
 )
 from segdsl.interchange.jsonread import JNode
-from segdsl.interchange.names import (
-    _IDENT,
-    _is_identifier,
-    _show,
-    identifier_for,
-    json_field_name,
-    snake_case,
-)
-from segdsl.interchange.values import _describe, _path, _ValueReader
+from segdsl.interchange.names import identifier_for, json_field_name, quoted, snake_case
+from segdsl.interchange.values import ValueReader, describe_json, json_path
 from segdsl.ir import CADENCES
+from segdsl.syntax.keywords import NAME, is_name
 from segdsl.syntax.parser import MAX_DEPTH
 from segdsl.schema.model import Field
 from segdsl.check.suggest import closest, did_you_mean, one_of
@@ -31,14 +25,14 @@ from segdsl.check.suggest import closest, did_you_mean, one_of
 _SKIP = object()  # a disabled react-querybuilder rule: not part of the query
 
 
-class _Reader(_ValueReader):
+class ImportReader(ValueReader):
     """JSON values → AST nodes, remembering which JSON node each AST node came from."""
 
     # ------------------------------------------------------------------ segments
 
     def document(self, root: JNode, stem: str, name: str | None) -> list[ast.SegmentDef]:
-        if name is not None and not _is_identifier(name):
-            self.err("E0513", f"{_show(name)} is not a segment identifier", None, "",
+        if name is not None and not is_name(name):
+            self.err("E0513", f"{quoted(name)} is not a segment identifier", None, "",
                      help="an identifier is letters, digits and `_`, not starting with a digit, and not a keyword")
             return []
         if self.fmt == "rqb":
@@ -66,35 +60,35 @@ class _Reader(_ValueReader):
     def segment(self, j: JNode, jpath: str, override: str | None, stem: str | None = None) -> ast.SegmentDef | None:
         if not self.expect(j, "object", jpath, "a segment object"):
             return None
-        self.keys(j, jpath, _SEGMENT_KEYS, "a segment")
+        self.keys(j, jpath, SEGMENT_KEYS, "a segment")
         v = j.value
         errors = len(self.diags)
         kind = "dynamic"
         if "type" in v:
-            text = self.string(v["type"], _path(jpath, "type"), "the segment type")
-            if text is not None and text.lower() in _KINDS:
+            text = self.string(v["type"], json_path(jpath, "type"), "the segment type")
+            if text is not None and text.lower() in SEGMENT_TYPES:
                 kind = text.lower()
             elif text is not None:
-                self.err("E0504", f"unknown segment type {_show(text)}", v["type"], _path(jpath, "type"),
-                         help=did_you_mean(text, _KINDS, quote='"') or f"use one of {one_of(_KINDS, quote=chr(34))}")
-        human = self.string(v["name"], _path(jpath, "name"), "the segment name") if "name" in v else None
-        title = self.string(v["title"], _path(jpath, "title"), "the segment title") if "title" in v else None
+                self.err("E0504", f"unknown segment type {quoted(text)}", v["type"], json_path(jpath, "type"),
+                         help=did_you_mean(text, SEGMENT_TYPES, quote='"') or f"use one of {one_of(SEGMENT_TYPES, quote=chr(34))}")
+        human = self.string(v["name"], json_path(jpath, "name"), "the segment name") if "name" in v else None
+        title = self.string(v["title"], json_path(jpath, "title"), "the segment title") if "title" in v else None
         ident = None
         name_j = v.get("id") or v.get("name") or j
         if override is not None:
             ident = override
         elif "id" in v:
-            ident = self.string(v["id"], _path(jpath, "id"), "the segment identifier")
-            if ident is not None and not _is_identifier(ident):
-                self.err("E0513", f"{_show(ident)} is not a segment identifier", v["id"], _path(jpath, "id"),
-                         help=f"try {_show(identifier_for(ident) or 'segment_1')}; an identifier is letters, "
+            ident = self.string(v["id"], json_path(jpath, "id"), "the segment identifier")
+            if ident is not None and not is_name(ident):
+                self.err("E0513", f"{quoted(ident)} is not a segment identifier", v["id"], json_path(jpath, "id"),
+                         help=f"try {quoted(identifier_for(ident) or 'segment_1')}; an identifier is letters, "
                               "digits and `_`, not starting with a digit, and not a keyword")
                 ident = None
         elif human is not None:
             ident = identifier_for(human)
             if ident is None:
-                self.err("E0513", f"cannot make a segment identifier from the name {_show(human)}", v["name"],
-                         _path(jpath, "name"), help='give one explicitly with "id"')
+                self.err("E0513", f"cannot make a segment identifier from the name {quoted(human)}", v["name"],
+                         json_path(jpath, "name"), help='give one explicitly with "id"')
         elif stem is not None:
             ident = identifier_for(stem) or "imported"
         elif "name" not in v:
@@ -103,35 +97,35 @@ class _Reader(_ValueReader):
             title = human
         clauses: list[ast.Clause] = []
         if "description" in v:
-            text = self.string(v["description"], _path(jpath, "description"), "the description")
+            text = self.string(v["description"], json_path(jpath, "description"), "the description")
             if text is not None:
-                lit = self.mark(ast.StringLit(text, self.nowhere), v["description"], _path(jpath, "description"))
+                lit = self.mark(ast.StringLit(text, self.nowhere), v["description"], json_path(jpath, "description"))
                 clause = ast.Description(lit, self.nowhere)
-                clauses.append(self.mark(clause, v["description"], _path(jpath, "description")))
+                clauses.append(self.mark(clause, v["description"], json_path(jpath, "description")))
         if "refresh" in v:
-            text = self.string(v["refresh"], _path(jpath, "refresh"), "the refresh cadence")
+            text = self.string(v["refresh"], json_path(jpath, "refresh"), "the refresh cadence")
             if text is not None and text.lower() in CADENCES:
                 clauses.append(self.mark(ast.Refresh(text.lower(), self.nowhere, self.nowhere), v["refresh"],
-                                         _path(jpath, "refresh")))
+                                         json_path(jpath, "refresh")))
             elif text is not None:
-                self.err("E0504", f"unknown refresh cadence {_show(text)}", v["refresh"], _path(jpath, "refresh"),
+                self.err("E0504", f"unknown refresh cadence {quoted(text)}", v["refresh"], json_path(jpath, "refresh"),
                          help=did_you_mean(text, CADENCES, quote='"')
                          or f"use one of {one_of(CADENCES, quote=chr(34))}")
         if kind == "static":
             for key in ("rules", "combinator", "not"):
                 if key in v:
                     self.err("E0504", f'a static segment lists its "members"; it has no "{key}"', v[key],
-                             _path(jpath, key), help='drop "type": "static" to make it a rule-based segment')
+                             json_path(jpath, key), help='drop "type": "static" to make it a rule-based segment')
             if "members" not in v:
                 self.err("E0504", 'a static segment needs "members", a list of member keys', j, jpath)
             else:
-                members = self.members(v["members"], _path(jpath, "members"))
+                members = self.members(v["members"], json_path(jpath, "members"))
                 if members is not None:
-                    clauses.append(self.mark(ast.Members(members, self.nowhere), v["members"], _path(jpath, "members")))
+                    clauses.append(self.mark(ast.Members(members, self.nowhere), v["members"], json_path(jpath, "members")))
         else:
             if "members" in v:
                 self.err("E0504", f'only a static segment has "members"; this one is {kind}', v["members"],
-                         _path(jpath, "members"), help='add "type": "static", or remove "members"')
+                         json_path(jpath, "members"), help='add "type": "static", or remove "members"')
             if "rules" not in v:
                 self.err("E0504", f'a {kind} segment needs "rules"', j, jpath)
             else:
@@ -139,15 +133,15 @@ class _Reader(_ValueReader):
                 if where is _SKIP:  # pragma: no cover - segdsl-json has no disabled rules
                     where = None
                 if where is not None:
-                    clauses.append(self.mark(ast.Where(where, self.nowhere), v["rules"], _path(jpath, "rules")))
+                    clauses.append(self.mark(ast.Where(where, self.nowhere), v["rules"], json_path(jpath, "rules")))
         if ident is None or len(self.diags) > errors:
             return None
         title_lit = ast.StringLit(title, self.nowhere) if title is not None else None
         if title_lit is not None:
-            self.mark(title_lit, v.get("title") or v["name"], _path(jpath, "title" if "title" in v else "name"))
+            self.mark(title_lit, v.get("title") or v["name"], json_path(jpath, "title" if "title" in v else "name"))
         seg = ast.SegmentDef(kind, ident, title_lit, tuple(clauses), self.nowhere, self.nowhere,
                              kind_explicit=kind != "dynamic")
-        self.name_origin[id(seg)] = (name_j, _path(jpath, "id" if "id" in v else "name"))
+        self.name_origin[id(seg)] = (name_j, json_path(jpath, "id" if "id" in v else "name"))
         return self.mark(seg, j, jpath)
 
     def members(self, j: JNode, jpath: str) -> ast.ListLit | None:
@@ -164,10 +158,10 @@ class _Reader(_ValueReader):
     def group(self, j: JNode, jpath: str, top: bool = False):
         v = j.value
         if not top:
-            self.keys(j, jpath, _GROUP_KEYS[self.fmt], "a rule group")
+            self.keys(j, jpath, GROUP_KEYS[self.fmt], "a rule group")
         if self.disabled(j, jpath):
             return _SKIP
-        rules_path = _path(jpath, "rules")
+        rules_path = json_path(jpath, "rules")
         if "rules" not in v:
             return self.err("E0504", 'a group needs "rules"', j, jpath)
         rules_j = v["rules"]
@@ -176,7 +170,7 @@ class _Reader(_ValueReader):
         negate = False
         not_j = v.get("not")
         if not_j is not None and not_j.kind != "null":
-            negate = self.expect(not_j, "bool", _path(jpath, "not"), "true or false") and not_j.value
+            negate = self.expect(not_j, "bool", json_path(jpath, "not"), "true or false") and not_j.value
         if self.fmt == "rqb" and any(c.kind == "string" for c in rules_j.value):
             inner = self.independent(j, jpath)
         else:
@@ -196,16 +190,16 @@ class _Reader(_ValueReader):
             return False
         off = False
         for key in ("disabled", "muted"):
-            if key in j.value and self.expect(j.value[key], "bool", _path(jpath, key), "true or false"):
+            if key in j.value and self.expect(j.value[key], "bool", json_path(jpath, key), "true or false"):
                 off = off or j.value[key].value
         return off
 
     def together(self, j: JNode, jpath: str):
         """The rules of a group joined by its one combinator."""
         v = j.value
-        rules_path = _path(jpath, "rules")
+        rules_path = json_path(jpath, "rules")
         children = v["rules"].value
-        combinator = self.combinator(v["combinator"], _path(jpath, "combinator")) if "combinator" in v else None
+        combinator = self.combinator(v["combinator"], json_path(jpath, "combinator")) if "combinator" in v else None
         items = []
         failed = False
         for i, child in enumerate(children):
@@ -242,7 +236,7 @@ class _Reader(_ValueReader):
         if text.lower() in ("and", "or"):
             return text.lower()
         spelled = ("and", "or") if self.fmt == "rqb" else ("AND", "OR")
-        return self.err("E0512", f"unknown combinator {_show(text)}", j, jpath, label="not a combinator",
+        return self.err("E0512", f"unknown combinator {quoted(text)}", j, jpath, label="not a combinator",
                         help=("segdsl has no exclusive or; write it with and/or/not" if text.lower() == "xor"
                               else f"use {one_of(spelled, quote=chr(34))}"))
 
@@ -250,10 +244,10 @@ class _Reader(_ValueReader):
         """react-querybuilder's independent combinators: ``[rule, "and", rule, "or", rule]``.
         As in the SQL react-querybuilder writes for them, `and` binds tighter than `or`."""
         rules_j = j.value["rules"]
-        rules_path = _path(jpath, "rules")
+        rules_path = json_path(jpath, "rules")
         if "combinator" in j.value:
             return self.err("E0504", 'a group with combinators between its rules has no "combinator" of its own',
-                            j.value["combinator"], _path(jpath, "combinator"))
+                            j.value["combinator"], json_path(jpath, "combinator"))
         if len(rules_j.value) % 2 == 0:
             return self.err("E0504", "the list of rules ends with a combinator", rules_j, rules_path,
                             help="rules and combinators alternate: [rule, \"and\", rule]")
@@ -263,7 +257,7 @@ class _Reader(_ValueReader):
             cp = f"{rules_path}[{i}]"
             if i % 2 == 1:
                 if child.kind != "string":
-                    self.err("E0504", f"expected a combinator between rules, found {_describe(child)}", child, cp)
+                    self.err("E0504", f"expected a combinator between rules, found {describe_json(child)}", child, cp)
                     failed = True
                     continue
                 word = self.combinator(child, cp)
@@ -293,7 +287,7 @@ class _Reader(_ValueReader):
 
     def item(self, j: JNode, jpath: str):
         if j.kind != "object":
-            return self.err("E0504", f"expected a rule or a group, found {_describe(j)}", j, jpath,
+            return self.err("E0504", f"expected a rule or a group, found {describe_json(j)}", j, jpath,
                             help='a rule is {"field": ..., "operator": ..., "value": ...}')
         if "rules" in j.value:
             return self.group(j, jpath)
@@ -304,7 +298,7 @@ class _Reader(_ValueReader):
     def rule(self, j: JNode, jpath: str):
         v = j.value
         fmt = self.fmt
-        self.keys(j, jpath, _RULE_KEYS[fmt], "a rule")
+        self.keys(j, jpath, RULE_KEYS[fmt], "a rule")
         operators = SEGDSL_OPERATORS if fmt == "segdsl" else RQB_OPERATORS
         errors = len(self.diags)
         if self.disabled(j, jpath):
@@ -312,14 +306,14 @@ class _Reader(_ValueReader):
         if fmt == "rqb":
             if "valueSource" in v and not (v["valueSource"].kind == "string" and v["valueSource"].value == "value"):
                 return self.err("E0514", "a rule comparing a field with another field cannot be expressed in segdsl",
-                                v["valueSource"], _path(jpath, "valueSource"),
+                                v["valueSource"], json_path(jpath, "valueSource"),
                                 help="segdsl compares a field with a literal value")
             if "match" in v:
                 return self.err("E0514", "react-querybuilder match modes (subqueries over arrays) cannot be "
-                                "expressed in segdsl", v["match"], _path(jpath, "match"))
+                                "expressed in segdsl", v["match"], json_path(jpath, "match"))
         if "operator" not in v:
             return self.err("E0504", 'a rule needs an "operator"', j, jpath)
-        op = self.string(v["operator"], _path(jpath, "operator"), "an operator name")
+        op = self.string(v["operator"], json_path(jpath, "operator"), "an operator name")
         if op is None:
             return None
         if op not in operators:
@@ -327,41 +321,41 @@ class _Reader(_ValueReader):
             hint = did_you_mean(op, operators, quote='"')
             if op in other:
                 same = [name for name, spec in operators.items() if spec == other[op]]
-                hint = f'{_show(op)} is a {_NAMES["rqb" if fmt == "segdsl" else "segdsl"]} operator; ' + (
-                    f"in {_NAMES[fmt]} write {_show(same[0])}" if same
-                    else f"{_NAMES[fmt]} has no such operator; pass --format to read the other format")
-            return self.err("E0507", f"unknown operator {_show(op)}", v["operator"], _path(jpath, "operator"),
+                hint = f'{quoted(op)} is a {FORMAT_NAMES["rqb" if fmt == "segdsl" else "segdsl"]} operator; ' + (
+                    f"in {FORMAT_NAMES[fmt]} write {quoted(same[0])}" if same
+                    else f"{FORMAT_NAMES[fmt]} has no such operator; pass --format to read the other format")
+            return self.err("E0507", f"unknown operator {quoted(op)}", v["operator"], json_path(jpath, "operator"),
                             label="not an operator",
                             help=hint
-                            or f"the {_NAMES[fmt]} operators are {one_of(operators, quote=chr(34), limit=30)}")
+                            or f"the {FORMAT_NAMES[fmt]} operators are {one_of(operators, quote=chr(34), limit=30)}")
         shape, arg, negated = operators[op]
-        value_path = _path(jpath, "value")
+        value_path = json_path(jpath, "value")
         value = v.get("value")
         if shape == "segment":
             return self.segment_ref(j, jpath, op, negated)
         if "field" not in v:
             return self.err("E0504", 'a rule needs a "field"', j, jpath)
-        field = self.field(v["field"], _path(jpath, "field"))
+        field = self.field(v["field"], json_path(jpath, "field"))
         days = False
-        if "daysSince" in v and self.expect(v["daysSince"], "bool", _path(jpath, "daysSince"), "true or false"):
+        if "daysSince" in v and self.expect(v["daysSince"], "bool", json_path(jpath, "daysSince"), "true or false"):
             days = v["daysSince"].value
         ignore_case = False
-        if "ignoreCase" in v and self.expect(v["ignoreCase"], "bool", _path(jpath, "ignoreCase"), "true or false"):
+        if "ignoreCase" in v and self.expect(v["ignoreCase"], "bool", json_path(jpath, "ignoreCase"), "true or false"):
             ignore_case = v["ignoreCase"].value
             if shape != "text":
-                self.err("E0504", f'"ignoreCase" applies to the text operators, not to {_show(op)}',
-                         v["ignoreCase"], _path(jpath, "ignoreCase"))
+                self.err("E0504", f'"ignoreCase" applies to the text operators, not to {quoted(op)}',
+                         v["ignoreCase"], json_path(jpath, "ignoreCase"))
         if field is None or len(self.diags) > errors:
             return None
-        operand = self.mark(ast.FieldRef(field.name, self.nowhere), v["field"], _path(jpath, "field"))
+        operand = self.mark(ast.FieldRef(field.name, self.nowhere), v["field"], json_path(jpath, "field"))
         if days:
-            operand = self.mark(ast.DaysSince(operand, self.nowhere), v["field"], _path(jpath, "field"))
+            operand = self.mark(ast.DaysSince(operand, self.nowhere), v["field"], json_path(jpath, "field"))
         target = None if days else field
         needs_value = shape not in ("null", "truthy")
         if needs_value and value is None:
-            return self.err("E0504", f'operator {_show(op)} needs a "value"', j, jpath)
+            return self.err("E0504", f'operator {quoted(op)} needs a "value"', j, jpath)
         if not needs_value and fmt == "segdsl" and value is not None and value.kind != "null":
-            return self.err("E0504", f'operator {_show(op)} takes no "value"', value, value_path)
+            return self.err("E0504", f'operator {quoted(op)} takes no "value"', value, value_path)
         node = self.predicate(shape, arg, negated, operand, target, value, value_path, ignore_case)
         if node is None:
             return None
@@ -403,17 +397,17 @@ class _Reader(_ValueReader):
     def segment_ref(self, j: JNode, jpath: str, op: str, negated: bool):
         v = j.value
         if "field" in v:
-            return self.err("E0504", f'{_show(op)} takes no "field"; its "value" names the segment', v["field"],
-                            _path(jpath, "field"))
+            return self.err("E0504", f'{quoted(op)} takes no "field"; its "value" names the segment', v["field"],
+                            json_path(jpath, "field"))
         if "value" not in v:
-            return self.err("E0504", f'{_show(op)} needs a "value": the segment\'s identifier', j, jpath)
-        vpath = _path(jpath, "value")
+            return self.err("E0504", f'{quoted(op)} needs a "value": the segment\'s identifier', j, jpath)
+        vpath = json_path(jpath, "value")
         text = self.string(v["value"], vpath, "a segment identifier")
         if text is None:
             return None
-        ident = text if _is_identifier(text) else identifier_for(text)
+        ident = text if is_name(text) else identifier_for(text)
         if ident is None:
-            return self.err("E0513", f"{_show(text)} does not name a segment", v["value"], vpath)
+            return self.err("E0513", f"{quoted(text)} does not name a segment", v["value"], vpath)
         node = self.mark(ast.SegmentRef(ident, self.nowhere, self.nowhere), v["value"], vpath)
         return self.mark(self.nest(ast.Not(node, self.nowhere)), j, jpath) if negated else node
 
@@ -431,7 +425,7 @@ class _Reader(_ValueReader):
         if guess:
             shown = json_field_name(guess[0]) if name != snake else guess[0]
             best = f"did you mean `{shown}`" + (f" (`{guess[0]}`)?" if shown != guess[0] else "?")
-        read_as = f" (read as `{snake}`)" if snake != name and _IDENT.match(snake) else ""
-        return self.err("E0508", f"unknown field {_show(name)}{read_as}", j, jpath,
+        read_as = f" (read as `{snake}`)" if snake != name and NAME.fullmatch(snake) else ""
+        return self.err("E0508", f"unknown field {quoted(name)}{read_as}", j, jpath,
                         label=f"not a field of `{self.schema.entity}`",
                         help=best or f"the fields are {one_of(json_field_name(f) for f in fields)}")

@@ -7,7 +7,7 @@ import json
 import re
 
 from segdsl.diagnostics import Diagnostic, error
-from segdsl.interchange.names import _show
+from segdsl.interchange.names import quoted
 from segdsl.syntax.span import Span
 
 #: Deepest JSON nesting read (objects and arrays). A group costs two levels (the group
@@ -67,7 +67,7 @@ def read_json(text: str, path: str) -> tuple[JNode | None, list[Diagnostic]]:
             return
         key, (ks, ke) = frame[1], frame[2]
         if key in parent.value:
-            diags.append(error("E0506", f"key {_show(key)} appears twice in one object", Span(path, ks, ke),
+            diags.append(error("E0506", f"key {quoted(key)} appears twice in one object", Span(path, ks, ke),
                                label="again here",
                                help="JSON readers disagree on which one counts; keep one"))
             return

@@ -7,9 +7,7 @@ import json
 import re
 import unicodedata
 
-from segdsl.schema.model import RESERVED
-
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+from segdsl.syntax.keywords import KEYWORDS
 
 
 def snake_case(name: str, digits: bool = True) -> str:
@@ -43,16 +41,12 @@ def identifier_for(text: str) -> str | None:
         return None
     if ident[0].isdigit():
         ident = "segment_" + ident
-    if ident in RESERVED:
+    if ident in KEYWORDS:
         ident += "_segment"
     return ident
 
 
-def _is_identifier(name: str) -> bool:
-    return bool(_IDENT.match(name)) and name not in RESERVED
-
-
-def _show(value: str, limit: int = 40) -> str:
+def quoted(value: str, limit: int = 40) -> str:
     """A string for a message: quoted, escaped to ASCII, so nothing in it can disturb a
     terminal or reorder the text."""
     shown = json.dumps(value[:limit])

@@ -11,10 +11,11 @@ from decimal import Decimal
 
 from segdsl.syntax import ast
 from segdsl.diagnostics import Diagnostic, error
-from segdsl.interchange.formats import _JS_SPACE
+from segdsl.interchange.formats import JS_SPACE
 from segdsl.interchange.jsonread import JNode
-from segdsl.interchange.names import _IDENT, _show
+from segdsl.interchange.names import quoted
 from segdsl.schema.model import NUMERIC, Field, Kind, Schema
+from segdsl.syntax.keywords import NAME, terminal
 from segdsl.syntax.source import check_text
 from segdsl.syntax.span import Span
 from segdsl.check.suggest import did_you_mean, one_of
@@ -22,20 +23,15 @@ from segdsl.check.suggest import did_you_mean, one_of
 #: Import stops after this many errors: one bad value in a 100,000-item list is enough.
 MAX_ERRORS = 100
 
-# The grammar's DATE and TIMESTAMP tokens: text passed through must lex as one of them.
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_TIMESTAMP = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?\Z"
-)
 _LOOSE_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 
 
-class _TooMany(Exception):
+class TooManyErrors(Exception):
     pass
 
 
-class _ValueReader:
-    """State and value reading shared by the import reader (:class:`_Reader`): the
+class ValueReader:
+    """State and value reading shared by the import reader (:class:`ImportReader`): the
     diagnostics, and which JSON node each AST node came from."""
 
     def __init__(self, fmt: str, schema: Schema, path: str):
@@ -56,11 +52,11 @@ class _ValueReader:
     def err(self, code: str, message: str, j: JNode | tuple[int, int] | None, jpath: str, *,
             help: str | None = None, label: str = "") -> None:
         start, end = (j.start, j.end) if isinstance(j, JNode) else (j or (0, 0))
-        where = _where(jpath)
+        where = where_in_json(jpath)
         self.diags.append(error(code, message, Span(self.path, start, end), label=label, help=help, notes=(where,)))
         self.failed = True
         if sum(d.is_error for d in self.diags) >= MAX_ERRORS:
-            raise _TooMany
+            raise TooManyErrors
 
     def mark(self, node, j: JNode, jpath: str):
         self.origin[id(node)] = (j, jpath)
@@ -70,13 +66,13 @@ class _ValueReader:
     def keys(self, j: JNode, jpath: str, allowed: Sequence[str], what: str) -> None:
         for key, where in j.keys.items():
             if key not in allowed:
-                self.err("E0505", f"unknown key {_show(key)} in {what}", where, jpath, label="not expected here",
+                self.err("E0505", f"unknown key {quoted(key)} in {what}", where, jpath, label="not expected here",
                          help=did_you_mean(key, allowed) or f"the keys are {one_of(allowed)}")
 
     def expect(self, j: JNode, kind: str, jpath: str, what: str) -> bool:
         if j.kind == kind:
             return True
-        self.err("E0504", f"expected {what}, found {_describe(j)}", j, jpath, label=f"not {_article(kind)}")
+        self.err("E0504", f"expected {what}, found {describe_json(j)}", j, jpath, label=f"not {_article(kind)}")
         return False
 
     def string(self, j: JNode, jpath: str, what: str) -> str | None:
@@ -114,10 +110,10 @@ class _ValueReader:
             text = None
             if j.kind == "number":
                 text = j.value
-            elif self.loose and j.kind == "string" and _LOOSE_NUMBER.match(j.value.strip(_JS_SPACE)):
-                text = j.value.strip(_JS_SPACE)
+            elif self.loose and j.kind == "string" and _LOOSE_NUMBER.match(j.value.strip(JS_SPACE)):
+                text = j.value.strip(JS_SPACE)
             if text is None:
-                return self.err("E0509", f"{what} holds numbers; {_describe(j, True)} is not one", j, jpath,
+                return self.err("E0509", f"{what} holds numbers; {describe_json(j, True)} is not one", j, jpath,
                                 label="not a number",
                                 help="write the number without quotes" if j.kind == "string" else None)
             d = Decimal(text)
@@ -136,31 +132,31 @@ class _ValueReader:
         if kind is Kind.BOOL:
             if j.kind == "bool":
                 return self.mark(ast.BoolLit(j.value, sp), j, jpath)
-            if self.loose and j.kind == "string" and j.value.strip(_JS_SPACE).lower() in ("true", "false"):
-                return self.mark(ast.BoolLit(j.value.strip(_JS_SPACE).lower() == "true", sp), j, jpath)
-            return self.err("E0509", f"{what} is a boolean; {_describe(j, True)} is not true or false", j, jpath,
+            if self.loose and j.kind == "string" and j.value.strip(JS_SPACE).lower() in ("true", "false"):
+                return self.mark(ast.BoolLit(j.value.strip(JS_SPACE).lower() == "true", sp), j, jpath)
+            return self.err("E0509", f"{what} is a boolean; {describe_json(j, True)} is not true or false", j, jpath,
                             label="not a boolean")
         if j.kind != "string":
-            return self.err("E0509", f"{what} holds {_plural(kind)}; {_describe(j, True)} is not one", j, jpath,
+            return self.err("E0509", f"{what} holds {_plural(kind)}; {describe_json(j, True)} is not one", j, jpath,
                             label="expected a string", help="write the value in quotes")
         text = j.value
         if kind in (Kind.TEXT, Kind.ENUM, Kind.TAGS):
             return self.mark(ast.StringLit(text, sp), j, jpath) if self.clean(text, j, jpath) else None
-        if _DATE.match(text):
+        if terminal("DATE").fullmatch(text):  # text passed through must lex as a date
             try:
                 return self.mark(ast.DateLit(dt.date.fromisoformat(text), sp), j, jpath)
             except ValueError:
-                return self.err("E0509", f"{_show(text)} is not a valid date", j, jpath, label="no such day")
-        if kind is Kind.TIMESTAMP and _TIMESTAMP.match(text):
+                return self.err("E0509", f"{quoted(text)} is not a valid date", j, jpath, label="no such day")
+        if kind is Kind.TIMESTAMP and terminal("TIMESTAMP").fullmatch(text):
             try:
                 value = dt.datetime.fromisoformat(text)
             except ValueError:
-                return self.err("E0509", f"{_show(text)} is not a valid timestamp", j, jpath, label="no such time")
+                return self.err("E0509", f"{quoted(text)} is not a valid timestamp", j, jpath, label="no such time")
             if value.tzinfo is None:
                 value = value.replace(tzinfo=dt.UTC)
             return self.mark(ast.TimestampLit(value.astimezone(dt.UTC), text, sp), j, jpath)
         form = "YYYY-MM-DD" if kind is Kind.DATE else "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|±HH:MM]"
-        return self.err("E0509", f"{what} is {_article(kind.value)}; {_show(text)} is not written as one", j, jpath,
+        return self.err("E0509", f"{what} is {_article(kind.value)}; {quoted(text)} is not written as one", j, jpath,
                         label=f"not {_article(kind.value)}", help=f"write it as {form}")
 
     def values(self, j: JNode, jpath: str) -> list[tuple[JNode, str]] | None:
@@ -170,16 +166,16 @@ class _ValueReader:
         if j.kind == "array":
             items = [(item, f"{jpath}[{i}]") for i, item in enumerate(j.value)]
             if self.loose:
-                items = [(JNode("string", item.value.strip(_JS_SPACE), item.start, item.end)
+                items = [(JNode("string", item.value.strip(JS_SPACE), item.start, item.end)
                           if item.kind == "string" else item, p) for item, p in items]
             return items
         if self.loose and j.kind == "string":
             parts = re.split(r"(?<!\\),", j.value)
-            parts = [p.replace("\\,", ",").strip(_JS_SPACE) for p in parts]
+            parts = [p.replace("\\,", ",").strip(JS_SPACE) for p in parts]
             return [(JNode("string", p, j.start, j.end), jpath) for p in parts if p]
         if self.loose and j.kind == "number":
             return [(j, jpath)]
-        self.err("E0504", f"expected a list of values, found {_describe(j)}", j, jpath, label="not a list",
+        self.err("E0504", f"expected a list of values, found {describe_json(j)}", j, jpath, label="not a list",
                  help='write a JSON array, e.g. ["Gold", "Platinum"]')
         return None
 
@@ -221,14 +217,14 @@ class _ValueReader:
         if amount_j is None or unit_j is None:
             return self.err("E0504", 'a duration needs "amount" and "unit"', j, jpath,
                             help='write {"amount": 30, "unit": "days"}')
-        unit = self.string(unit_j, _path(jpath, "unit"), '"days" or "weeks"')
+        unit = self.string(unit_j, json_path(jpath, "unit"), '"days" or "weeks"')
         ok_amount = amount_j.kind == "number" and re.fullmatch(r"[0-9]{1,9}", amount_j.value)
         if not ok_amount:
-            self.err("E0509", f"a duration is a whole number of days or weeks, not {_describe(amount_j, True)}",
-                     amount_j, _path(jpath, "amount"), label="not a whole number",
+            self.err("E0509", f"a duration is a whole number of days or weeks, not {describe_json(amount_j, True)}",
+                     amount_j, json_path(jpath, "amount"), label="not a whole number",
                      help="`before` and `after` already look into the past; the amount is never negative")
         if unit is not None and unit not in ("day", "days", "week", "weeks"):
-            self.err("E0509", f"unknown unit {_show(unit)}", unit_j, _path(jpath, "unit"),
+            self.err("E0509", f"unknown unit {quoted(unit)}", unit_j, json_path(jpath, "unit"),
                      help='use "days" or "weeks" (months and years vary in length)')
             return None
         if not ok_amount or unit is None:
@@ -237,20 +233,20 @@ class _ValueReader:
                                       self.nowhere), j, jpath)
 
 
-def _path(base: str, key: str) -> str:
-    part = key if _IDENT.match(key) else f"[{json.dumps(key)}]"
+def json_path(base: str, key: str) -> str:
+    part = key if NAME.fullmatch(key) else f"[{json.dumps(key)}]"
     if not base:
         return part
     return f"{base}{part}" if part.startswith("[") else f"{base}.{part}"
 
 
-def _where(jpath: str) -> str:
+def where_in_json(jpath: str) -> str:
     return f"in the JSON at `{jpath}`" if jpath else "in the JSON at the top level"
 
 
-def _describe(j: JNode, value: bool = False) -> str:
+def describe_json(j: JNode, value: bool = False) -> str:
     if value and j.kind == "string":
-        return f"the string {_show(j.value)}"
+        return f"the string {quoted(j.value)}"
     if value and j.kind in ("number", "bool"):
         return f"`{str(j.value).lower()[:40]}`"
     return {"object": "an object", "array": "an array", "string": "a string", "number": "a number",

@@ -16,6 +16,7 @@ import attrs
 
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.frozen import Value, frozen
+from segdsl.syntax.keywords import KEYWORDS, NAME
 from segdsl.syntax.span import Span
 
 
@@ -121,18 +122,6 @@ class Schema(Value):
 
 
 _TYPE_RE = re.compile(r"^\s*(\w+)\s*(?:\(\s*(\d+)\s*,\s*(\d+)\s*\))?\s*$")
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-#: Words of the language that cannot be field names (the parser would read them as
-#: keywords, and a quietly unreachable field is worse than a clear error).
-RESERVED = frozenset(
-    """or and not in is null between contains starts ends with has any all within before
-    after ago segment ignoring case days_since true false static smart dynamic description
-    refresh where members days day weeks week count sum min max latest by journey audience send wait
-    goal if""".split()
-)
-
-
 def load_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
     import tomllib  # only where a schema file is read
 
@@ -246,7 +235,7 @@ def _source(name: str, spec, entity_key: Field, path: str) -> tuple[Schema | Non
     """A raw table: ``table``, ``id`` (its key), ``entity_key`` (the column holding the
     entity's key) and ``columns``, each declared like a field."""
     where = Span(path, 0, 0)
-    if not _NAME_RE.match(name) or name in RESERVED:
+    if not NAME.fullmatch(name) or name in KEYWORDS:
         return None, [error("E0302", f"`{name}` cannot name a source (use letters, digits and `_`, not a keyword)", where)]
     if not isinstance(spec, Mapping):
         return None, [error("E0302", f"source `{name}` must be a table with `table`, `id`, `entity_key`, `columns`", where)]
@@ -271,9 +260,9 @@ def _source(name: str, spec, entity_key: Field, path: str) -> tuple[Schema | Non
 
 def _field(name: str, spec) -> tuple[Field | None, list[str]]:
     problems: list[str] = []
-    if not _NAME_RE.match(name):
+    if not NAME.fullmatch(name):
         return None, ["a field name is letters, digits and `_`, not starting with a digit"]
-    if name in RESERVED:
+    if name in KEYWORDS:
         return None, [f"`{name}` is a keyword of the language and cannot be a field name"]
     if not isinstance(spec, Mapping):
         return None, ["expected a table with at least `type`"]

@@ -62,19 +62,19 @@ def format_source(text: str, path: str = "<input>") -> tuple[str | None, tuple[D
 def format_expression(text: str, path: str = "<expr>") -> tuple[str | None, tuple[Diagnostic, ...]]:
     """Format a bare rule (what follows ``where``), laid out from column 0, without a
     final newline. Same contract as :func:`format_source`."""
-    from segdsl.syntax.parser import _comments, parse_expression
+    from segdsl.syntax.parser import find_comments, parse_expression
 
     parsed = parse_expression(text, path)
     if parsed.expr is None or parsed.source is None:
         return None, parsed.diagnostics
     # ExprResult carries no comments; the parser's own scanner finds them.
-    comments = _scan_comments(parsed.source, _comments(text))
+    comments = _scan_comments(parsed.source, find_comments(text))
     try:
         out = _Formatter(text, comments).expression(parsed.expr)
     except Exception as exc:  # noqa: BLE001 - see format_source
         return text, (_unchanged(path, exc),)
     again = parse_expression(out, path)
-    if again.expr is None or again.expr != parsed.expr or _texts(_scan_comments(again.source, _comments(out))) != _texts(
+    if again.expr is None or again.expr != parsed.expr or _texts(_scan_comments(again.source, find_comments(out))) != _texts(
         comments
     ):
         return text, (_unchanged(path),)

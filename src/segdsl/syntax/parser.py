@@ -16,6 +16,7 @@ import attrs
 
 from segdsl.syntax import ast
 from segdsl.diagnostics import Diagnostic, error
+from segdsl.syntax.keywords import KEYWORDS, grammar_text
 from segdsl.syntax.source import check_text, decode_source
 from segdsl.syntax.span import SourceFile, Span
 
@@ -73,18 +74,13 @@ class _Abort(Exception):
 
 
 @functools.cache
-def _grammar_text() -> str:
-    from importlib.resources import files  # ~30 ms to import; only Lark needs the grammar
-
-    return (files("segdsl.syntax") / "grammar" / "segdsl.lark").read_text(encoding="utf-8")
-
-
-@functools.cache
-def _lark(start: str):
+def lark_parser(start: str):
+    """Lark's LALR parser for the grammar, from rule ``start`` (``module`` or
+    ``expression``); built once per process, from Lark's cache when it has one."""
     from lark import Lark
 
     return Lark(
-        _grammar_text(),
+        grammar_text(),
         parser="lalr",
         lexer="contextual",
         start=start,
@@ -99,7 +95,7 @@ def _parse(src: SourceFile, start: str) -> ParseResult:
 
     builder = _Builder(src)
     comments: list[ast.Comment] = []
-    parser = _lark(start)
+    parser = lark_parser(start)
     try:
         tree = parser.parse(src.text, on_error=None)
         # Callbacks are applied to the finished tree without recursion (see _Builder).
@@ -115,7 +111,7 @@ def _parse(src: SourceFile, start: str) -> ParseResult:
         return ParseResult(src, None, (error("E0010", "syntax error", src.span(pos, pos)),))
     if builder.diagnostics:
         return ParseResult(src, None, tuple(builder.diagnostics))
-    for token in _comments(src.text):
+    for token in find_comments(src.text):
         comments.append(ast.Comment(token[2], src.span(token[0], token[1])))
     if start == "module":
         segments = tuple(r for r in result if isinstance(r, ast.SegmentDef))
@@ -124,24 +120,26 @@ def _parse(src: SourceFile, start: str) -> ParseResult:
     return ParseResult(src, result, ())  # type: ignore[arg-type]
 
 
-_COMMENT_OR_STRING = None
-
-
-def _comments(text: str) -> list[tuple[int, int, str]]:
-    """``#`` comments outside strings. Strings never span lines and comments run to the
-    end of the line, so one left-to-right scan with the grammar's two token shapes is exact."""
-    global _COMMENT_OR_STRING
+def find_comments(text: str) -> list[tuple[int, int, str]]:
+    """``#`` comments outside strings, as (start, end, text). Strings never span lines and
+    comments run to the end of the line, so one left-to-right scan with the grammar's
+    two terminals for them is exact."""
     if "#" not in text:
         return []
-    if _COMMENT_OR_STRING is None:
-        import re
-
-        _COMMENT_OR_STRING = re.compile(r'"([^"\\\n\r]|\\[^\n\r])*"|#[^\n]*')
     return [
         (m.start(), m.end(), m.group(0))
-        for m in _COMMENT_OR_STRING.finditer(text)
-        if m.group(0).startswith("#")
+        for m in _comment_or_string().finditer(text)
+        if m.lastgroup == "COMMENT"
     ]
+
+
+@functools.cache
+def _comment_or_string():
+    import re
+
+    lark = lark_parser("module")
+    return re.compile("|".join(f"(?P<{name}>{lark.get_terminal(name).pattern.to_regexp()})"
+                               for name in ("STRING", "COMMENT")))
 
 
 class _Builder:
@@ -212,7 +210,7 @@ class _Builder:
 
     def journey(self, args, span):
         name_tok, title, *items = args
-        if str(name_tok) in _KEYWORDS:
+        if str(name_tok) in KEYWORDS:
             self.diagnostics.append(
                 error("E0017", f"`{name_tok}` is a keyword, not a journey name", self._tok(name_tok), label="keyword")
             )
@@ -241,7 +239,7 @@ class _Builder:
 
     def segment(self, args, span):
         kind, name_tok, title, *clauses = args
-        if str(name_tok) in _KEYWORDS:
+        if str(name_tok) in KEYWORDS:
             self.diagnostics.append(
                 error("E0017", f"`{name_tok}` is a keyword, not a segment name", self._tok(name_tok),
                       label="keyword", help="choose another name, e.g. `" + str(name_tok) + "_guests`")
@@ -347,7 +345,7 @@ class _Builder:
 
     def segment_ref(self, args, span):
         name = str(args[0])
-        if name in _KEYWORDS:
+        if name in KEYWORDS:
             self.diagnostics.append(
                 error("E0017", f"`{name}` is a keyword, not a segment name", self._tok(args[0]), label="keyword")
             )
@@ -357,7 +355,7 @@ class _Builder:
 
     def field(self, args, span):
         name = str(args[0])
-        if name in _KEYWORDS:
+        if name in KEYWORDS:
             # The contextual lexer reads a keyword as a name where no keyword fits.
             self.diagnostics.append(
                 error("E0017", f"`{name}` is a keyword, not a field name", span, label="keyword",
@@ -564,14 +562,6 @@ def _unexpected_char(src: SourceFile, exc) -> Diagnostic:
                  help=f"expected {_expected_text(exc.allowed)}" if exc.allowed else None)
 
 
-_KEYWORDS = {
-    "or", "and", "not", "in", "is", "null", "between", "contains", "starts", "ends", "with",
-    "has", "any", "all", "within", "before", "after", "ago", "segment", "ignoring", "case",
-    "days_since", "true", "false", "static", "smart", "dynamic", "description", "refresh",
-    "where", "members", "days", "day", "weeks", "week", "count", "sum", "min", "max", "latest", "by",
-    "journey", "audience", "send", "wait", "goal", "if",
-}
-
 
 def _unexpected_token(src: SourceFile, exc, parser) -> Diagnostic:
     tok = exc.token
@@ -587,9 +577,9 @@ def _unexpected_token(src: SourceFile, exc, parser) -> Diagnostic:
     help_ = f"expected {_expected_text(expected)}"
     shown = value if len(value) <= 30 else value[:27] + "..."
     message = f"unexpected `{shown}`" if tok.type not in ("$END",) else "unexpected end of input"
-    if tok.type == "NAME" and value.lower() in _KEYWORDS and value != value.lower():
+    if tok.type == "NAME" and value.lower() in KEYWORDS and value != value.lower():
         help_ = f"keywords are lower-case: write `{value.lower()}`"
-    elif value in _KEYWORDS and "NAME" in expected:
+    elif value in KEYWORDS and "NAME" in expected:
         message = f"`{value}` is a keyword, not a name"
         help_ = f"a keyword cannot be used as a field or segment name; {help_}"
     elif tok.type == "COMP_OP" and value == "=" and "COMP_OP" not in expected:
