@@ -13,15 +13,9 @@ import attrs
 from segdsl import ir
 from segdsl.lsp.analysis import Document, Snapshot
 from segdsl.lsp.hover import field_markdown, type_text
-from segdsl.lsp.text import (
-    AGGREGATES,
-    CLAUSES,
-    KEYWORDS,
-    KINDS,
-    Token,
-    enclosing_aggregate,
-)
+from segdsl.lsp.text import AGGREGATES, CLAUSES, KINDS, Token, enclosing_aggregate
 from segdsl.schema.model import NUMERIC, Field, Kind, Schema
+from segdsl.syntax.keywords import KEYWORDS, first_words
 
 
 @attrs.frozen
@@ -43,7 +37,7 @@ class Completions:
 
 _EXPR_START = ("and", "or", "not")
 _TIME_WORDS = ("within", "before", "after")
-_UNITS = ("day", "days", "week", "weeks")
+_UNITS = first_words("UNIT")
 _CLAUSE_DOC = {
     "description": "free text for people",
     "refresh": "manual | hourly | daily | weekly",

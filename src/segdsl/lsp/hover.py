@@ -9,7 +9,8 @@ import attrs
 from segdsl.syntax import ast
 from segdsl.check.checker import DEFAULT_REFRESH
 from segdsl.lsp.analysis import Document, Snapshot, relocate
-from segdsl.lsp.text import KEYWORDS, enclosing_aggregate
+from segdsl.lsp.text import enclosing_aggregate
+from segdsl.syntax.keywords import KEYWORDS
 from segdsl.syntax.printer import literal_text, print_expr
 from segdsl.schema.model import Field, Kind, Schema
 

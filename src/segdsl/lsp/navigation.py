@@ -10,7 +10,8 @@ from __future__ import annotations
 import attrs
 
 from segdsl.lsp.analysis import Document, Snapshot
-from segdsl.lsp.text import KEYWORDS, NAME_RE, Occurrence
+from segdsl.lsp.text import Occurrence
+from segdsl.syntax.keywords import KEYWORDS, NAME
 
 
 @attrs.frozen
@@ -47,7 +48,7 @@ def rename_edits(snapshot: Snapshot, old: str, new: str) -> dict[str, list[tuple
     """Where to write ``new`` for every occurrence of segment ``old``: path → spans.
 
     Raises :class:`RenameError` when ``new`` is not a valid, unused segment name."""
-    if not NAME_RE.fullmatch(new):
+    if not NAME.fullmatch(new):
         raise RenameError(f"`{new}` is not a segment name: use letters, digits and `_`, not starting with a digit")
     if new in KEYWORDS:
         raise RenameError(f"`{new}` is a keyword of the language and cannot name a segment")

@@ -6,8 +6,9 @@ UTF-8 (bytes). :class:`LineIndex` converts both ways.
 
 The token scan here is not the parser: it never fails, so completion, hover, navigation
 and the per-declaration split of a buffer keep working while the user types half a
-rule. It agrees with the grammar's tokens for every valid file (names, strings with
-escapes, comments, numbers, dates and timestamps), which is all these features need.
+rule. It lexes with the grammar's own terminals (:mod:`segdsl.syntax.tokens`), so it
+reads every valid file as the parser does; the words it knows are the grammar's too
+(:mod:`segdsl.syntax.keywords`).
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ from typing import NamedTuple
 
 import attrs
 
-from segdsl.schema.model import RESERVED
+from segdsl.syntax.keywords import KEYWORDS, first_words
+from segdsl.syntax.tokens import scan_line
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 
-#: Every keyword of the language (the grammar's and the schema's lists agree).
-KEYWORDS = RESERVED
-KINDS = ("static", "smart", "dynamic")
-AGGREGATES = ("count", "sum", "min", "max", "latest")
-CLAUSES = ("description", "refresh", "where", "members")
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: The words that start a segment's kind, an aggregate and a segment's clause.
+KINDS = first_words("segment_kind")
+AGGREGATES = first_words("agg_fn")
+CLAUSES = first_words("clause")
 
 
 class LineIndex:
@@ -105,22 +105,6 @@ class Token(NamedTuple):
     open: bool = False
 
 
-_TOKEN_RE = re.compile(
-    r"""
-     (?P<ws>[ \t\r\n]+)
-    |(?P<comment>\#[^\n]*)
-    |(?P<string>"(?:[^"\\\n]|\\[^\n])*"?)
-    |(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9:.]+(?:Z|[+-][0-9]{2}:[0-9]{2})?)?)
-    |(?P<number>-?[0-9][0-9_]*(?:\.[0-9_]+)?)
-    |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
-    |(?P<op>!=|<=|>=|[=<>])
-    |(?P<punct>[{}\[\](),])
-    |(?P<other>.)
-    """,
-    re.X | re.S,
-)
-
-
 @attrs.frozen
 class Scan:
     """The significant tokens of a text, and where its comments are."""
@@ -194,23 +178,12 @@ def scan(text: str) -> Scan:
 def _scan_line(line: str) -> tuple[tuple, tuple]:
     toks = []
     comment: tuple = ()
-    for m in _TOKEN_RE.finditer(line):
-        kind = m.lastgroup
-        if kind == "ws":
-            continue
-        if kind == "comment":
-            comment = (m.start(), m.end())
-            continue
-        s = m.group()
-        is_open = kind == "string" and (len(s) < 2 or not s.endswith('"') or _escaped_end(s))
-        toks.append((kind, s, m.start(), m.end(), is_open))
+    for tok in scan_line(line):
+        if tok[0] == "comment":
+            comment = (tok[2], tok[3])
+        else:
+            toks.append(tok)
     return tuple(toks), comment
-
-
-def _escaped_end(s: str) -> bool:
-    """``"abc\\"`` ends with an escaped quote: the string is still open."""
-    backslashes = len(s) - 1 - len(s[:-1].rstrip("\\"))
-    return backslashes % 2 == 1
 
 
 def string_value(tok: Token) -> str:
