@@ -18,21 +18,21 @@ import attrs
 from segdsl.syntax import ast
 from segdsl import ir
 from segdsl.check.graph import (
-    _cycle_path,
-    _depth,
-    _Ref,
-    _strongly_connected,
-    _substitute,
-    _topological,
+    RefPlaceholder,
+    cycle_path,
+    nesting_depth,
+    strongly_connected,
+    substitute_refs,
+    topological_order,
 )
 from segdsl.check.predicates import (
     INT64_MAX,
     INT64_MIN,
     MAX_DAYS,  # noqa: F401 - still segdsl.check.checker.MAX_DAYS
     MAX_DIGITS,
-    _PredicateChecks,
+    PredicateChecks,
 )
-from segdsl.check.messages import _example, _first_time, _kind_name, operand_text
+from segdsl.check.messages import example_condition, first_time_field, kind_name, operand_text
 from segdsl.diagnostics import Diagnostic, Label, error, warning
 from segdsl.schema.model import ORDERED, Field, FieldType, Kind, Schema
 from segdsl.check.suggest import did_you_mean, one_of
@@ -56,7 +56,7 @@ class CheckResult:
 
 def check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult:
     """Check every segment of ``modules`` together (references may cross files)."""
-    ck = _Checker(schema)
+    ck = Checker(schema)
     modules = list(modules)
     defs: dict[str, ast.SegmentDef] = {}
     for module in modules:
@@ -93,14 +93,14 @@ def check_expression(
     expr: ast.Expr, schema: Schema, segments: Mapping[str, ir.Segment] | None = None
 ) -> tuple[ir.Node | None, tuple[Diagnostic, ...]]:
     """Check a bare rule (``--expr``); ``segments`` are those it may reference."""
-    ck = _Checker(schema)
+    ck = Checker(schema)
     known = dict(segments or {})
     ck.known_segments = set(known)
     node = ck.expr(expr)
     if node is None or any(d.is_error for d in ck.diags):
         return None, tuple(ck.diags)
     if ck.refs:  # no `in segment`: nothing to substitute, keep the tree as built
-        node = _substitute(node, known)
+        node = substitute_refs(node, known)
     return node, tuple(ck.diags)
 
 
@@ -116,9 +116,9 @@ class _Partial:
     refresh: str
 
 
-class _Checker(_PredicateChecks):
+class Checker(PredicateChecks):
     """Types and lowers segments and rules, collecting every diagnostic in ``diags``; the
-    predicate forms come from :class:`segdsl.check.predicates._PredicateChecks`."""
+    predicate forms come from :class:`segdsl.check.predicates.PredicateChecks`."""
 
     def __init__(self, schema: Schema):
         self.schema = schema
@@ -235,15 +235,15 @@ class _Checker(_PredicateChecks):
         in_cycle = self._cycles(graph, partial)
         done: dict[str, ir.Segment] = {}
         depth: dict[str, int] = {}
-        for name in _topological(graph):
+        for name in topological_order(graph):
             p = partial[name]
             if p.rule is None or name in in_cycle:
                 continue
             if any(r not in done for r in graph[name]):
                 continue  # a dependency has errors; its own diagnostics explain
             rules = {r: done[r] for r in graph[name]}
-            expanded = _substitute(p.rule, rules)
-            d = _depth(p.rule, {r: depth[r] for r in graph[name]})
+            expanded = substitute_refs(p.rule, rules)
+            d = nesting_depth(p.rule, {r: depth[r] for r in graph[name]})
             if d > MAX_EXPANDED_DEPTH:
                 self.diags.append(
                     error("E0109", f"segment `{name}` nests {d} levels deep once its references are expanded",
@@ -268,11 +268,11 @@ class _Checker(_PredicateChecks):
 
     def _cycles(self, graph: Mapping[str, list[str]], partial: Mapping[str, _Partial]) -> set[str]:
         in_cycle: set[str] = set()
-        for component in _strongly_connected(graph):
+        for component in strongly_connected(graph):
             if len(component) == 1 and component[0] not in graph[component[0]]:
                 continue
             in_cycle.update(component)
-            cycle = _cycle_path(component, graph)
+            cycle = cycle_path(component, graph)
             first = cycle[0]
             ref = next(r for r in partial[first].refs if r.name == cycle[1 % len(cycle)])
             labels = tuple(
@@ -322,7 +322,7 @@ class _Checker(_PredicateChecks):
             )
             return None
         self.refs.append(e)
-        return _Ref(name, e.span)  # type: ignore[return-value]
+        return RefPlaceholder(name, e.span)  # type: ignore[return-value]
 
     def _truthy(self, e: ast.Truthy) -> ir.Node | None:
         operand = self.resolve(e.operand)
@@ -335,8 +335,8 @@ class _Checker(_PredicateChecks):
             what = "days_since(...)" if isinstance(operand, ast.DaysSince) else f"`{f.name}`"
             self.diags.append(
                 error("E0102", f"{what} is not a boolean, so it cannot stand alone as a condition", e.span,
-                      label=f"{_kind_name(f) if not isinstance(operand, ast.DaysSince) else 'a number of days'}",
-                      help=f"compare it, e.g. `{operand_text(operand)} {_example(f)}`")
+                      label=f"{kind_name(f) if not isinstance(operand, ast.DaysSince) else 'a number of days'}",
+                      help=f"compare it, e.g. `{operand_text(operand)} {example_condition(f)}`")
             )
             return None
         return ir.IsTrue(f, e.span)
@@ -377,7 +377,7 @@ class _Checker(_PredicateChecks):
             return None
         if isinstance(operand, ast.DaysSince) and f.kind not in (Kind.DATE, Kind.TIMESTAMP):
             self.diags.append(
-                error("E0102", f"days_since needs a date or timestamp field; `{f.name}` is {_kind_name(f)}",
+                error("E0102", f"days_since needs a date or timestamp field; `{f.name}` is {kind_name(f)}",
                       ref.span, label="not a date")
             )
             return None
@@ -420,16 +420,16 @@ class _Checker(_PredicateChecks):
         elif e.fn != "count" and col is None:
             problem = f"`{e.fn}` needs a column: `{e.fn}({src.entity}.<column>)`"
         elif e.fn == "sum" and col.kind not in (Kind.INT, Kind.DECIMAL):
-            problem = (f"`sum` adds int or decimal columns; `{col.name}` is {_kind_name(col)}"
+            problem = (f"`sum` adds int or decimal columns; `{col.name}` is {kind_name(col)}"
                        + (" (float sums depend on each engine's order of addition)" if col.kind is Kind.FLOAT else ""))
         elif e.fn in ("min", "max") and col.kind not in ORDERED:
-            problem = f"`{e.fn}` needs an ordered column; `{col.name}` is {_kind_name(col)}"
+            problem = f"`{e.fn}` needs an ordered column; `{col.name}` is {kind_name(col)}"
         elif e.fn == "latest" and by is None:
-            problem = f"`latest` needs `by <column>` to say which row is the latest, e.g. `by {_first_time(src)}`"
+            problem = f"`latest` needs `by <column>` to say which row is the latest, e.g. `by {first_time_field(src)}`"
         elif e.fn != "latest" and by is not None:
             problem = "only `latest` takes `by`"
         elif by is not None and by.kind not in ORDERED:
-            problem = f"`by` needs an ordered column; `{by.name}` is {_kind_name(by)}"
+            problem = f"`by` needs an ordered column; `{by.name}` is {kind_name(by)}"
         elif e.fn == "latest" and col.kind is Kind.TAGS:
             problem = "`latest` of a tag list is not supported"
         if problem:
@@ -437,7 +437,7 @@ class _Checker(_PredicateChecks):
             return None
         where = None
         if e.where is not None:
-            inner = _Checker(src)
+            inner = Checker(src)
             where = inner.expr(e.where)
             self.diags.extend(inner.diags)
             if where is None or any(d.is_error for d in inner.diags):
@@ -458,9 +458,9 @@ class _Checker(_PredicateChecks):
 
 
 def _resolving(check):
-    """``check`` of a predicate whose left side is first resolved (see _Checker.resolve)."""
+    """``check`` of a predicate whose left side is first resolved (see Checker.resolve)."""
 
-    def run(self: _Checker, e):
+    def run(self: Checker, e):
         left = e.left
         resolved = self.resolve(left)
         return check(self, e if resolved is left else attrs.evolve(e, left=resolved))
@@ -470,15 +470,15 @@ def _resolving(check):
 
 #: The checker method for each syntax node class of a condition.
 _EXPR = {
-    ast.BoolOp: _Checker._bool_op,
-    ast.Not: _Checker._not,
-    ast.SegmentRef: _Checker._segment_ref,
-    ast.Truthy: _Checker._truthy,
-    ast.Compare: _resolving(_Checker.compare),
-    ast.InList: _resolving(_Checker.in_list),
-    ast.Between: _resolving(_Checker.between),
-    ast.IsNull: _resolving(_Checker._is_null),
-    ast.TextMatch: _resolving(_Checker.text_match),
-    ast.TagMatch: _resolving(_Checker.tag_match),
-    ast.TimeWindow: _resolving(_Checker.time_window),
+    ast.BoolOp: Checker._bool_op,
+    ast.Not: Checker._not,
+    ast.SegmentRef: Checker._segment_ref,
+    ast.Truthy: Checker._truthy,
+    ast.Compare: _resolving(Checker.compare),
+    ast.InList: _resolving(Checker.in_list),
+    ast.Between: _resolving(Checker.between),
+    ast.IsNull: _resolving(Checker._is_null),
+    ast.TextMatch: _resolving(Checker.text_match),
+    ast.TagMatch: _resolving(Checker.tag_match),
+    ast.TimeWindow: _resolving(Checker.time_window),
 }

@@ -10,7 +10,7 @@ from segdsl import ir
 from segdsl.syntax.span import Span
 
 
-class _Ref:
+class RefPlaceholder:
     """Placeholder for ``in segment NAME`` until every segment is checked."""
 
     __slots__ = ("name", "span")
@@ -20,32 +20,32 @@ class _Ref:
         self.span = span
 
 
-def _substitute(node: ir.Node, segments: Mapping[str, ir.Segment]) -> ir.Node:
+def substitute_refs(node: ir.Node, segments: Mapping[str, ir.Segment]) -> ir.Node:
     """Replace reference placeholders with membership of the referenced segment."""
     match node:
-        case _Ref(name=name, span=span):
+        case RefPlaceholder(name=name, span=span):
             return ir.Member(name, segments[name].rule, span)
         case ir.And(items=items, span=span):
-            return ir.And(tuple(_substitute(i, segments) for i in items), span)
+            return ir.And(tuple(substitute_refs(i, segments) for i in items), span)
         case ir.Or(items=items, span=span):
-            return ir.Or(tuple(_substitute(i, segments) for i in items), span)
+            return ir.Or(tuple(substitute_refs(i, segments) for i in items), span)
         case ir.Not(item=item, span=span):
-            return ir.Not(_substitute(item, segments), span)
+            return ir.Not(substitute_refs(item, segments), span)
     return node
 
 
-def _depth(node, ref_depth: Mapping[str, int]) -> int:
+def nesting_depth(node, ref_depth: Mapping[str, int]) -> int:
     match node:
-        case _Ref(name=name):
+        case RefPlaceholder(name=name):
             return 1 + ref_depth.get(name, 0)
         case ir.And(items=items) | ir.Or(items=items):
-            return 1 + max(_depth(i, ref_depth) for i in items)
+            return 1 + max(nesting_depth(i, ref_depth) for i in items)
         case ir.Not(item=item):
-            return 1 + _depth(item, ref_depth)
+            return 1 + nesting_depth(item, ref_depth)
     return 1
 
 
-def _strongly_connected(graph: Mapping[str, list[str]]) -> list[list[str]]:
+def strongly_connected(graph: Mapping[str, list[str]]) -> list[list[str]]:
     """Tarjan's algorithm, iterative."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -93,7 +93,7 @@ def _strongly_connected(graph: Mapping[str, list[str]]) -> list[list[str]]:
     return out
 
 
-def _cycle_path(component: list[str], graph: Mapping[str, list[str]]) -> list[str]:
+def cycle_path(component: list[str], graph: Mapping[str, list[str]]) -> list[str]:
     members = set(component)
     start = component[0]
     path = [start]
@@ -110,7 +110,7 @@ def _cycle_path(component: list[str], graph: Mapping[str, list[str]]) -> list[st
         node = nxt
 
 
-def _topological(graph: Mapping[str, list[str]]) -> list[str]:
+def topological_order(graph: Mapping[str, list[str]]) -> list[str]:
     order: list[str] = []
     state: dict[str, int] = {}
     for root in graph:

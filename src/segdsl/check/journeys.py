@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 
 from segdsl.syntax import ast
 from segdsl import ir
-from segdsl.check.graph import _substitute
+from segdsl.check.graph import substitute_refs
 from segdsl.check.predicates import MAX_DAYS
 from segdsl.diagnostics import Diagnostic, Label, error, info
 from segdsl.check.suggest import did_you_mean, one_of
 
 if TYPE_CHECKING:
-    from segdsl.check.checker import _Checker
+    from segdsl.check.checker import Checker
 
 
-def check_journeys(ck: _Checker, modules: Iterable[ast.Module], defs: Mapping[str, ast.SegmentDef],
+def check_journeys(ck: Checker, modules: Iterable[ast.Module], defs: Mapping[str, ast.SegmentDef],
                    segments: Mapping[str, ir.Segment]) -> dict[str, ir.Journey]:
     """Type every journey of ``modules``, whose segments are already linked; diagnostics
     go to ``ck``."""
@@ -40,7 +40,7 @@ def check_journeys(ck: _Checker, modules: Iterable[ast.Module], defs: Mapping[st
     return journeys
 
 
-def check_journey(ck: _Checker, j: ast.Journey, defs: Mapping[str, ast.SegmentDef],
+def check_journey(ck: Checker, j: ast.Journey, defs: Mapping[str, ast.SegmentDef],
                   segments: Mapping[str, ir.Segment]) -> ir.Journey | None:
     """Type a journey: its audience rule, its steps, and consent for every send."""
     errors_before = sum(d.is_error for d in ck.diags)
@@ -60,7 +60,7 @@ def check_journey(ck: _Checker, j: ast.Journey, defs: Mapping[str, ast.SegmentDe
     if audiences:
         partial = ck.expr(audiences[0].expr)
         if partial is not None and all(r.name in segments for r in ck.refs):
-            rule = _substitute(partial, segments)
+            rule = substitute_refs(partial, segments)
     steps: list[ir.SendStep | ir.WaitStep] = []
     sent = False
     for item in j.items:

@@ -7,7 +7,7 @@ from segdsl.syntax import ast
 from segdsl.schema.model import Field, Kind, Schema
 
 
-def _kind_name(f: Field) -> str:
+def kind_name(f: Field) -> str:
     return {
         Kind.INT: "an integer", Kind.DECIMAL: "a decimal", Kind.FLOAT: "a float", Kind.TEXT: "text",
         Kind.BOOL: "a boolean", Kind.DATE: "a date", Kind.TIMESTAMP: "a timestamp", Kind.ENUM: "an enum",
@@ -15,39 +15,26 @@ def _kind_name(f: Field) -> str:
     }[f.kind]
 
 
-def _first_time(src: Schema) -> str:
+def first_time_field(src: Schema) -> str:
     for f in src.fields.values():
         if f.kind in (Kind.TIMESTAMP, Kind.DATE):
             return f.name
     return "<column>"
 
 
-def _plural(f: Field) -> str:
+def plural(f: Field) -> str:
     return {Kind.TEXT: "text values", Kind.ENUM: "enum values", Kind.BOOL: "booleans",
             Kind.TAGS: "tag lists"}.get(f.kind, "these values")
 
 
-def _lit_kind(lit: ast.Scalar) -> str:
+def literal_kind(lit: ast.Scalar) -> str:
     return {
         ast.IntLit: "a whole number", ast.DecimalLit: "a decimal number", ast.StringLit: "a string",
         ast.BoolLit: "a boolean", ast.DateLit: "a date", ast.TimestampLit: "a timestamp", ast.NullLit: "null",
     }[type(lit)]
 
 
-def _lit_text(lit: ast.Scalar) -> str:
-    match lit:
-        case ast.IntLit(text=t) | ast.DecimalLit(text=t) | ast.TimestampLit(text=t):
-            return t
-        case ast.DateLit(value=v):
-            return v.isoformat()
-        case ast.StringLit(value=v):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        case ast.BoolLit(value=v):
-            return "true" if v else "false"
-    return "null"
-
-
-def _example(f: Field) -> str:
+def example_condition(f: Field) -> str:
     return {
         Kind.INT: ">= 1", Kind.DECIMAL: ">= 100.00", Kind.FLOAT: ">= 0.5", Kind.TEXT: '= "text"',
         Kind.BOOL: "= true", Kind.DATE: ">= 2024-01-01", Kind.TIMESTAMP: "within 30 days",
@@ -55,7 +42,7 @@ def _example(f: Field) -> str:
     }[f.kind]
 
 
-def _unordered_help(f: Field) -> str:
+def unordered_help(f: Field) -> str:
     if f.kind is Kind.TEXT:
         return "text order depends on each database's collation; use `=`, `in [...]` or `starts with`"
     if f.kind is Kind.ENUM:

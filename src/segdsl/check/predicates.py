@@ -8,16 +8,16 @@ from decimal import Decimal
 from segdsl.syntax import ast
 from segdsl import ir
 from segdsl.check.messages import (
-    _example,
-    _kind_name,
-    _lit_kind,
-    _lit_text,
-    _plural,
-    _unordered_help,
+    example_condition,
+    kind_name,
+    literal_kind,
     operand_text,
+    plural,
+    unordered_help,
 )
 from segdsl.diagnostics import Diagnostic, error, warning
 from segdsl.schema.model import ORDERED, Field, Kind
+from segdsl.syntax.printer import literal_text
 from segdsl.syntax.span import Span
 from segdsl.check.suggest import did_you_mean, one_of
 
@@ -33,8 +33,8 @@ MAX_DIGITS = 15
 _WHOLE_DIGITS_BOUND = 10**MAX_DIGITS
 
 
-class _PredicateChecks:
-    """The predicate half of :class:`segdsl.check.checker._Checker`, which provides
+class PredicateChecks:
+    """The predicate half of :class:`segdsl.check.checker.Checker`, which provides
     ``operand_field`` (the field a predicate's left side names)."""
 
     diags: list[Diagnostic]
@@ -56,9 +56,9 @@ class _PredicateChecks:
             return ir.DayCmp(f, ir.FLIP[e.op], ir.Day(offset=-days), e.span)
         if e.op not in ("=", "!=") and f.kind not in ORDERED:
             self.diags.append(
-                error("E0105", f"`{e.op}` cannot order {_plural(f)} the same way on every database",
-                      e.span, label=f"`{f.name}` is {_kind_name(f)}",
-                      help=_unordered_help(f))
+                error("E0105", f"`{e.op}` cannot order {plural(f)} the same way on every database",
+                      e.span, label=f"`{f.name}` is {kind_name(f)}",
+                      help=unordered_help(f))
             )
             return None
         if f.kind is Kind.TIMESTAMP and isinstance(e.right, ast.DateLit):
@@ -135,8 +135,8 @@ class _PredicateChecks:
         else:
             if f.kind not in ORDERED:
                 self.diags.append(
-                    error("E0105", f"`between` cannot order {_plural(f)} the same way on every database",
-                          e.span, help=_unordered_help(f))
+                    error("E0105", f"`between` cannot order {plural(f)} the same way on every database",
+                          e.span, help=unordered_help(f))
                 )
                 return None
             if f.kind is Kind.TIMESTAMP and isinstance(e.low, ast.DateLit) and isinstance(e.high, ast.DateLit):
@@ -152,7 +152,7 @@ class _PredicateChecks:
         if lo_v > hi_v:
             self.diags.append(
                 warning("W0201", f"the range is empty: {lo_v} is greater than {hi_v}", e.span,
-                        help=f"write `between {_lit_text(e.high)} and {_lit_text(e.low)}`; as written it is never true")
+                        help=f"write `between {literal_text(e.high)} and {literal_text(e.low)}`; as written it is never true")
             )
         node: ir.Node = ir.And((a, b), e.span)
         return ir.Not(node, e.span) if e.negated else node
@@ -163,7 +163,7 @@ class _PredicateChecks:
             return None
         if isinstance(e.left, ast.DaysSince) or f.kind is not Kind.TEXT:
             self.diags.append(
-                error("E0102", f"`{e.kind}` needs a text field; `{f.name}` is {_kind_name(f)}", e.span,
+                error("E0102", f"`{e.kind}` needs a text field; `{f.name}` is {kind_name(f)}", e.span,
                       help="use `=` or `in [...]`" if f.kind is Kind.ENUM else None)
             )
             return None
@@ -181,7 +181,7 @@ class _PredicateChecks:
             return None
         if isinstance(e.left, ast.DaysSince) or f.kind is not Kind.TAGS:
             self.diags.append(
-                error("E0102", f"`{e.kind}` needs a tag-list field; `{f.name}` is {_kind_name(f)}", e.span,
+                error("E0102", f"`{e.kind}` needs a tag-list field; `{f.name}` is {kind_name(f)}", e.span,
                       help=(f"write `{f.name} = ...`" if f.kind in (Kind.TEXT, Kind.ENUM) else None))
             )
             return None
@@ -215,7 +215,7 @@ class _PredicateChecks:
             return None
         if isinstance(e.left, ast.DaysSince) or f.kind not in (Kind.DATE, Kind.TIMESTAMP):
             self.diags.append(
-                error("E0102", f"`{e.kind}` needs a date or timestamp field; `{f.name}` is {_kind_name(f)}", e.span)
+                error("E0102", f"`{e.kind}` needs a date or timestamp field; `{f.name}` is {kind_name(f)}", e.span)
             )
             return None
         n = e.duration.days
@@ -318,8 +318,8 @@ class _PredicateChecks:
             case ast.TimestampLit(value=v) if k is Kind.TIMESTAMP:
                 return v
         self.diags.append(
-            error("E0102", f"`{f.name}` is {_kind_name(f)}, but this is {_lit_kind(lit)}", lit.span,
-                  label=f"expected {_kind_name(f)}", help=f"e.g. `{f.name} {_example(f)}`")
+            error("E0102", f"`{f.name}` is {kind_name(f)}, but this is {literal_kind(lit)}", lit.span,
+                  label=f"expected {kind_name(f)}", help=f"e.g. `{f.name} {example_condition(f)}`")
         )
         return _BAD
 

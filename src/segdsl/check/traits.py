@@ -18,12 +18,12 @@ from segdsl.syntax.span import Span
 
 
 def resolve_traits(schema: Schema) -> tuple[Schema | None, list[Diagnostic]]:
-    from segdsl.check.checker import _Checker
+    from segdsl.check.checker import Checker
     from segdsl.syntax.parser import parse_expression
 
     diags: list[Diagnostic] = []
     fields = dict(schema.fields)
-    checker = _Checker(schema)
+    checker = Checker(schema)
     for f in schema.fields.values():
         if not f.derive_text:
             continue
