@@ -31,7 +31,7 @@ class BenchError(RuntimeError):
 
 
 def load_schema():
-    from segdsl.schema.model import load_schema as _load
+    from segdsl.check.traits import load_schema as _load
 
     schema, diags = _load(ROOT / SCHEMA_PATH)
     if schema is None or any(d.is_error for d in diags):
@@ -99,7 +99,7 @@ from time import perf_counter_ns as clock
 import lark, sqlglot
 from segdsl.check.checker import check_expression
 from segdsl.syntax.parser import parse_expression
-from segdsl.schema.model import load_schema
+from segdsl.check.traits import load_schema
 from segdsl.backends.sql import compile_rule
 schema, _ = load_schema(sys.argv[1])
 as_of = dt.datetime.fromisoformat(sys.argv[2])

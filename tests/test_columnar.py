@@ -29,7 +29,7 @@ def test_enum_in_a_long_list_uses_a_lookup_table():
     from segdsl.check.checker import check_expression
     from segdsl.backends.memory import compile_row, member_keys
     from segdsl.syntax.parser import parse_expression
-    from segdsl.schema.model import schema_from_dict
+    from segdsl.check.traits import schema_from_dict
 
     letters = [chr(ord("a") + i) for i in range(12)]
     schema, diags = schema_from_dict({"entity": "e", "table": "t", "key": "id", "fields": {

@@ -27,7 +27,7 @@ from segdsl.data.tables import Table
 from segdsl.data.engines import fetch_count, fetch_keys, load_records
 from segdsl.backends.memory import compile_row, member_keys
 from segdsl.syntax.parser import parse_source
-from segdsl.schema.model import schema_from_dict
+from segdsl.check.traits import schema_from_dict
 from segdsl.backends.sql import compile_rule, condition
 
 SCHEMA, _ = schema_from_dict(

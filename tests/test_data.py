@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segdsl.data.tables import DataError, Table, load_table, read_csv, write_csv
-from segdsl.schema.model import schema_from_dict
+from segdsl.check.traits import schema_from_dict
 
 UTC = dt.timezone.utc
 

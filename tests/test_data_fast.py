@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from segdsl.data import tables as data
 from segdsl.data.tables import DataError, _build_column, _fast_column, _PARSERS, _quote, read_csv
-from segdsl.schema.model import schema_from_dict
+from segdsl.check.traits import schema_from_dict
 
 UTC = dt.timezone.utc
 

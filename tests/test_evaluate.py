@@ -18,7 +18,7 @@ from segdsl.data.tables import Table
 from segdsl.backends.memory import compile_row, evaluate, member_keys
 from segdsl.backends.memory.row import compile_source
 from segdsl.syntax.parser import parse_expression
-from segdsl.schema.model import schema_from_dict
+from segdsl.check.traits import schema_from_dict
 
 UTC = dt.timezone.utc
 AS_OF = dt.datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

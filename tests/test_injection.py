@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.data.engines import connect, fetch_keys, load_records
-from segdsl.schema.model import schema_from_dict
+from segdsl.check.traits import schema_from_dict
 from segdsl.backends.sql import compile_rule
 
 SCHEMA, _ = schema_from_dict(

@@ -26,7 +26,7 @@ from segdsl.interchange.formats import JS_SPACE
 from segdsl.syntax.parser import parse_source
 from segdsl.syntax.printer import string_text
 from segdsl.project.workspace import load_workspace
-from segdsl.schema.model import load_schema, schema_from_dict
+from segdsl.check.traits import load_schema, schema_from_dict
 from segdsl.lifecycle.sizes import sizes_in_memory
 from segdsl.syntax.span import Span
 

@@ -15,7 +15,7 @@ from segdsl.check.checker import check_modules
 from segdsl.cli.main import cli
 from segdsl.lifecycle.journeys import DEFAULT_RATES, JourneyError, load_rates, simulate
 from segdsl.syntax.parser import parse_source
-from segdsl.schema.model import load_schema
+from segdsl.check.traits import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA, _ = load_schema(ROOT / "examples" / "hospitality" / "schema.toml")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from segdsl.check.checker import check_modules
 from segdsl.cli.main import cli
 from segdsl.syntax.parser import parse_source
-from segdsl.schema.model import load_schema
+from segdsl.check.traits import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "examples" / "hospitality" / "schema.toml"

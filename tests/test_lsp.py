@@ -163,7 +163,8 @@ def write_data(schema_path: Path, data_dir: Path, rows: int = 60) -> None:
     from decimal import Decimal
 
     from segdsl.data.tables import write_csv
-    from segdsl.schema.model import Kind, load_schema
+    from segdsl.check.traits import load_schema
+    from segdsl.schema.model import Kind
 
     schema, diags = load_schema(schema_path)
     assert schema is not None, diags
@@ -325,7 +326,7 @@ async def test_utf16_columns_after_emoji_and_accent(client: LanguageClient, proj
 
 
 def schema_of(project: Path):
-    from segdsl.schema.model import load_schema
+    from segdsl.check.traits import load_schema
 
     schema, diags = load_schema(project / "schema.toml")
     assert schema is not None, diags

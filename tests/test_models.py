@@ -20,7 +20,8 @@ from segdsl.models.features import compile_expr
 from segdsl.models.logistic import auc, fit_logistic, log_loss, predict
 from segdsl.models.specs import CHURN, ENGAGEMENT, HORIZON_DAYS
 from segdsl.models.train import ModelData, holdout_mask
-from segdsl.schema.model import Kind, load_schema
+from segdsl.check.traits import load_schema
+from segdsl.schema.model import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)

@@ -10,7 +10,7 @@ import pytest
 
 from segdsl.data.tables import Table
 from segdsl.backends.memory.profile import build_profile
-from segdsl.schema.model import schema_from_dict
+from segdsl.check.traits import schema_from_dict
 
 UTC = dt.timezone.utc
 AS_OF = dt.datetime(2024, 2, 1, tzinfo=UTC)

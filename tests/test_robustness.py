@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from segdsl.check.checker import check_expression, check_modules
 from segdsl.syntax.parser import MAX_DEPTH, parse_bytes, parse_expression, parse_source
-from segdsl.schema.model import load_schema
+from segdsl.check.traits import load_schema
 from segdsl.syntax.source import MAX_SOURCE_BYTES
 from segdsl.backends.sql import compile_rule
 

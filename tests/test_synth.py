@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from segdsl.data import synth
 from segdsl.cli.seed import seed as seed_group
 from segdsl.data.tables import read_csv, write_csv
-from segdsl.schema.model import Kind, schema_from_dict
+from segdsl.check.traits import schema_from_dict
+from segdsl.schema.model import Kind
 
 ROOT = Path(__file__).resolve().parents[1]
 UTC = dt.timezone.utc

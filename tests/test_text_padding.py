@@ -17,7 +17,7 @@ from segdsl.data.tables import Table
 from segdsl.data.engines import connect, fetch_keys, load_project
 from segdsl.backends.memory import compile_row, member_keys
 from segdsl.syntax.parser import parse_expression
-from segdsl.schema.model import schema_from_dict
+from segdsl.check.traits import schema_from_dict
 from segdsl.backends.sql import compile_rule
 
 SCHEMA, DIAGS = schema_from_dict(

@@ -12,7 +12,7 @@ from segdsl.check.checker import check_expression
 from segdsl.data.engines import connect, fetch_keys, load_records
 from segdsl.backends.memory import compile_row
 from segdsl.syntax.parser import parse_expression
-from segdsl.schema.model import schema_from_dict
+from segdsl.check.traits import schema_from_dict
 from segdsl.backends.sql import compile_rule
 
 SCHEMA, _ = schema_from_dict(

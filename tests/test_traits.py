@@ -22,47 +22,46 @@ from segdsl.data.engines import connect, fetch_keys, load_project
 from segdsl.backends.memory import compile_row, member_keys
 from segdsl.syntax.parser import parse_expression
 from segdsl.backends.memory.profile import build_profile, profile_fields
-from segdsl.schema.model import schema_from_dict
+from segdsl.check.traits import schema_from_dict
 from segdsl.backends.sql import compile_rule
 
 UTC = dt.timezone.utc
-SCHEMA, DIAGS = schema_from_dict(
-    {
-        "entity": "guest",
-        "table": "trait_guests",
-        "key": "id",
-        "fields": {
-            "id": {"type": "int", "nullable": False},
-            "tier": {"type": "enum", "values": ["a", "b"]},
-            "total": {"derive": "sum(events.amount)"},
-            "n_a": {"derive": 'count(events where kind = "a")'},
-            "recent": {"derive": "count(events where at within 30 days)"},
-            "last_at": {"derive": "max(events.at)"},
-            "first_day": {"derive": "min(events.on_day)"},
-            "latest_kind": {"derive": "latest(events.kind by at)"},
-            "latest_flag": {"derive": 'latest(events.flag by at where kind = "b")'},
-            "points": {"derive": "sum(events.points where flag)"},
-            "since_last": {"days_since": "last_at"},
-        },
-        "sources": {
-            "events": {
-                "table": "trait_events",
-                "id": "event_id",
-                "entity_key": "owner",
-                "columns": {
-                    "event_id": {"type": "int", "nullable": False},
-                    "owner": {"type": "int", "nullable": False},
-                    "at": {"type": "timestamp"},
-                    "on_day": {"type": "date"},
-                    "amount": {"type": "decimal(8, 2)"},
-                    "points": {"type": "int"},
-                    "kind": {"type": "enum", "values": ["a", "b"], "nullable": False},
-                    "flag": {"type": "bool"},
-                },
-            }
-        },
-    }
-)
+SCHEMA_DATA = {
+    "entity": "guest",
+    "table": "trait_guests",
+    "key": "id",
+    "fields": {
+        "id": {"type": "int", "nullable": False},
+        "tier": {"type": "enum", "values": ["a", "b"]},
+        "total": {"derive": "sum(events.amount)"},
+        "n_a": {"derive": 'count(events where kind = "a")'},
+        "recent": {"derive": "count(events where at within 30 days)"},
+        "last_at": {"derive": "max(events.at)"},
+        "first_day": {"derive": "min(events.on_day)"},
+        "latest_kind": {"derive": "latest(events.kind by at)"},
+        "latest_flag": {"derive": 'latest(events.flag by at where kind = "b")'},
+        "points": {"derive": "sum(events.points where flag)"},
+        "since_last": {"days_since": "last_at"},
+    },
+    "sources": {
+        "events": {
+            "table": "trait_events",
+            "id": "event_id",
+            "entity_key": "owner",
+            "columns": {
+                "event_id": {"type": "int", "nullable": False},
+                "owner": {"type": "int", "nullable": False},
+                "at": {"type": "timestamp"},
+                "on_day": {"type": "date"},
+                "amount": {"type": "decimal(8, 2)"},
+                "points": {"type": "int"},
+                "kind": {"type": "enum", "values": ["a", "b"], "nullable": False},
+                "flag": {"type": "bool"},
+            },
+        }
+    },
+}
+SCHEMA, DIAGS = schema_from_dict(SCHEMA_DATA)
 assert SCHEMA is not None, DIAGS
 AS_OF = dt.datetime(2026, 11, 1, tzinfo=UTC)
 TIMES = [dt.datetime(2026, 10, d, h, tzinfo=UTC) for d in (1, 2, 31) for h in (0, 23)] + [
@@ -177,3 +176,32 @@ def test_trait_values_match_a_hand_computation():
     # Rows 1 and 2 tie on `at`; the greater id (2) is the latest. Row 3 has no `at`.
     assert one["latest_kind"] == "b" and one["latest_flag"] is False
     assert two["latest_kind"] is None and two["points"] == 0
+
+
+def _with_channel(consent: str) -> dict:
+    base = {k: v for k, v in SCHEMA_DATA.items() if k != "fields"}
+    fields = dict(SCHEMA_DATA["fields"], email={"type": "text"})
+    return {**base, "fields": fields, "channels": {"email": {"consent": consent, "address": "email"}}}
+
+
+def test_a_trait_is_typed_by_the_check_stage_not_by_reading():
+    from segdsl.check.traits import check_schema
+    from segdsl.schema.model import Kind, read_schema_dict
+
+    read, diags = read_schema_dict(SCHEMA_DATA)
+    assert read is not None, diags
+    # Read, a trait has no type yet; the check stage gives it the aggregate's.
+    assert read.fields["latest_flag"].derive is None
+    typed, diags = check_schema(read)
+    assert typed is not None and not diags
+    assert typed.fields["latest_flag"].kind is Kind.BOOL and typed.fields["latest_flag"].derive is not None
+    assert typed == SCHEMA
+
+
+def test_a_channel_consent_held_by_a_trait_is_checked_once_typed():
+    schema, diags = schema_from_dict(_with_channel("latest_flag"))
+    assert schema is not None, diags
+    assert schema.channels["email"].consent == "latest_flag"
+    schema, diags = schema_from_dict(_with_channel("total"))  # a trait, but a sum
+    assert schema is None
+    assert [d.message for d in diags] == ["channel `email`: `consent` must name a boolean field"]

@@ -179,7 +179,7 @@ def load_database(project: Workspace | PathLike, dsn: str, *, data: PathLike | N
     from segdsl.data.engines import load_project as load_tables
     from segdsl.data.tables import load_table
     from segdsl.project.workspace import Workspace, find_project
-    from segdsl.schema.model import load_schema as read_schema
+    from segdsl.check.traits import load_schema as read_schema
 
     if isinstance(project, Workspace):
         schema, diagnostics, folder = project.schema, [d for d in project.diagnostics if d.span is None], \

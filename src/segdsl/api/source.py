@@ -73,7 +73,7 @@ def load_workspaces(
 
 def load_schema(path: PathLike) -> LoadedSchema:
     """Read a schema file (its format is in ``docs/schema.md``)."""
-    from segdsl.schema.model import load_schema as load
+    from segdsl.check.traits import load_schema as load
 
     schema, diagnostics = load(Path(path))
     return LoadedSchema(schema, tuple(diagnostics))
@@ -239,7 +239,7 @@ def _path(value: PathLike | None) -> Path | None:
 
 def _schema(schema: Schema | PathLike) -> tuple[Schema | None, list[Diagnostic]]:
     from segdsl.schema.model import Schema
-    from segdsl.schema.model import load_schema as read
+    from segdsl.check.traits import load_schema as read
 
     if isinstance(schema, Schema):
         return schema, []

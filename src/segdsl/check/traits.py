@@ -5,22 +5,59 @@ is parsed and typed here by the same checker that types rules, so a trait and an
 aggregate written inline in a rule mean exactly the same thing. The result is a schema
 whose derived fields carry their :class:`segdsl.ir.Aggregate`, their type and their
 nullability; the SQL backend and the in-memory profile builder both read that.
+
+:func:`load_schema` is how every part of segdsl gets a schema: read
+(:mod:`segdsl.schema.model`), then its traits typed here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 import attrs
 
-from segdsl.syntax import ast
+from segdsl.check.checker import Checker
 from segdsl.diagnostics import Diagnostic, error
-from segdsl.schema.model import Kind, Schema
+from segdsl.schema.model import Kind, Schema, channel_problems, read_schema, read_schema_dict
+from segdsl.syntax import ast
+from segdsl.syntax.parser import parse_expression
 from segdsl.syntax.span import Span
 
 
-def resolve_traits(schema: Schema) -> tuple[Schema | None, list[Diagnostic]]:
-    from segdsl.check.checker import Checker
-    from segdsl.syntax.parser import parse_expression
+def load_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
+    """Read a schema file and type its traits."""
+    schema, diags = read_schema(path)
+    if schema is None:
+        return None, diags
+    typed, more = check_schema(schema)
+    return typed, diags + more
 
+
+def schema_from_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | None, list[Diagnostic]]:
+    """Build a schema from a TOML document's data and type its traits."""
+    schema, diags = read_schema_dict(data, path)
+    if schema is None:
+        return None, diags
+    typed, more = check_schema(schema)
+    return typed, diags + more
+
+
+def check_schema(schema: Schema) -> tuple[Schema | None, list[Diagnostic]]:
+    """Type a schema's traits (and what depends on their types: the ``days_since`` of a
+    trait, a channel's consent held by a trait); None when one has an error."""
+    if not any(f.derive_text and f.derive is None for f in schema.fields.values()):
+        return schema, []
+    typed, diags = _type_traits(schema)
+    if typed is None:
+        return None, diags
+    problems = channel_problems(typed)
+    if problems:
+        return None, diags + problems
+    return typed, diags
+
+
+def _type_traits(schema: Schema) -> tuple[Schema | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     fields = dict(schema.fields)
     checker = Checker(schema)

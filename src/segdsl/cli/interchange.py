@@ -65,7 +65,7 @@ def import_(file, fmt, schema, output, name, message_format):
     """
     from segdsl.interchange import import_json
     from segdsl.project.workspace import display_path, project_modules
-    from segdsl.schema.model import load_schema
+    from segdsl.check.traits import load_schema
     from segdsl.syntax.source import decode_source
 
     if file == "-":

@@ -89,7 +89,7 @@ def report(project_dir: str, data_dir: str | None, fmt: str) -> None:
 def _project(project_dir: str, data_dir: str | None, need_schema: bool = True):
     from segdsl.diagnostics import render_all_text
     from segdsl.project.workspace import find_project
-    from segdsl.schema.model import load_schema
+    from segdsl.check.traits import load_schema
 
     project, diags = find_project(Path(project_dir))
     if project is None:

@@ -108,7 +108,7 @@ def tables(domain: str) -> list[str]:
 def table_schema(domain: str, table: str):
     """A :class:`segdsl.schema.model.Schema` for one generated table, keyed by its first column,
     for :func:`segdsl.data.tables.read_csv` / :func:`segdsl.data.tables.write_csv`."""
-    from segdsl.schema.model import schema_from_dict
+    from segdsl.schema.model import read_schema_dict
 
     cols = LAYOUTS[_check_domain(domain)][table]
     fields = {}
@@ -117,7 +117,7 @@ def table_schema(domain: str, table: str):
         if values:
             spec["values"] = list(values)
         fields[name] = spec
-    schema, diags = schema_from_dict({"entity": table, "table": table, "key": cols[0][0], "fields": fields})
+    schema, diags = read_schema_dict({"entity": table, "table": table, "key": cols[0][0], "fields": fields})
     if schema is None:
         raise ValueError(f"bad layout for {domain}.{table}: {diags}")
     return schema

@@ -24,7 +24,8 @@ from segdsl.diagnostics import Diagnostic, error
 from segdsl.lsp.text import LineIndex, Outline, Scan, outline, scan
 from segdsl.syntax.parser import ParseResult, parse_source
 from segdsl.project.workspace import Project
-from segdsl.schema.model import Schema, load_schema
+from segdsl.check.traits import load_schema
+from segdsl.schema.model import Schema
 from segdsl.syntax.source import MAX_SOURCE_BYTES, decode_source
 from segdsl.syntax.span import Span
 

@@ -67,7 +67,7 @@ def parse_key(text: str, key: Field) -> int | str:
 def key_field(path: str | Path) -> Field:
     """The key field of the schema of the project ``path`` is in."""
     from segdsl.project.workspace import find_project
-    from segdsl.schema.model import load_schema
+    from segdsl.check.traits import load_schema
 
     project, diags = find_project(Path(path))
     if project is None:

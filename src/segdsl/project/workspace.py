@@ -20,7 +20,8 @@ from segdsl import ir
 from segdsl.check.checker import check_modules
 from segdsl.diagnostics import Diagnostic, Severity, error
 from segdsl.project.errors import UsageError
-from segdsl.schema.model import Schema, load_schema
+from segdsl.check.traits import load_schema
+from segdsl.schema.model import Schema
 from segdsl.syntax import ast
 from segdsl.syntax.parser import parse_bytes
 from segdsl.syntax.span import SourceFile, Span

@@ -1,7 +1,11 @@
 """The profile schema: the entity a rule is evaluated over, and its typed fields.
 
-A schema is a TOML file (format in ``docs/schema.md``). Loading it never raises on bad
+A schema is a TOML file (format in ``docs/schema.md``). Reading it never raises on bad
 content: problems come back as diagnostics naming the file and the offending key.
+
+Reading a schema only reads it: a trait (``derive = '...'``) is a rule of the language,
+typed by the check stage (:func:`segdsl.check.traits.load_schema` reads a schema and
+types its traits; everything that evaluates rules uses that).
 """
 
 from __future__ import annotations
@@ -69,7 +73,8 @@ class Field(Value):
     #: Such a field has no column; it is computed from the as-of instant.
     days_since: str | None = None
     #: For traits: the aggregate text from the schema (``derive = '...'``) and, once the
-    #: checker has resolved it, the typed aggregate (a :class:`segdsl.ir.Aggregate`).
+    #: check stage has typed it (:mod:`segdsl.check.traits`), the typed aggregate (a
+    #: :class:`segdsl.ir.Aggregate`); until then the field's type is a placeholder.
     derive_text: str | None = attrs.field(default=None, eq=False)
     derive: Any = None
 
@@ -122,7 +127,8 @@ class Schema(Value):
 
 
 _TYPE_RE = re.compile(r"^\s*(\w+)\s*(?:\(\s*(\d+)\s*,\s*(\d+)\s*\))?\s*$")
-def load_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
+def read_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
+    """Read a schema file; its traits are left untyped (see the module's docstring)."""
     import tomllib  # only where a schema file is read
 
     path = Path(path)
@@ -135,26 +141,28 @@ def load_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
         return None, [error("E0301", f"schema file `{path}` is not UTF-8", where)]
     except tomllib.TOMLDecodeError as exc:
         return None, [error("E0301", f"schema file is not valid TOML: {exc}", where)]
-    return schema_from_dict(data, str(path))
+    return read_schema_dict(data, str(path))
 
 
-def schema_from_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | None, list[Diagnostic]]:
-    """Build and validate a schema, resolving its derived fields (traits)."""
+def read_schema_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | None, list[Diagnostic]]:
+    """Build and validate a schema from a TOML document's data; its traits are left
+    untyped (see the module's docstring)."""
     schema, diags = _schema(data, path)
-    if schema is not None and any(f.derive_text for f in schema.fields.values()):
-        from segdsl.check.traits import resolve_traits  # the checker types traits; imported late
-
-        schema, diags = resolve_traits(schema)
     if schema is None:
         return None, diags
     channels, problems = _channels(data.get("channels"), schema)
     if problems:
         return None, diags + problems
-    return attrs.evolve(schema, channels=channels), diags
+    schema = attrs.evolve(schema, channels=channels)
+    problems = channel_problems(schema)
+    if problems:
+        return None, diags + problems
+    return schema, diags
 
 
 def _channels(spec, schema: Schema) -> tuple[dict[str, Channel], list[Diagnostic]]:
-    """``[channels.NAME]`` with ``consent`` (a boolean field) and ``address`` (a text field)."""
+    """``[channels.NAME]`` with ``consent`` (a field) and ``address`` (a field): their
+    shape; :func:`channel_problems` checks the fields they name."""
     where = Span(schema.path, 0, 0)
     out: dict[str, Channel] = {}
     if spec is None:
@@ -164,16 +172,26 @@ def _channels(spec, schema: Schema) -> tuple[dict[str, Channel], list[Diagnostic
     for name, ch in spec.items():
         if not isinstance(ch, Mapping) or set(ch) - {"consent", "address"} or "consent" not in ch:
             return out, [error("E0302", f"channel `{name}` needs `consent` (and optionally `address`)", where)]
-        consent = schema.fields.get(ch["consent"]) if isinstance(ch["consent"], str) else None
-        if consent is None or consent.kind is not Kind.BOOL:
-            return out, [error("E0302", f"channel `{name}`: `consent` must name a boolean field", where)]
-        address = ch.get("address")
-        if address is not None:
-            f = schema.fields.get(address) if isinstance(address, str) else None
-            if f is None or f.kind is not Kind.TEXT:
-                return out, [error("E0302", f"channel `{name}`: `address` must name a text field", where)]
-        out[name] = Channel(name, consent.name, address)
+        out[name] = Channel(name, ch["consent"], ch.get("address"))
     return out, []
+
+
+def channel_problems(schema: Schema) -> list[Diagnostic]:
+    """The first channel whose ``consent`` is not a boolean field, or whose ``address``
+    is not a text field. A trait not yet typed passes: its type is known only once the
+    check stage has typed it, which then asks again."""
+    where = Span(schema.path, 0, 0)
+
+    def wrong(name, kind: Kind) -> bool:
+        f = schema.fields.get(name) if isinstance(name, str) else None
+        return f is None or (f.kind is not kind and not (f.derive_text and f.derive is None))
+
+    for ch in schema.channels.values():
+        if wrong(ch.consent, Kind.BOOL):
+            return [error("E0302", f"channel `{ch.name}`: `consent` must name a boolean field", where)]
+        if ch.address is not None and wrong(ch.address, Kind.TEXT):
+            return [error("E0302", f"channel `{ch.name}`: `address` must name a text field", where)]
+    return []
 
 
 def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema | None, list[Diagnostic]]:
