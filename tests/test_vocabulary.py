@@ -143,3 +143,11 @@ def test_the_vscode_grammar_highlights_exactly_the_keywords():
         f"highlighted but not keywords: {sorted(highlighted - KEYWORDS)}"
     )
     assert cadences == set(ir.CADENCES)
+
+
+def test_the_language_docs_list_exactly_the_keywords():
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    listed = text[text.index("**Keywords** are lower-case and reserved") :]
+    listed = listed[listed.index("```\n") + 4 :]
+    listed = set(listed[: listed.index("```")].split())
+    assert listed == KEYWORDS, f"missing: {sorted(KEYWORDS - listed)}; not keywords: {sorted(listed - KEYWORDS)}"
