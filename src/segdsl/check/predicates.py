@@ -16,12 +16,12 @@ from segdsl.check.messages import (
     unordered_help,
 )
 from segdsl.diagnostics import Diagnostic, error, warning
+from segdsl.ir.semantics import INT64_MAX, INT64_MIN
 from segdsl.schema.model import ORDERED, Field, Kind
 from segdsl.syntax.printer import literal_text
 from segdsl.syntax.span import Span
 from segdsl.check.suggest import did_you_mean, one_of
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 #: Longest span of days a rule may name (about 270 years): enough for any CRM, and far
 #: from the edges of every engine's calendar.

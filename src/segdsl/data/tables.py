@@ -32,16 +32,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from segdsl.ir.semantics import INT64_MAX, INT64_MIN, UTC, scale_decimal, unscale
 from segdsl.schema.model import Field, Kind, Schema
 
-UTC = dt.timezone.utc
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 US_PER_DAY = 86_400 * 1_000_000
 #: Timestamps must stay inside Python's years 1..9999 once converted to UTC.
 MIN_US = (1 - EPOCH_ORDINAL) * US_PER_DAY
 MAX_US = (dt.date.max.toordinal() + 1 - EPOCH_ORDINAL) * US_PER_DAY - 1
+
+
+def date_code(d: dt.date) -> int:
+    """A date as a date column stores it: days since 1970-01-01."""
+    return d.toordinal() - EPOCH_ORDINAL
+
+
+def timestamp_code(instant: dt.datetime) -> int:
+    """An aware instant as a timestamp column stores it: microseconds since the epoch."""
+    return (instant - EPOCH) // dt.timedelta(microseconds=1)
 
 
 class DataError(ValueError):
@@ -464,21 +473,18 @@ def _parse_decimal(f: Field, s: str) -> int:
     m = _DEC_RE.fullmatch(s)
     if not m:
         raise ValueError(f"{_short(s)} is not a plain decimal number like 1234.50")
-    sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
     scale = f.type.scale or 0
-    # Integer arithmetic only: the text never passes through a float, and extra places
-    # round half away from zero as Postgres numeric does (0.125 -> 0.13, not 0.12).
-    kept, rest = frac[:scale].ljust(scale, "0"), frac[scale:]
-    scaled = int(whole + kept) + (1 if rest and rest[0] >= "5" else 0)
+    # The exact decimal the text spells (never a float); extra places round half away
+    # from zero as Postgres numeric does (0.125 -> 0.13, not 0.12).
     try:
-        return _check_decimal(f, -scaled if sign else scaled)
+        return _check_decimal(f, scale_decimal(Decimal(s), scale))
     except ValueError as exc:
-        raise ValueError(f"{s}: {exc}" if rest else str(exc)) from None
+        raise ValueError(f"{s}: {exc}" if len(m.group(3) or "") > scale else str(exc)) from None
 
 
 def _check_decimal(f: Field, scaled: int) -> int:
     if abs(scaled) >= 10 ** (f.type.precision or 0):
-        value = _scaled_to_decimal(scaled, f.type.scale or 0)
+        value = unscale(scaled, f.type.scale or 0)
         raise ValueError(f"{value} does not fit {f.type} (at most {f.type.precision} digits)")
     return scaled
 
@@ -512,7 +518,7 @@ def _parse_date(f: Field, s: str) -> int:
         d = dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         raise ValueError(f"{_short(s)} is not a date (YYYY-MM-DD)") from None
-    return d.toordinal() - EPOCH_ORDINAL
+    return date_code(d)
 
 
 def _parse_timestamp(f: Field, s: str) -> int:
@@ -879,18 +885,7 @@ def _encode_decimal(f: Field, v: Any) -> int:
         raise ValueError(f"{v!r} is not a finite Decimal (floats are not exact)")
     if v.adjusted() > 40:
         raise ValueError(f"{v} does not fit {f.type}")
-    sign, digits, exp = v.as_tuple()
-    n = int("".join(map(str, digits)) or "0")
-    shift = -(exp + (f.type.scale or 0))  # type: ignore[operator]
-    if shift <= 0:
-        scaled = n * 10**-shift
-    elif shift > len(digits) + 1:
-        scaled = 0  # far below half a unit of the last place
-    else:
-        # Half-up on the magnitude, i.e. half away from zero, as Postgres numeric.
-        scaled, rest = divmod(n, 10**shift)
-        scaled += 2 * rest >= 10**shift
-    return _check_decimal(f, -scaled if sign else scaled)
+    return _check_decimal(f, scale_decimal(v, f.type.scale or 0))
 
 
 def _encode_float(f: Field, v: Any) -> float:
@@ -911,13 +906,13 @@ def _encode_bool(f: Field, v: Any) -> bool:
 def _encode_date(f: Field, v: Any) -> int:
     if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
         raise ValueError(f"{v!r} is not a date")
-    return v.toordinal() - EPOCH_ORDINAL
+    return date_code(v)
 
 
 def _encode_timestamp(f: Field, v: Any) -> int:
     if not isinstance(v, dt.datetime) or v.tzinfo is None or v.utcoffset() is None:
         raise ValueError(f"{v!r} is not a timezone-aware datetime")
-    return _check_us((v - EPOCH) // dt.timedelta(microseconds=1), v.isoformat())
+    return _check_us(timestamp_code(v), v.isoformat())
 
 
 def _encode_text(f: Field, v: Any) -> str:
@@ -946,19 +941,13 @@ _ENCODERS: dict[Kind, Callable[[Field, Any], Any]] = {
 # ------------------------------------------------------------ encoding → python value
 
 
-def _scaled_to_decimal(scaled: int, scale: int) -> Decimal:
-    # From text, which is exact and keeps the exponent at exactly -scale (1234.50, not
-    # 1234.5); several times faster than building it from a tuple of digits.
-    return Decimal(f"{scaled}e-{scale}")
-
-
 def _decode_column(f: Field, col: Column) -> list[Any]:
     values = col.values.tolist()
     valid = col.valid.tolist()
     match f.kind:
         case Kind.DECIMAL:
             scale = f.type.scale or 0
-            conv: Callable[[Any], Any] = lambda v: _scaled_to_decimal(v, scale)  # noqa: E731
+            conv: Callable[[Any], Any] = lambda v: unscale(v, scale)  # noqa: E731
         case Kind.DATE:
             conv = lambda v: dt.date.fromordinal(v + EPOCH_ORDINAL)  # noqa: E731
         case Kind.TIMESTAMP:

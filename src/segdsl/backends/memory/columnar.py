@@ -15,7 +15,6 @@ only on the rows the other items left undecided.
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import weakref
 from fractions import Fraction
 from typing import Any
@@ -23,13 +22,20 @@ from typing import Any
 import numpy as np
 
 from segdsl import ir
-from segdsl.ir.semantics import integer_comparison
-from segdsl.data.tables import EPOCH, EPOCH_ORDINAL, INT64_MAX, INT64_MIN, US_PER_DAY, Column, Table
-from segdsl.backends.memory.row import ASCII_FOLD, day_intervals, rule_as_of_date
+from segdsl.backends.memory.row import rule_as_of_date
+from segdsl.data.tables import Column, Table, date_code, timestamp_code
+from segdsl.ir.semantics import (
+    COMPARE,
+    INT64_MAX,
+    INT64_MIN,
+    day_bound,
+    day_ordinal,
+    day_windows,
+    fold_ascii,
+    integer_comparison,
+    scaled,
+)
 from segdsl.schema.model import Field, Kind
-
-_NP_OP = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-          ">": operator.gt, ">=": operator.ge}
 
 #: Up to this many values, ``in [...]`` on text is a few vectorised equality tests.
 _SMALL_SET = 16
@@ -194,14 +200,14 @@ class _Columnar:
     def day_cmp(self, node: ir.DayCmp, field: Field, col: Column) -> np.ndarray:
         if field.kind not in (Kind.DATE, Kind.TIMESTAMP):
             raise ValueError(f"day comparison on {field.kind.value} field `{field.name}`")
-        unit = US_PER_DAY if field.kind is Kind.TIMESTAMP else 1
+        timestamp = field.kind is Kind.TIMESTAMP
         out: np.ndarray | None = None
-        for lo, hi in day_intervals(node, self.as_of_day):
+        for lo, hi in day_windows(node.op, day_ordinal(node.day, self.as_of_day)):
             part: np.ndarray | None = None
             if lo is not None:
-                part = col.values >= np.int64((lo - EPOCH_ORDINAL) * unit)
+                part = col.values >= _encode_constant(field, day_bound(lo, timestamp))
             if hi is not None:
-                below = col.values < np.int64((hi - EPOCH_ORDINAL) * unit)
+                below = col.values < _encode_constant(field, day_bound(hi, timestamp))
                 part = below if part is None else np.logical_and(part, below, out=part)
             if part is None:
                 part = np.ones(len(col.values), dtype=bool)
@@ -321,9 +327,9 @@ def _encode_constant(field: Field, value: Any) -> Any:
     """A constant in the column's encoding, for the kinds compared directly."""
     match field.kind:
         case Kind.DATE:
-            return np.int64(value.toordinal() - EPOCH_ORDINAL)
+            return np.int64(date_code(value))
         case Kind.TIMESTAMP:
-            return np.int64((value - EPOCH) // dt.timedelta(microseconds=1))
+            return np.int64(timestamp_code(value))
         case Kind.FLOAT:
             return float(value)
         case Kind.BOOL:
@@ -333,8 +339,7 @@ def _encode_constant(field: Field, value: Any) -> Any:
 
 def _scaled(field: Field, value: Any) -> Fraction:
     """An int or decimal constant in units of the column's last decimal place, exactly."""
-    scale = (field.type.scale or 0) if field.kind is Kind.DECIMAL else 0
-    return Fraction(value) * 10**scale
+    return scaled(value, (field.type.scale or 0) if field.kind is Kind.DECIMAL else 0)
 
 
 def _compare(field: Field, col: Column, op: str, value: Any) -> np.ndarray:
@@ -344,11 +349,11 @@ def _compare(field: Field, col: Column, op: str, value: Any) -> np.ndarray:
         # Text and enums: = and != vectorise exactly; anything else compares only the
         # non-null strings, as the row evaluator does.
         if op in ("=", "!="):
-            return np.asarray(_NP_OP[op](col.values, value), dtype=bool)
+            return np.asarray(COMPARE[op](col.values, value), dtype=bool)
         out = np.zeros(len(col.values), dtype=bool)
-        out[col.valid] = [_NP_OP[op](v, value) for v in col.values[col.valid]]
+        out[col.valid] = [COMPARE[op](v, value) for v in col.values[col.valid]]
         return out
-    return _NP_OP[op](col.values, _encode_constant(field, value))
+    return COMPARE[op](col.values, _encode_constant(field, value))
 
 
 def _int_compare(values: np.ndarray, op: str, c: Fraction) -> np.ndarray:
@@ -414,13 +419,11 @@ def _in_set(field: Field, col: Column, values: tuple[Any, ...]) -> np.ndarray:
 
 
 def _text_match(col: Column, kind: str, text: str, fold: bool) -> np.ndarray:
-    needle = text.translate(ASCII_FOLD) if fold else text
+    needle = fold_ascii(text) if fold else text
     n = len(needle)
     values = col.values[col.valid]
     # ASCII folding maps character for character, so a prefix or suffix test only needs
-    # the len(needle) characters it compares folded, not the whole value. On ASCII text
-    # str.lower() is that folding, and much faster than translate().
-    ascii_needle = needle.isascii()
+    # the len(needle) characters it compares folded, not the whole value.
     match kind, fold:
         case _ if kind not in ("contains", "starts", "ends"):
             raise ValueError(f"unknown text match {kind!r}")
@@ -429,21 +432,15 @@ def _text_match(col: Column, kind: str, text: str, fold: bool) -> np.ndarray:
         case "contains", False:
             hits = (needle in s for s in values)
         case "contains", True:
-            hits = (needle in (s.lower() if s.isascii() else s.translate(ASCII_FOLD)) for s in values)
+            hits = (needle in fold_ascii(s) for s in values)
         case "starts", False:
             hits = (s.startswith(needle) for s in values)
         case "ends", False:
             hits = (s.endswith(needle) for s in values)
-        case "starts", True if ascii_needle:
-            # A non-ASCII slice whose lower() is the needle (the Kelvin sign lowers to
-            # `k`) does not fold to it: ASCII folding leaves non-ASCII letters alone.
-            hits = ((p := s[:n]).lower() == needle and p.isascii() for s in values)
-        case "ends", True if ascii_needle:
-            hits = ((p := s[-n:]).lower() == needle and p.isascii() for s in values)
         case "starts", True:
-            hits = (s[:n].translate(ASCII_FOLD) == needle for s in values)
+            hits = (fold_ascii(s[:n]) == needle for s in values)
         case "ends", True:
-            hits = (s[-n:].translate(ASCII_FOLD) == needle for s in values)
+            hits = (fold_ascii(s[-n:]) == needle for s in values)
     out = np.zeros(len(col.values), dtype=bool)
     out[col.valid] = np.fromiter(hits, dtype=bool, count=len(values))
     return out

@@ -3,8 +3,9 @@ from the source tables with numpy group-bys.
 
 Semantics are those of :class:`segdsl.ir.Aggregate` — the same definitions the SQL
 backend compiles into its profile CTE — so the evaluators see exactly the values a
-database would compute: sums are exact integer sums of the columns' encodings, a `latest`
-tie goes to the row with the greatest id, and empty groups give 0 or NULL as documented.
+database would compute: sums are exact integer sums of the columns' encodings, `latest`
+ranks rows as :func:`segdsl.ir.semantics.latest_rank` says (a tie goes to the row with
+the greatest id), and empty groups give 0 or NULL as documented.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from segdsl import ir
 from segdsl.data.tables import Column, DataError, Table, load_table, read_csv
+from segdsl.ir.semantics import latest_rank
 from segdsl.schema.model import Field, Schema
 
 
@@ -196,15 +198,12 @@ def _latest(agg: ir.Aggregate, src: Table, rows: np.ndarray, keep: np.ndarray | 
     col = src.columns[agg.column.column]
     picked = np.arange(len(rows)) if keep is None else np.flatnonzero(keep)
     owners = rows[picked]
-    by = src.columns[agg.by.column].values[picked]
-    ids = src.columns[agg.id_column].values[picked]
-    # Two grouped maxima instead of a sort: the greatest `by` per entity, then among the
-    # rows that reach it the greatest id (the tie-break).
-    top = _group_max(owners, by, n)
-    tied = by == top[owners]
-    owners, ids, picked = owners[tied], _orderable(ids[tied]), picked[tied]
-    winner = ids == _group_max(owners, ids, n)[owners]
-    owners, picked = owners[winner], picked[winner]
+    # Grouped maxima instead of a sort: per entity, the rows reaching the greatest value
+    # of each ranking column in turn (`by`, then the id that breaks a tie).
+    for column in latest_rank(agg):
+        values = _orderable(src.columns[column].values[picked])
+        top = values == _group_max(owners, values, n)[owners]
+        owners, picked = owners[top], picked[top]
     seen = np.zeros(n, dtype=bool)
     seen[owners] = True
     if np.count_nonzero(seen) != len(owners):

@@ -11,6 +11,7 @@ in the function's namespace (``C0``, ``C1`` ...), never pasted into the text.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,12 +19,16 @@ import attrs
 
 from segdsl import ir
 from segdsl.schema.model import Field, Kind
-from segdsl.ir.semantics import as_of_date, day_start
-
-MAX_ORDINAL = dt.date.max.toordinal()
-
-#: Folds ASCII A-Z to a-z and nothing else: the one case folding every engine shares.
-ASCII_FOLD = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+from segdsl.ir.semantics import (
+    ASCII_FOLD,
+    COMPARE,
+    NEGATE,
+    as_of_date,
+    day_bound,
+    day_ordinal,
+    day_windows,
+    fold_ascii,
+)
 
 #: Above this many nested and/or levels a subtree becomes a helper function, so the
 #: generated source stays far below Python's limit of 200 nested parentheses.
@@ -33,7 +38,10 @@ _HOIST_DEPTH = 24
 #: references too) is pasted inline where it is referenced, sparing a call per record.
 _INLINE_DEPTH = 4
 
-_PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_PY_SPELLING = {operator.eq: "==", operator.ne: "!=", operator.lt: "<", operator.le: "<=", operator.gt: ">",
+                operator.ge: ">="}
+#: Each comparison of :data:`segdsl.ir.semantics.COMPARE` as Python source.
+_PY_OP = {op: _PY_SPELLING[fn] for op, fn in COMPARE.items()}
 
 
 def rule_as_of_date(as_of: dt.datetime) -> dt.date:
@@ -41,47 +49,6 @@ def rule_as_of_date(as_of: dt.datetime) -> dt.date:
     if not isinstance(as_of, dt.datetime) or as_of.tzinfo is None or as_of.utcoffset() is None:
         raise ValueError("as_of must be a timezone-aware datetime (see segdsl.ir.semantics.parse_as_of)")
     return as_of_date(as_of)
-
-
-# ------------------------------------------------------------------ day intervals
-
-Interval = tuple[int | None, int | None]  # [lo, hi) in day ordinals; None is unbounded
-
-_DAY_SETS: dict[str, Callable[[int], list[Interval]]] = {
-    ">=": lambda n: [(n, None)],
-    ">": lambda n: [(n + 1, None)],
-    "<=": lambda n: [(None, n + 1)],
-    "<": lambda n: [(None, n)],
-    "=": lambda n: [(n, n + 1)],
-    "!=": lambda n: [(None, n), (n + 1, None)],
-}
-
-
-def day_intervals(node: ir.DayCmp, as_of_day: dt.date, negate: bool = False) -> list[Interval]:
-    """The UTC days where ``date(field) op day`` is TRUE (FALSE when ``negate``), as
-    half-open ordinal intervals clipped to Python's years 1..9999.
-
-    Computed on ordinals rather than with ``Day.resolve``, so an offset that leaves the
-    calendar makes the test constant for non-null values instead of raising."""
-    day = node.day
-    n = day.date.toordinal() if day.date is not None else as_of_day.toordinal() + (day.offset or 0)
-    op = ir.NEGATE[node.op] if negate else node.op
-    out = []
-    for lo, hi in _DAY_SETS[op](n):
-        if lo is not None and lo <= 1:
-            lo = None  # every representable day is >= lo
-        if hi is not None and hi > MAX_ORDINAL:
-            hi = None  # every representable day is < hi
-        if (lo is not None and lo > MAX_ORDINAL) or (hi is not None and hi <= 1):
-            continue  # no representable day lies in the interval
-        out.append((lo, hi))
-    return out
-
-
-def day_bound(kind: Kind, ordinal: int) -> dt.date | dt.datetime:
-    """A day ordinal as a bound on the field's values: the date, or its UTC midnight."""
-    d = dt.date.fromordinal(ordinal)
-    return day_start(d) if kind is Kind.TIMESTAMP else d
 
 
 # ------------------------------------------------------------------ code generation
@@ -221,7 +188,7 @@ class _Codegen:
                 return _E(f"r[{self.const(field.column)}] is {'not ' if negate else ''}None", ATOM)
             case ir.IsTrue(field):
                 return _E(f"r[{self.const(field.column)}] is {negate is False}", ATOM)
-            case ir.Cmp(op=op, value=value) if (ir.NEGATE[op] if negate else op) == "=" and value is not None:
+            case ir.Cmp(op=op, value=value) if (NEGATE[op] if negate else op) == "=" and value is not None:
                 # ``None == value`` is False, so the test needs no guard.
                 return _E(f"r[{self.const(node.field.column)}] == {self.const(value)}", ATOM)
             case ir.InSet(values=values) if not negate and None not in values:
@@ -237,7 +204,7 @@ class _Codegen:
     def test(self, node: ir.Node, v: str, negate: bool) -> _E:
         match node:
             case ir.Cmp(op=op, value=value):
-                op = ir.NEGATE[op] if negate else op
+                op = NEGATE[op] if negate else op
                 return _E(f"{v} {_PY_OP[op]} {self.const(value)}", ATOM)
             case ir.InSet(values=values):
                 return _E(f"{v} {'not in' if negate else 'in'} {self.const(frozenset(values))}", ATOM)
@@ -259,10 +226,11 @@ class _Codegen:
             needle = self.const(text)
             return _E(f"{needle} in {v}" if kind == "contains" else
                       f"{v}.{'startswith' if kind == 'starts' else 'endswith'}({needle})", ATOM)
-        needle = self.const(text.translate(ASCII_FOLD))
-        # ASCII_FOLD maps one character to one character, so for `starts`/`ends` only as
-        # many characters as the needle has need folding. An ASCII text folds exactly as
-        # ``str.lower`` does (``isascii`` is O(1)); anything else goes through the table.
+        needle = self.const(fold_ascii(text))
+        # Folding maps one character to one character, so for `starts`/`ends` only as
+        # many characters as the needle has need folding. ``fold_ascii`` written inline:
+        # an ASCII text folds exactly as ``str.lower`` does (``isascii`` is O(1));
+        # anything else goes through the table.
         if kind == "contains":
             part = v
         else:
@@ -287,13 +255,14 @@ class _Codegen:
     def day_test(self, node: ir.DayCmp, field: Field, v: str, negate: bool) -> _E:
         if field.kind not in (Kind.DATE, Kind.TIMESTAMP):
             raise ValueError(f"day comparison on {field.kind.value} field `{field.name}`")
+        timestamp = field.kind is Kind.TIMESTAMP
         parts = []
-        for lo, hi in day_intervals(node, self.as_of_day, negate):
+        for lo, hi in day_windows(NEGATE[node.op] if negate else node.op, day_ordinal(node.day, self.as_of_day)):
             bounds = []
             if lo is not None:
-                bounds.append(_E(f"{v} >= {self.const(day_bound(field.kind, lo))}", ATOM))
+                bounds.append(_E(f"{v} >= {self.const(day_bound(lo, timestamp))}", ATOM))
             if hi is not None:
-                bounds.append(_E(f"{v} < {self.const(day_bound(field.kind, hi))}", ATOM))
+                bounds.append(_E(f"{v} < {self.const(day_bound(hi, timestamp))}", ATOM))
             parts.append(_and(bounds))
         return _or(parts)
 
@@ -318,4 +287,4 @@ def compile_row(rule: ir.Node, as_of: dt.datetime) -> Callable[[Mapping[str, Any
     return fn
 
 
-__all__ = ["ASCII_FOLD", "compile_row", "compile_source", "day_bound", "day_intervals", "rule_as_of_date"]
+__all__ = ["compile_row", "compile_source", "rule_as_of_date"]

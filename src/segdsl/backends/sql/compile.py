@@ -13,6 +13,7 @@ import attrs
 
 from segdsl import ir
 from segdsl.diagnostics import Diagnostic, error
+from segdsl.ir.semantics import COMPARE
 from segdsl.schema.model import Field, Schema
 from segdsl.backends.sql.builder import Builder, Unsupported, generate_sql
 from segdsl.backends.sql.targets import get_target
@@ -117,7 +118,7 @@ def _traits_read(node: ir.Node) -> tuple[list[Field], set[str]]:
         if f.derive.fn not in ("count", "sum"):
             return
         if cls is ir.Cmp:
-            zero_fails = not _PY_OPS[n.op](0, n.value)
+            zero_fails = not COMPARE[n.op](0, n.value)
         elif cls is ir.InSet:
             zero_fails = 0 not in n.values
         else:
@@ -126,9 +127,3 @@ def _traits_read(node: ir.Node) -> tuple[list[Field], set[str]]:
 
     walk(node, True)
     return list(derived.values()), ok - bad
-
-
-_PY_OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-
-
