@@ -1,47 +1,25 @@
 """Real SQL engines: connect, create the profile table, load records, run compiled SQL.
 
-Postgres (psycopg 3, loaded with COPY), DuckDB and SQLite (STRICT tables) share one
-storage convention per type, documented in ``docs/schema.md``; records are dicts keyed
-by column with the Python values of :mod:`segdsl.data.tables`. Every driver import is lazy.
+Postgres (psycopg 3, loaded with COPY), DuckDB, SQLite (STRICT tables) and MySQL/MariaDB
+share one storage convention per type, documented in ``docs/schema.md``; how each engine
+differs is its :class:`~segdsl.backends.sql.targets.Target` record, and the statements
+come from :mod:`segdsl.backends.sql.storage`. Records are dicts keyed by column with the
+Python values of :mod:`segdsl.data.tables`. Every driver import is lazy.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from segdsl.backends.sql import storage
+from segdsl.backends.sql.targets import Target, family_target
 from segdsl.schema.model import Field, Kind, Schema
 
 if TYPE_CHECKING:
     from segdsl.data.tables import Table
-
-_TYPES = {
-    "postgres": {
-        Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE PRECISION", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
-        Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "TIMESTAMPTZ", Kind.TAGS: "TEXT[]",
-    },
-    "duckdb": {
-        Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
-        Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "TIMESTAMPTZ", Kind.TAGS: "TEXT[]",
-    },
-    # Default collations stay as the server has them; compiled SQL asks for binary
-    # comparison itself. Timestamps are UTC wall-clock DATETIME(6).
-    "mysql": {
-        Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.TEXT: "TEXT", Kind.ENUM: "VARCHAR(255)",
-        Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "DATETIME(6)", Kind.TAGS: "JSON",
-    },
-    # STRICT tables: a value of the wrong type is an error, never silently text.
-    "sqlite": {
-        Kind.INT: "INTEGER", Kind.DECIMAL: "INTEGER", Kind.FLOAT: "REAL", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
-        Kind.BOOL: "INTEGER", Kind.DATE: "TEXT", Kind.TIMESTAMP: "TEXT", Kind.TAGS: "TEXT",
-    },
-}
-
 
 class EngineError(Exception):
     """A connection or execution problem, with a message fit for the user."""
@@ -51,30 +29,33 @@ class EngineError(Exception):
 class Engine:
     """One open connection to a SQL engine."""
 
-    family: str  # "postgres" | "duckdb" | "sqlite"
+    family: str  # "postgres" | "duckdb" | "sqlite" | "mysql"
     conn: Any
 
     @property
+    def target(self) -> Target:
+        return family_target(self.family)
+
+    @property
     def dialect(self) -> str:
-        return self.family
+        return self.target.dialect
 
     @property
     def binds_named_params(self) -> bool:
-        """Whether compiled SQL can be run with named parameters. PyMySQL expects
-        pyformat markers that sqlglot does not emit for MySQL, so MySQL gets literals,
-        which are quoted safely whatever the server's SQL mode."""
-        return self.family != "mysql"
+        """Whether compiled SQL can be run with named parameters (see ``Target.named_params``)."""
+        return self.target.named_params
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        cursors = self.target.cursors
         try:
-            if self.family in ("postgres", "mysql"):
+            if cursors:
                 with self.conn.cursor() as cur:
                     cur.execute(sql, params or None)
                     return list(cur.fetchall()) if cur.description else []
             cur = self.conn.execute(sql, dict(params or {}))
             return cur.fetchall() if cur.description else []
         except Exception as exc:  # driver-specific error classes
-            if self.family in ("postgres", "mysql"):
+            if cursors:
                 self.conn.rollback()
             raise EngineError(f"{self.family}: {str(exc).strip()}") from exc
 
@@ -101,16 +82,14 @@ def connect(dsn: str) -> Engine:
     (``:memory:`` for an in-memory database)."""
     if dsn.startswith(("mysql://", "mariadb://")):
         return _connect_mysql(dsn)
-    if dsn.startswith(("duckdb:", "sqlite:")):
-        family, _, path = dsn.partition(":")
-        path = path.removeprefix("//") or ":memory:"
-        if family == "duckdb":
-            import duckdb
+    if dsn.startswith("duckdb:"):
+        import duckdb
 
-            return Engine("duckdb", duckdb.connect(path))
+        return Engine("duckdb", duckdb.connect(_file_path(dsn)))
+    if dsn.startswith("sqlite:"):
         import sqlite3
 
-        return Engine("sqlite", sqlite3.connect(path))
+        return Engine("sqlite", sqlite3.connect(_file_path(dsn)))
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is an optional dependency
@@ -124,6 +103,11 @@ def connect(dsn: str) -> Engine:
     conn.execute("SET TIME ZONE 'UTC'")
     conn.commit()
     return Engine("postgres", conn)
+
+
+def _file_path(dsn: str) -> str:
+    """The database file of ``duckdb:PATH`` / ``sqlite:PATH`` (``//`` allowed before it)."""
+    return dsn.partition(":")[2].removeprefix("//") or ":memory:"
 
 
 def _connect_mysql(dsn: str) -> Engine:
@@ -151,64 +135,13 @@ def _connect_mysql(dsn: str) -> Engine:
 
 
 def create_table_sql(schema: Schema, family: str, table: str | None = None) -> list[str]:
-    """DROP + CREATE statements for the profile table, built with sqlglot."""
-    from sqlglot import exp
-
-    name = table or schema.table
-    ident = exp.Table(this=exp.to_identifier(name, quoted=True))
-    cols = []
-    for f in schema.stored_fields():
-        constraints = []
-        if not f.nullable:
-            constraints.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
-        if f.name == schema.key.name:
-            constraints.append(exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint()))
-        cols.append(
-            exp.ColumnDef(
-                this=exp.to_identifier(f.column, quoted=True),
-                kind=exp.DataType.build(_column_type(f, family, f.name == schema.key.name), dialect=family),
-                constraints=constraints,
-            )
-        )
-    drop = exp.Drop(tables=[ident.copy()], kind="TABLE", exists=True).sql(family, identify=True)
-    create = exp.Create(this=exp.Schema(this=ident, expressions=cols), kind="TABLE").sql(family, identify=True)
-    if family == "sqlite":
-        # sqlglot parses SQLite's STRICT but does not generate it; the statement is
-        # built from the schema only, so appending the keyword is safe.
-        create += " STRICT"
-    return [drop, create]
-
-
-def _column_type(f: Field, family: str, key: bool = False) -> str:
-    if f.kind is Kind.DECIMAL and family != "sqlite":
-        return f"DECIMAL({f.type.precision}, {f.type.scale})"
-    if key and family == "mysql" and f.kind is Kind.TEXT:
-        return "VARCHAR(255)"  # MySQL cannot index TEXT without a prefix length
-    return _TYPES[family][f.kind]
+    """DROP + CREATE statements for the profile table (see :func:`segdsl.backends.sql.storage.create_table`)."""
+    return storage.create_table(family_target(family), schema, table)
 
 
 def storage_value(family: str, kind: Kind, value: Any, scale: int = 0) -> Any:
-    """A Python value in the form ``family`` stores it."""
-    if value is None:
-        return None
-    if kind is Kind.TAGS:
-        tags = sorted(value)
-        return json.dumps(tags, ensure_ascii=False) if family in ("sqlite", "mysql") else tags
-    if family == "mysql" and isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    if family != "sqlite":
-        return value
-    match value:
-        case bool():
-            return int(value)
-        case Decimal():
-            # Whole units of the last decimal place: sums and comparisons stay exact.
-            return int(value.scaleb(scale))
-        case dt.datetime():
-            return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-        case dt.date():
-            return value.isoformat()
-    return value
+    """A Python value in the form ``family`` stores it (see :func:`segdsl.backends.sql.storage.storage_value`)."""
+    return storage.storage_value(family_target(family), kind, value, scale)
 
 
 def load_records(
@@ -218,28 +151,26 @@ def load_records(
     """Load ``records`` (or a :class:`~segdsl.data.tables.Table`, read a batch of rows at a
     time) into the schema's table, created afresh (``create``) or emptied first (an
     existing table of the same shape); returns the row count."""
-    from sqlglot import exp
-
     from segdsl.data.tables import Table
 
+    t = engine.target
     fields = schema.stored_fields()
     name = table or schema.table
     if create:
-        engine.executescript(create_table_sql(schema, engine.family, table))
+        engine.executescript(storage.create_table(t, schema, table))
     else:
-        engine.execute(exp.Delete(this=exp.Table(this=exp.to_identifier(name, quoted=True))).sql(
-            engine.family, identify=True))
+        engine.execute(storage.delete_rows(t, name))
     if isinstance(records, Table):
         # Row tuples straight from the columns: never a list of dicts of a whole table.
         values: Iterable[tuple] = records.iter_rows([f.column for f in fields])
     else:
         values = (tuple(r.get(f.column) for f in fields) for r in records)
     rows = (
-        tuple(storage_value(engine.family, f.kind, v, f.type.scale or 0) for f, v in zip(fields, row))
+        tuple(storage.storage_value(t, f.kind, v, f.type.scale or 0) for f, v in zip(fields, row))
         for row in values
     )
     count = 0
-    if engine.family == "postgres":
+    if t.bulk_load == "copy":
         from psycopg import sql as pgsql
 
         stmt = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -251,41 +182,26 @@ def load_records(
                 count += 1
         engine.commit()
         return count
-    insert = exp.Insert(
-        this=exp.Schema(
-            this=exp.Table(this=exp.to_identifier(name, quoted=True)),
-            expressions=[exp.to_identifier(f.column, quoted=True) for f in fields],
-        ),
-        expression=exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in fields])]),
-    ).sql(engine.family, identify=True)
     batch = list(rows)
-    if batch and engine.family == "duckdb":
+    if batch and t.bulk_load == "arrow":
         # DuckDB inserts row by row slowly; hand it one Arrow table instead.
         import pyarrow as pa
 
         columns = {f.column: [row[i] for row in batch] for i, f in enumerate(fields)}
         arrow = pa.table({name: pa.array(values, type=_arrow_type(f)) for (name, values), f in zip(columns.items(), fields)})
-        copy_in = exp.insert(
-            exp.select("*").from_(exp.to_table("segdsl_load")), exp.Table(this=exp.to_identifier(name, quoted=True))
-        ).sql("duckdb", identify=True)
         engine.conn.register("segdsl_load", arrow)
         try:
-            engine.execute(copy_in)
+            engine.execute(storage.insert_select_all(t, name, "segdsl_load"))
         finally:
             engine.conn.unregister("segdsl_load")
-    elif batch and engine.family == "mysql":
-        # PyMySQL batches an INSERT ... VALUES with %s markers into multi-row inserts.
-        insert = exp.Insert(
-            this=exp.Schema(
-                this=exp.Table(this=exp.to_identifier(name, quoted=True)),
-                expressions=[exp.to_identifier(f.column, quoted=True) for f in fields],
-            ),
-            expression=exp.Values(expressions=[exp.Tuple(expressions=[exp.Var(this="%s") for _ in fields])]),
-        ).sql("mysql", identify=True)
-        with engine.conn.cursor() as cur:
-            cur.executemany(insert, batch)
     elif batch:
-        engine.conn.executemany(insert, batch)
+        # PyMySQL batches an INSERT ... VALUES with %s markers into multi-row inserts.
+        insert = storage.insert_rows(t, name, [f.column for f in fields])
+        if t.cursors:
+            with engine.conn.cursor() as cur:
+                cur.executemany(insert, batch)
+        else:
+            engine.conn.executemany(insert, batch)
     engine.commit()
     return len(batch)
 

@@ -25,6 +25,9 @@ from typing import Any
 
 import attrs
 
+from segdsl.backends.sql.targets import Target, family_target
+from segdsl.ir.semantics import timestamp_text
+
 SCHEMA_VERSION = "1"
 CHANGES = ("entered", "exited")
 #: Columns of the outbox tables ``--format table`` writes (see :mod:`segdsl.lifecycle.sync`).
@@ -55,10 +58,10 @@ def decode_key(text: str) -> Any:
 
 
 def as_of_text(instant: dt.datetime) -> str:
-    """Fixed width UTC text, so the text order is the time order."""
+    """Fixed width UTC text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), so the text order is the time order."""
     if instant.tzinfo is None:
         raise ValueError("as-of instants are timezone-aware")
-    return instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamp_text(instant, "T", "Z")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -171,33 +174,16 @@ class SyncView:
     events: tuple[Event, ...]
 
 
-# ------------------------------------------------------------------- dialects
-
-
-@attrs.frozen
-class _Dialect:
-    name: str
-    serial: str
-    without_rowid: str
-    lock_rows: str
-    begin_write: str
-    begin_read: str
-
-
-_SQLITE = _Dialect("sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", " WITHOUT ROWID", "", "BEGIN IMMEDIATE", "BEGIN")
-_POSTGRES = _Dialect(
-    "postgres", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "", " FOR UPDATE", "BEGIN",
-    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-)
+# ------------------------------------------------------------------- tables
 
 _RUN_COLUMNS = "run_id, segment, as_of, size, entered, exited, members_hash, definition_hash, recorded_at"
 
 
-def _ddl(d: _Dialect) -> list[str]:
+def _ddl(t: Target) -> list[str]:
     return [
         "CREATE TABLE IF NOT EXISTS segdsl_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
         f"""CREATE TABLE IF NOT EXISTS segdsl_runs (
-            run_id {d.serial}, project TEXT NOT NULL, segment TEXT NOT NULL, as_of TEXT NOT NULL,
+            run_id {t.serial_key}, project TEXT NOT NULL, segment TEXT NOT NULL, as_of TEXT NOT NULL,
             size BIGINT NOT NULL, entered BIGINT NOT NULL, exited BIGINT NOT NULL,
             members_hash TEXT NOT NULL, definition_hash TEXT NOT NULL, recorded_at TEXT NOT NULL,
             UNIQUE (project, segment, as_of))""",
@@ -205,9 +191,9 @@ def _ddl(d: _Dialect) -> list[str]:
             project TEXT NOT NULL, segment TEXT NOT NULL, run_id BIGINT, PRIMARY KEY (project, segment))""",
         f"""CREATE TABLE IF NOT EXISTS segdsl_members (
             project TEXT NOT NULL, segment TEXT NOT NULL, key TEXT NOT NULL, since TEXT NOT NULL,
-            PRIMARY KEY (project, segment, key)){d.without_rowid}""",
+            PRIMARY KEY (project, segment, key)){" WITHOUT ROWID" if t.without_rowid else ""}""",
         f"""CREATE TABLE IF NOT EXISTS segdsl_events (
-            event_id {d.serial}, project TEXT NOT NULL, segment TEXT NOT NULL, key TEXT NOT NULL,
+            event_id {t.serial_key}, project TEXT NOT NULL, segment TEXT NOT NULL, key TEXT NOT NULL,
             change TEXT NOT NULL CHECK (change IN ('entered', 'exited')), as_of TEXT NOT NULL,
             run_id BIGINT NOT NULL, idempotency_key TEXT NOT NULL,
             UNIQUE (project, segment, as_of, key, change))""",
@@ -234,9 +220,9 @@ class Store:
     """The membership store of one project (``project`` keeps projects sharing one
     database apart). Use :func:`open_sqlite` / :func:`open_postgres` / :func:`open_store`."""
 
-    def __init__(self, conn: Any, dialect: _Dialect, project: str, location: str, timeout: float):
+    def __init__(self, conn: Any, target: Target, project: str, location: str, timeout: float):
         self.conn = conn
-        self.dialect = dialect
+        self.target = target
         self.project = project
         self.location = location
         self.timeout = timeout
@@ -244,7 +230,8 @@ class Store:
     # -- plumbing
 
     def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.dialect is _POSTGRES else sql
+        marker = self.target.param_marker
+        return sql if marker == "?" else sql.replace("?", marker)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         cur = self.conn.execute(self._sql(sql), tuple(params))
@@ -254,7 +241,7 @@ class Store:
         self.conn.execute(self._sql(sql), tuple(params))
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        if self.dialect is _POSTGRES:
+        if self.target.cursors:
             with self.conn.cursor() as cur:
                 cur.executemany(self._sql(sql), list(rows))
         else:
@@ -262,7 +249,7 @@ class Store:
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """Bulk insert: COPY on Postgres, executemany on SQLite."""
-        if self.dialect is _POSTGRES:
+        if self.target.bulk_load == "copy":
             with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -276,7 +263,7 @@ class Store:
         Postgres COPY fed with text built a chunk at a time (about a third of the
         client time of psycopg's per-row ``write_row``), on SQLite executemany."""
         names = ", ".join((*lead, *columns))
-        if self.dialect is _POSTGRES:
+        if self.target.bulk_load == "copy":
             prefix = "".join(_copy_text(v) + "\t" for v in lead.values())
             with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for chunk in _batched(rows):
@@ -289,7 +276,7 @@ class Store:
     @contextlib.contextmanager
     def _transaction(self, write: bool = True) -> Iterator[None]:
         with self._errors():
-            self._run(self.dialect.begin_write if write else self.dialect.begin_read)
+            self._run(self.target.begin_write if write else self.target.begin_read)
             try:
                 yield
             except BaseException:
@@ -309,10 +296,10 @@ class Store:
 
     def _setup(self) -> None:
         with self._transaction():
-            if self.dialect is _POSTGRES:
+            if self.target.ddl_lock is not None:
                 # CREATE TABLE IF NOT EXISTS races with itself; one creator at a time.
-                self._run("SELECT pg_advisory_xact_lock(7327301)")
-            for statement in _ddl(self.dialect):
+                self._run(self.target.ddl_lock)
+            for statement in _ddl(self.target):
                 self._run(statement)
             self._run("INSERT INTO segdsl_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                       (SCHEMA_VERSION,))
@@ -433,7 +420,7 @@ class Store:
             for snap in sorted(snapshots, key=lambda s: s.segment):
                 self._run("INSERT INTO segdsl_heads (project, segment, run_id) VALUES (?, ?, NULL) "
                           "ON CONFLICT DO NOTHING", (self.project, snap.segment))
-                self._rows("SELECT run_id FROM segdsl_heads WHERE project = ? AND segment = ?" + self.dialect.lock_rows,
+                self._rows("SELECT run_id FROM segdsl_heads WHERE project = ? AND segment = ?" + self.target.lock_rows,
                            (self.project, snap.segment))
             for snap in snapshots:
                 out.append(self._commit_one(snap, at, recorded))
@@ -467,12 +454,12 @@ class Store:
         del new
         insert_run = ("INSERT INTO segdsl_runs (project, segment, as_of, size, entered, exited, members_hash, "
                       "definition_hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        if self.dialect is _POSTGRES:
+        if self.target.returning:
             run_id = int(self._rows(insert_run + " RETURNING run_id", params)[0][0])
         else:
             run_id = int(self.conn.execute(insert_run, params).lastrowid)
         if exited:
-            if self.dialect is _POSTGRES:
+            if self.target.array_params:
                 self._run("DELETE FROM segdsl_members WHERE project = ? AND segment = ? AND key = ANY(?)",
                           (self.project, snap.segment, exited))
             else:
@@ -615,7 +602,7 @@ def open_sqlite(path: str | Path, project: str, *, create: bool = True, timeout:
         conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
     except sqlite3.Error as exc:
         raise _state_error(exc, str(path), timeout) from None
-    store = Store(conn, _SQLITE, project, str(path), timeout)
+    store = Store(conn, family_target("sqlite"), project, str(path), timeout)
     with store._errors():
         # WAL: readers (a sync) never block the writer; FULL: a committed refresh
         # survives power loss too, not only a killed process.
@@ -639,7 +626,7 @@ def open_postgres(dsn: str, project: str, *, timeout: float | None = None) -> St
         conn = psycopg.connect(dsn, connect_timeout=10, autocommit=True)
     except psycopg.Error as exc:
         raise StateError(f"cannot connect to Postgres for the state store: {str(exc).strip()}") from None
-    store = Store(conn, _POSTGRES, project, _safe_dsn(dsn), timeout)
+    store = Store(conn, family_target("postgres"), project, _safe_dsn(dsn), timeout)
     with store._errors():
         conn.execute(f"SET lock_timeout = {int(timeout * 1000)}")
     try:

@@ -129,10 +129,9 @@ def _attributes_in_memory(schema, channels, as_of, data_dir):
 
 
 def _attributes_on_database(schema, channels, as_of, dsn):
-    from sqlglot import exp
-
-    from segdsl.data.engines import connect, fetch_keys
     from segdsl.backends.sql import compile_rule
+    from segdsl.backends.sql.storage import select_columns
+    from segdsl.data.engines import connect, fetch_keys
 
     with connect(dsn) as engine:
         def keys(rule: ir.Node) -> set:
@@ -154,9 +153,7 @@ def _attributes_on_database(schema, channels, as_of, dsn):
                 raise SyncError(f"the {name} address `{address.name}` is computed; on a database it must be a "
                                 f"column of `{schema.table}`")
             columns.append(address.column if address is not None else None)
-        select = exp.select(*[exp.column(col, quoted=True) if col else exp.null() for col in columns]).from_(
-            exp.Table(this=exp.to_identifier(schema.table, quoted=True)))
-        rows = engine.execute(select.sql(engine.dialect, identify=True))
+        rows = engine.execute(select_columns(engine.target, schema.table, columns))
     return consent, {row[0]: (row[1], row[2]) for row in rows}
 
 

@@ -12,26 +12,39 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from decimal import Decimal
 from typing import Any
 
-import attrs
 from sqlglot import exp
 
 from segdsl import ir
-from segdsl.diagnostics import Diagnostic, error
-from segdsl.ir.semantics import integer_comparison, scaled
-from segdsl.schema.model import Field, Kind, Schema
+from segdsl.backends.sql.storage import param_value
 from segdsl.backends.sql.targets import Target
-from segdsl.ir.semantics import as_of_date
+from segdsl.diagnostics import Diagnostic, error
+from segdsl.ir.semantics import (
+    ASCII_LOWER,
+    ASCII_UPPER,
+    COMPARE,
+    DAY_WINDOWS,
+    EVERY_DAY,
+    NO_DAY,
+    as_of_date,
+    day_bound,
+    day_ordinal,
+    day_start,
+    day_windows,
+    fold_ascii,
+    integer_comparison,
+    latest_rank,
+    scaled,
+    timestamp_text,
+)
+from segdsl.schema.model import Field, Kind, Schema
 
 #: and/or lists longer than this are split into parenthesised groups, so an engine that
 #: parses `a AND b AND c ...` into a left-deep tree never sees thousands of levels.
 GROUP = 64
-
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_LOWER = "abcdefghijklmnopqrstuvwxyz"
-_FOLD = str.maketrans(_UPPER, _LOWER)
 
 
 class Unsupported(Exception):
@@ -182,12 +195,7 @@ class Builder:
     def latest(self, f: Field):
         """The trait's column from each entity's latest row: ranked by `by`, then id."""
         agg = f.derive
-        order = exp.Order(
-            expressions=[
-                exp.Ordered(this=self.column(agg.by), desc=True),
-                exp.Ordered(this=_col(agg.id_column), desc=True),
-            ]
-        )
+        order = exp.Order(expressions=[exp.Ordered(this=_col(c), desc=True) for c in latest_rank(agg)])
         rank = exp.Window(this=exp.RowNumber(), partition_by=[_col(agg.entity_key)], order=order)
         inner = exp.select(
             _as(_col(agg.entity_key), "k"),
@@ -281,8 +289,8 @@ class Builder:
         return exp.Coalesce(this=inner, expressions=[exp.false()])
 
     def scaled_decimals(self, f: Field) -> bool:
-        """SQLite stores decimals as whole numbers of their last place (exact sums)."""
-        return self.t.family == "sqlite" and f.kind is Kind.DECIMAL
+        """Whether ``f`` is stored as whole numbers of its last decimal place."""
+        return f.kind is Kind.DECIMAL and self.t.decimals == "scaled"
 
     def connect(self, is_and: bool, parts: list):
         cls = exp.And if is_and else exp.Or
@@ -315,16 +323,7 @@ class Builder:
         return self.literal(kind, v)
 
     def param_value(self, kind: Kind, v: Any) -> Any:
-        if self.t.family == "sqlite":
-            if isinstance(v, Decimal):
-                return float(v)
-            if kind is Kind.TIMESTAMP or isinstance(v, dt.datetime):
-                return _sqlite_ts(v)
-            if isinstance(v, dt.date):
-                return v.isoformat()
-            if isinstance(v, bool):
-                return int(v)
-        return v
+        return param_value(self.t, kind, v)
 
     def literal(self, kind: Kind, v: Any):
         cls = v.__class__
@@ -356,7 +355,7 @@ class Builder:
         raise AssertionError(v)  # pragma: no cover
 
     def text(self, s: str):
-        if self.t.escape_strings and "\\" in s:
+        if self.t.backslash_text == "escape_string" and "\\" in s:
             if not any(ord(c) < 32 or ord(c) == 127 for c in s):
                 # E'...' means the same with standard_conforming_strings on or off.
                 return exp.ByteString(this=s)
@@ -373,22 +372,24 @@ class Builder:
             for p in parts[1:]:
                 out = exp.DPipe(this=out, expression=p)
             return exp.Paren(this=out)
-        if self.t.family == "mysql" and "\\" in s:
+        if self.t.backslash_text == "hex" and "\\" in s:
             # A hex literal means the same with or without NO_BACKSLASH_ESCAPES.
             return exp.Introducer(this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=s.encode().hex()))
         return exp.Literal(this=s, is_string=True)
 
     def date_literal(self, d: dt.date):
-        if self.t.family == "sqlite":
+        if self.t.dates == "text":
             return exp.Literal.string(d.isoformat())
         return _cast(exp.Literal.string(d.isoformat()), exp.DataType.Type.DATE)
 
     def timestamp_literal(self, ts: dt.datetime):
-        if self.t.family == "sqlite":
-            return exp.Literal.string(_sqlite_ts(ts))
+        match self.t.timestamps:
+            case "text":
+                return exp.Literal.string(timestamp_text(ts))
+            case "utc_datetime":
+                wall = ts.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+                return exp.Cast(this=exp.Literal.string(wall), to=_DATETIME6.copy())
         text = ts.astimezone(dt.timezone.utc).isoformat(sep=" ")
-        if self.t.family == "mysql":
-            return exp.Cast(this=exp.Literal.string(text[:-6]), to=_DATETIME6.copy())
         return _cast(exp.Literal.string(text), exp.DataType.Type.TIMESTAMPTZ)
 
     def text_column(self, f: Field):
@@ -409,15 +410,16 @@ class Builder:
     def fold(self, e):
         match self.t.ascii_lower:
             case "translate":
-                return exp.Anonymous(this="TRANSLATE", expressions=[e, exp.Literal.string(_UPPER), exp.Literal.string(_LOWER)])
+                return exp.Anonymous(this="TRANSLATE", expressions=[
+                    e, exp.Literal.string(ASCII_UPPER), exp.Literal.string(ASCII_LOWER)])
             case "lower":
                 return exp.Lower(this=e)
-        for up, low in zip(_UPPER, _LOWER):
+        for up, low in zip(ASCII_UPPER, ASCII_LOWER):
             e = exp.Anonymous(this="REPLACE", expressions=[e, exp.Literal.string(up), exp.Literal.string(low)])
         return e
 
     def text_match(self, node: ir.TextMatch):
-        text = node.text.translate(_FOLD) if node.ignore_case else node.text
+        text = fold_ascii(node.text) if node.ignore_case else node.text
         needle = self.value(node.field, text)
         col = self.text_column(node.field)
         # Folding maps each ASCII letter to one letter, so it keeps lengths and commutes
@@ -478,75 +480,67 @@ class Builder:
     # -- time
 
     def day_cmp(self, node: ir.DayCmp):
-        op = node.op
-        if node.field.kind is not Kind.TIMESTAMP:
-            day = self.day(node.day, 0, node.span)
-            if isinstance(day, _Inf):
-                return _constant_for(node.field, _inf_result(op, day))
-            return _OPS[op](self.column(node.field), day)
-        # A timestamp's date is its UTC date: compare the column with day starts, where
-        # "lo" is the start of the day and "hi" the start of the next.
-        def bound(extra: int):
-            return self.day(node.day, extra, node.span, timestamp=True)
+        """The column against the bounds of the days where ``date(field) op day`` is
+        TRUE (:func:`~segdsl.ir.semantics.day_windows`), never a function of the column,
+        so an index on it applies. A date is its own day: it is compared with the day."""
+        field, op = node.field, node.op
+        timestamp = field.kind is Kind.TIMESTAMP
+        n = day_ordinal(node.day, self.today)
+        if n is None:
+            # The database clock: the windows relative to the rule's day.
+            windows = DAY_WINDOWS[op]
 
-        def ge(b):
-            return _constant_for(node.field, b.sign < 0) if isinstance(b, _Inf) else exp.GTE(
-                this=self.column(node.field), expression=b
-            )
+            def bound(at: int):
+                return self.clock_day((node.day.offset or 0) + at, timestamp, node.span)
+        else:
+            windows = day_windows(op, n)
+            if windows == NO_DAY or windows == EVERY_DAY:
+                return _constant_for(field, windows == EVERY_DAY)
 
-        def lt(b):
-            return _constant_for(node.field, b.sign > 0) if isinstance(b, _Inf) else exp.LT(
-                this=self.column(node.field), expression=b
-            )
+            def bound(at: int):
+                d = day_bound(at, False)
+                return self.timestamp_literal(day_start(d)) if timestamp else self.date_literal(d)
+        col = self.column(field)
+        if not timestamp:
+            return _OPS[op](col, bound(0 if n is None else n))
+        # A timestamp's date is its UTC date: compare the column with day starts.
+        parts = []
+        for lo, hi in windows:
+            bounds = []
+            if lo is not None:
+                bounds.append(exp.GTE(this=col.copy(), expression=bound(lo)))
+            if hi is not None:
+                bounds.append(exp.LT(this=col.copy(), expression=bound(hi)))
+            parts.append(bounds[0] if len(bounds) == 1 else exp.And(this=bounds[0], expression=bounds[1]))
+        if len(parts) == 1:
+            return parts[0]
+        return exp.Paren(this=exp.Or(this=parts[0], expression=parts[1]))
 
-        match op:
-            case ">=":
-                return ge(bound(0))
-            case ">":
-                return ge(bound(1))
-            case "<=":
-                return lt(bound(1))
-            case "<":
-                return lt(bound(0))
-            case "=":
-                return exp.And(this=ge(bound(0)), expression=lt(bound(1)))
-        return exp.Paren(this=exp.Or(this=lt(bound(0)), expression=ge(bound(1))))
-
-    def day(self, day: ir.Day, extra: int, span, timestamp: bool = False):
-        """The SQL for ``day + extra`` (a date, or its first instant in UTC)."""
-        if day.date is not None or self.today is not None:
-            base = day.date if day.date is not None else self.today
-            offset = (day.offset or 0) if day.date is None else 0
-            try:
-                d = base + dt.timedelta(days=offset + extra)
-            except OverflowError:
-                return _Inf(1 if offset + extra > 0 else -1)
-            if timestamp:
-                return self.timestamp_literal(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc))
-            return self.date_literal(d)
-        # The database clock: today's date in UTC, then whole days from it.
-        n = (day.offset or 0) + extra
-        match self.t.family:
-            case "postgres" | "duckdb":
+    def clock_day(self, shift: int, timestamp: bool, span):
+        """The database clock's date in UTC plus ``shift`` days, as a date or as its
+        first instant in UTC."""
+        match self.t.clock:
+            case "at_time_zone":
                 today = _cast(
                     exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC")), exp.DataType.Type.DATE
                 )
-                shifted = exp.Add if n > 0 else exp.Sub
-                d = exp.Paren(this=shifted(this=today, expression=exp.Literal.number(abs(n)))) if n else today
+                shifted = exp.Add if shift > 0 else exp.Sub
+                d = exp.Paren(this=shifted(this=today, expression=exp.Literal.number(abs(shift)))) if shift else today
                 if not timestamp:
                     return d
                 return exp.AtTimeZone(this=_cast(d, exp.DataType.Type.TIMESTAMP), zone=exp.Literal.string("UTC"))
-            case "mysql":
+            case "utc_date":
                 d = exp.Anonymous(this="UTC_DATE")
-                if n:
-                    d = exp.DateAdd(this=d, expression=exp.Literal.number(n), unit=exp.Var(this="DAY"))
+                if shift:
+                    d = exp.DateAdd(this=d, expression=exp.Literal.number(shift), unit=exp.Var(this="DAY"))
                 return exp.Cast(this=d, to=_DATETIME6.copy()) if timestamp else d
-            case "sqlite":
-                shift = [exp.Literal.string(f"{n:+d} days")] if n else []
-                d = exp.Anonymous(this="DATE", expressions=[exp.Literal.string("now"), *shift])
+            case "date_now":
+                offset = [exp.Literal.string(f"{shift:+d} days")] if shift else []
+                d = exp.Anonymous(this="DATE", expressions=[exp.Literal.string("now"), *offset])
                 if not timestamp:
                     return d
-                return exp.DPipe(this=d, expression=exp.Literal.string(" 00:00:00.000000"))
+                # The day's start as the stored text: the date, then midnight's time of day.
+                return exp.DPipe(this=d, expression=exp.Literal.string(_MIDNIGHT_TEXT))
         raise Unsupported(
             error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
                   help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
@@ -558,19 +552,6 @@ def _dialect(name: str):
     from sqlglot.dialects.dialect import Dialect
 
     return Dialect.get_or_raise(name)
-
-
-@attrs.frozen
-class _Inf:
-    """A day bound beyond the calendar (years 1-9999): before or after every date."""
-
-    sign: int
-
-
-def _inf_result(op: str, bound: _Inf) -> bool:
-    if bound.sign < 0:  # every date is after the bound
-        return op in (">", ">=", "!=")
-    return op in ("<", "<=", "!=")
 
 
 def _constant_for(field: Field, value: bool):
@@ -612,25 +593,21 @@ def _cast(e, type_: exp.DataType.Type):
 
 
 _DATETIME6 = exp.DataType.build("DATETIME(6)")
+#: A day's first instant in the text encoding, after its date: " 00:00:00.000000".
+_MIDNIGHT_TEXT = timestamp_text(day_start(dt.date(2000, 1, 1)))[len("2000-01-01"):]
 
 
-def _sqlite_ts(ts: dt.datetime) -> str:
-    """SQLite stores timestamps as fixed-width UTC text, so text order is time order."""
-    return ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if ts.year >= 1000 else (
-        ts.astimezone(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")[:26]
-    )
-
-
-def _op(name):
-    cls = getattr(exp, name)
-
+def _op(cls):
     def build(a, b):
         return cls(this=a, expression=b)
 
     return build
 
 
-_OPS = {"=": _op("EQ"), "!=": _op("NEQ"), "<": _op("LT"), "<=": _op("LTE"), ">": _op("GT"), ">=": _op("GTE")}
+_SQL_OPS = {operator.eq: exp.EQ, operator.ne: exp.NEQ, operator.lt: exp.LT, operator.le: exp.LTE,
+            operator.gt: exp.GT, operator.ge: exp.GTE}
+#: The SQL node for each comparison of :data:`segdsl.ir.semantics.COMPARE`.
+_OPS = {op: _op(_SQL_OPS[fn]) for op, fn in COMPARE.items()}
 
 #: The builder method for each IR node class (see Builder.cond).
 _COND = {

@@ -1,16 +1,23 @@
-"""What differs between SQL targets, as data: one small record per engine family.
+"""What differs between SQL targets, as data: one record per engine family.
 
 Every sqlglot dialect is a valid target. The families below are the engines segdsl
 runs its cross-engine tests on; any other dialect gets the ``generic`` family, whose
 SQL is standard enough for sqlglot to transpile, and which reports the constructs it
 cannot express (tag lists, the database clock) as diagnostics instead of guessing.
+
+Code that differs per engine reads a field of :class:`Target`; ``family`` names the
+record (in messages and tests) and is never branched on. Importing this module does
+not import sqlglot: the engines and the state store read their records without it.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import attrs
+
+from segdsl.schema.model import Kind
 
 #: Dialects whose output the test suite executes on a real engine.
 VERIFIED = ("postgres", "duckdb", "sqlite", "mysql")
@@ -20,34 +27,141 @@ VERIFIED = ("postgres", "duckdb", "sqlite", "mysql")
 class Target:
     dialect: str
     family: str  # "postgres" | "duckdb" | "sqlite" | "mysql" | "generic"
-    #: How tag lists are stored: "array" (native), "json" (a JSON array in text, read
-    #: with json_each), "mysql_json" (a JSON column), None.
-    tags: str | None
+
+    # -- how values are stored, and written as literals and bound parameters
+
+    #: Tag lists: "array" (native TEXT[]), "json" (a JSON array in TEXT, read with
+    #: json_each), "mysql_json" (a JSON column), None (not supported).
+    tags: str | None = None
+    #: Decimals: "native" (DECIMAL(p, s)), or "scaled": whole units of their last
+    #: place in an INTEGER, so sums stay exact on an engine without exact decimals;
+    #: compared through :func:`segdsl.ir.semantics.integer_comparison`.
+    decimals: str = "native"
+    #: Dates: "date" (a DATE; literals CAST('YYYY-MM-DD' AS DATE)) or "text" (ISO text).
+    dates: str = "date"
+    #: Timestamps: "timestamptz" (an instant; literals CAST('... +00:00' AS TIMESTAMPTZ)),
+    #: "utc_datetime" (a DATETIME(6) holding the UTC wall clock), or "text"
+    #: (:func:`segdsl.ir.semantics.timestamp_text`, whose order is time order).
+    timestamps: str = "timestamptz"
+    #: Booleans: "native", or "int" (0 and 1).
+    booleans: str = "native"
+    #: The column type of each kind in the tables segdsl creates and loads (decimals
+    #: stored natively are DECIMAL(p, s)); None where segdsl loads no data.
+    column_types: Mapping[Kind, str] | None = attrs.field(default=None, eq=False)
+    #: The type of a text primary key where TEXT cannot be indexed without a length.
+    key_text_type: str | None = None
+    #: Whether tables are created STRICT: a value of the wrong type is an error, never
+    #: silently stored as text.
+    strict_tables: bool = False
+
+    # -- how rules are written
+
     #: How to fold ASCII letters: "translate" (TRANSLATE), "lower" (a LOWER that is
     #: ASCII-only by definition), or "replace" (26 nested REPLACE calls: any engine).
-    ascii_lower: str
+    ascii_lower: str = "replace"
     #: Whether a boolean column may stand alone as a condition.
-    bare_bool: bool
+    bare_bool: bool = False
     #: Whether `CREATE OR REPLACE VIEW` exists.
-    replace_view: bool
+    replace_view: bool = True
     #: Deepest and/or nesting the engine's parser accepts, when it is known to be low.
     max_depth: int | None = None
-    #: Whether text literals containing a backslash must be written as E'...' strings,
-    #: which mean the same whatever `standard_conforming_strings` says.
-    escape_strings: bool = False
+    #: How a text literal holding a backslash is written so that it means the same
+    #: under every server setting: "escape_string" (E'...', whatever Postgres's
+    #: standard_conforming_strings says), "hex" (a hex literal, whatever MySQL's
+    #: NO_BACKSLASH_ESCAPES says), or None (as it is).
+    backslash_text: str | None = None
     #: Whether text comparisons must be forced to a binary collation.
     binary_text: bool = False
+    #: How the database clock's date in UTC is read: "at_time_zone"
+    #: (CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)), "utc_date" (UTC_DATE()),
+    #: "date_now" (DATE('now')), or None: relative time needs a pinned as-of.
+    clock: str | None = None
 
+    # -- how the Python driver runs statements
+
+    #: Whether the driver binds the named parameters sqlglot writes for this dialect.
+    #: PyMySQL expects pyformat markers that sqlglot does not emit for MySQL, so MySQL
+    #: gets literals, which are quoted safely whatever the server's SQL mode.
+    named_params: bool = True
+    #: The positional parameter marker the driver reads, in statements segdsl writes.
+    param_marker: str = "?"
+    #: Whether statements run in a cursor, and a failed statement leaves a transaction
+    #: that must be rolled back (psycopg, PyMySQL).
+    cursors: bool = False
+    #: How many rows are loaded at once: "copy" (COPY ... FROM STDIN), "arrow" (one
+    #: Arrow table, inserted with INSERT ... SELECT) or "executemany".
+    bulk_load: str = "executemany"
+
+    # -- the membership state store (SQLite and Postgres only)
+
+    #: The column definition of an auto-numbered primary key.
+    serial_key: str | None = None
+    #: Whether a table keyed by its primary key alone is declared WITHOUT ROWID.
+    without_rowid: bool = False
+    #: What a SELECT appends to lock the rows it reads until the transaction ends ("" when
+    #: a write transaction already holds the whole database).
+    lock_rows: str = ""
+    #: The statements that begin a write transaction and a consistent read-only one.
+    begin_write: str = "BEGIN"
+    begin_read: str = "BEGIN"
+    #: A statement serialising concurrent CREATE TABLE IF NOT EXISTS (which races with
+    #: itself on Postgres), or None.
+    ddl_lock: str | None = None
+    #: Whether a Python list binds as an array (``key = ANY(?)``).
+    array_params: bool = False
+    #: Whether INSERT ... RETURNING gives a generated id (else the cursor's lastrowid).
+    returning: bool = False
+
+
+_POSTGRES_TYPES = {
+    Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE PRECISION", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
+    Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "TIMESTAMPTZ", Kind.TAGS: "TEXT[]",
+}
 
 _FAMILIES = {
-    "postgres": Target("postgres", "postgres", "array", "translate", True, True, escape_strings=True),
-    "duckdb": Target("duckdb", "duckdb", "array", "translate", True, True),
-    # SQLite's parser gives up near 31 nested (a OR (...)) groups (measured).
-    "sqlite": Target("sqlite", "sqlite", "json", "lower", True, False, max_depth=24),
-    # MySQL and MariaDB: case-insensitive default collations are overridden in the SQL
-    # itself; tag lists are JSON arrays.
-    "mysql": Target("mysql", "mysql", "mysql_json", "replace", True, True, binary_text=True),
+    "postgres": Target(
+        "postgres", "postgres", tags="array", ascii_lower="translate", bare_bool=True,
+        backslash_text="escape_string", clock="at_time_zone", column_types=_POSTGRES_TYPES,
+        param_marker="%s", cursors=True, bulk_load="copy",
+        serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", lock_rows=" FOR UPDATE",
+        begin_read="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        ddl_lock="SELECT pg_advisory_xact_lock(7327301)", array_params=True, returning=True,
+    ),
+    "duckdb": Target(
+        "duckdb", "duckdb", tags="array", ascii_lower="translate", bare_bool=True, clock="at_time_zone",
+        column_types={**_POSTGRES_TYPES, Kind.FLOAT: "DOUBLE"}, bulk_load="arrow",
+    ),
+    # SQLite's parser gives up near 31 nested (a OR (...)) groups (measured). Without
+    # exact decimals or a date type, values are stored so that SQLite's integer and text
+    # comparisons are exact: decimals scaled, dates and timestamps as ordered text.
+    "sqlite": Target(
+        "sqlite", "sqlite", tags="json", decimals="scaled", dates="text", timestamps="text", booleans="int",
+        column_types={
+            Kind.INT: "INTEGER", Kind.DECIMAL: "INTEGER", Kind.FLOAT: "REAL", Kind.TEXT: "TEXT",
+            Kind.ENUM: "TEXT", Kind.BOOL: "INTEGER", Kind.DATE: "TEXT", Kind.TIMESTAMP: "TEXT", Kind.TAGS: "TEXT",
+        },
+        strict_tables=True, ascii_lower="lower", bare_bool=True, replace_view=False, max_depth=24,
+        clock="date_now", serial_key="INTEGER PRIMARY KEY AUTOINCREMENT", without_rowid=True,
+        begin_write="BEGIN IMMEDIATE",
+    ),
+    # MySQL and MariaDB: default collations stay as the server has them, and
+    # case-insensitive ones are overridden in the SQL itself; tag lists are JSON arrays.
+    "mysql": Target(
+        "mysql", "mysql", tags="mysql_json", timestamps="utc_datetime",
+        column_types={
+            Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.TEXT: "TEXT", Kind.ENUM: "VARCHAR(255)",
+            Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "DATETIME(6)", Kind.TAGS: "JSON",
+        },
+        key_text_type="VARCHAR(255)", bare_bool=True, backslash_text="hex", binary_text=True, clock="utc_date",
+        named_params=False, param_marker="%s", cursors=True,
+    ),
 }
+
+
+def family_target(family: str) -> Target:
+    """The record of one of the engine families segdsl connects to (``VERIFIED``),
+    without asking sqlglot: for the engines and the state store."""
+    return _FAMILIES[family]
 
 
 @functools.cache
@@ -66,7 +180,7 @@ def get_target(dialect: str) -> Target | None:
         return _FAMILIES[name]
     if name in ("materialize", "risingwave"):
         return attrs.evolve(_FAMILIES["postgres"], dialect=name)
-    return Target(name, "generic", None, "replace", False, True)
+    return Target(name, "generic")
 
 
 def dialect_names() -> list[str]:
