@@ -32,15 +32,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from segdsl.ir.semantics import INT64_MAX, INT64_MIN, UTC, scale_decimal, unscale
+from segdsl.ir.semantics import INT64_MAX, INT64_MIN, MAX_ORDINAL, MIN_ORDINAL, UTC, scale_decimal, unscale
 from segdsl.schema.model import Field, Kind, Schema
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 US_PER_DAY = 86_400 * 1_000_000
 #: Timestamps must stay inside Python's years 1..9999 once converted to UTC.
-MIN_US = (1 - EPOCH_ORDINAL) * US_PER_DAY
-MAX_US = (dt.date.max.toordinal() + 1 - EPOCH_ORDINAL) * US_PER_DAY - 1
+MIN_US = (MIN_ORDINAL - EPOCH_ORDINAL) * US_PER_DAY
+MAX_US = (MAX_ORDINAL + 1 - EPOCH_ORDINAL) * US_PER_DAY - 1
 
 
 def date_code(d: dt.date) -> int:

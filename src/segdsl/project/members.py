@@ -52,11 +52,13 @@ class MemberEditError(Exception):
 
 def parse_key(text: str, key: Field) -> int | str:
     """A member key typed by a user, as the schema's key type; ValueError if not one."""
+    from segdsl.ir.semantics import INT64_MAX, INT64_MIN
+
     if key.kind is Kind.INT:
         if not re.fullmatch(r"-?[0-9]+", text.strip()):
             raise ValueError(f"`{text}` is not an integer key (`{key.name}`)")
         value = int(text.strip())
-        if not -(2**63) <= value < 2**63:
+        if not INT64_MIN <= value <= INT64_MAX:
             raise ValueError(f"`{text}` is out of the 64-bit range")
         return value
     if not text or any(unicodedata.category(ch).startswith("C") for ch in text):
