@@ -6,7 +6,9 @@ the connection's search path). Every write is one transaction — a refresh's sn
 events and run records together, a sync's cursor (and outbox rows) together — so a
 process killed at any instant leaves the old state or the new one, never a mix
 (``docs/lifecycle.md`` says how the kill test shows it). Keys are stored as JSON scalar
-text (``1001``, ``"ab"``) so int and text keys round-trip without the schema.
+text (``1001``, ``"ab"``) so int and text keys round-trip without the schema. How the
+two engines differ (transactions, row locks, ids, bulk inserts) is read from their
+:class:`~segdsl.backends.sql.targets.Target` records.
 """
 
 from __future__ import annotations
