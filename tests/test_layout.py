@@ -144,6 +144,20 @@ def test_the_library_imports_no_shell():
     )
 
 
+def test_only_the_shells_and_the_package_import_the_api():
+    """``segdsl.api`` is the top layer: the CLI, the language server and ``segdsl``'s
+    own lazy names use it; the stages below it never do."""
+    above = (*SHELLS, "segdsl.api")
+    offenders = [
+        i
+        for i in ALL
+        if _within(i.module, "segdsl.api") and i.importer != "segdsl" and not any(_within(i.importer, s) for s in above)
+    ]
+    assert not offenders, "only the CLI, the language server and segdsl/__init__ may import segdsl.api:\n" + _report(
+        offenders
+    )
+
+
 def test_no_private_name_is_imported_from_another_module():
     offenders = [
         i
