@@ -1,4 +1,5 @@
-"""Shared fixtures: real engines (Postgres, DuckDB, SQLite) and golden files.
+"""Shared fixtures: real engines (Postgres, a Postgres database with a non-C collation,
+MariaDB, DuckDB, SQLite) and golden files.
 
 Postgres: ``SEGDSL_TEST_DSN`` (default: the local server as user postgres). Without a
 server the Postgres tests skip with the reason; with ``SEGDSL_REQUIRE_POSTGRES=1`` (CI
@@ -80,6 +81,52 @@ def pg(pg_dsn):
     from segdsl.data.engines import connect
 
     engine = connect(pg_dsn)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def pg_collated_dsn(pg_dsn):
+    """A DSN of a fresh Postgres DATABASE whose default collation is not C (ICU's
+    English, or a libc en_US locale), dropped after the session. There `'B' > 'a'` and
+    `'é' < 'f'`, unlike code point order. Skips, saying why, on a server with neither."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    base = os.environ.get("SEGDSL_TEST_DSN", DEFAULT_DSN)
+    conn = psycopg.connect(base, connect_timeout=5, autocommit=True)
+    version = conn.info.server_version
+    icu = conn.execute("SELECT 1 FROM pg_collation WHERE collprovider = 'i' AND collname = 'en-US-x-icu'").fetchone()
+    libc = conn.execute("SELECT collcollate FROM pg_collation WHERE collprovider = 'c' "
+                        "AND collcollate ILIKE 'en_US.utf%8' ORDER BY collname LIMIT 1").fetchone()
+    collate, ctype = conn.execute(
+        "SELECT datcollate, datctype FROM pg_database WHERE datname = 'template0'").fetchone()
+    name = f"segdsl_test_coll_{uuid.uuid4().hex[:10]}"
+    if icu and version >= 150000:
+        # The libc settings of template0 exist on the server; ICU decides the collation.
+        options = f"LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LC_COLLATE '{collate}' LC_CTYPE '{ctype}'"
+    elif libc:
+        options = f"LC_COLLATE '{libc[0]}' LC_CTYPE '{libc[0]}'"
+    else:
+        conn.close()
+        pytest.skip(f"the Postgres server (version {version}) has neither the ICU collation en-US-x-icu "
+                    "(with Postgres 15 or later) nor a libc en_US.UTF-8 locale, so no non-C database can be created")
+    conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' {options}')
+    try:
+        check = psycopg.connect(make_conninfo(base, dbname=name), autocommit=True)
+        assert check.execute("SELECT 'B' > 'a' AND 'é' < 'f'").fetchone()[0], "the database orders text by code point"
+        check.close()
+        yield make_conninfo(base, dbname=name)
+    finally:
+        conn.execute(f'DROP DATABASE "{name}"' + (" WITH (FORCE)" if version >= 130000 else ""))
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_collated(pg_collated_dsn):
+    from segdsl.data.engines import connect
+
+    engine = connect(pg_collated_dsn)
     yield engine
     engine.close()
 

@@ -31,6 +31,9 @@ class Engine:
 
     family: str  # "postgres" | "duckdb" | "sqlite" | "mysql"
     conn: Any
+    #: The collation a text key column gets in the tables segdsl creates: the first of
+    #: ``Target.key_collations`` the server has (None: the type's default).
+    key_collation: str | None = None
 
     @property
     def target(self) -> Target:
@@ -128,15 +131,19 @@ def _connect_mysql(dsn: str) -> Engine:
         raise EngineError(f"cannot connect to MySQL/MariaDB: {exc}") from None
     with conn.cursor() as cur:
         cur.execute("SET time_zone = '+00:00'")
-    return Engine("mysql", conn)
+        wanted = family_target("mysql").key_collations
+        cur.execute("SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN %s", (wanted,))
+        found = {row[0] for row in cur.fetchall()}
+    return Engine("mysql", conn, key_collation=next((c for c in wanted if c in found), None))
 
 
 # ----------------------------------------------------------------------- tables
 
 
-def create_table_sql(schema: Schema, family: str, table: str | None = None) -> list[str]:
+def create_table_sql(schema: Schema, family: str, table: str | None = None, *,
+                     key_collation: str | None = None) -> list[str]:
     """DROP + CREATE statements for the profile table (see :func:`segdsl.backends.sql.storage.create_table`)."""
-    return storage.create_table(family_target(family), schema, table)
+    return storage.create_table(family_target(family), schema, table, key_collation=key_collation)
 
 
 def storage_value(family: str, kind: Kind, value: Any, scale: int = 0) -> Any:
@@ -151,13 +158,13 @@ def load_records(
     """Load ``records`` (or a :class:`~segdsl.data.tables.Table`, read a batch of rows at a
     time) into the schema's table, created afresh (``create``) or emptied first (an
     existing table of the same shape); returns the row count."""
-    from segdsl.data.tables import Table
+    from segdsl.data.tables import DataError, Table
 
     t = engine.target
     fields = schema.stored_fields()
     name = table or schema.table
     if create:
-        engine.executescript(storage.create_table(t, schema, table))
+        engine.executescript(storage.create_table(t, schema, table, key_collation=engine.key_collation))
     else:
         engine.execute(storage.delete_rows(t, name))
     if isinstance(records, Table):
@@ -165,10 +172,36 @@ def load_records(
         values: Iterable[tuple] = records.iter_rows([f.column for f in fields])
     else:
         values = (tuple(r.get(f.column) for f in fields) for r in records)
-    rows = (
-        tuple(storage.storage_value(t, f.kind, v, f.type.scale or 0) for f, v in zip(fields, row))
-        for row in values
-    )
+    rows = _stored_rows(t, fields, values, name)
+    try:
+        return _insert(engine, fields, name, rows)
+    except Exception as exc:  # driver-specific error classes among them
+        # Nothing half-loaded stays behind, and the connection stays usable (DuckDB's
+        # has no transaction open: each statement committed itself).
+        if t.cursors or getattr(engine.conn, "in_transaction", False):
+            engine.conn.rollback()
+        if isinstance(exc, (DataError, EngineError)):
+            raise
+        raise EngineError(f"{engine.family}: loading `{name}`: {str(exc).strip()}") from exc
+
+
+def _stored_rows(t: Target, fields: list[Field], values: Iterable[tuple], table: str):
+    """Each row in the form target ``t`` stores it; a value no engine can store exactly
+    is a DataError naming its row (counted from 1) and column."""
+    from segdsl.data.tables import DataError
+
+    for n, row in enumerate(values, 1):
+        out = []
+        for f, v in zip(fields, row):
+            try:
+                out.append(storage.storage_value(t, f.kind, v, f.type.scale or 0))
+            except ValueError as exc:
+                raise DataError(f"table `{table}`, row {n}", None, f.column, str(exc)) from None
+        yield tuple(out)
+
+
+def _insert(engine: Engine, fields: list[Field], name: str, rows: Iterable[tuple]) -> int:
+    t = engine.target
     count = 0
     if t.bulk_load == "copy":
         from psycopg import sql as pgsql

@@ -13,7 +13,8 @@ storage encodings import their rules from here, so each meaning is written once:
   (``INT64_MIN``, ``INT64_MAX``, ``scale_decimal``, ``unscale``, ``scaled``,
   ``integer_comparison``);
 - ``latest``: which row wins, and where NULL ranks (``latest_rank``);
-- timestamps as text: fixed-width UTC text whose order is time order (``timestamp_text``).
+- timestamps as text: fixed-width UTC text whose order is time order (``timestamp_text``),
+  and the calendar of instants every engine stores (``utc_instant``).
 """
 
 from __future__ import annotations
@@ -228,15 +229,28 @@ def day_bound(ordinal: int, timestamp: bool) -> dt.date | dt.datetime:
 
 def latest_rank(agg: Aggregate) -> tuple[str, str]:
     """The columns ranking rows for ``latest``, most significant first, each greatest
-    first: ``by``, then the row id (a tie on ``by`` goes to the greatest id)."""
+    first: ``by``, then the row id (a tie on ``by`` goes to the greatest id). Text ids
+    compare by code point (Python's order), whatever a database's collation says."""
     return (agg.by.column, agg.id_column)
 
 
-# ---- timestamps as text
+# ---- timestamps as text, and the calendar every engine stores
+
+
+def utc_instant(instant: dt.datetime) -> dt.datetime:
+    """``instant`` in UTC; ValueError if it has no offset or falls outside the years
+    1-9999 once in UTC (the calendar every engine and the evaluators share)."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{instant.isoformat()} is not a timezone-aware timestamp")
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{instant.isoformat()} is outside the years 1-9999 in UTC") from None
 
 
 def timestamp_text(instant: dt.datetime, sep: str = " ", suffix: str = "") -> str:
     """``instant`` as fixed-width UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (years
-    zero-padded to four digits), so that text order is time order: how SQLite stores and
-    compares timestamps (``sep`` and ``suffix`` give the state store's ``...T...Z``)."""
-    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(sep=sep, timespec="microseconds") + suffix
+    zero-padded to four digits, which ``strftime('%Y')`` does not do), so that text order
+    is time order: how SQLite stores and compares timestamps (``sep`` and ``suffix`` give
+    the state store's ``...T...Z``)."""
+    return utc_instant(instant).replace(tzinfo=None).isoformat(sep=sep, timespec="microseconds") + suffix

@@ -233,7 +233,9 @@ def _group_max(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 
 
 def _orderable(values: np.ndarray) -> np.ndarray:
-    """Numbers as they are; anything else (text ids) as its rank in sorted order."""
+    """Numbers as they are; anything else (text ids) as its rank in sorted order. Python
+    sorts text by code point: the order the SQL builder asks of every engine (a `latest`
+    tie goes to the greatest id in it, whatever the database's collation)."""
     if values.dtype.kind in "iuf":
         return values
     return np.unique(values, return_inverse=True)[1].astype(np.int64).reshape(-1)

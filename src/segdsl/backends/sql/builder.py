@@ -39,6 +39,7 @@ from segdsl.ir.semantics import (
     latest_rank,
     scaled,
     timestamp_text,
+    utc_instant,
 )
 from segdsl.schema.model import Field, Kind, Schema
 
@@ -102,7 +103,8 @@ class Builder:
         select = exp.Select(expressions=[key], from_=exp.From(this=table), where=exp.Where(this=cond))
         select = self.with_profile(select, derived)
         if form == "select":
-            select.set("order", exp.Order(expressions=[key.copy()]))
+            # Text keys in code point order, the order of the in-memory member lists.
+            select.set("order", exp.Order(expressions=[self.code_point_order(self.schema.key, key.copy())]))
             return [select]
         view = exp.to_table(view_name, quoted=True)
         if self.t.replace_view:
@@ -143,7 +145,7 @@ class Builder:
         for n, fields in enumerate(grouped.values()):
             alias = exp.to_identifier(f"s{n}", quoted=True)
             agg = fields[0].derive
-            cols = [_as(_col(agg.entity_key), "k")]
+            cols = [_as(self.entity_key(agg), "k")]
             # Rows no trait of this scan counts are filtered out in the scan itself, so
             # an index on the filter's columns applies; an entity left without rows
             # gets the same NULL (or, below, 0) from the LEFT JOIN as before.
@@ -159,7 +161,7 @@ class Builder:
             if filters and all(f.derive.where is not None for f in fields):
                 parts = [self.cond(w) for w in filters]
                 sub = sub.where(parts[0] if len(parts) == 1 else self.connect(False, parts), copy=False)
-            joins.append((sub.group_by(_col(agg.entity_key), copy=False), alias))
+            joins.append((sub.group_by(self.entity_key(agg), copy=False), alias))
         for n, f in enumerate(f for f in derived if f.derive.fn == "latest"):
             alias = exp.to_identifier(f"l{n}", quoted=True)
             joins.append((self.latest(f), alias))
@@ -174,7 +176,8 @@ class Builder:
                 side="LEFT",
                 on=exp.EQ(
                     this=exp.Column(this=exp.to_identifier("k", quoted=True), table=_ident(alias.name)),
-                    expression=exp.Column(this=exp.to_identifier(key, quoted=True), table=_ident("e")),
+                    expression=self.exact(self.schema.key, exp.Column(this=exp.to_identifier(key, quoted=True),
+                                                                      table=_ident("e"))),
                 ),
             )
             for sub, alias in joins
@@ -193,12 +196,17 @@ class Builder:
         return {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg.fn](this=value)
 
     def latest(self, f: Field):
-        """The trait's column from each entity's latest row: ranked by `by`, then id."""
+        """The trait's column from each entity's latest row: ranked by `by`, then by the
+        greatest id (text ids in code point order, as in memory, whatever the collation)."""
         agg = f.derive
-        order = exp.Order(expressions=[exp.Ordered(this=_col(c), desc=True) for c in latest_rank(agg)])
-        rank = exp.Window(this=exp.RowNumber(), partition_by=[_col(agg.entity_key)], order=order)
+        src = self.schema.sources[agg.source]
+        fields = {c.column: c for c in src.fields.values()}
+        order = exp.Order(expressions=[
+            exp.Ordered(this=self.code_point_order(fields[c], _col(c)), desc=True) for c in latest_rank(agg)
+        ])
+        rank = exp.Window(this=exp.RowNumber(), partition_by=[self.entity_key(agg)], order=order)
         inner = exp.select(
-            _as(_col(agg.entity_key), "k"),
+            _as(self.entity_key(agg), "k"),
             _as(self.column(agg.column), f.column),
             _as(rank, "rn"),
             copy=False,
@@ -213,6 +221,12 @@ class Builder:
             .from_(ranked, copy=False)
             .where(exp.EQ(this=_col("rn"), expression=exp.Literal.number(1)), copy=False)
         )
+
+    def entity_key(self, agg: ir.Aggregate):
+        """A source row's entity key, grouped and joined on exactly: text keys that differ
+        only in case or trailing spaces are different entities (MariaDB's default
+        collations would merge them)."""
+        return self.exact(self.schema.key, _col(agg.entity_key))
 
     def table(self):
         parts = self.schema.table.split(".")
@@ -387,9 +401,9 @@ class Builder:
             case "text":
                 return exp.Literal.string(timestamp_text(ts))
             case "utc_datetime":
-                wall = ts.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+                wall = utc_instant(ts).replace(tzinfo=None).isoformat(sep=" ")
                 return exp.Cast(this=exp.Literal.string(wall), to=_DATETIME6.copy())
-        text = ts.astimezone(dt.timezone.utc).isoformat(sep=" ")
+        text = utc_instant(ts).isoformat(sep=" ")
         return _cast(exp.Literal.string(text), exp.DataType.Type.TIMESTAMPTZ)
 
     def text_column(self, f: Field):
@@ -397,6 +411,15 @@ class Builder:
         if self.t.binary_text and f.kind in (Kind.TEXT, Kind.ENUM):
             return exp.Collate(this=col, expression=exp.Var(this="utf8mb4_bin"))
         return col
+
+    def code_point_order(self, f: Field, e):
+        """``e``, a value of ``f``, in a form that sorts text by code point on this target."""
+        if f.kind not in (Kind.TEXT, Kind.ENUM):
+            return e
+        if self.t.code_point_collation is not None:
+            return exp.Collate(this=e, expression=exp.Identifier(this=self.t.code_point_collation, quoted=True))
+        # A binary string sorts by its UTF-8 bytes: code point order.
+        return self.exact(f, e)
 
     def exact(self, f: Field, e):
         """A text operand of an equality, compared byte for byte where the engine's

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from segdsl.backends.sql.targets import Target, family_target
-from segdsl.ir.semantics import UTC, scale_decimal, timestamp_text
+from segdsl.ir.semantics import scale_decimal, timestamp_text, utc_instant
 from segdsl.schema.model import Field, Kind, Schema
 
 # ----------------------------------------------------------------------- values
@@ -37,10 +37,13 @@ def storage_value(t: Target, kind: Kind, value: Any, scale: int = 0) -> Any:
                 # Whole units of the last decimal place: sums and comparisons stay exact.
                 return scale_decimal(value, scale) if kind is Kind.DECIMAL else float(value)
         case dt.datetime():
+            # Every engine stores the years 1-9999 exactly (docs/schema.md); an instant
+            # outside them in UTC is refused rather than stored as another (a BC) one.
+            instant = utc_instant(value)
             if t.timestamps == "text":
-                return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                return timestamp_text(instant)
             if t.timestamps == "utc_datetime":
-                return value.astimezone(UTC).replace(tzinfo=None)
+                return instant.replace(tzinfo=None)
         case dt.date():
             if t.dates == "text":
                 return value.isoformat()
@@ -77,8 +80,10 @@ def column_type(t: Target, f: Field, key: bool = False) -> str:
     return t.column_types[f.kind]
 
 
-def create_table(target: Target | str, schema: Schema, table: str | None = None) -> list[str]:
-    """DROP + CREATE statements for the schema's table (or ``table``)."""
+def create_table(target: Target | str, schema: Schema, table: str | None = None, *,
+                 key_collation: str | None = None) -> list[str]:
+    """DROP + CREATE statements for the schema's table (or ``table``); a text key
+    column gets ``key_collation`` (one of ``Target.key_collations``) if given."""
     from sqlglot import exp
 
     t = _target(target)
@@ -90,6 +95,9 @@ def create_table(target: Target | str, schema: Schema, table: str | None = None)
         if not f.nullable:
             constraints.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
         if key:
+            if key_collation and f.kind is Kind.TEXT:
+                constraints.insert(0, exp.ColumnConstraint(kind=exp.CollateColumnConstraint(
+                    this=exp.Var(this=key_collation))))
             constraints.append(exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint()))
         cols.append(
             exp.ColumnDef(

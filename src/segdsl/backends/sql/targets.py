@@ -50,6 +50,10 @@ class Target:
     column_types: Mapping[Kind, str] | None = attrs.field(default=None, eq=False)
     #: The type of a text primary key where TEXT cannot be indexed without a length.
     key_text_type: str | None = None
+    #: Collations for a text primary key under which two keys are equal only when their
+    #: characters are (binary, no trailing-space padding), in order of preference: the
+    #: engine takes the first its server has (MariaDB and MySQL 8 name theirs differently).
+    key_collations: tuple[str, ...] = ()
     #: Whether tables are created STRICT: a value of the wrong type is an error, never
     #: silently stored as text.
     strict_tables: bool = False
@@ -72,6 +76,9 @@ class Target:
     backslash_text: str | None = None
     #: Whether text comparisons must be forced to a binary collation.
     binary_text: bool = False
+    #: A collation that orders text by code point where the database's default may not
+    #: (a Postgres database created with an ICU or libc English locale puts 'B' after 'a').
+    code_point_collation: str | None = None
     #: How the database clock's date in UTC is read: "at_time_zone"
     #: (CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)), "utc_date" (UTC_DATE()),
     #: "date_now" (DATE('now')), or None: relative time needs a pinned as-of.
@@ -121,8 +128,8 @@ _POSTGRES_TYPES = {
 _FAMILIES = {
     "postgres": Target(
         "postgres", "postgres", tags="array", ascii_lower="translate", bare_bool=True,
-        backslash_text="escape_string", clock="at_time_zone", column_types=_POSTGRES_TYPES,
-        param_marker="%s", cursors=True, bulk_load="copy",
+        backslash_text="escape_string", code_point_collation="C", clock="at_time_zone",
+        column_types=_POSTGRES_TYPES, param_marker="%s", cursors=True, bulk_load="copy",
         serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", lock_rows=" FOR UPDATE",
         begin_read="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         ddl_lock="SELECT pg_advisory_xact_lock(7327301)", array_params=True, returning=True,
@@ -152,8 +159,8 @@ _FAMILIES = {
             Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.TEXT: "TEXT", Kind.ENUM: "VARCHAR(255)",
             Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "DATETIME(6)", Kind.TAGS: "JSON",
         },
-        key_text_type="VARCHAR(255)", bare_bool=True, backslash_text="hex", binary_text=True, clock="utc_date",
-        named_params=False, param_marker="%s", cursors=True,
+        key_text_type="VARCHAR(255)", key_collations=("utf8mb4_nopad_bin", "utf8mb4_0900_bin"), bare_bool=True,
+        backslash_text="hex", binary_text=True, clock="utc_date", named_params=False, param_marker="%s", cursors=True,
     ),
 }
 
