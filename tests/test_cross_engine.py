@@ -1,10 +1,13 @@
 """One rule, one answer, everywhere — proven member by member.
 
 Hypothesis generates data (NULLs, empty strings, quotes, `%`, `_`, backslashes,
-accents, 64-bit and 2^53 boundaries, leap days, DST days, the last microsecond of a
-day) and rules over every construct of the language, as source text. Each rule is
-parsed and checked, then evaluated by the row evaluator, the columnar evaluator,
-Postgres, DuckDB and SQLite; all five must return exactly the same member keys.
+accents, negative numbers, 64-bit and 2^53 boundaries, leap days, DST days, the last
+microsecond of a day, dates and instants anywhere in the years 0001-9999 and at their
+edges, int or text keys) and rules over every construct of the language, as source
+text, evaluated at an as-of instant that may sit at either end of the calendar. Each
+rule is parsed and checked, then evaluated by the row evaluator, the columnar
+evaluator, Postgres, a Postgres database with a non-C collation, DuckDB, SQLite and
+MariaDB; all must return exactly the same member keys, in the same (code point) order.
 
 Two oracles from SQLancer check each SQL engine against itself:
 TLP — rows where p, where NOT p and where (p) IS NULL partition the table exactly
@@ -30,47 +33,73 @@ from segdsl.syntax.parser import parse_source
 from segdsl.check.traits import schema_from_dict
 from segdsl.backends.sql import compile_rule, condition
 
-SCHEMA, _ = schema_from_dict(
-    {
-        "entity": "guest",
-        "table": "cross_engine",
-        "key": "id",
-        "fields": {
-            "id": {"type": "int", "nullable": False},
-            "i": {"type": "int"},
-            "d": {"type": "decimal(12, 2)", "column": "money"},
-            "f": {"type": "float"},
-            "t": {"type": "text"},
-            "e": {"type": "enum", "values": ["Gold", "Silver", "gold"]},
-            "b": {"type": "bool"},
-            "joined": {"type": "date"},
-            "ts": {"type": "timestamp"},
-            "tags": {"type": "tags"},
-            "since": {"days_since": "ts"},
-        },
-    }
-)
-assert SCHEMA is not None, _
+FIELDS = {
+    "i": {"type": "int"},
+    "d": {"type": "decimal(12, 2)", "column": "money"},
+    "f": {"type": "float"},
+    "t": {"type": "text"},
+    "e": {"type": "enum", "values": ["Gold", "Silver", "gold"]},
+    "b": {"type": "bool"},
+    "joined": {"type": "date"},
+    "ts": {"type": "timestamp"},
+    "tags": {"type": "tags"},
+    "since": {"days_since": "ts"},
+}
+
+
+def _schema(table: str, key_type: str):
+    schema, diagnostics = schema_from_dict(
+        {
+            "entity": "guest",
+            "table": table,
+            "key": "id",
+            "fields": {"id": {"type": key_type, "nullable": False}, **FIELDS},
+        }
+    )
+    assert schema is not None, diagnostics
+    return schema
+
+
+#: The same fields keyed by int and by text.
+SCHEMA = _schema("cross_engine", "int")
+TEXT_SCHEMA = _schema("cross_engine_text", "text")
 UTC = dt.timezone.utc
 
 # ------------------------------------------------------------------------ data
 
-INTS = [-(2**63), -1, 0, 1, 2, 3, 2**53, 2**53 + 1, 2**63 - 1]
-DECIMALS = [Decimal(x) for x in ("-1.00", "0.00", "0.12", "0.13", "150000.00", "9999999999.99")]
-FLOATS = [-1.5, 0.0, 0.1, 2.5, 1e10]
+INTS = [-(2**63), -(2**63) + 1, -(2**53) - 1, -(2**53), -3, -2, -1, 0, 1, 2, 3, 2**53, 2**53 + 1, 2**63 - 1]
+DECIMALS = [Decimal(x) for x in ("-9999999999.99", "-150000.50", "-1.00", "-0.13", "-0.12", "-0.01", "0.00",
+                                 "0.12", "0.13", "150000.00", "9999999999.99")]
+FLOATS = [-1e10, -2.5, -1.5, -0.1, 0.0, 0.1, 2.5, 1e10]
+#: Text keys: case and accent variants, trailing and non-breaking spaces, digits that
+#: sort differently as text, the empty string, a character beyond the BMP.
+KEYS = ["a", "A", "a ", "B", "b", "é", "É", "", "_", "ß", "1", "10", "9", "z\u00a0", "\U0001f600", "%"]
 TEXT_ALPHABET = "aAbB%_\\'\" éÉ-@"
 TEXTS = st.one_of(
     st.sampled_from(["", "Gold", "gold", "GOLD", "50%_off", "50xoff", "c\\d", "a_b", "é", "É", "x@GMAIL.com"]),
     st.text(alphabet=TEXT_ALPHABET, max_size=5),
 )
+#: Days that matter: leap days, DST days, month ends, and the edges of the calendar
+#: (years 0001-9999, where a day window's bound may fall beyond it).
+EDGE_DAYS = [dt.date(*d) for d in [(1, 1, 1), (1, 1, 2), (99, 12, 31), (100, 1, 1), (999, 12, 31), (1000, 1, 1),
+                                   (9999, 12, 30), (9999, 12, 31)]]
 DAYS = [dt.date(*d) for d in [(2024, 2, 28), (2024, 2, 29), (2024, 3, 1), (2024, 3, 30), (2024, 3, 31),
                               (2024, 4, 1), (2025, 11, 1), (2026, 10, 31), (2026, 11, 1), (2026, 11, 2),
-                              (2000, 1, 1), (2026, 10, 2)]]
+                              (2000, 1, 1), (2026, 10, 2)]] + EDGE_DAYS
+#: A day: mostly one that matters, sometimes any day of the calendar.
+DAY = st.one_of(st.sampled_from(DAYS), st.sampled_from(DAYS), st.dates())
 TIMES = [dt.time(0, 0), dt.time(23, 59, 59, 999_999), dt.time(1, 30), dt.time(12, 0)]
-TIMESTAMPS = st.builds(lambda d, t: dt.datetime.combine(d, t, UTC), st.sampled_from(DAYS), st.sampled_from(TIMES))
+TIMESTAMPS = st.one_of(
+    st.builds(lambda d, t: dt.datetime.combine(d, t, UTC), DAY, st.sampled_from(TIMES)),
+    st.datetimes(timezones=st.just(UTC)),
+)
 TAG_WORDS = ["spa", "golf", "a%", "b_", "Spa"]
 AS_OF = [dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC), dt.datetime(2024, 3, 1, tzinfo=UTC),
-         dt.datetime(2026, 11, 1, tzinfo=UTC), dt.datetime(2026, 11, 1, 23, 59, 59, tzinfo=UTC)]
+         dt.datetime(2026, 11, 1, tzinfo=UTC), dt.datetime(2026, 11, 1, 23, 59, 59, tzinfo=UTC),
+         dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(1, 1, 3, 12, tzinfo=UTC), dt.datetime(1000, 1, 1, tzinfo=UTC),
+         dt.datetime(9999, 12, 30, 23, tzinfo=UTC), dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+#: Day counts: small ones, and spans that reach beyond the calendar from its edges.
+SPANS = [0, 1, 2, 30, 365, 800, 99_999, 100_000]
 
 
 def nullable(strategy):
@@ -85,7 +114,7 @@ ROW = st.fixed_dictionaries(
         "t": nullable(TEXTS),
         "e": nullable(st.sampled_from(["Gold", "Silver", "gold"])),
         "b": nullable(st.booleans()),
-        "joined": nullable(st.sampled_from(DAYS)),
+        "joined": nullable(DAY),
         "ts": nullable(TIMESTAMPS),
         "tags": nullable(st.frozensets(st.sampled_from(TAG_WORDS), max_size=3)),
     }
@@ -118,10 +147,11 @@ def predicate(draw):
         lo, hi = draw(st.sampled_from(INTS)), draw(st.sampled_from(INTS))
         return f"i {draw(st.sampled_from(['between', 'not between']))} {lo} and {hi}"
     if kind == 3:
-        lit = draw(st.sampled_from(["0.125", "0.13", "0.12", "150000", "-1", "0", "9999999999.99", "0.1"]))
+        lit = draw(st.sampled_from(["0.125", "0.13", "0.12", "150000", "-1", "0", "9999999999.99", "0.1", "-0.125",
+                                    "-0.13", "-0.005", "-150000.5", "-9999999999.99", "-10000000000"]))
         return f"d {draw(OPS)} {lit}"
     if kind == 4:
-        return f"f {draw(OPS)} {draw(st.sampled_from(['0.1', '2.5', '0', '-1.5', '10000000000']))}"
+        return f"f {draw(OPS)} {draw(st.sampled_from(['0.1', '2.5', '0', '-1.5', '-0.1', '10000000000', '-10000000000']))}"
     if kind == 5:
         return f"t {draw(EQ_OPS)} {_str(draw(TEXTS))}"
     if kind == 6:
@@ -137,21 +167,21 @@ def predicate(draw):
     if kind == 9:
         return draw(st.sampled_from(["b", "not b", "b = true", "b = false", "b != true"]))
     if kind == 10:
-        return f"joined {draw(OPS)} {draw(st.sampled_from(DAYS)).isoformat()}"
+        return f"joined {draw(OPS)} {draw(DAY).isoformat()}"
     if kind == 11:
-        n = draw(st.sampled_from([0, 1, 2, 30, 365, 800]))
+        n = draw(st.sampled_from(SPANS))
         field = draw(st.sampled_from(["joined", "ts"]))
         form = draw(st.sampled_from([f"within {n} days", f"before {n} days ago", f"after {n} days ago",
                                      f"within {max(n // 7, 1)} weeks"]))
         return f"{field} {form}"
     if kind == 12:
         field = draw(st.sampled_from(["joined", "ts"]))
-        return f"days_since({field}) {draw(OPS)} {draw(st.sampled_from([-1, 0, 1, 29, 30, 180, 365]))}"
+        return f"days_since({field}) {draw(OPS)} {draw(st.sampled_from([-100_000, -1, 0, 1, 29, 30, 180, 365, 100_000]))}"
     if kind == 13:
         ts = draw(TIMESTAMPS).isoformat().replace("+00:00", "Z")
         return f"ts {draw(OPS)} {ts}"
     if kind == 14:
-        return f"ts {draw(OPS)} {draw(st.sampled_from(DAYS)).isoformat()}"
+        return f"ts {draw(OPS)} {draw(DAY).isoformat()}"
     if kind == 15:
         field = draw(st.sampled_from(["i", "d", "f", "t", "e", "b", "joined", "ts", "tags"]))
         return f"{field} is {draw(st.sampled_from(['', 'not ']))}null"
@@ -160,12 +190,12 @@ def predicate(draw):
         form = draw(st.sampled_from(["has", "has any", "has all"]))
         return f"tags has {_str(tags[0])}" if form == "has" else f"tags {form} {_list(map(_str, tags))}"
     if kind == 17:
-        return f"since {draw(OPS)} {draw(st.sampled_from([0, 1, 30, 180]))}"
+        return f"since {draw(OPS)} {draw(st.sampled_from([-1, 0, 1, 30, 180, 99_999]))}"
     if kind == 18:
-        return f"ts {draw(st.sampled_from(['in', 'not in']))} {_list(d.isoformat() for d in draw(st.lists(st.sampled_from(DAYS), min_size=1, max_size=2)))}"
+        return f"ts {draw(st.sampled_from(['in', 'not in']))} {_list(d.isoformat() for d in draw(st.lists(DAY, min_size=1, max_size=2)))}"
     if kind == 19:
         return draw(st.sampled_from(["in segment base", "not in segment base", "in segment vip"]))
-    return f"days_since(joined) {draw(st.sampled_from(['between 0 and 30', 'in [0, 1, 365]', 'not in [0]']))}"
+    return f"days_since(joined) {draw(st.sampled_from(['between 0 and 30', 'in [0, 1, 365]', 'not in [0]', 'between -5 and -1', 'in [-1, 99999]']))}"
 
 
 def combine(children):
@@ -180,10 +210,11 @@ BASE_RULES = st.recursive(predicate().filter(lambda p: "segment" not in p), comb
 RULES = st.recursive(predicate(), combine, max_leaves=8)
 
 
-def module_text(base: str, main: str) -> str:
+def module_text(base: str, main: str, text_keys: bool = False) -> str:
+    members = _list(map(_str, ["a", "B", "é", "a ", "zz"])) if text_keys else "[1, 3, 99]"
     return (
         f"segment base {{ where {base} }}\n"
-        "static segment vip { members [1, 3, 99] }\n"
+        f"static segment vip {{ members {members} }}\n"
         f"segment main {{ where {main} }}\n"
     )
 
@@ -191,55 +222,67 @@ def module_text(base: str, main: str) -> str:
 # ---------------------------------------------------------------------- engines
 
 
-def _count(engine, expression) -> int:
+def _count(engine, schema, expression) -> int:
     from sqlglot import exp
 
-    sql = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(SCHEMA.table, quoted=True)).where(expression)
+    sql = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(schema.table, quoted=True)).where(expression)
     return fetch_count(engine, sql.sql(engine.dialect, identify=True))
 
 
-def _norec_sum(engine, expression) -> int:
+def _norec_sum(engine, schema, expression) -> int:
     from sqlglot import exp
 
     case = exp.Case(ifs=[exp.If(this=expression, true=exp.Literal.number(1))], default=exp.Literal.number(0))
     sql = exp.select(exp.Coalesce(this=exp.Sum(this=case), expressions=[exp.Literal.number(0)])).from_(
-        exp.to_table(SCHEMA.table, quoted=True)
+        exp.to_table(schema.table, quoted=True)
     )
     return fetch_count(engine, sql.sql(engine.dialect, identify=True))
 
 
-#: Engines whose tables exist already: later examples empty and refill them.
-CREATED: set[str] = set()
+#: (engine, table) pairs whose tables exist already: later examples empty and refill them.
+CREATED: set[tuple[str, str]] = set()
 
 
 @pytest.fixture(scope="module")
-def engines(pg, maria):
-    """One connection per engine; every example reloads the table from scratch."""
+def engines(pg, pg_collated, maria):
+    """One connection per engine; every example reloads the table from scratch. Each
+    engine runs the SQL compiled for its dialect (``engine.dialect``)."""
     from segdsl.data.engines import connect
 
     duck, lite = connect("duckdb::memory:"), connect("sqlite::memory:")
     CREATED.clear()
-    yield {"postgres": pg, "duckdb": duck, "sqlite": lite, "mysql": maria}
+    yield {"postgres": pg, "postgres (non-C collation)": pg_collated, "duckdb": duck, "sqlite": lite, "mysql": maria}
     duck.close()
     lite.close()
 
 
+@st.composite
+def keyed_rows(draw):
+    """(schema, records): rows keyed 1, 2, ... or by distinct text keys."""
+    rows = draw(st.lists(ROW, max_size=10))
+    if not draw(st.booleans()):
+        return SCHEMA, [{"id": i + 1, **r} for i, r in enumerate(rows)]
+    keys = draw(st.lists(st.sampled_from(KEYS), min_size=len(rows), max_size=len(rows), unique=True))
+    return TEXT_SCHEMA, [{"id": k, **r} for k, r in zip(keys, rows)]
+
+
 @given(
-    rows=st.lists(ROW, max_size=10),
+    data=keyed_rows(),
     base=BASE_RULES,
     main=RULES,
-    as_of=st.sampled_from(AS_OF),
+    as_of=st.one_of(st.sampled_from(AS_OF), st.datetimes(timezones=st.just(UTC))),
     params=st.booleans(),
 )
-def test_every_engine_returns_the_same_members(engines, rows, base, main, as_of, params):
+def test_every_engine_returns_the_same_members(engines, data, base, main, as_of, params):
     from sqlglot import exp
 
-    records = [{"id": i + 1, **r} for i, r in enumerate(rows)]
-    text = module_text(base, main)
+    schema, records = data
+    text_keys = schema is TEXT_SCHEMA
+    text = module_text(base, main, text_keys)
     note(text)
     parsed = parse_source("prop.seg", text)
     assert parsed.module is not None, parsed.diagnostics
-    checked = check_modules([parsed.module], SCHEMA)
+    checked = check_modules([parsed.module], schema)
     errors = [d for d in checked.diagnostics if d.is_error]
     assert not errors, errors
     rule = checked.segments["main"].rule
@@ -247,29 +290,30 @@ def test_every_engine_returns_the_same_members(engines, rows, base, main, as_of,
     # In memory: the row evaluator judges TRUE and FALSE; the rest is unknown.
     is_true = compile_row(rule, as_of)
     is_false = compile_row(ir.Not(rule), as_of)
-    expected = [r["id"] for r in records if is_true(r)]
+    # Members are listed by key, text keys in code point order.
+    expected = sorted(r["id"] for r in records if is_true(r))
     false_keys = {r["id"] for r in records if is_false(r)}
     assert not set(expected) & false_keys, "a row cannot be both TRUE and FALSE"
     unknown = len(records) - len(expected) - len(false_keys)
 
-    table = Table.from_records(SCHEMA, records)
+    table = Table.from_records(schema, records)
     assert member_keys(rule, table, as_of) == expected, "columnar evaluator disagrees with the row evaluator"
 
     for name, engine in engines.items():
-        load_records(engine, SCHEMA, records, create=name not in CREATED)
-        CREATED.add(name)
+        load_records(engine, schema, records, create=(name, schema.table) not in CREATED)
+        CREATED.add((name, schema.table))
         # Both layouts run: pretty and compact SQL are generated from the same tree.
-        compiled = compile_rule(rule, SCHEMA, target=name, as_of=as_of, params=params and engine.binds_named_params,
-                                pretty=params)
+        compiled = compile_rule(rule, schema, target=engine.dialect, as_of=as_of,
+                                params=params and engine.binds_named_params, pretty=params)
         assert compiled.ok, compiled.diagnostics
         note(f"{name}: {compiled.sql} {compiled.params}")
         assert fetch_keys(engine, compiled.sql, compiled.params) == expected, f"{name} disagrees"
 
         # TLP: p, NOT p and (p) IS NULL partition the table, and agree with memory.
-        p = lambda: condition(rule, SCHEMA, target=name, as_of=as_of)[0]  # noqa: E731
-        n_true = _count(engine, p())
-        n_false = _count(engine, exp.Not(this=exp.Paren(this=p())))
-        n_null = _count(engine, exp.Is(this=exp.Paren(this=p()), expression=exp.Null()))
+        p = lambda: condition(rule, schema, target=engine.dialect, as_of=as_of)[0]  # noqa: E731
+        n_true = _count(engine, schema, p())
+        n_false = _count(engine, schema, exp.Not(this=exp.Paren(this=p())))
+        n_null = _count(engine, schema, exp.Is(this=exp.Paren(this=p()), expression=exp.Null()))
         assert (n_true, n_false, n_null) == (len(expected), len(false_keys), unknown), f"{name}: TLP"
         # NoREC: filtering and summing agree.
-        assert _norec_sum(engine, p()) == n_true, f"{name}: NoREC"
+        assert _norec_sum(engine, schema, p()) == n_true, f"{name}: NoREC"

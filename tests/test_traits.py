@@ -2,9 +2,12 @@
 same members in memory and on every engine.
 
 Hypothesis generates entities and source rows (ties in `by`, NULLs in the aggregated
-columns, rows of entities that do not exist) and rules over schema traits and inline
-aggregates; the row and columnar evaluators over the in-memory profile, Postgres, DuckDB
-and SQLite must agree member by member.
+columns, negative amounts, instants and days at both ends of the years 0001-9999,
+entities without rows and rows of entities that do not exist, int or text entity keys
+and int or text row ids) and rules over schema traits and inline aggregates, at an
+as-of instant anywhere in the calendar; the row and columnar evaluators over the
+in-memory profile, Postgres, a Postgres database with a non-C collation, DuckDB, SQLite
+and MariaDB must agree member by member.
 """
 
 from __future__ import annotations
@@ -26,60 +29,110 @@ from segdsl.check.traits import schema_from_dict
 from segdsl.backends.sql import compile_rule
 
 UTC = dt.timezone.utc
-SCHEMA_DATA = {
-    "entity": "guest",
-    "table": "trait_guests",
-    "key": "id",
-    "fields": {
-        "id": {"type": "int", "nullable": False},
-        "tier": {"type": "enum", "values": ["a", "b"]},
-        "total": {"derive": "sum(events.amount)"},
-        "n_a": {"derive": 'count(events where kind = "a")'},
-        "recent": {"derive": "count(events where at within 30 days)"},
-        "last_at": {"derive": "max(events.at)"},
-        "first_day": {"derive": "min(events.on_day)"},
-        "latest_kind": {"derive": "latest(events.kind by at)"},
-        "latest_flag": {"derive": 'latest(events.flag by at where kind = "b")'},
-        "points": {"derive": "sum(events.points where flag)"},
-        "since_last": {"days_since": "last_at"},
-    },
-    "sources": {
-        "events": {
-            "table": "trait_events",
-            "id": "event_id",
-            "entity_key": "owner",
-            "columns": {
-                "event_id": {"type": "int", "nullable": False},
-                "owner": {"type": "int", "nullable": False},
-                "at": {"type": "timestamp"},
-                "on_day": {"type": "date"},
-                "amount": {"type": "decimal(8, 2)"},
-                "points": {"type": "int"},
-                "kind": {"type": "enum", "values": ["a", "b"], "nullable": False},
-                "flag": {"type": "bool"},
-            },
-        }
-    },
+
+
+def _schema_data(prefix: str, key_type: str, id_type: str) -> dict:
+    """Guests keyed by ``key_type``, with events keyed by ``id_type`` (the tie-break of
+    `latest`) and owned through a column of ``key_type``."""
+    return {
+        "entity": "guest",
+        "table": f"{prefix}_guests",
+        "key": "id",
+        "fields": {
+            "id": {"type": key_type, "nullable": False},
+            "tier": {"type": "enum", "values": ["a", "b"]},
+            "total": {"derive": "sum(events.amount)"},
+            "n_a": {"derive": 'count(events where kind = "a")'},
+            "recent": {"derive": "count(events where at within 30 days)"},
+            "last_at": {"derive": "max(events.at)"},
+            "first_day": {"derive": "min(events.on_day)"},
+            "latest_kind": {"derive": "latest(events.kind by at)"},
+            "latest_flag": {"derive": 'latest(events.flag by at where kind = "b")'},
+            "points": {"derive": "sum(events.points where flag)"},
+            "since_last": {"days_since": "last_at"},
+        },
+        "sources": {
+            "events": {
+                "table": f"{prefix}_events",
+                "id": "event_id",
+                "entity_key": "owner",
+                "columns": {
+                    "event_id": {"type": id_type, "nullable": False},
+                    "owner": {"type": key_type, "nullable": False},
+                    "at": {"type": "timestamp"},
+                    "on_day": {"type": "date"},
+                    "amount": {"type": "decimal(8, 2)"},
+                    "points": {"type": "int"},
+                    "kind": {"type": "enum", "values": ["a", "b"], "nullable": False},
+                    "flag": {"type": "bool"},
+                },
+            }
+        },
+    }
+
+
+def _schema(prefix: str, key_type: str, id_type: str):
+    schema, diagnostics = schema_from_dict(_schema_data(prefix, key_type, id_type))
+    assert schema is not None, diagnostics
+    return schema
+
+
+#: Per (entity key type, event id type): int keys and ids, or text (entity keys that
+#: differ only in case, accents or trailing spaces; ids whose order differs by collation).
+SCHEMAS = {
+    (key, ident): _schema("trait" if (key, ident) == ("int", "int") else f"trait_{key}_{ident}", key, ident)
+    for key in ("int", "text") for ident in ("int", "text")
 }
-SCHEMA, DIAGS = schema_from_dict(SCHEMA_DATA)
-assert SCHEMA is not None, DIAGS
+SCHEMA = SCHEMAS["int", "int"]
+SCHEMA_DATA = _schema_data("trait", "int", "int")
 AS_OF = dt.datetime(2026, 11, 1, tzinfo=UTC)
+#: As-of instants: today, and both ends of the calendar (day windows beyond it).
+AS_OFS = [AS_OF, dt.datetime(1, 1, 1, 12, tzinfo=UTC), dt.datetime(1000, 1, 1, tzinfo=UTC),
+          dt.datetime(9999, 12, 31, 23, tzinfo=UTC)]
 TIMES = [dt.datetime(2026, 10, d, h, tzinfo=UTC) for d in (1, 2, 31) for h in (0, 23)] + [
-    dt.datetime(2025, 1, 1, tzinfo=UTC)
+    dt.datetime(2025, 1, 1, tzinfo=UTC), dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(999, 12, 31, 23, tzinfo=UTC),
+    dt.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
 ]
+DAYS = [dt.date(2026, 1, 1), dt.date(2024, 2, 29), dt.date(1, 1, 1), dt.date(999, 12, 31), dt.date(9999, 12, 31)]
+TEXT_KEYS = ["a", "A", "a ", "B", "é", "É", "", "ß", "10", "9"]
+TEXT_IDS = st.text(alphabet="aAbBé_ 9", max_size=3)
 
 ENTITY = st.fixed_dictionaries({"tier": st.one_of(st.none(), st.sampled_from(["a", "b"]))})
 EVENT = st.fixed_dictionaries(
     {
-        "owner": st.integers(1, 7),  # 7 may not exist
         "at": st.one_of(st.none(), st.sampled_from(TIMES)),
-        "on_day": st.one_of(st.none(), st.sampled_from([dt.date(2026, 1, 1), dt.date(2024, 2, 29)])),
-        "amount": st.one_of(st.none(), st.sampled_from([Decimal("0.10"), Decimal("0.20"), Decimal("99.99"), Decimal("-5.00")])),
+        "on_day": st.one_of(st.none(), st.sampled_from(DAYS)),
+        "amount": st.one_of(st.none(), st.sampled_from(
+            [Decimal(x) for x in ("0.10", "0.20", "99.99", "-5.00", "-0.01", "-99.99", "0.00")])),
         "points": st.one_of(st.none(), st.integers(-3, 3)),
         "kind": st.sampled_from(["a", "b"]),
         "flag": st.one_of(st.none(), st.booleans()),
     }
 )
+
+
+@st.composite
+def histories(draw):
+    """(schema, entity rows, event rows): a few entities, some without events, and
+    events of entities that do not exist."""
+    key_type, id_type = draw(st.sampled_from(sorted(SCHEMAS)))
+    entities = draw(st.lists(ENTITY, max_size=6))
+    if key_type == "int":
+        keys: list = list(range(1, len(entities) + 1))
+        owners = st.integers(1, 7)  # 7 may not exist
+    else:
+        keys = draw(st.lists(st.sampled_from(TEXT_KEYS), min_size=len(entities), max_size=len(entities), unique=True))
+        owners = st.sampled_from(TEXT_KEYS)
+    events = draw(st.lists(EVENT, max_size=14))
+    if id_type == "int":
+        ids: list = list(range(1, len(events) + 1))
+    else:
+        ids = draw(st.lists(TEXT_IDS, min_size=len(events), max_size=len(events), unique=True))
+    entity_rows = [{"id": k, **e} for k, e in zip(keys, entities)]
+    event_rows = [{"event_id": i, "owner": draw(owners), **e} for i, e in zip(ids, events)]
+    return SCHEMAS[key_type, id_type], entity_rows, event_rows
+
+
 RULES = st.sampled_from(
     [
         "total >= 0.30",
@@ -102,54 +155,74 @@ RULES = st.sampled_from(
         "latest(events.amount by at) < 0",
         "latest(events.kind by on_day) = \"a\"",
         'tier = "a" or count(events) = 0',
+        "count(events) = 0",
+        "latest_kind is null",
+        "total < 0",
+        "total <= -0.01",
+        "sum(events.amount where amount < 0) < -5",
+        "min(events.amount) <= -0.01",
+        "max(events.amount) < 0",
+        "min(events.points) < -1",
+        "max(events.at) < 1000-01-01",
+        "min(events.at) <= 0001-01-01T00:00:00Z",
+        "last_at >= 9999-12-31",
+        "first_day = 0001-01-01",
+        "min(events.on_day) < 1000-01-01",
+        "max(events.on_day) >= 9999-12-31",
+        "latest(events.on_day by at) = 0999-12-31",
+        "latest(events.points by on_day) < 0",
+        "since_last between 0 and 1",
+        "last_at within 100000 days",
+        "count(events where at before 3 days ago) >= 1",
     ]
 )
 
 
-#: Engines whose tables exist already: later examples empty and refill them.
-CREATED: set[str] = set()
+#: (engine, table) pairs whose tables exist already: later examples empty and refill them.
+CREATED: set[tuple[str, str]] = set()
 
 
 @pytest.fixture(scope="module")
-def engines(pg, maria):
+def engines(pg, pg_collated, maria):
     duck, lite = connect("duckdb::memory:"), connect("sqlite::memory:")
     CREATED.clear()
-    yield {"postgres": pg, "duckdb": duck, "sqlite": lite, "mysql": maria}
+    yield {"postgres": pg, "postgres (non-C collation)": pg_collated, "duckdb": duck, "sqlite": lite, "mysql": maria}
     duck.close()
     lite.close()
 
 
 @given(
-    entities=st.lists(ENTITY, max_size=6),
-    events=st.lists(EVENT, max_size=14),
+    data=histories(),
     rules=st.lists(RULES, min_size=1, max_size=3),
     combine=st.sampled_from([" and ", " or "]),
+    as_of=st.sampled_from(AS_OFS),
     params=st.booleans(),
 )
-def test_traits_agree_everywhere(engines, entities, events, rules, combine, params):
+def test_traits_agree_everywhere(engines, data, rules, combine, as_of, params):
+    schema, entity_rows, event_rows = data
     text = combine.join(f"({r})" for r in rules)
     note(text)
     parsed = parse_expression(text)
-    rule, diags = check_expression(parsed.expr, SCHEMA)
+    rule, diags = check_expression(parsed.expr, schema)
     assert rule is not None, diags
-    entity_rows = [{"id": i + 1, **e} for i, e in enumerate(entities)]
-    event_rows = [{"event_id": i + 1, **e} for i, e in enumerate(events)]
 
-    source = SCHEMA.sources["events"]
+    source = schema.sources["events"]
     profile = build_profile(
-        SCHEMA, Table.from_records(SCHEMA, entity_rows), {"events": Table.from_records(source, event_rows)},
-        profile_fields([rule]), AS_OF,
+        schema, Table.from_records(schema, entity_rows), {"events": Table.from_records(source, event_rows)},
+        profile_fields([rule]), as_of,
     )
-    is_member = compile_row(rule, AS_OF)
-    expected = [r["id"] for r in profile.records() if is_member(r)]
-    assert member_keys(rule, profile, AS_OF) == expected
+    is_member = compile_row(rule, as_of)
+    # Members are listed by key, text keys in code point order.
+    expected = sorted(r["id"] for r in profile.records() if is_member(r))
+    assert member_keys(rule, profile, as_of) == expected
 
     for name, engine in engines.items():
-        load_project(engine, SCHEMA, {SCHEMA.table: entity_rows, source.table: event_rows}, create=name not in CREATED)
-        CREATED.add(name)
+        tables = {schema.table: entity_rows, source.table: event_rows}
+        load_project(engine, schema, tables, create=(name, schema.table) not in CREATED)
+        CREATED.add((name, schema.table))
         # Not pretty: the path whose profile CTE comes from the cache (test_compile_cache).
-        compiled = compile_rule(rule, SCHEMA, target=name, as_of=AS_OF, params=params and engine.binds_named_params,
-                                pretty=False)
+        compiled = compile_rule(rule, schema, target=engine.dialect, as_of=as_of,
+                                params=params and engine.binds_named_params, pretty=False)
         assert compiled.ok, compiled.diagnostics
         note(f"{name}: {compiled.sql}")
         assert fetch_keys(engine, compiled.sql, compiled.params) == expected, name
@@ -205,3 +278,40 @@ def test_a_channel_consent_held_by_a_trait_is_checked_once_typed():
     schema, diags = schema_from_dict(_with_channel("total"))  # a trait, but a sum
     assert schema is None
     assert [d.message for d in diags] == ["channel `email`: `consent` must name a boolean field"]
+
+
+@pytest.mark.parametrize("text,members", [
+    ("count(events) = 2", ["a"]),
+    ("count(events) = 1", ["A"]),
+    ("count(events) = 0", ["a ", "b"]),
+    ('latest_kind = "b"', ["A"]),
+    ("total = 0.30", ["a"]),
+])
+def test_text_keys_differing_in_case_or_trailing_spaces_are_different_entities(engines, text, members):
+    """MariaDB's default collations find 'a' = 'A' = 'a ': grouping and joining source
+    rows on such keys once merged three guests' histories."""
+    schema = SCHEMAS["text", "int"]
+    entity_rows = [{"id": k, "tier": None} for k in ("a", "A", "a ", "b")]
+    at = dt.datetime(2026, 10, 1, tzinfo=UTC)
+    event_rows = [
+        {"event_id": 1, "owner": "a", "at": at, "on_day": None, "amount": Decimal("0.10"), "points": None,
+         "kind": "a", "flag": None},
+        {"event_id": 2, "owner": "a", "at": at, "on_day": None, "amount": Decimal("0.20"), "points": None,
+         "kind": "a", "flag": None},
+        {"event_id": 3, "owner": "A", "at": at, "on_day": None, "amount": None, "points": None, "kind": "b",
+         "flag": None},
+        {"event_id": 4, "owner": "B", "at": at, "on_day": None, "amount": None, "points": None, "kind": "b",
+         "flag": None},
+    ]
+    rule, diags = check_expression(parse_expression(text).expr, schema)
+    assert rule is not None, diags
+    profile = build_profile(schema, Table.from_records(schema, entity_rows),
+                            {"events": Table.from_records(schema.sources["events"], event_rows)},
+                            profile_fields([rule]), AS_OF)
+    assert member_keys(rule, profile, AS_OF) == members
+    for name, engine in engines.items():
+        load_project(engine, schema, {schema.table: entity_rows, schema.sources["events"].table: event_rows},
+                     create=(name, schema.table) not in CREATED)
+        CREATED.add((name, schema.table))
+        compiled = compile_rule(rule, schema, target=engine.dialect, as_of=AS_OF)
+        assert fetch_keys(engine, compiled.sql, compiled.params) == members, name
