@@ -25,6 +25,8 @@ TARGETS = [
     ("postgres.params", ["--target", "postgres", "--as-of", "2026-11-01", "--params"]),
     ("duckdb", ["--target", "duckdb"]),
     ("sqlite", ["--target", "sqlite"]),
+    ("mysql", ["--target", "mysql"]),  # the database clock: UTC_DATE()
+    ("mysql.pinned", ["--target", "mysql", "--as-of", "2026-11-01"]),
     ("bigquery", ["--target", "bigquery", "--as-of", "2026-11-01"]),
     ("snowflake", ["--target", "snowflake", "--as-of", "2026-11-01"]),
 ]
@@ -57,6 +59,11 @@ def test_view_form(golden):
     )
     assert result.exit_code == 0, result.output
     golden("sql/hospitality-high_value.view.sqlite.sql", result.output)
+    result = CliRunner().invoke(
+        cli, ["compile", "examples/hospitality/segments.seg", "-s", "high_value", "--form", "view", "-t", "mysql"]
+    )
+    assert result.exit_code == 0, result.output
+    golden("sql/hospitality-high_value.view.mysql.sql", result.output)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
