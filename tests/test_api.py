@@ -220,13 +220,20 @@ def test_format_results():
     assert broken.text is None and not broken.ok and broken.diagnostics[0].code == "E0010"
 
 
-def test_plan_with_a_missing_state_store_is_a_one_line_error(tmp_path):
-    # It was an internal error (exit 70) before plan became a shell over preview_refresh.
+def test_plan_with_a_missing_state_store_plans_from_nothing(tmp_path):
+    # It was an internal error (exit 70) before plan became a shell over preview_refresh;
+    # a missing store is "no previous state", and plan creates none.
     result = invoke("plan", "examples/hospitality/segments.seg", "--as-of", AS_OF,
-                    "--state", str(tmp_path / "none.db"))
-    assert result.exit_code == 1 and "no state store at" in result.output and "internal error" not in result.output
-    with pytest.raises(segdsl.StateError):
-        segdsl.preview_refresh(segdsl.load_project(HOTEL), as_of=AS_OF, state=str(tmp_path / "none.db"))
+                    "--state", str(tmp_path / "none.db"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert {r["action"] for r in json.loads(result.output)["results"][0]["segments"]} == {"create"}
+    preview = segdsl.preview_refresh(segdsl.load_project(HOTEL), as_of=AS_OF, state=str(tmp_path / "none.db"))
+    assert preview.ok and {c.action for c in preview.segments} == {"create"}
+    assert not list(tmp_path.iterdir())
+    (tmp_path / "bad.db").write_bytes(b"not a database" * 100)
+    result = invoke("plan", "examples/hospitality/segments.seg", "--as-of", AS_OF, "--state", str(tmp_path / "bad.db"))
+    assert result.exit_code == 1 and "not a usable segdsl state store" in result.output
+    assert "internal error" not in result.output
 
 
 def test_format_file_keeps_a_byte_order_mark(tmp_path):

@@ -50,3 +50,47 @@ def test_plan_matches_the_refresh_it_predicts(tmp_path):
         assert (r["size"], r["entered"], r["exited"]) == (p["size"], p["entered"], p["exited"]), r["segment"]
     again = _run("plan", *files, "--as-of", "2026-11-20", "--format", "json")["results"][0]["segments"]
     assert {r["action"] for r in again} == {"no change"}
+
+
+def test_plan_writes_nowhere(tmp_path, pg_dsn):
+    """No table on a fresh Postgres schema, no file or directory beside the project, and
+    a store's files exactly as they were: a missing store is "no previous state"."""
+    import psycopg
+    from test_refresh import fresh_pg_schema
+
+    project = _project(tmp_path)
+    config = project / "segdsl.toml"
+    config.write_text('name = "crm"\n' + config.read_text())
+    files = [str(p) for p in sorted(project.glob("*.seg"))]
+
+    def listing() -> dict:
+        # Every path, and each file's contents and time (a directory's time moves while
+        # SQLite keeps its -wal and -shm files beside a store it reads).
+        return {str(p.relative_to(tmp_path)): None if p.is_dir() else (p.stat().st_mtime_ns, p.read_bytes())
+                for p in tmp_path.rglob("*")}
+
+    with fresh_pg_schema(pg_dsn) as dsn:
+        before = listing()
+        planned = _run("plan", *files, "--as-of", "2026-11-01", "--state", dsn, "--format", "json")
+        assert {r["action"] for r in planned["results"][0]["segments"]} == {"create"}
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM information_schema.tables "
+                                "WHERE table_schema = current_schema()").fetchone()[0] == 0
+        shared = tmp_path / "elsewhere" / "state.db"
+        _run("plan", *files, "--as-of", "2026-11-01", "--state", str(shared))
+        _run("plan", *files, "--as-of", "2026-11-01")
+        assert listing() == before, "plan created or changed a file"
+
+        _run("refresh", *files, "--as-of", "2026-11-01", "--state", dsn)
+        _run("refresh", *files, "--as-of", "2026-11-01")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            counts = conn.execute("SELECT (SELECT count(*) FROM segdsl_runs), (SELECT count(*) FROM segdsl_meta)"
+                                  ).fetchone()
+        before = listing()
+        again = _run("plan", *files, "--as-of", "2026-11-20", "--state", dsn, "--format", "json")
+        assert {r["action"] for r in again["results"][0]["segments"]} >= {"update"}
+        _run("plan", *files, "--as-of", "2026-11-20")
+        assert listing() == before, "plan changed the state store's files"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            assert conn.execute("SELECT (SELECT count(*) FROM segdsl_runs), (SELECT count(*) FROM segdsl_meta)"
+                                ).fetchone() == counts

@@ -111,6 +111,13 @@ def pg_state(pg_dsn):
         yield dsn
 
 
+def name_project(project: Path, name: str = "hotel") -> Path:
+    """Give the project at ``project`` a ``name``, as a shared state store requires."""
+    config = project / "segdsl.toml"
+    config.write_text(f'name = "{name}"\n' + config.read_text())
+    return project
+
+
 def seg_files(project: Path) -> list[str]:
     return sorted(str(p) for p in project.glob("*.seg"))
 
@@ -362,7 +369,7 @@ def test_concurrent_commits_of_one_as_of_record_once(tmp_path):
 
 
 def test_clear_errors_never_tracebacks(segdsl, hotel, tmp_path):
-    files = seg_files(hotel)
+    files = seg_files(name_project(hotel))
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     out = segdsl("refresh", *files, "--state", blocker / "state.db", code=1).output
@@ -509,6 +516,7 @@ def test_kill_9_during_large_postgres_refresh_never_tears(tmp_path, pg_state):
 
 
 def test_refresh_on_postgres_matches_memory_and_keeps_state_there(segdsl, hotel, tmp_path, pg_state):
+    name_project(hotel)
     segdsl("db", "load", hotel, "--dsn", pg_state)
     memory = tmp_path / "memory.db"
     for as_of in ("2026-11-01", "2026-11-09"):

@@ -16,7 +16,7 @@ import pytest
 import test_refresh as common
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_refresh import ROOT, day, refresh_json, seg_files
+from test_refresh import ROOT, day, name_project, refresh_json, seg_files
 
 from segdsl import ir
 from segdsl.data.tables import write_csv
@@ -376,7 +376,7 @@ def test_outbox_tables_are_written_with_the_cursor(segdsl, hotel):
 
 
 def test_sync_from_postgres_matches_memory(segdsl, hotel, tmp_path, pg_state):
-    files = seg_files(hotel)
+    files = seg_files(name_project(hotel))
     segdsl("db", "load", hotel, "--dsn", pg_state)
     for as_of in ("2026-11-01", "2026-11-05"):
         refresh_json(segdsl, hotel, "--as-of", as_of, "--dsn", pg_state)

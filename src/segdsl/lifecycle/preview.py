@@ -69,8 +69,14 @@ def preview_refresh(
     ``journeys`` may act on them) at ``as_of``. ``state`` and ``dsn`` choose the store
     and the database as :func:`segdsl.lifecycle.refresh.open_project_store` does;
     members come from ``dsn`` when given, else from the CSV data in ``data_dir``."""
-    from segdsl.lifecycle.refresh import EvaluationError, members_in_memory, members_on_database, open_project_store
-    from segdsl.lifecycle.state import StateError
+    from segdsl.lifecycle.refresh import (
+        EvaluationError,
+        members_in_memory,
+        members_on_database,
+        read_project_store,
+        store_location,
+    )
+    from segdsl.lifecycle.state import StateError, shown_location
 
     if dsn:
         try:
@@ -81,9 +87,12 @@ def preview_refresh(
         members = members_in_memory(segments, schema, data_dir, as_of)
     else:
         raise StateError("no data to evaluate on: pass a data directory or a database")
-    store_path = Path(state) if state and "://" not in state else None
-    has_store = state or dsn or (root is not None and (root / ".segdsl" / "state.db").exists())
-    store = open_project_store(root, state, dsn, create=False) if has_store else None
+    try:
+        location = shown_location(store_location(root, state, dsn)[0])
+    except StateError:  # files in no project, and no --state: nothing to compare with
+        location, store = "none", None
+    else:
+        store = read_project_store(root, state, dsn)
     journeys_of: dict[str, list[str]] = {}
     for j in journeys.values():
         for n in ir.walk(j.audience):
@@ -106,5 +115,4 @@ def preview_refresh(
     finally:
         if store is not None:
             store.close()
-    where = str(store_path or state or dsn or (root / ".segdsl" / "state.db" if root else "none"))
-    return RefreshPreview(schema.entity, where, as_of, tuple(changes))
+    return RefreshPreview(schema.entity, location, as_of, tuple(changes))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import attrs
 
 from segdsl import ir
+from segdsl.project.workspace import configured_name
 from segdsl.schema.model import Field, Schema
 from segdsl.lifecycle.state import Run, Snapshot, StateError, Store, is_postgres_dsn
 
@@ -217,47 +217,114 @@ def _next_due(segment: ir.Segment, as_of: dt.datetime) -> dt.datetime | None:
 
 
 def project_name(root: Path) -> str:
-    """The project's name in the store: ``name`` in segdsl.toml, else its directory's name."""
+    """The project's name in its own store: ``name`` in segdsl.toml, else its
+    directory's name (which that store then keeps, see :func:`open_project_store`)."""
     return configured_name(root) or root.resolve().name
-
-
-def configured_name(root: Path) -> str | None:
-    try:
-        data = tomllib.loads((root / "segdsl.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return None
-    name = data.get("name")
-    return name.strip() if isinstance(name, str) and name.strip() else None
 
 
 def default_state_path(root: Path) -> Path:
     return root / STATE_DIR / STATE_FILE
 
 
+def store_location(root: Path | None, state: str | None, dsn: str | None) -> tuple[str | Path, bool]:
+    """Where the project at ``root`` keeps its state, and whether that is the
+    project's own store (``<root>/.segdsl/state.db``, in its checkout) rather than one
+    that other checkouts and projects may share (Postgres, or ``--state PATH``)."""
+    if state:
+        own = root is not None and not is_postgres_dsn(state) and \
+            Path(state).resolve() == default_state_path(root).resolve()
+        return state, own
+    if dsn and is_postgres_dsn(dsn):
+        return dsn, False
+    if root is None:
+        raise StateError("these files are in no project (no segdsl.toml), so there is no default state "
+                         "store; pass --state PATH")
+    return default_state_path(root), True
+
+
+def _shared_store_name(root: Path, location: str | Path, timeout: float | None) -> str:
+    """A shared store needs the name in segdsl.toml: a directory's name differs between
+    checkouts, and under another name every member would enter again, with new
+    idempotency keys a receiver cannot recognise."""
+    from segdsl.lifecycle.state import read_store, shown_location
+
+    name = configured_name(root)
+    if name is not None:
+        return name
+    held: list[str] = []
+    store = read_store(location, "", timeout=timeout)
+    if store is not None:
+        with store:
+            held = store.projects()
+    guess = root.resolve().name
+    message = (f"{root / 'segdsl.toml'} has no `name`; the state store {shown_location(location)} may be shared "
+               "by other checkouts and projects, which know this project by its name (the same in every "
+               f"checkout, unlike its directory's): add `name = \"{guess}\"` to segdsl.toml")
+    if guess in held:
+        message += f" (the store holds history for `{guess}`, which that name continues)"
+    elif held:
+        message += f" (the store holds history for: {', '.join(f'`{p}`' for p in held)})"
+    raise StateError(message)
+
+
+def _pin_name(store: Store, root: Path) -> None:
+    """The project's own store keeps the name it was first written under, so renaming
+    the directory does not make every segment look new (and re-enter everyone). A
+    ``name`` set later takes over only if the store holds no history under the old one."""
+    configured = configured_name(root)
+    name = configured or root.resolve().name
+    pinned = store.remember("project", name)
+    if pinned == name or configured is None:
+        store.project = pinned
+        return
+    if pinned in store.projects():
+        raise StateError(f"the state store {store.location} holds this project's history as `{pinned}`, but "
+                         f"segdsl.toml names it `{configured}`: set `name = \"{pinned}\"` to continue that "
+                         "history, or move the store aside to start afresh")
+    store.project = store.remember("project", name, replace=True)
+
+
 def open_project_store(
     root: Path | None, state: str | None, dsn: str | None, *, create: bool = True, timeout: float | None = None
 ) -> Store:
     """The store for the project at ``root``: ``state`` (a path or a Postgres DSN) if
-    given; else Postgres when ``dsn`` is a Postgres DSN; else ``<root>/.segdsl/state.db``."""
-    from segdsl.lifecycle.state import open_sqlite, open_store, prepare_state_dir
+    given; else Postgres when ``dsn`` is a Postgres DSN; else ``<root>/.segdsl/state.db``.
+    A store other than the project's own needs ``name`` in segdsl.toml."""
+    from segdsl.lifecycle.state import open_store, prepare_state_dir
 
-    name = project_name(root) if root is not None else "default"
-    if state:
-        return open_store(state, name, create=create, timeout=timeout)
-    if dsn and is_postgres_dsn(dsn):
-        return open_store(dsn, name, timeout=timeout)
+    location, own = store_location(root, state, dsn)
     if root is None:
-        raise StateError("these files are in no project (no segdsl.toml), so there is no default state "
-                         "store; pass --state PATH")
-    path = default_state_path(root)
+        return open_store(location, "default", create=create, timeout=timeout)
+    if not own:
+        return open_store(location, _shared_store_name(root, location, timeout), create=create, timeout=timeout)
     if create:
-        prepare_state_dir(path.parent)
-    store = open_sqlite(path, name, create=create, timeout=timeout)
-    if configured_name(root) is None:
-        # The project's own store keeps the name it was first written under, so renaming
-        # the directory does not make every segment look new (and re-enter everyone).
+        prepare_state_dir(Path(location).parent)
+    store = open_store(location, project_name(root), create=create, timeout=timeout)
+    try:
+        _pin_name(store, root)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def read_project_store(
+    root: Path | None, state: str | None, dsn: str | None, *, timeout: float | None = None
+) -> Store | None:
+    """As :func:`open_project_store`, opened for reading only; None when the store does
+    not exist yet (no file, no tables), which is "no previous state". Nothing is
+    written: no file, table or directory is created."""
+    from segdsl.lifecycle.state import read_store
+
+    location, own = store_location(root, state, dsn)
+    if root is None:
+        return read_store(location, "default", timeout=timeout)
+    if not own:
+        return read_store(location, _shared_store_name(root, location, timeout), timeout=timeout)
+    store = read_store(location, project_name(root), timeout=timeout)
+    if store is not None:
         try:
-            store.project = store.remember("project", name)
+            _pin_name(store, root)
         except BaseException:
             store.close()
             raise

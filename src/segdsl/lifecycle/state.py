@@ -222,12 +222,15 @@ class Store:
     """The membership store of one project (``project`` keeps projects sharing one
     database apart). Use :func:`open_sqlite` / :func:`open_postgres` / :func:`open_store`."""
 
-    def __init__(self, conn: Any, target: Target, project: str, location: str, timeout: float):
+    def __init__(self, conn: Any, target: Target, project: str, location: str, timeout: float,
+                 read_only: bool = False):
         self.conn = conn
         self.target = target
         self.project = project
         self.location = location
         self.timeout = timeout
+        #: Opened by :func:`read_store`: every write is refused, here and by the session.
+        self.read_only = read_only
 
     # -- plumbing
 
@@ -277,6 +280,8 @@ class Store:
 
     @contextlib.contextmanager
     def _transaction(self, write: bool = True) -> Iterator[None]:
+        if write and self.read_only:
+            raise StateError(f"the state store {self.location} was opened read-only")
         with self._errors():
             self._run(self.target.begin_write if write else self.target.begin_read)
             try:
@@ -305,17 +310,43 @@ class Store:
                 self._run(statement)
             self._run("INSERT INTO segdsl_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                       (SCHEMA_VERSION,))
-            (version,) = self._rows("SELECT value FROM segdsl_meta WHERE name = 'schema_version'")[0]
+        self._check_version()
+
+    def _exists(self) -> bool:
+        """Whether the store's tables exist (they are created together, in one transaction)."""
+        with self._errors():
+            return bool(self._rows(self.target.find_table, ("segdsl_meta",)))
+
+    def _check_version(self) -> None:
+        with self._transaction(write=False):
+            rows = self._rows("SELECT value FROM segdsl_meta WHERE name = 'schema_version'")
+        version = rows[0][0] if rows else None
         if version != SCHEMA_VERSION:
             raise StateError(f"the state store {self.location} has format {version}; this segdsl reads "
                              f"format {SCHEMA_VERSION} (upgrade segdsl)")
 
-    def remember(self, name: str, value: str) -> str:
+    def remember(self, name: str, value: str, *, replace: bool = False) -> str:
         """The value stored under ``name`` in the store's metadata, storing ``value``
-        first if there is none (used to pin a project's name to its store)."""
+        first if there is none, or in any case with ``replace`` (used to pin a
+        project's name to its own store). A read-only store stores nothing."""
+        if self.read_only:
+            return self.meta(name) or value
         with self._transaction():
-            self._run("INSERT INTO segdsl_meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING", (name, value))
+            conflict = "DO UPDATE SET value = excluded.value" if replace else "DO NOTHING"
+            self._run(f"INSERT INTO segdsl_meta (name, value) VALUES (?, ?) ON CONFLICT (name) {conflict}",
+                      (name, value))
             return self._rows("SELECT value FROM segdsl_meta WHERE name = ?", (name,))[0][0]
+
+    def meta(self, name: str) -> str | None:
+        """The value stored under ``name`` in the store's metadata, if any."""
+        with self._transaction(write=False):
+            rows = self._rows("SELECT value FROM segdsl_meta WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
+    def projects(self) -> list[str]:
+        """The projects with at least one refresh in this store, by name."""
+        with self._transaction(write=False):
+            return [p for (p,) in self._rows("SELECT DISTINCT project FROM segdsl_runs ORDER BY project")]
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -587,23 +618,40 @@ def prepare_state_dir(folder: Path) -> None:
         raise StateError(f"cannot create the state directory {folder}: {exc.strerror or exc}") from None
 
 
-def open_sqlite(path: str | Path, project: str, *, create: bool = True, timeout: float | None = None) -> Store:
-    import sqlite3
+def _no_store(location: Any) -> StateError:
+    return StateError(f"no state store at {location}; run `segdsl refresh` first")
 
+
+def _connect_sqlite(path: Path, timeout: float, read_only: bool) -> Any:
+    import sqlite3
+    import urllib.parse
+
+    # mode=rw opens an existing file and never creates one; isolation_level=None: the
+    # transactions are the explicit BEGIN ... COMMIT of Store._transaction.
+    uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode={'rw' if read_only else 'rwc'}"
+    try:
+        return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+    except sqlite3.Error as exc:
+        if read_only and path.exists():  # a file this user may read but not write
+            try:
+                return sqlite3.connect(uri.replace("mode=rw", "mode=ro"), uri=True, timeout=timeout,
+                                       isolation_level=None)
+            except sqlite3.Error:
+                pass
+        raise _state_error(exc, str(path), timeout) from None
+
+
+def open_sqlite(path: str | Path, project: str, *, create: bool = True, timeout: float | None = None) -> Store:
     path = Path(path)
     timeout = default_timeout() if timeout is None else timeout
     if not create and not path.exists():
-        raise StateError(f"no state store at {path}; run `segdsl refresh` first")
+        raise _no_store(path)
     if create:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StateError(f"cannot create the state store at {path}: {exc.strerror or exc}") from None
-    try:
-        # isolation_level=None: transactions are the explicit BEGIN ... COMMIT below.
-        conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise _state_error(exc, str(path), timeout) from None
+    conn = _connect_sqlite(path, timeout, read_only=False)
     store = Store(conn, family_target("sqlite"), project, str(path), timeout)
     with store._errors():
         # WAL: readers (a sync) never block the writer; FULL: a committed refresh
@@ -618,20 +666,33 @@ def open_sqlite(path: str | Path, project: str, *, create: bool = True, timeout:
     return store
 
 
-def open_postgres(dsn: str, project: str, *, timeout: float | None = None) -> Store:
+def _connect_postgres(dsn: str, project: str, timeout: float, read_only: bool) -> Store:
     try:
         import psycopg
     except ImportError:  # pragma: no cover - optional dependency
         raise StateError("a Postgres state store needs psycopg: pip install 'segdsl[postgres]'") from None
-    timeout = default_timeout() if timeout is None else timeout
     try:
         conn = psycopg.connect(dsn, connect_timeout=10, autocommit=True)
     except psycopg.Error as exc:
         raise StateError(f"cannot connect to Postgres for the state store: {str(exc).strip()}") from None
-    store = Store(conn, family_target("postgres"), project, _safe_dsn(dsn), timeout)
-    with store._errors():
-        conn.execute(f"SET lock_timeout = {int(timeout * 1000)}")
+    store = Store(conn, family_target("postgres"), project, _safe_dsn(dsn), timeout, read_only)
     try:
+        with store._errors():
+            conn.execute(f"SET lock_timeout = {int(timeout * 1000)}")
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def open_postgres(dsn: str, project: str, *, create: bool = True, timeout: float | None = None) -> Store:
+    """The store in the first schema of the connection's search path; its tables are
+    created unless ``create`` is false (then a missing store is an error)."""
+    timeout = default_timeout() if timeout is None else timeout
+    store = _connect_postgres(dsn, project, timeout, read_only=False)
+    try:
+        if not create and not store._exists():
+            raise _no_store(store.location)
         store._setup()
     except BaseException:
         store.close()
@@ -642,8 +703,38 @@ def open_postgres(dsn: str, project: str, *, timeout: float | None = None) -> St
 def open_store(location: str | Path, project: str, *, create: bool = True, timeout: float | None = None) -> Store:
     """A Postgres DSN opens the Postgres store; anything else is a SQLite file path."""
     if isinstance(location, str) and is_postgres_dsn(location):
-        return open_postgres(location, project, timeout=timeout)
+        return open_postgres(location, project, create=create, timeout=timeout)
     return open_sqlite(location, project, create=create, timeout=timeout)
+
+
+def read_store(location: str | Path, project: str, *, timeout: float | None = None) -> Store | None:
+    """The store at ``location`` opened for reading only, or None when there is none
+    yet: nothing is created (no file, no table) and the session refuses writes."""
+    timeout = default_timeout() if timeout is None else timeout
+    if isinstance(location, str) and is_postgres_dsn(location):
+        store = _connect_postgres(location, project, timeout, read_only=True)
+    else:
+        path = Path(location)
+        if not path.is_file():
+            return None
+        store = Store(_connect_sqlite(path, timeout, read_only=True), family_target("sqlite"), project,
+                      str(path), timeout, read_only=True)
+    try:
+        with store._errors():
+            store.conn.execute(store.target.read_only_session)
+        if not store._exists():
+            store.close()
+            return None
+        store._check_version()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def shown_location(location: str | Path) -> str:
+    """A store's location for messages: a path as it is, a DSN without its password."""
+    return _safe_dsn(location) if isinstance(location, str) and is_postgres_dsn(location) else str(location)
 
 
 def _safe_dsn(dsn: str) -> str:

@@ -35,6 +35,9 @@ class Project:
     config: Path | None
     schema_path: Path
     data_dir: Path | None
+    #: ``name`` in segdsl.toml: the project's identity in state stores and sync output,
+    #: the same wherever the checkout lives (None when not set).
+    name: str | None = None
 
 
 @attrs.frozen
@@ -154,8 +157,23 @@ def read_project(config: Path) -> tuple[Project | None, list[Diagnostic]]:
     data_dir = data.get("data")
     if data_dir is not None and not isinstance(data_dir, str):
         return None, [error("E0303", "`data` must be a path to a directory of CSV files", where)]
+    name = data.get("name")
+    if name is not None and not (isinstance(name, str) and name.strip() == name and name
+                                 and name.isprintable() and len(name) <= 200):
+        return None, [error("E0303", "`name` must be the project's name: text of up to 200 printable characters, "
+                                     "with no space at either end", where)]
     root = config.parent
-    return Project(root, config, (root / schema).resolve(), (root / data_dir).resolve() if data_dir else None), []
+    return Project(root, config, (root / schema).resolve(), (root / data_dir).resolve() if data_dir else None,
+                   name), []
+
+
+def configured_name(root: Path) -> str | None:
+    """``name`` in the segdsl.toml of the project at ``root``, if it is set and valid."""
+    config = root / CONFIG_NAME
+    if not config.is_file():
+        return None
+    project, _ = read_project(config)
+    return project.name if project is not None else None
 
 
 def load_workspaces(

@@ -118,6 +118,12 @@ class Target:
     array_params: bool = False
     #: Whether INSERT ... RETURNING gives a generated id (else the cursor's lastrowid).
     returning: bool = False
+    #: A query giving a row when the table named by its one parameter is visible to
+    #: the store's unqualified names (so a reader can tell "no store yet" without
+    #: creating one).
+    find_table: str | None = None
+    #: The statement that makes a session refuse every write (``segdsl plan``).
+    read_only_session: str | None = None
 
 
 _POSTGRES_TYPES = {
@@ -133,6 +139,8 @@ _FAMILIES = {
         serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", lock_rows=" FOR UPDATE",
         begin_read="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         ddl_lock="SELECT pg_advisory_xact_lock(7327301)", array_params=True, returning=True,
+        find_table="SELECT 1 WHERE to_regclass(?) IS NOT NULL",
+        read_only_session="SET default_transaction_read_only = on",
     ),
     "duckdb": Target(
         "duckdb", "duckdb", tags="array", ascii_lower="translate", bare_bool=True, clock="at_time_zone",
@@ -150,6 +158,8 @@ _FAMILIES = {
         strict_tables=True, ascii_lower="lower", bare_bool=True, replace_view=False, max_depth=24,
         clock="date_now", serial_key="INTEGER PRIMARY KEY AUTOINCREMENT", without_rowid=True,
         begin_write="BEGIN IMMEDIATE",
+        find_table="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+        read_only_session="PRAGMA query_only = ON",
     ),
     # MySQL and MariaDB: default collations stay as the server has them, and
     # case-insensitive ones are overridden in the SQL itself; tag lists are JSON arrays.
