@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import test_refresh as common
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lifecycle_checks import Receiver, leftovers, sync_set
 from test_refresh import ROOT, day, name_project, refresh_json, seg_files
 
 from segdsl import ir
@@ -25,7 +27,7 @@ from segdsl.backends.memory.profile import load_profile
 from segdsl.project.workspace import load_workspace
 from segdsl.lifecycle.refresh import refresh
 from segdsl.lifecycle.state import StateError, Store, open_postgres, open_sqlite
-from segdsl.lifecycle.sync import project_channels, sync
+from segdsl.lifecycle.sync import project_channels, stamp, sync
 
 
 @pytest.fixture
@@ -50,32 +52,6 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def change_files(folder: Path) -> list[Path]:
     return sorted((folder / "changes").glob("*.jsonl")) if (folder / "changes").exists() else []
-
-
-class Receiver:
-    """A messaging service's side: per segment, the members it believes in. With
-    ``dedup`` it remembers every idempotency key it has applied."""
-
-    def __init__(self, dedup: bool = True):
-        self.dedup = dedup
-        self.seen: set[str] = set()
-        self.members: dict[str, set] = {}
-        self.effects = 0
-
-    def apply(self, change: dict) -> None:
-        if self.dedup and change["idempotency_key"] in self.seen:
-            return
-        self.seen.add(change["idempotency_key"])
-        self.effects += 1
-        members = self.members.setdefault(change["segment"], set())
-        if change["change"] == "entered":
-            members.add(change["key"])
-        else:
-            members.discard(change["key"])
-
-    def apply_file(self, path: Path) -> None:
-        for change in read_jsonl(path):
-            self.apply(change)
 
 
 # ------------------------------------------------------------------- consent, property
@@ -355,6 +331,87 @@ def test_crash_between_files_and_cursor_resends_with_the_same_keys(hotel, monkey
         assert receiver.members["high_value"] == set(store.members("high_value"))
         assert receiver.effects == len(store.events("high_value"))
         assert store.cursor("high_value", "messaging") == store.events("high_value")[-1].event_id
+
+
+class Crash(BaseException):
+    """A process dying at this point (not an error anything may handle)."""
+
+
+def test_a_crash_at_any_write_leaves_one_whole_set(hotel, monkeypatch):
+    """Killed at its k-th fsync, for every k, sync leaves the segment's files as the
+    previous whole set or the new one — the manifest describes exactly the contact and
+    channel lists beside it — and the next sync completes and leaves no temporary file."""
+    ws = load_workspace(seg_files(hotel))
+    hv = ws.segments["high_value"]
+    channels = project_channels(ws.schema)
+    out = hotel / "out"
+    folder = out / "high_value"
+    real_fsync = os.fsync
+
+    with open_sqlite(hotel / "state.db", "hotel") as store:
+        def run_sync(fmt):
+            sync(store, [hv], ws.schema, channels, selected=set(channels), fmt=fmt, out_dir=out,
+                 data_dir=ws.project.data_dir)
+
+        for fmt, (old, new) in (("jsonl", (0, 30)), ("csv", (60, 90))):
+            refresh(store, [hv], ws.schema, day(old), data_dir=ws.project.data_dir)
+            run_sync(fmt)
+            before = sync_set(folder)
+            refresh(store, [hv], ws.schema, day(new), data_dir=ws.project.data_dir)
+            outcomes = set()
+            for k in range(1, 100):
+                calls = iter(range(1, 10_000))
+
+                def fsync(fd):
+                    if next(calls) == k:
+                        raise Crash(f"killed at fsync {k}")
+                    real_fsync(fd)
+
+                with monkeypatch.context() as m:
+                    m.setattr(os, "fsync", fsync)
+                    try:
+                        run_sync(fmt)
+                        done = True
+                    except Crash:
+                        done = False
+                manifest = sync_set(folder)
+                assert manifest is not None
+                outcomes.add(manifest["as_of"])
+                assert manifest["as_of"] in (before["as_of"], stamp(day(new)))
+                if done:
+                    break
+            assert outcomes == {before["as_of"], stamp(day(new))} and manifest["as_of"] == stamp(day(new))
+            assert not leftovers(out)
+            assert len(list((folder / "snapshots").iterdir())) <= 3
+    # Delivered exactly once by key, whatever was re-sent.
+    receiver = Receiver()
+    for batch in sorted((folder / "changes").iterdir()):
+        receiver.apply_file(batch)
+    with open_sqlite(hotel / "state.db", "hotel") as store:
+        assert receiver.members["high_value"] == set(store.members("high_value"))
+        assert receiver.effects == len(store.events("high_value"))
+
+
+def test_a_folder_of_plain_files_becomes_one_set(segdsl, hotel):
+    """A folder an older segdsl wrote (plain files, rewritten one by one) is converted
+    on the next sync: every list is a link through `current`, nothing is left over."""
+    files = seg_files(hotel)
+    folder = hotel / ".segdsl" / "sync" / "messaging" / "high_value"
+    refresh_json(segdsl, hotel, "--as-of", "2026-11-01")
+    segdsl("sync", *files, "--segment", "high_value")
+    for name in ("contacts.jsonl", "email.jsonl", "sms.jsonl", "push.jsonl", "manifest.json"):
+        data = (folder / name).read_bytes()
+        (folder / name).unlink()
+        (folder / name).write_bytes(data)
+    shutil.rmtree(folder / "snapshots")
+    (folder / "current").unlink()
+    (folder / "stale.jsonl").symlink_to("current/stale.jsonl")
+    refresh_json(segdsl, hotel, "--as-of", "2026-11-09")
+    segdsl("sync", *files, "--segment", "high_value")
+    assert sync_set(folder)["as_of"] == "2026-11-09T00:00:00Z"
+    assert sorted(p.name for p in folder.iterdir() if not p.is_symlink()) == ["changes", "snapshots"]
+    assert sorted(p.name for p in folder.iterdir() if p.is_symlink()) == [
+        "contacts.jsonl", "current", "email.jsonl", "manifest.json", "push.jsonl", "sms.jsonl"]
 
 
 def test_outbox_tables_are_written_with_the_cursor(segdsl, hotel):

@@ -5,16 +5,18 @@ idempotency key so a receiver applies it exactly once.
 Consent is enforced here, once: a contact is on a channel's list — and its address for
 that channel is handed over at all — only when its consent for the channel is TRUE
 (never NULL) and, for email and SMS, it has an address. Outputs are JSONL or CSV files
-(written atomically, then the cursor advances) or rows in the state store's outbox
-tables (written in the same transaction as the cursor).
+(a segment's lists and manifest published as one set, then the cursor advances) or
+rows in the state store's outbox tables (written in the same transaction as the cursor).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
+import os
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,15 @@ from typing import Any
 import attrs
 
 from segdsl import ir
-from segdsl.data.files import write_atomic
+from segdsl.data.files import (
+    LockTimeout,
+    exclusive_lock,
+    remove_directory,
+    remove_leftovers,
+    replace_symlink,
+    write_atomic,
+    write_directory_atomic,
+)
 from segdsl.schema.model import Field, Schema
 from segdsl.lifecycle.state import Event, StateError, Store
 
@@ -212,12 +222,27 @@ def sync(
     data_dir: Path | None = None, dsn: str | None = None,
 ) -> list[SyncResult]:
     """Write each segment's contact list and its changes since ``consumer``'s cursor,
-    then advance the cursor. Files are written (atomically) before the cursor moves, so
-    a crash in between re-sends those changes next time, with the same idempotency keys."""
+    then advance the cursor. A segment's files change as one set (see
+    :func:`_publish`), and before the cursor moves, so a crash in between re-sends those
+    changes next time, with the same idempotency keys. One sync at a time writes a
+    folder: another waits for it (``SEGDSL_LOCK_TIMEOUT`` seconds), then gives up."""
     if fmt not in FORMATS:
         raise SyncError(f"unknown format `{fmt}`; use one of {', '.join(FORMATS)}")
-    if fmt != "table" and out_dir is None:
+    if fmt == "table":
+        return _sync(store, segments, schema, channels, selected, consumer, fmt, None, data_dir, dsn)
+    if out_dir is None:
         raise SyncError("no output directory")
+    try:
+        with exclusive_lock(out_dir / LOCK_FILE, store.timeout):
+            return _sync(store, segments, schema, channels, selected, consumer, fmt, out_dir, data_dir, dsn)
+    except LockTimeout:
+        raise SyncError(f"the sync folder {out_dir} is being written by another segdsl sync (waited "
+                        f"{store.timeout:g} s); try again when it has finished") from None
+    except OSError as exc:  # the lock file itself cannot be made
+        raise StateError(f"cannot write sync output in {out_dir}: {exc.strerror or exc}") from None
+
+
+def _sync(store, segments, schema, channels, selected, consumer, fmt, out_dir, data_dir, dsn) -> list[SyncResult]:
     views = {s.name: store.sync_view(s.name, consumer) for s in segments}
     contacts_at: dict[dt.datetime, dict[Any, Contact]] = {}
     for view in views.values():
@@ -239,12 +264,14 @@ def sync(
         if fmt == "table":
             store.advance_cursor(seg.name, consumer, view.cursor, to, contacts=rows, changes=changes)
         else:
-            files = _write_files(out_dir / seg.name, fmt, rows, changes, selected, {
+            folder = out_dir / seg.name
+            files = _publish(folder, fmt, rows, changes, selected, {
                 "project": store.project, "segment": seg.name, "consumer": consumer,
                 "as_of": stamp(view.head.as_of), "size": view.head.size,
                 "members_hash": view.head.members_hash, "cursor": to, "channels": sorted(selected, key=CHANNELS.index),
             })
             store.advance_cursor(seg.name, consumer, view.cursor, to)
+            _prune(folder)
         results.append(SyncResult(
             seg.name, "synced", view.head.as_of, view.head.size,
             sum(e.change == "entered" for e in view.events), sum(e.change == "exited" for e in view.events),
@@ -265,25 +292,92 @@ def _order(key: Any) -> tuple:
 # ------------------------------------------------------------------- files
 
 
-def _write_files(folder: Path, fmt: str, rows, changes, selected, manifest) -> list[str]:
+#: The lock file in a sync folder (``--out``): one sync writes the folder at a time.
+LOCK_FILE = ".segdsl-sync.lock"
+#: Snapshot directories a segment's folder keeps: the current one and the two before
+#: it, so a reader that resolved ``current`` just before a switch can still finish.
+KEEP_SNAPSHOTS = 3
+
+
+def _publish(folder: Path, fmt: str, rows, changes, selected, manifest) -> list[str]:
+    """Write one segment's sync output in ``folder`` (the caller holds the folder's lock):
+
+    1. leftovers of a sync killed here before are removed (temporary files, half
+       written snapshot directories);
+    2. the change batch ``changes/<first>-<last>.<fmt>`` is written atomically;
+    3. the contact list, the channel lists and ``manifest.json`` (naming each file with
+       its SHA-256 and row count) are written as a new directory
+       ``snapshots/<n>/``, whole or not at all;
+    4. ``current`` is switched to it in one rename: this is the instant the new set
+       appears. ``contacts.<fmt>``, ``<channel>.<fmt>`` and ``manifest.json`` in
+       ``folder`` are links through ``current``, so they change together with it.
+
+    A crash before step 4 leaves the previous set in place, whole."""
+    snapshots = folder / "snapshots"
     written = []
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for place in (folder, folder / "changes", snapshots):
+            remove_leftovers(place)
+        batch = None
         if changes:
-            name = f"{changes[0]['event_id']:012d}-{changes[-1]['event_id']:012d}.{fmt}"
-            written.append(write_atomic(folder / "changes" / name, _encode(fmt, changes, _CHANGE_FIELDS)))
-        written.append(write_atomic(folder / f"contacts.{fmt}", _encode(fmt, rows, _CONTACT_FIELDS)))
+            batch = f"changes/{changes[0]['event_id']:012d}-{changes[-1]['event_id']:012d}.{fmt}"
+            written.append(write_atomic(folder / batch, _encode(fmt, changes, _CHANGE_FIELDS)))
+        contents = {f"contacts.{fmt}": (_encode(fmt, rows, _CONTACT_FIELDS), len(rows))}
         for channel in CHANNELS:
             if channel not in selected:
                 continue
             fields = ["key"] + ([_ADDRESS_COLUMN[channel]] if channel in _ADDRESS_COLUMN else [])
             listed = [{f: r[f] for f in fields} for r in rows if channel in r["channels"]]
-            written.append(write_atomic(folder / f"{channel}.{fmt}", _encode(fmt, listed, fields)))
-        manifest = {**manifest, "synced_at": stamp(dt.datetime.now(dt.timezone.utc))}
-        written.append(write_atomic(folder / "manifest.json",
-                                    (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")))
+            contents[f"{channel}.{fmt}"] = (_encode(fmt, listed, fields), len(listed))
+        number = f"{_last_snapshot(snapshots) + 1:012d}"
+        manifest = {
+            **manifest, "synced_at": stamp(dt.datetime.now(dt.timezone.utc)), "snapshot": f"snapshots/{number}",
+            "changes": batch,
+            "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "rows": n} for name, (data, n) in contents.items()},
+        }
+        files = {name: data for name, (data, _) in contents.items()}
+        files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        write_directory_atomic(snapshots / number, files)
+        legacy = folder / "manifest.json"
+        if legacy.exists() and not legacy.is_symlink():
+            # A folder an older segdsl wrote holds plain files: its manifest goes first,
+            # so no manifest describes a mix while they become links.
+            legacy.unlink()
+        for name in files:
+            link = folder / name
+            if not (link.is_symlink() and os.readlink(link) == f"current/{name}"):
+                replace_symlink(link, f"current/{name}")
+        replace_symlink(folder / "current", f"snapshots/{number}")
+        for entry in os.scandir(folder):
+            # Links to files the new snapshot does not have (another format or channel).
+            if entry.is_symlink() and entry.name not in files and os.readlink(entry.path).startswith("current/"):
+                os.unlink(entry.path)
     except OSError as exc:
         raise StateError(f"cannot write sync output in {folder}: {exc.strerror or exc}") from None
-    return written
+    return written + [str(folder / name) for name in files]
+
+
+def _last_snapshot(snapshots: Path) -> int:
+    try:
+        return max((int(e.name) for e in os.scandir(snapshots) if e.name.isdigit()), default=0)
+    except FileNotFoundError:
+        return 0
+
+
+def _prune(folder: Path) -> None:
+    """Keep the newest :data:`KEEP_SNAPSHOTS` snapshot directories (and always the
+    current one)."""
+    snapshots = folder / "snapshots"
+    try:
+        current = os.path.basename(os.readlink(folder / "current"))
+        numbered = sorted((e.name for e in os.scandir(snapshots) if e.name.isdigit()), key=int)
+        for name in numbered[:-KEEP_SNAPSHOTS]:
+            if name == current:
+                continue
+            remove_directory(snapshots / name)
+    except OSError as exc:
+        raise StateError(f"cannot remove old sync snapshots in {snapshots}: {exc.strerror or exc}") from None
 
 
 _CONTACT_FIELDS = ["key", "email", "phone", "email_opt_in", "sms_opt_in", "push_opt_in", "channels"]
