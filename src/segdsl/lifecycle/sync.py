@@ -11,13 +11,14 @@ rows in the state store's outbox tables (written in the same transaction as the 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
 import io
 import json
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -232,14 +233,24 @@ def sync(
         return _sync(store, segments, schema, channels, selected, consumer, fmt, None, data_dir, dsn)
     if out_dir is None:
         raise SyncError("no output directory")
+    with _folder_lock(out_dir, store.timeout):
+        return _sync(store, segments, schema, channels, selected, consumer, fmt, out_dir, data_dir, dsn)
+
+
+@contextlib.contextmanager
+def _folder_lock(out_dir: Path, timeout: float) -> Iterator[None]:
+    lock = exclusive_lock(out_dir / LOCK_FILE, timeout)
     try:
-        with exclusive_lock(out_dir / LOCK_FILE, store.timeout):
-            return _sync(store, segments, schema, channels, selected, consumer, fmt, out_dir, data_dir, dsn)
+        lock.__enter__()
     except LockTimeout:
         raise SyncError(f"the sync folder {out_dir} is being written by another segdsl sync (waited "
-                        f"{store.timeout:g} s); try again when it has finished") from None
-    except OSError as exc:  # the lock file itself cannot be made
+                        f"{timeout:g} s); try again when it has finished") from None
+    except OSError as exc:  # the folder or its lock file cannot be made
         raise StateError(f"cannot write sync output in {out_dir}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def _sync(store, segments, schema, channels, selected, consumer, fmt, out_dir, data_dir, dsn) -> list[SyncResult]:
@@ -334,7 +345,8 @@ def _publish(folder: Path, fmt: str, rows, changes, selected, manifest) -> list[
         manifest = {
             **manifest, "synced_at": stamp(dt.datetime.now(dt.timezone.utc)), "snapshot": f"snapshots/{number}",
             "changes": batch,
-            "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "rows": n} for name, (data, n) in contents.items()},
+            "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "rows": n}
+                      for name, (data, n) in contents.items()},
         }
         files = {name: data for name, (data, _) in contents.items()}
         files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
