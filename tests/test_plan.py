@@ -73,6 +73,9 @@ def test_plan_writes_nowhere(tmp_path, pg_dsn):
         before = listing()
         planned = _run("plan", *files, "--as-of", "2026-11-01", "--state", dsn, "--format", "json")
         assert {r["action"] for r in planned["results"][0]["segments"]} == {"create"}
+        # Nor does a sync, which has nothing to send before a refresh.
+        synced = CliRunner().invoke(cli, ["sync", *files, "--state", dsn, "--format", "table"])
+        assert synced.exit_code == 1 and "run `segdsl refresh` first" in synced.output
         with psycopg.connect(dsn, autocommit=True) as conn:
             assert conn.execute("SELECT count(*) FROM information_schema.tables "
                                 "WHERE table_schema = current_schema()").fetchone()[0] == 0
