@@ -1,9 +1,13 @@
-"""Untrusted rule text never changes the structure of the SQL it compiles to.
+"""Untrusted rule text never changes the structure of the SQL it compiles to, nor the
+text it means.
 
-Adversarial strings are compiled as inlined literals (the hardest case: no parameter
-binding to hide behind), executed on a real Postgres with standard_conforming_strings
-on and off, and must match exactly the row holding that same string — no more rows,
-no error. The generated SQL must also parse back to the same shape: one comparison.
+Adversarial strings (quotes, backslashes, control characters, line and paragraph
+separators, astral characters) are compiled as inlined literals (the hardest case: no
+parameter binding to hide behind) and as bound parameters, executed on every engine in
+each of its escaping modes (Postgres with standard_conforming_strings on and off,
+MariaDB with and without NO_BACKSLASH_ESCAPES, DuckDB, SQLite), and must match exactly
+the rows holding that same text — no more rows, no error. The generated SQL must also
+parse back to the same shape: one comparison.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import attrs
 import pytest
 import sqlglot
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
@@ -29,6 +33,10 @@ SCHEMA, _ = schema_from_dict(
     }
 )
 NAME = SCHEMA.fields["name"]
+PROPERTY = attrs.evolve(SCHEMA, table="injection_property")
+
+#: Every C0 control character but NUL (which no engine stores in text), and DEL.
+CONTROLS = "".join(chr(c) for c in range(1, 32)) + "\x7f"
 
 ADVERSARIAL = [
     "\\' OR 1=1 --",
@@ -50,6 +58,24 @@ ADVERSARIAL = [
     "E'\\''",
     "\x0b\\",  # sqlglot writes a vertical tab in E'...' as \v, which Postgres reads as "v"
     "tab\there\\",
+    # Control characters, each beside the two characters of its backslash escape: with
+    # NO_BACKSLASH_ESCAPES, MySQL read sqlglot's 'a\tb' as those two characters.
+    "a\tb",
+    "a\\tb",
+    "\n",
+    "\\n",
+    "\r",
+    "x\r\ny",
+    "\x08\x1a",
+    "\\Z",
+    "\x1b[31m red",
+    CONTROLS,
+    "' \n OR 1=1 --",
+    "\u2028",
+    "a\u2029b",
+    "\x85",
+    "\U0001f600",
+    "\U00010348\t\\'",
 ]
 
 
@@ -57,27 +83,61 @@ def _rows(strings):
     return [{"id": i, "name": s} for i, s in enumerate(strings)]
 
 
+#: Per engine: the statements that put a session in each of its escaping modes (the
+#: default mode is last, to leave the session in it), and whether rules bind parameters.
+MODES = {
+    "postgres": ["SET standard_conforming_strings = off", "SET standard_conforming_strings = on"],
+    "mysql": ["SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'", "SET SESSION sql_mode = DEFAULT"],
+    "duckdb": [None],
+    "sqlite": [None],
+}
+
+
 @pytest.fixture(scope="module")
-def probe(pg_dsn):
-    engine = connect(pg_dsn)
-    load_records(engine, SCHEMA, _rows(ADVERSARIAL))
-    yield engine
-    engine.close()
+def probes(pg_dsn, mysql_dsn):
+    engines = {"postgres": connect(pg_dsn), "mysql": connect(mysql_dsn), "duckdb": connect("duckdb::memory:"),
+               "sqlite": connect("sqlite::memory:")}
+    for engine in engines.values():
+        load_records(engine, SCHEMA, _rows(ADVERSARIAL))
+        load_records(engine, PROPERTY, ())
+    yield engines
+    for engine in engines.values():
+        engine.close()
 
 
-@pytest.mark.parametrize("scs", ["on", "off"])
-@pytest.mark.parametrize("index,value", list(enumerate(ADVERSARIAL)))
-def test_literal_round_trips_on_postgres(probe, scs, index, value):
-    for rule, expected in (
-        (ir.Cmp(NAME, "=", value), [index]),
-        (ir.TextMatch(NAME, "contains", value, False), [i for i, s in enumerate(ADVERSARIAL) if value in s]),
-    ):
-        compiled = compile_rule(rule, SCHEMA, target="postgres", as_of=None)
-        probe.execute(f"SET standard_conforming_strings = {scs}")
-        try:
-            assert fetch_keys(probe, compiled.sql) == expected, compiled.sql
-        finally:
-            probe.execute("SET standard_conforming_strings = on")
+def _rules(value: str, strings: list[str]):
+    """Rules on ``value`` and the rows of ``strings`` each must match."""
+    where = lambda test: [i for i, s in enumerate(strings) if test(s)]  # noqa: E731
+    return [
+        (ir.Cmp(NAME, "=", value), where(lambda s: s == value)),
+        (ir.Cmp(NAME, "!=", value), where(lambda s: s != value)),
+        (ir.InSet(NAME, tuple(dict.fromkeys((value, "%")))), where(lambda s: s in (value, "%"))),
+        (ir.TextMatch(NAME, "contains", value, False), where(lambda s: value in s)),
+        (ir.TextMatch(NAME, "starts", value, False), where(lambda s: s.startswith(value))),
+        (ir.TextMatch(NAME, "ends", value, False), where(lambda s: s.endswith(value))),
+    ]
+
+
+@pytest.mark.parametrize("engine", list(MODES))
+def test_literals_mean_their_text_in_every_escaping_mode(probes, engine):
+    db = probes[engine]
+    wrong = []
+    for mode in MODES[engine]:
+        if mode:
+            db.execute(mode)
+        for params in {False, db.binds_named_params}:
+            for index, value in enumerate(ADVERSARIAL):
+                for rule, expected in _rules(value, ADVERSARIAL):
+                    compiled = compile_rule(rule, SCHEMA, target=engine, as_of=None, params=params,
+                                            pretty=index % 2 == 0)
+                    try:
+                        found = fetch_keys(db, compiled.sql, compiled.params)
+                    except Exception as exc:  # noqa: BLE001 - an error is a wrong answer too
+                        found = exc
+                    if found != expected:
+                        wrong.append(f"{mode or engine}, params={params}: {value!r}: {compiled.sql}\n"
+                                     f"    expected rows {expected}, got {found}")
+    assert not wrong, f"{len(wrong)} wrong answers:\n" + "\n".join(wrong[:20])
 
 
 @pytest.mark.parametrize("value", ADVERSARIAL)
@@ -88,7 +148,7 @@ def test_sql_shape_is_unchanged(value, target):
 
 @given(st.text(max_size=30))
 def test_any_text_stays_one_literal(value):
-    for target in ("postgres", "sqlite", "duckdb"):
+    for target in ("postgres", "sqlite", "duckdb", "mysql"):
         _assert_one_comparison(value, target)
 
 
@@ -105,7 +165,7 @@ def _assert_one_comparison(value: str, target: str) -> None:
     if isinstance(literal, exp.Paren):  # Postgres: 'a' || CHR(92) || 'b', no backslash in a literal
         assert _concatenated_text(literal.this) == value, statement
         assert not any("\\" in lit.this for lit in literal.find_all(exp.Literal) if lit.is_string), statement
-    elif isinstance(literal, exp.Introducer):  # MySQL: _utf8mb4 x'...' for text with a backslash
+    elif isinstance(literal, exp.Introducer):  # MySQL: _utf8mb4 x'...' for text with a backslash or control
         assert str(literal.this).lower() == "_utf8mb4" and isinstance(literal.expression, exp.HexString), statement
         assert bytes.fromhex(literal.expression.this).decode("utf-8") == value, statement
     else:
@@ -125,44 +185,23 @@ def _concatenated_text(node) -> str:
     return node.this
 
 
-def test_any_text_round_trips_on_postgres_with_scs_off(probe):
-    """A property run on the live server: random text, inlined, with the legacy setting."""
-
-    schema = attrs.evolve(SCHEMA, table="injection_property")
-
-    @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12))
-    def run(value):
-        load_records(probe, schema, _rows([value, value + "x"]))
-        compiled = compile_rule(ir.Cmp(NAME, "=", value), schema, target="postgres", as_of=None)
-        probe.execute("SET standard_conforming_strings = off")
-        try:
-            assert fetch_keys(probe, compiled.sql) == [0]
-        finally:
-            probe.execute("SET standard_conforming_strings = on")
-
-    run()
+#: Any text an engine stores: every code point but NUL and lone surrogates.
+ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
 
 
-@pytest.fixture(scope="module")
-def maria_probe(mysql_dsn):
-    engine = connect(mysql_dsn)
-    load_records(engine, SCHEMA, _rows(ADVERSARIAL))
-    yield engine
-    engine.close()
-
-
-@pytest.mark.parametrize("mode", ["", "NO_BACKSLASH_ESCAPES"])
-@pytest.mark.parametrize("index,value", list(enumerate(ADVERSARIAL)))
-def test_literal_round_trips_on_mariadb(maria_probe, mode, index, value):
-    """MySQL's own quoting trap: with NO_BACKSLASH_ESCAPES a backslash is a plain
-    character, without it an escape. Inlined text must mean the same either way."""
-    maria_probe.execute(f"SET SESSION sql_mode = '{mode}'")
-    try:
-        for rule, expected in (
-            (ir.Cmp(NAME, "=", value), [index]),
-            (ir.TextMatch(NAME, "contains", value, False), [i for i, s in enumerate(ADVERSARIAL) if value in s]),
-        ):
-            compiled = compile_rule(rule, SCHEMA, target="mysql", as_of=None)
-            assert fetch_keys(maria_probe, compiled.sql) == expected, compiled.sql
-    finally:
-        maria_probe.execute("SET SESSION sql_mode = DEFAULT")
+@settings(max_examples=60)
+@given(st.lists(ANY_TEXT, min_size=1, max_size=4))
+def test_any_text_means_itself_everywhere(probes, strings):
+    """A property run on the live servers: random text, stored, then matched inlined
+    and bound in every escaping mode of every engine."""
+    rows = strings + [s + "x" for s in strings]
+    for engine, db in probes.items():
+        load_records(db, PROPERTY, _rows(rows), create=False)
+        for mode in MODES[engine]:
+            if mode:
+                db.execute(mode)
+            for params in {False, db.binds_named_params}:
+                for value in strings:
+                    for rule, expected in _rules(value, rows)[::3]:  # = and contains
+                        compiled = compile_rule(rule, PROPERTY, target=engine, as_of=None, params=params, pretty=False)
+                        assert fetch_keys(db, compiled.sql, compiled.params) == expected, (engine, mode, compiled.sql)

@@ -370,7 +370,7 @@ class Builder:
 
     def text(self, s: str):
         if self.t.backslash_text == "escape_string" and "\\" in s:
-            if not any(ord(c) < 32 or ord(c) == 127 for c in s):
+            if not _has_control(s):
                 # E'...' means the same with standard_conforming_strings on or off.
                 return exp.ByteString(this=s)
             # sqlglot writes some control characters in E'...' as escapes Postgres does
@@ -386,8 +386,10 @@ class Builder:
             for p in parts[1:]:
                 out = exp.DPipe(this=out, expression=p)
             return exp.Paren(this=out)
-        if self.t.backslash_text == "hex" and "\\" in s:
-            # A hex literal means the same with or without NO_BACKSLASH_ESCAPES.
+        if self.t.backslash_text == "hex" and ("\\" in s or _has_control(s)):
+            # A hex literal means the same with or without NO_BACKSLASH_ESCAPES; sqlglot
+            # writes a backslash, NUL, TAB, LF, CR, ^H and ^Z as backslash escapes, which
+            # that mode reads as two characters.
             return exp.Introducer(this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=s.encode().hex()))
         return exp.Literal(this=s, is_string=True)
 
@@ -604,6 +606,12 @@ def _number(text: str):
     if text[0] == "-":
         return exp.Neg(this=exp.Literal(this=text[1:], is_string=False))
     return exp.Literal(this=text, is_string=False)
+
+
+def _has_control(s: str) -> bool:
+    """Whether ``s`` holds a C0 control character or DEL, which sqlglot may write as a
+    backslash escape inside a string literal."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in s)
 
 
 def _table(name: str):

@@ -69,10 +69,11 @@ class Target:
     replace_view: bool = True
     #: Deepest and/or nesting the engine's parser accepts, when it is known to be low.
     max_depth: int | None = None
-    #: How a text literal holding a backslash is written so that it means the same
-    #: under every server setting: "escape_string" (E'...', whatever Postgres's
-    #: standard_conforming_strings says), "hex" (a hex literal, whatever MySQL's
-    #: NO_BACKSLASH_ESCAPES says), or None (as it is).
+    #: How a text literal holding a backslash (or, for "hex", a control character,
+    #: which sqlglot writes as a backslash escape: TAB as \t) is written so that it
+    #: means the same under every server setting: "escape_string" (E'...', whatever
+    #: Postgres's standard_conforming_strings says), "hex" (a hex literal, whatever
+    #: MySQL's NO_BACKSLASH_ESCAPES says), or None (as it is).
     backslash_text: str | None = None
     #: Whether text comparisons must be forced to a binary collation.
     binary_text: bool = False
