@@ -211,11 +211,14 @@ def parse_as_of(value: AsOf) -> dt.datetime:
     """An evaluation instant, in UTC: ``now``, a date (its UTC midnight), an ISO
     timestamp (UTC when it has no offset), or a datetime (likewise). Anything else is a
     :class:`UsageError`."""
-    from segdsl.ir.semantics import UTC
+    from segdsl.ir.semantics import UTC, utc_instant
     from segdsl.ir.semantics import parse_as_of as parse
 
     if isinstance(value, dt.datetime):
-        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
+        try:
+            return utc_instant(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
+        except ValueError as exc:
+            raise UsageError(str(exc), "as_of") from None
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
     if not isinstance(value, str):

@@ -16,6 +16,7 @@ Bad data raises :class:`DataError` naming the file, the CSV line and the column.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -177,7 +178,8 @@ def read_csv(schema: Schema, path: str | Path, *, columns: Iterable[str] | None 
     path = Path(path)
     header_text = _check_utf8(path)
     # Lines split as io.StringIO(newline="") would, but lazily: only the header's are read.
-    header = next(csv.reader(m.group() for m in _LINE.finditer(header_text.removeprefix("\ufeff"))), None)
+    with _cells_of_any_size():
+        header = next(csv.reader(m.group() for m in _LINE.finditer(header_text.removeprefix("\ufeff"))), None)
     if not header:
         raise DataError(str(path), 1, None, "the file is empty; expected a header row of column names")
     seen: set[str] = set()
@@ -332,6 +334,21 @@ def _bad_utf8(path: Path, at: int):
     raise DataError(str(path), line, None, f"not valid UTF-8 (byte offset {at})") from None
 
 
+@contextlib.contextmanager
+def _cells_of_any_size():
+    """Python's csv module refuses a cell over 131,072 characters (a process-wide limit);
+    Arrow, which reads the rows, has none, so neither may the re-reading that finds an
+    error's line. The limit is restored after."""
+    old = csv.field_size_limit(_CELL_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+#: The largest value the limit takes everywhere (a C long on every platform).
+_CELL_LIMIT = 2**31 - 1
+
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
@@ -347,7 +364,7 @@ class _RowLines:
     def _scan(self) -> list[int]:
         if self.starts is None:
             starts, widths = [], []
-            with self.path.open(encoding="utf-8-sig", newline="") as f:
+            with self.path.open(encoding="utf-8-sig", newline="") as f, _cells_of_any_size():
                 reader = csv.reader(f)
                 next(reader, None)
                 while True:

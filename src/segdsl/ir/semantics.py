@@ -149,7 +149,12 @@ def parse_as_of(text: str) -> dt.datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return utc_instant(value)
+    except ValueError:
+        # An offset can carry a date at the calendar's edge past it (0001-01-01 at +01:00).
+        raise ValueError(f"`{text}` is outside the years 0001-9999 once in UTC; use an instant within them") \
+            from None
 
 
 def as_of_date(instant: dt.datetime) -> dt.date:
