@@ -130,7 +130,7 @@ def run(quick: bool = False, log=print, workdir: Path | None = None, dsn: str | 
         ]
         s = pg["settings"]
         fig.notes.append(
-            f"Postgres {s.get('server_version', '?').split()[0]}: load = engines.load_project on the loaded tables "
+            f"Postgres {s.get('server_version', '?').split()[0]}: load = loading.load_project on the loaded tables "
             f"(COPY, rows streamed in batches), sources no segment reads left empty; ANALYZE "
             f"{secs(pg['analyze_s'])} (untimed); query median of {len(pg['query_s'])} after a warm-up; "
             f"max_parallel_workers_per_gather={s.get('max_parallel_workers_per_gather')}, "

@@ -8,7 +8,7 @@ JSON line of timings, peaks (MiB) and profile checksums.
   1M-row CSVs are parsed once per run.
 * ``duckdb``: the same CSVs into an in-memory DuckDB (its own reader; untimed), then the
   profile SQL segdsl compiles for DuckDB, timed alone.
-* ``postgres``: the tables from ``handoff`` loaded by ``engines.load_project`` (COPY,
+* ``postgres``: the tables from ``handoff`` loaded by ``loading.load_project`` (COPY,
   streamed from the tables a batch of rows at a time) into a private schema, which is
   dropped afterwards; then the profile SQL segdsl compiles for Postgres.
 """
@@ -156,13 +156,13 @@ def postgres(args: dict) -> dict:
 
 
 def _postgres_in(engine, schema, fields, args: dict) -> dict:
-    from segdsl.data.engines import load_project
+    from segdsl.data.loading import load_project
 
     entity, sources = load_tables(args["handoff"], schema)
     gc.collect()
     reset_hwm()
     t0 = perf_counter()
-    # The loaded tables handed to `engines.load_project`, which streams each one into COPY
+    # The loaded tables handed to `loading.load_project`, which streams each one into COPY
     # a batch of rows at a time (sources no segment reads are left empty, as the rules
     # never scan them).
     tables = {schema.table: entity}

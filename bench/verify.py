@@ -23,7 +23,8 @@ DEFAULT_DSN = "postgresql://postgres@127.0.0.1/postgres"
 def run(dsn: str | None, log=print) -> int:
     from segdsl.check.checker import check_expression
     from segdsl.data.tables import load_table
-    from segdsl.data.engines import EngineError, connect, fetch_keys, load_project, load_records
+    from segdsl.data.engines import EngineError, connect, fetch_keys, load_records
+    from segdsl.data.loading import load_project
     from segdsl.backends.memory.profile import build_profile, load_source
     from segdsl.syntax.parser import parse_expression
     from segdsl.backends.sql import compile_rule

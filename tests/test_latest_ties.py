@@ -17,7 +17,8 @@ from segdsl.backends.memory import compile_row, member_keys
 from segdsl.backends.memory.profile import build_profile, profile_fields
 from segdsl.backends.sql import compile_rule
 from segdsl.check.checker import check_expression
-from segdsl.data.engines import connect, fetch_keys, load_project
+from segdsl.data.engines import connect, fetch_keys
+from segdsl.data.loading import load_project
 from segdsl.data.tables import Table
 from segdsl.check.traits import schema_from_dict
 from segdsl.syntax.parser import parse_expression

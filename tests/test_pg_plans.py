@@ -127,7 +127,7 @@ def load_seeds(engine, domain: str) -> None:
     """The domain's committed seeds, loaded as `segdsl db load` does, with the user's
     indexes, analysed."""
     from segdsl.data.tables import load_table
-    from segdsl.data.engines import load_project
+    from segdsl.data.loading import load_project
     from segdsl.backends.memory.profile import load_source
 
     schema, _ = segments(domain)

@@ -14,7 +14,8 @@ import pytest
 
 from segdsl.check.checker import check_expression
 from segdsl.data.tables import Table
-from segdsl.data.engines import connect, fetch_keys, load_project
+from segdsl.data.engines import connect, fetch_keys
+from segdsl.data.loading import load_project
 from segdsl.backends.memory import compile_row, member_keys
 from segdsl.syntax.parser import parse_expression
 from segdsl.check.traits import schema_from_dict

@@ -176,7 +176,7 @@ def load_database(project: Workspace | PathLike, dsn: str, *, data: PathLike | N
     in a project."""
     from segdsl.backends.memory.profile import load_source
     from segdsl.data.engines import connect
-    from segdsl.data.engines import load_project as load_tables
+    from segdsl.data.loading import load_project as load_tables
     from segdsl.data.tables import load_table
     from segdsl.project.workspace import Workspace, find_project
     from segdsl.check.traits import load_schema as read_schema

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from segdsl.backends.sql import storage
+from segdsl.backends.sql.storage import table_path
 from segdsl.backends.sql.targets import Target, family_target
 from segdsl.schema.model import Field, Kind, Schema
 
@@ -48,19 +49,32 @@ class Engine:
         """Whether compiled SQL can be run with named parameters (see ``Target.named_params``)."""
         return self.target.named_params
 
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+    def execute(self, sql: str, params: Mapping[str, Any] | tuple | None = None) -> list[tuple]:
+        """Run one statement with named (a mapping) or positional (a tuple, with
+        ``Target.param_marker``) parameters; its rows, if it returns any."""
         cursors = self.target.cursors
         try:
             if cursors:
                 with self.conn.cursor() as cur:
                     cur.execute(sql, params or None)
                     return list(cur.fetchall()) if cur.description else []
-            cur = self.conn.execute(sql, dict(params or {}))
+            cur = self.conn.execute(sql, params if isinstance(params, tuple) else dict(params or {}))
             return cur.fetchall() if cur.description else []
         except Exception as exc:  # driver-specific error classes
             if cursors:
                 self.conn.rollback()
             raise EngineError(f"{self.family}: {str(exc).strip()}") from exc
+
+    def begin(self) -> None:
+        """Begin a write transaction, where the driver does not begin one by itself."""
+        if not self.target.cursors:
+            self.execute(self.target.begin_write)
+
+    def rollback(self) -> None:
+        try:
+            self.conn.rollback()
+        except Exception:  # noqa: BLE001 - DuckDB's, when no transaction is open: nothing to undo
+            pass
 
     def executescript(self, statements: Sequence[str]) -> None:
         for s in statements:
@@ -88,11 +102,19 @@ def connect(dsn: str) -> Engine:
     if dsn.startswith("duckdb:"):
         import duckdb
 
-        return Engine("duckdb", duckdb.connect(_file_path(dsn)))
+        try:
+            return Engine("duckdb", duckdb.connect(_file_path(dsn)))
+        except duckdb.Error as exc:
+            # e.g. another process has the file open: DuckDB lets one process at a time.
+            raise EngineError(f"cannot open {dsn}: {str(exc).strip()}") from None
     if dsn.startswith("sqlite:"):
         import sqlite3
 
-        return Engine("sqlite", sqlite3.connect(_file_path(dsn)))
+        try:
+            # A load holds the write lock to its end; others wait up to a minute for it.
+            return Engine("sqlite", sqlite3.connect(_file_path(dsn), timeout=60))
+        except sqlite3.Error as exc:
+            raise EngineError(f"cannot open {dsn}: {str(exc).strip()}") from None
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is an optional dependency
@@ -157,32 +179,44 @@ def load_records(
 ) -> int:
     """Load ``records`` (or a :class:`~segdsl.data.tables.Table`, read a batch of rows at a
     time) into the schema's table, created afresh (``create``) or emptied first (an
-    existing table of the same shape); returns the row count."""
-    from segdsl.data.tables import DataError, Table
-
+    existing table of the same shape); returns the row count. One table, committed on
+    its own: a project's tables are loaded as one unit by :func:`segdsl.data.loading.load_project`."""
     t = engine.target
-    fields = schema.stored_fields()
     name = table or schema.table
     if create:
         engine.executescript(storage.create_table(t, schema, table, key_collation=engine.key_collation))
     else:
         engine.execute(storage.delete_rows(t, name))
+    try:
+        count = fill_table(engine, schema, records, name, name)
+        engine.commit()
+    except BaseException:
+        # Nothing half-loaded stays behind, and the connection stays usable.
+        engine.rollback()
+        raise
+    return count
+
+
+def fill_table(engine: Engine, schema: Schema, records: Iterable[Mapping[str, Any]] | Table, into: str,
+          label: str) -> int:
+    """Insert ``records`` into the table ``into`` (of ``schema``'s shape), without
+    committing; errors name the table as ``label``."""
+    from segdsl.data.tables import DataError, Table
+
+    t = engine.target
+    fields = schema.stored_fields()
     if isinstance(records, Table):
         # Row tuples straight from the columns: never a list of dicts of a whole table.
         values: Iterable[tuple] = records.iter_rows([f.column for f in fields])
     else:
         values = (tuple(r.get(f.column) for f in fields) for r in records)
-    rows = _stored_rows(t, fields, values, name)
+    rows = _stored_rows(t, fields, values, label)
     try:
-        return _insert(engine, fields, name, rows)
-    except Exception as exc:  # driver-specific error classes among them
-        # Nothing half-loaded stays behind, and the connection stays usable (DuckDB's
-        # has no transaction open: each statement committed itself).
-        if t.cursors or getattr(engine.conn, "in_transaction", False):
-            engine.conn.rollback()
-        if isinstance(exc, (DataError, EngineError)):
-            raise
-        raise EngineError(f"{engine.family}: loading `{name}`: {str(exc).strip()}") from exc
+        return _insert(engine, fields, into, rows)
+    except (DataError, EngineError):
+        raise
+    except Exception as exc:  # driver-specific error classes
+        raise EngineError(f"{engine.family}: loading `{label}`: {str(exc).strip()}") from exc
 
 
 def _stored_rows(t: Target, fields: list[Field], values: Iterable[tuple], table: str):
@@ -206,14 +240,15 @@ def _insert(engine: Engine, fields: list[Field], name: str, rows: Iterable[tuple
     if t.bulk_load == "copy":
         from psycopg import sql as pgsql
 
+        where, table = table_path(t, name)
         stmt = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
-            pgsql.Identifier(name), pgsql.SQL(", ").join(pgsql.Identifier(f.column) for f in fields)
+            pgsql.Identifier(*([where] if where is not None else []), table),
+            pgsql.SQL(", ").join(pgsql.Identifier(f.column) for f in fields),
         )
         with engine.conn.cursor() as cur, cur.copy(stmt) as copy:
             for row in rows:
                 copy.write_row(row)
                 count += 1
-        engine.commit()
         return count
     batch = list(rows)
     if batch and t.bulk_load == "arrow":
@@ -235,7 +270,6 @@ def _insert(engine: Engine, fields: list[Field], name: str, rows: Iterable[tuple
                 cur.executemany(insert, batch)
         else:
             engine.conn.executemany(insert, batch)
-    engine.commit()
     return len(batch)
 
 
@@ -247,19 +281,6 @@ def _arrow_type(f: Field):
         Kind.BOOL: pa.bool_(), Kind.DATE: pa.date32(), Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
         Kind.TAGS: pa.list_(pa.string()),
     }.get(f.kind) or pa.decimal128(f.type.precision, f.type.scale)
-
-
-def load_project(
-    engine: Engine, schema: Schema, tables: Mapping[str, Iterable[Mapping[str, Any]] | Table], *,
-    create: bool = True,
-) -> dict[str, int]:
-    """Load the entity table and every source table. ``tables`` maps table names to
-    records or :class:`~segdsl.data.tables.Table` s; a source with no records gets an empty
-    table, so SQL that reads it still runs. Returns the row count per table."""
-    counts = {schema.table: load_records(engine, schema, tables.get(schema.table, ()), create=create)}
-    for source in schema.sources.values():
-        counts[source.table] = load_records(engine, source, tables.get(source.table, ()), create=create)
-    return counts
 
 
 def fetch_keys(engine: Engine, sql: str, params: Mapping[str, Any] | None = None) -> list:

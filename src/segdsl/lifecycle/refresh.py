@@ -141,13 +141,14 @@ def members_on_database(
     segments: Sequence[ir.Segment], schema: Schema, dsn: str, as_of: dt.datetime
 ) -> dict[str, list]:
     """Each segment's member keys, selected by the database with the compiled rule."""
-    from segdsl.data.engines import connect, fetch_keys
+    from segdsl.data.engines import fetch_keys
+    from segdsl.data.loading import open_loaded
     from segdsl.backends.sql import compile_rule
 
     if not segments:
         return {}
     out = {}
-    with connect(dsn) as engine:
+    with open_loaded(dsn, schema) as engine:
         for s in segments:
             compiled = compile_rule(s.rule, schema, target=engine.dialect, form="select", as_of=as_of,
                                     params=engine.binds_named_params)

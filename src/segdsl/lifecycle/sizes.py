@@ -40,10 +40,11 @@ def sizes_in_memory(
 def sizes_on_database(
     segments: Sequence[ir.Segment], schema: Schema, dsn: str, as_of: dt.datetime
 ) -> list[Size]:
-    from segdsl.data.engines import connect, fetch_count
+    from segdsl.data.engines import fetch_count
+    from segdsl.data.loading import open_loaded
     from segdsl.backends.sql import compile_rule
 
-    with connect(dsn) as engine:
+    with open_loaded(dsn, schema) as engine:
         total_sql = compile_rule(ir.Const(True), schema, target=engine.dialect, form="count").sql
         total = fetch_count(engine, total_sql)
         out = []
@@ -99,7 +100,8 @@ def overlaps_on_database(
     segments: Sequence[ir.Segment], schema: Schema, dsn: str, as_of: dt.datetime
 ) -> list[Overlap]:
     """The same, counted by the database: membership of both, as one rule per pair."""
-    from segdsl.data.engines import connect, fetch_count
+    from segdsl.data.engines import fetch_count
+    from segdsl.data.loading import open_loaded
     from segdsl.backends.sql import compile_rule
 
     def count(engine, rule: ir.Node) -> int:
@@ -109,7 +111,7 @@ def overlaps_on_database(
             raise SizeError(compiled.diagnostics)
         return fetch_count(engine, compiled.sql, compiled.params)
 
-    with connect(dsn) as engine:
+    with open_loaded(dsn, schema) as engine:
         sizes = [count(engine, s.rule) for s in segments]
         out = []
         for i in range(len(segments)):

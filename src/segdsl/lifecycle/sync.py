@@ -142,9 +142,10 @@ def _attributes_in_memory(schema, channels, as_of, data_dir):
 def _attributes_on_database(schema, channels, as_of, dsn):
     from segdsl.backends.sql import compile_rule
     from segdsl.backends.sql.storage import select_columns
-    from segdsl.data.engines import connect, fetch_keys
+    from segdsl.data.engines import fetch_keys
+    from segdsl.data.loading import open_loaded
 
-    with connect(dsn) as engine:
+    with open_loaded(dsn, schema) as engine:
         def keys(rule: ir.Node) -> set:
             compiled = compile_rule(rule, schema, target=engine.dialect, form="select", as_of=as_of,
                                     params=engine.binds_named_params)

@@ -126,6 +126,18 @@ class Schema(Value):
         return list(out.values())
 
 
+def split_table_name(name: str) -> tuple[str | None, str] | None:
+    """A schema's ``table``, ``name`` or ``schema_name.name``, as (schema name or None,
+    table name); None for any other text (two dots, an empty part). How an engine
+    without schemas reads the pair is its SQL target's (see ``Target.schemas``)."""
+    schema, dot, table = name.partition(".")
+    if not dot:
+        return (None, name) if name else None
+    if not schema or not table or "." in table:
+        return None
+    return schema, table
+
+
 _TYPE_RE = re.compile(r"^\s*(\w+)\s*(?:\(\s*(\d+)\s*,\s*(\d+)\s*\))?\s*$")
 def read_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
     """Read a schema file; its traits are left untyped (see the module's docstring)."""
@@ -209,6 +221,10 @@ def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema
         if not isinstance(value, str) or not value:
             what = f"source `{source}`" if source else "schema"
             bad(f"{what} needs a string `{name}`", help=f'add `{name} = "..."`')
+    if isinstance(table, str) and table and split_table_name(table) is None:
+        what = f"source `{source}`: " if source else ""
+        bad(f"{what}`table = \"{table}\"` is neither `name` nor `schema_name.name`",
+            help="a table name has at most one dot, with a name on each side of it")
     if not isinstance(raw_fields, Mapping) or not raw_fields:
         bad("schema needs a `[fields.NAME]` table for each field")
         return None, diags

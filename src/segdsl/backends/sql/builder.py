@@ -19,7 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from segdsl import ir
-from segdsl.backends.sql.storage import param_value
+from segdsl.backends.sql.storage import param_value, table_ref
 from segdsl.backends.sql.targets import Target
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.ir.semantics import (
@@ -157,7 +157,7 @@ class Builder:
                 if f.derive.fn in ("count", "sum") and f.name not in self.bare:
                     value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
                 columns.append(_as(value, f.column))
-            sub = exp.select(*cols, copy=False).from_(_table(agg.table), copy=False)
+            sub = exp.select(*cols, copy=False).from_(table_ref(self.t, agg.table), copy=False)
             if filters and all(f.derive.where is not None for f in fields):
                 parts = [self.cond(w) for w in filters]
                 sub = sub.where(parts[0] if len(parts) == 1 else self.connect(False, parts), copy=False)
@@ -210,7 +210,7 @@ class Builder:
             _as(self.column(agg.column), f.column),
             _as(rank, "rn"),
             copy=False,
-        ).from_(_table(agg.table), copy=False)
+        ).from_(table_ref(self.t, agg.table), copy=False)
         conditions = [exp.Not(this=exp.Is(this=self.column(agg.by), expression=exp.Null()))]
         if agg.where is not None:
             conditions.insert(0, exp.Paren(this=self.cond(ir.negation_normal_form(agg.where))))
@@ -229,10 +229,7 @@ class Builder:
         return self.exact(self.schema.key, _col(agg.entity_key))
 
     def table(self):
-        parts = self.schema.table.split(".")
-        if len(parts) == 2:
-            return exp.Table(this=exp.to_identifier(parts[1], quoted=True), db=exp.to_identifier(parts[0], quoted=True))
-        return exp.Table(this=exp.to_identifier(self.schema.table, quoted=True))
+        return table_ref(self.t, self.schema.table)
 
     def column(self, f: Field):
         return exp.Column(this=exp.to_identifier(f.column, quoted=True))
@@ -612,10 +609,6 @@ def _has_control(s: str) -> bool:
     """Whether ``s`` holds a C0 control character or DEL, which sqlglot may write as a
     backslash escape inside a string literal."""
     return any(ord(c) < 32 or ord(c) == 127 for c in s)
-
-
-def _table(name: str):
-    return exp.Table(this=exp.to_identifier(name, quoted=True))
 
 
 def _cast(e, type_: exp.DataType.Type):

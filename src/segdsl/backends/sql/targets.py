@@ -57,6 +57,11 @@ class Target:
     #: Whether tables are created STRICT: a value of the wrong type is an error, never
     #: silently stored as text.
     strict_tables: bool = False
+    #: Whether the engine has schemas (MySQL's databases count), so that a table named
+    #: `schema_name.name` is the table `name` in the schema `schema_name`. Where it has
+    #: none (SQLite, whose qualified names name attached database files), the whole
+    #: dotted text names one table.
+    schemas: bool = True
 
     # -- how rules are written
 
@@ -100,6 +105,28 @@ class Target:
     #: Arrow table, inserted with INSERT ... SELECT) or "executemany".
     bulk_load: str = "executemany"
 
+    # -- how `segdsl db load` replaces a project's tables as one unit
+
+    #: Whether CREATE, DROP and ALTER TABLE take part in transactions. Then a load fills
+    #: new tables and swaps them in (DROP, ALTER TABLE ... RENAME) in one transaction;
+    #: otherwise (MySQL, where DDL commits at once) the swap is one RENAME TABLE of every
+    #: table, which the server makes atomic, and the old tables are dropped after it.
+    transactional_ddl: bool = True
+    #: A statement that makes concurrent loads into one database wait for each other
+    #: (held to the end of the load's transaction, or of its session), or None where the
+    #: load's write transaction already excludes other writers. A result of 0 means the
+    #: lock was not granted in time.
+    load_lock: str | None = None
+    #: The statement releasing ``load_lock`` where it lasts as long as the session.
+    load_unlock: str | None = None
+    #: How loaded tables are analyzed, so the planner knows their sizes at once (before
+    #: Postgres's autoanalyze): "list" (one ANALYZE of every table), "list_table" (one
+    #: ANALYZE TABLE of every table), "each" (one ANALYZE per table) or None.
+    analyze: str | None = None
+    #: Where the names of a schema's tables are listed: "information_schema" (its
+    #: TABLES view) or "sqlite_master".
+    table_catalog: str = "information_schema"
+
     # -- the membership state store (SQLite and Postgres only)
 
     #: The column definition of an auto-numbered primary key.
@@ -109,7 +136,8 @@ class Target:
     #: What a SELECT appends to lock the rows it reads until the transaction ends ("" when
     #: a write transaction already holds the whole database).
     lock_rows: str = ""
-    #: The statements that begin a write transaction and a consistent read-only one.
+    #: The statements that begin a write transaction (also a load's, where the driver
+    #: does not begin one itself: see ``cursors``) and a consistent read-only one.
     begin_write: str = "BEGIN"
     begin_read: str = "BEGIN"
     #: A statement serialising concurrent CREATE TABLE IF NOT EXISTS (which races with
@@ -142,10 +170,11 @@ _FAMILIES = {
         ddl_lock="SELECT pg_advisory_xact_lock(7327301)", array_params=True, returning=True,
         find_table="SELECT 1 WHERE to_regclass(?) IS NOT NULL",
         read_only_session="SET default_transaction_read_only = on",
+        load_lock="SELECT pg_advisory_xact_lock(7327302)", analyze="list",
     ),
     "duckdb": Target(
         "duckdb", "duckdb", tags="array", ascii_lower="translate", bare_bool=True, clock="at_time_zone",
-        column_types={**_POSTGRES_TYPES, Kind.FLOAT: "DOUBLE"}, bulk_load="arrow",
+        column_types={**_POSTGRES_TYPES, Kind.FLOAT: "DOUBLE"}, bulk_load="arrow", analyze="each",
     ),
     # SQLite's parser gives up near 31 nested (a OR (...)) groups (measured). Without
     # exact decimals or a date type, values are stored so that SQLite's integer and text
@@ -160,7 +189,7 @@ _FAMILIES = {
         clock="date_now", serial_key="INTEGER PRIMARY KEY AUTOINCREMENT", without_rowid=True,
         begin_write="BEGIN IMMEDIATE",
         find_table="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-        read_only_session="PRAGMA query_only = ON",
+        read_only_session="PRAGMA query_only = ON", schemas=False, analyze="each", table_catalog="sqlite_master",
     ),
     # MySQL and MariaDB: default collations stay as the server has them, and
     # case-insensitive ones are overridden in the SQL itself; tag lists are JSON arrays.
@@ -172,6 +201,11 @@ _FAMILIES = {
         },
         key_text_type="VARCHAR(255)", key_collations=("utf8mb4_nopad_bin", "utf8mb4_0900_bin"), bare_bool=True,
         backslash_text="hex", binary_text=True, clock="utc_date", named_params=False, param_marker="%s", cursors=True,
+        # GET_LOCK is the session's until it ends, a kill -9 included; names are
+        # server-wide, so the database's name is part of it.
+        transactional_ddl=False, load_lock="SELECT GET_LOCK(CONCAT('segdsl db load ', DATABASE()), 3600)",
+        load_unlock="SELECT RELEASE_LOCK(CONCAT('segdsl db load ', DATABASE()))",
+        analyze="list_table",
     ),
 }
 

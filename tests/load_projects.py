@@ -1,0 +1,69 @@
+"""Small generated hospitality projects for the `db load` tests, and a digest of what a
+database holds for one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+from segdsl.backends.sql import storage
+from segdsl.data import synth
+from segdsl.data.engines import Engine
+from segdsl.data.load_record import is_working_name, project_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+HOTEL = ROOT / "examples" / "hospitality"
+AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+
+
+def make_project(root: Path, *, prefix: str | None = None, guests: int = 60, seeds: tuple[int, ...] = (1,)) -> Path:
+    """The hospitality example's schema and segments with ``guests`` generated guests:
+    its data in ``root/data`` (seed ``seeds[0]``) and each other seed's in
+    ``root/data<seed>``. With ``prefix``, every table is named ``prefix.<table>``."""
+    root.mkdir(parents=True, exist_ok=True)
+    schema = (HOTEL / "schema.toml").read_text(encoding="utf-8")
+    if prefix:
+        schema = re.sub(r'^table = "(\w+)"', rf'table = "{prefix}.\1"', schema, flags=re.M)
+    (root / "schema.toml").write_text(schema, encoding="utf-8")
+    shutil.copy(HOTEL / "segments.seg", root / "segments.seg")
+    (root / "segdsl.toml").write_text('schema = "schema.toml"\ndata = "data"\n', encoding="utf-8")
+    for i, seed in enumerate(seeds):
+        folder = root / ("data" if i == 0 else f"data{seed}")
+        synth.generate("hospitality", folder, n=guests, seed=seed, as_of=AS_OF)
+        # The model's scores are not generated: an empty table.
+        (folder / "model_scores.csv").write_text("score_id,guest_id,model,score,scored_at\n", encoding="utf-8")
+        if prefix:
+            for csv in folder.glob("*.csv"):
+                csv.rename(csv.with_name(f"{prefix}.{csv.name}"))
+    return root
+
+
+def digest(engine: Engine, schema) -> str:
+    """A digest of every row of every table of the project (``missing`` for a table
+    that is not there), in key order: two databases holding the same load agree."""
+    t = engine.target
+    h = hashlib.sha256()
+    for name, s in project_tables(schema):
+        where, table = storage.table_path(t, name)
+        sql, params = storage.list_tables(t, where)
+        if table not in {r[0] for r in engine.execute(sql, params)}:
+            h.update(f"{name}: missing\n".encode())
+            continue
+        rows = engine.execute(storage.select_columns(t, name, [f.column for f in s.stored_fields()]))
+        h.update(f"{name}: {sorted(map(repr, rows))}\n".encode())
+    engine.rollback()  # end the read's transaction: no snapshot or lock outlives the check
+    return h.hexdigest()
+
+
+def leftovers(engine: Engine, schema) -> list[str]:
+    """The working tables of unfinished loads in the project's schemas."""
+    t = engine.target
+    found = []
+    for where in {storage.table_path(t, name)[0] for name, _ in project_tables(schema)}:
+        sql, params = storage.list_tables(t, where)
+        found += [r[0] for r in engine.execute(sql, params) if is_working_name(r[0])]
+    engine.rollback()
+    return found
