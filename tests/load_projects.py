@@ -67,3 +67,55 @@ def leftovers(engine: Engine, schema) -> list[str]:
         found += [r[0] for r in engine.execute(sql, params) if is_working_name(r[0])]
     engine.rollback()
     return found
+
+
+def run_cli(args: list[str], out_path: str) -> None:
+    """Run ``segdsl ARGS`` in this (child) process, its stdout and stderr to
+    ``out_path``, and exit with its exit code: the real command, without a new
+    interpreter's start-up."""
+    import os
+    import sys
+
+    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    from segdsl.cli.main import cli
+
+    try:
+        cli.main(args=args, prog_name="segdsl")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def fresh_database(request, engine: str, tmp_path: Path, prefix: str = "segdsl_load"):
+    """A generator for a fixture: the DSN of an empty database on ``engine``: a file for
+    DuckDB and SQLite, a new schema on the Postgres of ``pg_dsn``, a new database on
+    the MariaDB of ``mysql_dsn``; dropped after."""
+    import uuid
+
+    from segdsl.data.engines import connect
+
+    if engine in ("duckdb", "sqlite"):
+        yield f"{engine}:{tmp_path / ('crm.' + engine)}"
+        return
+    base = request.getfixturevalue("pg_dsn" if engine == "postgres" else "mysql_dsn")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    if engine == "postgres":
+        server = base.split(" options=")[0]
+        with connect(server) as admin:
+            admin.execute(f'CREATE SCHEMA "{name}"')
+            admin.commit()
+        yield f"{server} options='-c search_path={name}'"
+        with connect(server) as admin:
+            admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+            admin.commit()
+        return
+    with connect(base) as admin:
+        admin.execute(f"CREATE DATABASE `{name}`")
+    yield f"{base.rsplit('/', 1)[0]}/{name}"
+    with connect(base) as admin:
+        admin.execute(f"DROP DATABASE `{name}`")
