@@ -208,7 +208,8 @@ def _jsonable(params: dict) -> dict:
 @click.option("--segment", "-s", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
 @as_of_option("now")
 @click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL",
-              help="Size on a database: a Postgres URL, duckdb:PATH or sqlite:PATH (env: SEGDSL_DSN). "
+              help="Size on a database: a Postgres URL, mysql://USER@HOST/DB, duckdb:PATH or sqlite:PATH "
+              "(env: SEGDSL_DSN). "
               "Default: in memory, on the project's CSV data.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 @click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
@@ -327,10 +328,11 @@ def db() -> None:
 @db.command("load")
 @click.argument("project_dir", required=False, default=".", type=click.Path(exists=True, file_okay=False))
 @click.option("--dsn", envvar="SEGDSL_DSN", required=True, metavar="URL",
-              help="A Postgres URL, duckdb:PATH or sqlite:PATH (env: SEGDSL_DSN).")
+              help="A Postgres URL, mysql://USER@HOST/DB, duckdb:PATH or sqlite:PATH (env: SEGDSL_DSN).")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 def db_load(project_dir, dsn, data_dir):
-    """Create the project's tables and load its CSV data (replacing them)."""
+    """Create the project's tables and load its CSV data, replacing them as one unit:
+    readers see the previous load or this one, never a mix, even if the load is killed."""
     from segdsl.api import load_database
 
     try:
