@@ -92,11 +92,21 @@ def test_a_table_name_with_more_dots_or_an_empty_part_is_refused(table):
 
 def test_a_database_never_loaded_is_said_to_be_so(tmp_path, any_dsn):
     project = make_project(tmp_path / "p", guests=1)
+    connect(any_dsn).close()  # an empty database (file)
     with pytest.raises(EngineError, match="the database has none of the project's tables: load"):
         _sizes(project, any_dsn)
     ws = segdsl.load_project(project)
     with pytest.raises(EngineError, match="none of the project's tables"):
         segdsl.members(ws, as_of=AS_OF, dsn=any_dsn)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_a_database_file_that_does_not_exist_is_not_created_by_a_reader(tmp_path, engine):
+    project = make_project(tmp_path / "p", guests=1)
+    path = tmp_path / f"none.{engine}"
+    with pytest.raises(EngineError, match=f"no database at {engine}:.*: the file does not exist; load"):
+        _sizes(project, f"{engine}:{path}")
+    assert not path.exists()
 
 
 def test_tables_loaded_for_another_schema_are_refused(tmp_path, any_dsn):

@@ -10,6 +10,7 @@ Python values of :mod:`segdsl.data.tables`. Every driver import is lazy.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -94,11 +95,17 @@ class Engine:
         self.close()
 
 
-def connect(dsn: str) -> Engine:
+def connect(dsn: str, *, create: bool = True) -> Engine:
     """Open ``dsn``: a Postgres URL or keyword string, ``duckdb:PATH`` or ``sqlite:PATH``
-    (``:memory:`` for an in-memory database)."""
+    (``:memory:`` for an in-memory database). Without ``create``, a database file that
+    does not exist is an error, rather than created empty."""
     if dsn.startswith(("mysql://", "mariadb://")):
         return _connect_mysql(dsn)
+    if dsn.startswith(("duckdb:", "sqlite:")) and not create:
+        path = _file_path(dsn)
+        if path != ":memory:" and not Path(path).exists():
+            raise EngineError(f"no database at {dsn}: the file does not exist; load the project's data into it "
+                              "with `segdsl db load --dsn ...` first")
     if dsn.startswith("duckdb:"):
         import duckdb
 

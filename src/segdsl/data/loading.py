@@ -178,8 +178,9 @@ def _refill(engine: Engine, schema: Schema, records, name: str) -> int:
 @contextlib.contextmanager
 def open_loaded(dsn: str, schema: Schema) -> Iterator[Engine]:
     """:func:`connect` to ``dsn``, after checking with :func:`check_loaded` that it holds
-    the project's tables, for a command that reads them."""
-    with connect(dsn) as engine:
+    the project's tables, for a command that reads them (a database file that does not
+    exist is not created)."""
+    with connect(dsn, create=False) as engine:
         check_loaded(engine, schema)
         yield engine
 
