@@ -124,6 +124,18 @@ def test_tables_loaded_for_another_schema_are_refused(tmp_path, any_dsn):
     assert _sizes(project, any_dsn) == _sizes(project)
 
 
+def test_a_column_loaded_with_another_type_is_named(tmp_path):
+    project = make_project(tmp_path / "p", guests=5)
+    dsn = f"sqlite:{tmp_path / 'crm.sqlite'}"
+    assert segdsl.load_database(project, dsn).ok
+    schema_file = project / "schema.toml"
+    schema_file.write_text(schema_file.read_text(encoding="utf-8").replace('"decimal(12, 2)"', '"decimal(12, 3)"'),
+                           encoding="utf-8")
+    with pytest.raises(EngineError, match=r"column `amount_inr` of table `bookings` was loaded as decimal \(scale 2\), "
+                                          r"not decimal \(scale 3\)"):
+        _sizes(project, dsn)
+
+
 def test_a_missing_table_is_named(tmp_path, any_dsn):
     project = make_project(tmp_path / "p", guests=5)
     assert segdsl.load_database(project, any_dsn).ok

@@ -113,6 +113,11 @@ def shape_problem(schema: Schema, record: LoadRecord) -> str | None:
             if column[0] not in had:
                 return f"table `{table}` has no column `{column[0]}`"
             if had[column[0]] != column:
-                return f"column `{column[0]}` of table `{table}` was loaded as {had[column[0]][1]}, not {column[1]}" + (
-                    f" with scale {column[2]}" if column[2] else "")
+                return (f"column `{column[0]}` of table `{table}` was loaded as {_kind(had[column[0]])}, "
+                        f"not {_kind(column)}")
     return None
+
+
+def _kind(column: list) -> str:
+    kind, scale = (column + [None, 0])[1:3]
+    return f"{kind} (scale {scale})" if scale else str(kind)

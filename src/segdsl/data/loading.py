@@ -135,19 +135,23 @@ def _record_name(t: Target, schema: Schema) -> str:
 
 
 def _swap(engine: Engine, swaps: list[tuple[str, str]], load_id: str) -> None:
-    """Put each new table in its final name's place, all at once, then analyze them."""
+    """Put each new table in its final name's place, all at once, analyzed: the planner
+    knows their sizes from the moment they are visible."""
     t = engine.target
-    finals = [final for _, final in swaps]
     if t.transactional_ddl:
         for new, final in swaps:
             engine.execute(storage.drop_table(t, final))
             for statement in storage.rename_tables(t, [(new, final)]):
                 engine.execute(statement)
-        for statement in storage.analyze(t, finals):
+        # Under the final names: SQLite keeps statistics by table name.
+        for statement in storage.analyze(t, [final for _, final in swaps]):
             engine.execute(statement)
         engine.commit()
         return
     engine.commit()  # the rows; MySQL's RENAME TABLE would commit them anyway
+    # Before the swap: InnoDB's statistics follow a table when it is renamed.
+    for statement in storage.analyze(t, [new for new, _ in swaps]):
+        engine.execute(statement)
     present: dict[str | None, set[str]] = {}
     pairs, old = [], []
     for n, (new, final) in enumerate(swaps):
@@ -162,8 +166,6 @@ def _swap(engine: Engine, swaps: list[tuple[str, str]], load_id: str) -> None:
         engine.execute(statement)
     for name in old:
         engine.execute(storage.drop_table(t, name))
-    for statement in storage.analyze(t, finals):
-        engine.execute(statement)
     engine.commit()
 
 
