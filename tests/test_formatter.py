@@ -624,6 +624,46 @@ def test_fmt_keeps_a_byte_order_mark_and_follows_symlinks(tmp_path):
     assert real.read_bytes() == b"\xef\xbb\xbf" + CLEAN.encode()
 
 
+def test_fmt_of_a_tree_leaves_links_out_of_it_alone(tmp_path):
+    tree, outside = tmp_path / "project", tmp_path / "outside"
+    tree.mkdir()
+    outside.mkdir()
+    target = outside / "target.seg"
+    target.write_text(MESSY)
+    (tree / "link.seg").symlink_to(Path("..") / "outside" / "target.seg")
+    (tree / "own.seg").write_text(MESSY)
+    (tree / "alias.seg").symlink_to("own.seg")  # a link inside the tree: that file, once
+    result = run(str(tree))
+    assert result.exit_code == 0, result.output
+    assert target.read_text() == MESSY  # not rewritten
+    assert (tree / "own.seg").read_text() == CLEAN and (tree / "alias.seg").is_symlink()
+    assert f"skipped {tree / 'link.seg'}: a symbolic link to {target}, outside the directory given" in result.stderr
+    assert result.stderr.splitlines()[-1] == "reformatted 1 file, 0 unchanged"
+    # Named on its own, the link is followed, as before.
+    assert run(str(tree / "link.seg")).exit_code == 0 and target.read_text() == CLEAN
+
+
+def test_fmt_leaves_a_read_only_file_alone(tmp_path, monkeypatch):
+    locked_down = tmp_path / "a.seg"
+    locked_down.write_text(MESSY)
+    locked_down.chmod(0o444)
+    other = tmp_path / "b.seg"
+    other.write_text(MESSY)
+    result = run(str(tmp_path))
+    assert result.exit_code == 1
+    assert locked_down.read_text() == MESSY and other.read_text() == CLEAN
+    assert f"segdsl: cannot write {locked_down}: the file is read-only (mode 0444)" in result.stderr
+    assert result.stderr.splitlines()[-1] == "reformatted 1 file, 0 unchanged, 1 could not be formatted"
+    # A file this user may not write (root's os.access says yes to anything: pretend).
+    locked_down.chmod(0o644)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode == os.W_OK else real_access(p, mode, **kw))
+    result = run(str(locked_down))
+    assert result.exit_code == 1 and locked_down.read_text() == MESSY
+    assert f"segdsl: cannot write {locked_down}: the file is read-only (mode 0644)" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.seg", "b.seg"]
+
+
 def test_pre_commit_hooks_run_the_installed_commands():
     """Each hook's `entry` is a working `segdsl` command line (this also needs `fmt` to be
     registered on the `segdsl` group)."""

@@ -1,8 +1,10 @@
 """``segdsl fmt``: rewrite .seg files in the canonical layout (see docs/formatting.md).
 
 Files that do not parse are reported like ``segdsl check`` reports them and left as
-they are. A rewrite goes through a temporary file in the same directory, so a file is
-never seen half-written.
+they are. A file is read, formatted and replaced under its lock, through a temporary
+file in the same directory (:mod:`segdsl.data.files`), so it is never seen half-written
+and an edit another segdsl command makes meanwhile is not lost. Read-only files, and
+links out of a directory given, are left alone.
 """
 
 from __future__ import annotations
@@ -26,18 +28,25 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
         if len(paths) != 1:
             raise click.UsageError("`-` (standard input) must be the only argument")
         raise SystemExit(_stdin(check, show_diff))
-    from segdsl.data.files import write_atomic
     from segdsl.diagnostics import render_all_text
-    from segdsl.project.sources import find_seg_files, format_file
+    from segdsl.project.sources import find_seg_files
 
-    files, problems = find_seg_files(paths or (".",))
+    files, problems, outside = find_seg_files(paths or (".",))
     for diag in problems:
         click.echo(render_all_text([diag], {}) + "\n", err=True)
+    for link, real in outside:
+        click.echo(f"segdsl: skipped {link}: a symbolic link to {real}, outside the directory given "
+                   "(name it on its own to format it)", err=True)
+    dry = check or show_diff
     changed = unchanged = 0
     failed = len(problems)
     for path in files:
         shown = str(path)
-        outcome = format_file(path, shown)
+        outcome = _format(path, shown, dry)
+        if isinstance(outcome, str):  # not written: why
+            click.echo(f"segdsl: cannot write {shown}: {outcome}", err=True)
+            failed += 1
+            continue
         if not outcome.ok:
             click.echo(render_all_text(outcome.diagnostics, _sources(outcome)) + "\n", err=True)
             failed += 1
@@ -50,18 +59,29 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             click.echo(_diff(outcome.before, outcome.after, shown), nl=False)
         if check:
             click.echo(f"would reformat {shown}")
-        if not (check or show_diff):
-            try:
-                write_atomic(path, outcome.data)
-            except OSError as exc:
-                click.echo(f"segdsl: cannot write {shown}: {exc.strerror or exc}", err=True)
-                changed -= 1
-                failed += 1
-                continue
+        if not dry:
             click.echo(f"reformatted {shown}", err=True)
-    dry = check or show_diff
     click.echo(_summary(changed, unchanged, failed, dry), err=True)
     raise SystemExit(1 if failed or (dry and changed) else 0)
+
+
+def _format(path, shown: str, dry: bool):
+    """The file formatted, and written unless ``dry``; or why it could not be written.
+    The file is read, formatted and replaced under its lock, so a `segdsl members`
+    edit made meanwhile is never overwritten with the text from before it."""
+    from segdsl.data.files import locked, write_atomic
+    from segdsl.project.sources import format_file
+
+    if dry or not path.exists():  # nothing to write; a missing file is reported as such
+        return format_file(path, shown)
+    try:
+        with locked(path):
+            outcome = format_file(path, shown)
+            if outcome.changed:
+                write_atomic(path, outcome.data)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return outcome
 
 
 def _sources(outcome) -> dict:

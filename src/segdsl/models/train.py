@@ -76,18 +76,24 @@ def score_models(schema: Schema, data_dir: Path, churn_report: Mapping, as_of: d
 
 
 def write_run(schema: Schema, run: ModelRun, data_dir: Path, reports: bool = True) -> list[Path]:
-    """Write ``model_scores.csv`` (and the JSON reports) into ``data_dir``."""
+    """Write ``model_scores.csv`` (and the JSON reports) into ``data_dir``, each file
+    atomically. The scores file's lock is held throughout, so runs side by side leave
+    the scores and the reports of one run, not a mix."""
+    from segdsl.data.files import locked, write_atomic
+
     source = scores_source(schema)
     data_dir = Path(data_dir)
     out = [data_dir / f"{source.table}.csv"]
-    write_csv(source, run.scores, out[0])
-    if reports:
-        folder = data_dir / MODELS_DIR
-        folder.mkdir(exist_ok=True)
-        for name, report in (("churn", run.churn), ("engagement", run.engagement)):
-            path = folder / f"{name}.json"
-            path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            out.append(path)
+    with locked(out[0]):
+        if reports:
+            folder = data_dir / MODELS_DIR
+            folder.mkdir(exist_ok=True)
+            for name, report in (("churn", run.churn), ("engagement", run.engagement)):
+                path = folder / f"{name}.json"
+                write_atomic(path, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+                out.append(path)
+        # The scores last: smart segments read them, and they match the reports now on disk.
+        write_csv(source, run.scores, out[0])
     return out
 
 

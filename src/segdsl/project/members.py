@@ -123,8 +123,7 @@ def edit_member_file(
     Raises :class:`UsageError` for a key that is not one (``keys``), a segment that is
     not in the file or not static (``segment``); :class:`MemberEditError` when the file
     cannot be read, parsed or written, or changed while it was being edited."""
-    from segdsl.data.files import write_atomic
-    from segdsl.syntax.source import decode_source
+    from segdsl.data.files import locked
 
     key = key_field(path)
     if not typed:
@@ -135,6 +134,22 @@ def edit_member_file(
             raise UsageError(str(exc), "keys") from None
     shown = os.fspath(path)  # as the caller wrote it, in messages
     path = Path(path)
+    if not path.is_file():
+        raise MemberEditError(f"cannot read {shown}: " + ("it is a directory" if path.is_dir() else "no such file"))
+    try:
+        # Read, edit and write under the file's lock: another `segdsl members` waits
+        # for this one and then starts from its result, so no edit is lost.
+        with locked(path):
+            edit = _edit_locked(path, shown, segment, add, remove, replace)
+    except OSError as exc:
+        raise MemberEditError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    return edit
+
+
+def _edit_locked(path: Path, shown: str, segment: str, add, remove, replace) -> MemberEdit:
+    from segdsl.data.files import write_atomic
+    from segdsl.syntax.source import decode_source
+
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -142,15 +157,13 @@ def edit_member_file(
     src, diags = decode_source(shown, data)
     if src is None:
         raise MemberEditError(f"cannot read {shown}", diags)
+    bom = _BOM if data.startswith(_BOM) else b""
     edit = edit_members(src.text, shown, segment, add=add, remove=remove, replace=replace)
     if edit.text != src.text:
+        # Another program (an editor) does not take the lock: do not write over its change.
         if path.read_bytes() != data:
             raise MemberEditError(f"{shown} changed while it was being edited; nothing was written, try again")
-        bom = _BOM if data.startswith(_BOM) else b""
-        try:
-            write_atomic(path, bom + edit.text.encode("utf-8"))
-        except OSError as exc:
-            raise MemberEditError(f"cannot write {shown}: {exc.strerror or exc}") from None
+        write_atomic(path, bom + edit.text.encode("utf-8"))
     return edit
 
 

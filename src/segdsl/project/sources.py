@@ -34,12 +34,15 @@ class FormattedFile(Value):
         return self.ok and self.after != self.before
 
 
-def find_seg_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
+def find_seg_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic], list[tuple[Path, Path]]]:
     """The ``.seg`` files named, or found under the directories named (hidden ones
-    skipped), in a stable order without repeats; and an ``E0004`` for every name that
-    does not exist or cannot be read."""
+    skipped), in a stable order without repeats; an ``E0004`` for every name that does
+    not exist or cannot be read; and, as ``(link, target)``, the symbolic links found
+    under a directory that lead out of it, which are left out: a command given a tree
+    changes nothing outside it (a link named on its own is followed)."""
     files: dict[Path, None] = {}
     problems = []
+    outside: list[tuple[Path, Path]] = []
     for name in paths:
         name = str(name)
         path = Path(name)
@@ -49,14 +52,21 @@ def find_seg_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagno
             except OSError as exc:
                 problems.append(error("E0004", f"cannot read `{name}`: {exc.strerror or exc}", Span(name, 0, 0)))
                 continue
+            root = path.resolve()
+            found_all = [f for f in found_all
+                         if f.is_file() and not any(part.startswith(".") for part in f.relative_to(path).parts)]
+            plain = {f.resolve() for f in found_all if not f.is_symlink()}
             for found in found_all:
-                if found.is_file() and not any(part.startswith(".") for part in found.relative_to(path).parts):
+                real = found.resolve()
+                if not real.is_relative_to(root):
+                    outside.append((found, real))
+                elif not (found.is_symlink() and real in plain):  # else: that file is in the list itself
                     files.setdefault(found, None)
         elif path.exists() or path.is_symlink():
             files.setdefault(path, None)
         else:
             problems.append(error("E0004", f"file `{name}` does not exist", Span(name, 0, 0)))
-    return list(files), problems
+    return list(files), problems, outside
 
 
 def format_file(path: str | Path, shown: str | None = None) -> FormattedFile:
