@@ -20,7 +20,7 @@ from segdsl.diagnostics import Diagnostic
 from segdsl.frozen import Value, frozen
 from segdsl.project.errors import UsageError
 from segdsl.schema.model import Field, Kind
-from segdsl.syntax.span import SourceFile
+from segdsl.syntax.span import SourceFile, Span
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -148,7 +148,7 @@ def edit_member_file(
 
 def _edit_locked(path: Path, shown: str, segment: str, add, remove, replace) -> MemberEdit:
     from segdsl.data.files import write_atomic
-    from segdsl.syntax.source import decode_source
+    from segdsl.syntax.source import MAX_SOURCE_BYTES, decode_source
 
     try:
         data = path.read_bytes()
@@ -158,7 +158,8 @@ def _edit_locked(path: Path, shown: str, segment: str, add, remove, replace) -> 
     if src is None:
         raise MemberEditError(f"cannot read {shown}", diags)
     bom = _BOM if data.startswith(_BOM) else b""
-    edit = edit_members(src.text, shown, segment, add=add, remove=remove, replace=replace)
+    edit = edit_members(src.text, shown, segment, add=add, remove=remove, replace=replace,
+                        limit=MAX_SOURCE_BYTES - len(bom))
     if edit.text != src.text:
         # Another program (an editor) does not take the lock: do not write over its change.
         if path.read_bytes() != data:
@@ -169,14 +170,19 @@ def _edit_locked(path: Path, shown: str, segment: str, add, remove, replace) -> 
 
 def edit_members(
     text: str, path: str, segment: str, *, add: Sequence = (), remove: Sequence = (), replace: Sequence | None = None,
+    limit: int | None = None,
 ) -> MemberEdit:
     """``text`` with static ``segment``'s member list edited and the module in the
-    canonical layout. Comments inside the list are kept in place (a removed member's
-    comment stays with its neighbour); the result is parsed again and checked to hold
-    exactly the intended members. With ``replace``, the list becomes exactly those keys."""
+    canonical layout. Comments inside the list are kept (a removed member's comment
+    stays with its neighbour; added members go at the end); the result is parsed again
+    and checked to be the edited module, comments included. With ``replace``, the list
+    becomes exactly those keys. ``limit``: the largest result in bytes (see
+    :func:`~segdsl.syntax.formatter.format_source`)."""
+    import attrs
+
     from segdsl.check.suggest import did_you_mean
     from segdsl.syntax import ast
-    from segdsl.syntax.formatter import format_source
+    from segdsl.syntax.formatter import format_module, format_source
     from segdsl.syntax.parser import parse_source
     from segdsl.syntax.printer import string_text
 
@@ -195,51 +201,52 @@ def edit_members(
     clause = seg.clause(ast.Members)
     items = list(clause.items.items) if clause is not None else []
     old = [i.value for i in items]
+    old_set = set(old)
     if replace is not None:
         wanted = list(dict.fromkeys(replace))
-        remove = [v for v in old if v not in set(wanted)]
+        wanted_set = set(wanted)
+        remove = [v for v in old if v not in wanted_set]
         add = wanted
     remove_set = set(remove)
     kept = [v for v in old if v not in remove_set]
-    kept_set = set(kept)
-    added = tuple(v for v in dict.fromkeys(add) if v not in kept_set)
-    already = tuple(v for v in dict.fromkeys(add) if v in kept_set and replace is None)
-    removed = tuple(v for v in dict.fromkeys(remove) if v in set(old))
-    missing = tuple(v for v in dict.fromkeys(remove) if v not in set(old))
+    kept_set = old_set - remove_set
+    adding = list(dict.fromkeys(add))
+    added = tuple(v for v in adding if v not in kept_set)
+    already = tuple(v for v in adding if v in kept_set) if replace is None else ()
+    removed = tuple(v for v in dict.fromkeys(remove) if v in old_set)
+    missing = tuple(v for v in dict.fromkeys(remove) if v not in old_set)
     if not added and not removed:
         return MemberEdit(text, (), (), already, missing, len(kept))
-    final = kept + list(added)
-
-    def literal(v) -> str:
-        return str(v) if isinstance(v, int) else string_text(v)
+    size = len(kept) + len(added)
 
     if clause is None:
-        body = "[" + ", ".join(literal(v) for v in final) + "]"
-        insert = seg.span.end - 1  # just before the closing brace
+        # A new clause just before the closing brace, laid out with the rest.
+        body = "[" + ", ".join(str(v) if isinstance(v, int) else string_text(v) for v in added) + "]"
+        insert = seg.span.end - 1
         new_text = text[:insert] + "\n    members " + body + "\n" + text[insert:]
+        formatted, diags = format_source(new_text, path, limit)
+        expected = None
     else:
-        span = clause.items.span
-        inside = [c for c in module.comments if span.start < c.span.start < span.end]
-        groups: dict[int, list[str]] = {}
-        for c in inside:
-            before = sum(1 for i in items if i.span.start < c.span.start) - 1
-            groups.setdefault(before, []).append(c.text)
-        pieces = ["["]
-        pieces += [f"\n{c}\n" for c in groups.get(-1, [])]
-        for n, item in enumerate(items):
-            if item.value not in remove_set:
-                pieces.append(text[item.span.start:item.span.end] + ", ")
-            pieces += [f" {c}\n" for c in groups.get(n, [])]
-        pieces += [literal(v) + ", " for v in added]
-        pieces.append("]")
-        new_text = text[:span.start] + "".join(pieces) + text[span.end:]
-    formatted, diags = format_source(new_text, path)
+        # Edit the parsed module and lay it out: no second parse of the edited text. A
+        # new member's span is the empty one at the `]`, so the comments before it
+        # stay before it.
+        end = clause.items.span.end - 1
+        new_items = [i for i in items if i.value not in remove_set] + [
+            ast.IntLit(v, str(v), Span(path, end, end)) if isinstance(v, int) else ast.StringLit(v, Span(path, end, end))
+            for v in added
+        ]
+        new_clause = attrs.evolve(clause, items=attrs.evolve(clause.items, items=tuple(new_items)))
+        new_seg = attrs.evolve(seg, clauses=tuple(new_clause if c is clause else c for c in seg.clauses))
+        expected = attrs.evolve(module, segments=tuple(new_seg if s is seg else s for s in module.segments))
+        formatted, diags = format_module(text, expected, path, limit)
     if formatted is None or diags:
         raise MemberEditError("the edited file could not be laid out; nothing was written", diags,
                               {path: SourceFile(path, text)})
-    again = parse_source(path, formatted)
-    check = next((s for s in again.module.segments if s.name == segment), None) if again.module else None
-    got = [i.value for i in check.clause(ast.Members).items.items] if check is not None else None
-    if got != final or len(again.module.comments) != len(module.comments):
-        raise MemberEditError("internal error: the edit would not give the intended member list; nothing was written")
-    return MemberEdit(formatted, added, removed, already, missing, len(final))
+    if expected is None:  # format_source checked the layout; check the edit
+        again = parse_source(path, formatted)
+        check = next((s for s in again.module.segments if s.name == segment), None) if again.module else None
+        got = [i.value for i in check.clause(ast.Members).items.items] if check is not None else None
+        if got != list(added) or len(again.module.comments) != len(module.comments):
+            raise MemberEditError("internal error: the edit would not give the intended member list; "
+                                  "nothing was written")
+    return MemberEdit(formatted, added, removed, already, missing, size)

@@ -87,15 +87,15 @@ def format_file(path: str | Path, shown: str | None = None) -> FormattedFile:
 def format_bytes(data: bytes, shown: str) -> FormattedFile:
     """A ``.seg`` file's raw bytes in the canonical layout; a byte-order mark is kept."""
     from segdsl.syntax.formatter import format_source
-    from segdsl.syntax.source import decode_source
+    from segdsl.syntax.source import MAX_SOURCE_BYTES, decode_source
 
     src, diags = decode_source(shown, data)
     if diags or src is None:
         return FormattedFile(shown, src.text if src is not None else None, diagnostics=tuple(diags))
-    new, diags = format_source(src.text, shown)
+    bom = _BOM if data.startswith(_BOM) else b""
+    new, diags = format_source(src.text, shown, MAX_SOURCE_BYTES - len(bom))
     if new is None:
         return FormattedFile(shown, src.text, diagnostics=tuple(diags))
     if diags:  # E0090: the formatter left the file alone
         return FormattedFile(shown, None, diagnostics=tuple(diags))
-    bom = _BOM if data.startswith(_BOM) else b""
     return FormattedFile(shown, src.text, new, bom + new.encode("utf-8"))

@@ -36,24 +36,49 @@ INDENT = 4
 _UNCHANGED = "the formatter could not keep this file's meaning; it was left unchanged"
 
 
-def format_source(text: str, path: str = "<input>") -> tuple[str | None, tuple[Diagnostic, ...]]:
+def format_source(
+    text: str, path: str = "<input>", limit: int | None = None
+) -> tuple[str | None, tuple[Diagnostic, ...]]:
     """Format a ``.seg`` module. Returns the formatted text and no diagnostics; ``None``
-    and the parse diagnostics when the text does not parse; or the text unchanged and
-    ``E0090`` in the (never expected) case that formatting would change its meaning."""
+    and the parse diagnostics when the text does not parse; ``None`` and ``E0003`` when
+    the result would be larger than ``limit`` bytes (default: the size every segdsl
+    command reads, :data:`~segdsl.syntax.source.MAX_SOURCE_BYTES`); or the text
+    unchanged and ``E0090`` in the (never expected) case that formatting would change
+    its meaning."""
     from segdsl.syntax.parser import parse_source
 
     parsed = parse_source(path, text)
     if parsed.module is None:
         return None, parsed.diagnostics
+    return format_module(text, parsed.module, path, limit)
+
+
+def format_module(
+    text: str, module: ast.Module, path: str = "<input>", limit: int | None = None
+) -> tuple[str | None, tuple[Diagnostic, ...]]:
+    """:func:`format_source` for a module already parsed from ``text``, or edited from
+    such a module: a node it adds has a span in ``text`` (empty, where it goes), which
+    tells which comments come before and after it. The result is checked to parse to
+    ``module`` (spans aside) with its comments, as :func:`format_source` checks."""
+    from segdsl.syntax.parser import parse_source
+    from segdsl.syntax.source import MAX_SOURCE_BYTES
+
     try:
-        out = _Formatter(text, parsed.module.comments).module(parsed.module)
+        out = _Formatter(text, module.comments).module(module)
     except Exception as exc:  # noqa: BLE001 - a formatter bug must not cost the user's file
         return text, (_unchanged(path, exc),)
+    limit = MAX_SOURCE_BYTES if limit is None else limit
+    size = len(out) if len(out) * 4 <= limit else len(out.encode("utf-8"))
+    if size > limit:
+        # Not a formatter bug: the layout adds indentation to a file near the cap.
+        return None, (error(
+            "E0003", f"formatted, the file would be {size:,} bytes; the limit is {limit:,} bytes",
+            Span(path, 0, 0), help="split the segments over several files"),)
     again = parse_source(path, out)
     if (
         again.module is None
-        or again.module != parsed.module
-        or _texts(again.module.comments) != _texts(parsed.module.comments)
+        or again.module != module
+        or _texts(again.module.comments) != _texts(module.comments)
     ):
         return text, (_unchanged(path),)
     return out, ()
@@ -415,12 +440,20 @@ class _Formatter:
         aligned one column right of the bracket. ``lead`` are comments from before it."""
         items = lst.items
         span = lst.span
-        flat = literal_text(lst)
+        # Each item and its ", " take three columns at least: a long list cannot fit.
+        flat = literal_text(lst) if not items or col + 3 * len(items) <= WIDTH else None
         if not items:
             return [_Line(col, flat, lead + self.texts(span.start, span.end))]
         last = items[-1]
-        if col + len(flat) + tail <= WIDTH and not self.any(span.start, last.span.start):
+        if flat is not None and col + len(flat) + tail <= WIDTH and not self.any(span.start, last.span.start):
             return [_Line(col, flat, lead + self.texts(last.span.start, span.end))]
+        if not lead and not self.any(span.start, span.end):
+            return self._fill(items, col, tail)
+        return self._flow(lst, col, tail, lead)
+
+    def _flow(self, lst: ast.ListLit, col: int, tail: int, lead: list[str]) -> list[_Line]:
+        """:meth:`list` over lines, with the comments in and before it."""
+        items, span, last = lst.items, lst.span, lst.items[-1]
         item_col = col + 1
         cur = _Line(col, "[", lead + self.texts(span.start, items[0].span.start))
         lines = [cur]
@@ -448,6 +481,23 @@ class _Formatter:
             cur.text += piece if fresh else " " + piece
             fresh = False
         cur.comments.extend(self.texts(last.span.end, span.end))
+        return lines
+
+    @staticmethod
+    def _fill(items, col: int, tail: int) -> list[_Line]:
+        """:meth:`_flow` for a list with no comment in or before it, without asking
+        for the comments between every two items (a static segment may list a hundred
+        thousand members): the same lines."""
+        last = len(items) - 1
+        cur = _Line(col, "[" + literal_text(items[0]) + ("]" if last == 0 else ","))
+        lines = [cur]
+        for j in range(1, len(items)):
+            piece = literal_text(items[j]) + ("]" if j == last else ",")
+            if cur.col + len(cur.text) + 1 + len(piece) + (tail if j == last else 0) > WIDTH:
+                cur = _Line(col + 1, piece)
+                lines.append(cur)
+            else:
+                cur.text += " " + piece
         return lines
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from decimal import Decimal, InvalidOperation
 
 import attrs
@@ -93,11 +94,12 @@ def lark_parser(start: str):
 def _parse(src: SourceFile, start: str) -> ParseResult:
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-    builder = _Builder(src)
+    text, lists = _lift_member_lists(src.text) if start == "module" else (src.text, {})
+    builder = _Builder(src, lists)
     comments: list[ast.Comment] = []
     parser = lark_parser(start)
     try:
-        tree = parser.parse(src.text, on_error=None)
+        tree = parser.parse(text, on_error=None)
         # Callbacks are applied to the finished tree without recursion (see _Builder).
         result = builder.build(tree)
     except _Abort as exc:
@@ -133,6 +135,64 @@ def find_comments(text: str) -> list[tuple[int, int, str]]:
     ]
 
 
+def _lift_member_lists(text: str) -> tuple[str, dict[int, int]]:
+    """``text`` with the inside of every ``members [...]`` list of plain whole numbers
+    and strings blanked out, and where those lists end by where they start (their
+    ``[``); the parser's builder reads their items (:meth:`_Builder.members`).
+
+    A static segment may list a hundred thousand keys; fed to Lark one token at a time
+    they cost about a second per megabyte, read here with one regular expression they
+    cost a few milliseconds. The expression is made of the grammar's own terminals
+    (STRING, INT, and what it ignores between tokens), and a list is lifted only when
+    all of it matches, commas included, so Lark would read exactly these tokens; any
+    other list (a date in it, a missing comma) is left for Lark and its diagnostics.
+    Offsets do not move, so every span is the one Lark would give."""
+    if "members" not in text:
+        return text, {}
+    scan = _member_list_scanner()[0]
+    lists: dict[int, int] = {}
+    pieces: list[str] = []
+    done = 0
+    for m in scan.finditer(text):
+        if m.lastgroup != "LIST":
+            continue
+        start, end = m.span("LIST")
+        lists[start] = end
+        pieces += [text[done:start + 1], " " * (end - start - 2)]
+        done = end - 1
+    if not lists:
+        return text, {}
+    pieces.append(text[done:])
+    return "".join(pieces), lists
+
+
+@functools.cache
+def _member_list_scanner() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    """Expressions from the grammar's terminals: one that finds, outside strings and
+    comments, a ``members`` keyword and the list after it (group ``LIST``) when that
+    list holds only whole numbers and strings; one that reads such a list's items; and
+    the INT terminal alone, for a list without strings or comments."""
+    lark = lark_parser("module")
+
+    def terminal(name: str) -> str:
+        # Atomic, as a lexer reads a token: once matched it is never taken apart again.
+        return f"(?>{lark.get_terminal(name).pattern.to_regexp()})"
+
+    ignored = "|".join(terminal(n) for n in lark.lexer_conf.ignore)
+    gap = f"(?:{ignored})*+"
+    value = f"(?:{terminal('INT')}|{terminal('STRING')})"
+    keyword = lark.get_terminal("MEMBERS").pattern.value
+    # After a value the next token must be `,` or `]`: so a date or a decimal, which
+    # an INT would only begin, keeps the whole list for Lark.
+    body = rf"\[{gap}(?:{value}{gap}(?:,{gap}{value}{gap})*+(?:,{gap})?)?\]"
+    scan = re.compile(
+        f"(?P<STRING>{terminal('STRING')})|(?P<COMMENT>{terminal('COMMENT')})"
+        f"|(?<![A-Za-z0-9_]){keyword}{gap}(?P<LIST>{body})"
+    )
+    item = re.compile(f"(?P<INT>{terminal('INT')})|(?P<STRING>{terminal('STRING')})|(?P<SKIP>{ignored}|,)")
+    return scan, item, re.compile(terminal("INT"))
+
+
 @functools.cache
 def _comment_or_string():
     import re
@@ -148,8 +208,9 @@ class _Builder:
     Each callback receives its children (already built) and the span of the whole rule,
     keywords included (Lark's ``propagate_positions``)."""
 
-    def __init__(self, src: SourceFile):
+    def __init__(self, src: SourceFile, lists: dict[int, int] | None = None):
         self.src = src
+        self.lists = lists or {}  # the member lists _lift_member_lists blanked: start -> end
         self.diagnostics: list[Diagnostic] = []
         self.depth: dict[int, int] = {}
 
@@ -270,7 +331,24 @@ class _Builder:
         return ast.Where(args[0], span)
 
     def members(self, args, span):
-        return ast.Members(args[0], span)
+        items = args[0]
+        end = self.lists.get(items.span.start)
+        if end is not None:  # lifted by _lift_member_lists: read its items here
+            _, item, number = _member_list_scanner()
+            text, at = self.src.text, self.src.span
+            start = items.span.start + 1
+            if text.find('"', start, end) == -1 and text.find("#", start, end) == -1:
+                # Numbers only (most lists): every INT match is an item.
+                int_lit, path = ast.IntLit, self.src.path
+                values = tuple(int_lit(int(g.replace("_", "")), g, Span(path, *m.span()))
+                               for m in number.finditer(text, start, end - 1) for g in (m.group(),))
+            else:
+                values = tuple(
+                    self._int(m.group(), at(*m.span())) if m.lastgroup == "INT" else self._string_at(m.group(), m.start())
+                    for m in item.finditer(text, start, end - 1) if m.lastgroup != "SKIP"
+                )
+            items = ast.ListLit(values, items.span)
+        return ast.Members(items, span)
 
     # -- boolean structure
 
@@ -398,8 +476,11 @@ class _Builder:
         return ast.ListLit(tuple(a for a in args if a is not None), span)
 
     def int_lit(self, args, span):
-        tok = args[0]
-        return ast.IntLit(int(str(tok).replace("_", "")), str(tok), span)
+        return self._int(str(args[0]), span)
+
+    @staticmethod
+    def _int(text: str, span: Span) -> ast.IntLit:
+        return ast.IntLit(int(text.replace("_", "")), text, span)
 
     def decimal_lit(self, args, span):
         tok = args[0]
@@ -448,18 +529,22 @@ class _Builder:
         return ast.TimestampLit(value.astimezone(dt.timezone.utc), str(tok), span)
 
     def _string(self, tok) -> ast.StringLit:
-        value, unknown = unescape(str(tok)[1:-1])
+        return self._string_at(str(tok), tok.start_pos)
+
+    def _string_at(self, text: str, start: int) -> ast.StringLit:
+        """The string literal ``text`` (quotes included) found at offset ``start``."""
+        value, unknown = unescape(text[1:-1])
         for i in unknown:
-            at = tok.start_pos + 1 + i
+            at = start + 1 + i
             self.diagnostics.append(
                 error(
                     "E0016",
-                    f"unknown escape `{str(tok)[1 + i:3 + i]}` in a string",
+                    f"unknown escape `{text[1 + i:3 + i]}` in a string",
                     self.src.span(at, at + 2),
                     help='the escapes are \\" \\\\ \\n \\t; write \\\\ for a backslash',
                 )
             )
-        return ast.StringLit(value, self._tok(tok))
+        return ast.StringLit(value, self.src.span(start, start + len(text)))
 
 
 def unescape(raw: str) -> tuple[str, list[int]]:
