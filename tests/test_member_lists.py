@@ -169,3 +169,27 @@ def test_a_file_that_formats_past_the_size_cap_is_refused_as_such(tmp_path):
     fits = format_source(text[: len(text) // 2].rsplit(",", 1)[0] + "] }\n")[0]
     assert fits is not None
     assert formatter.format_source(fits, limit=len(fits.encode()) - 1)[0] is None
+
+
+@settings(max_examples=int(os.environ.get("SEGDSL_EXAMPLES", "300")))
+@given(st.lists(st.integers(1, 30), max_size=12, unique=True), st.lists(st.sampled_from(
+    ["", "", "", " # a\n", "\n# b\n", " # c, d\n", "\n\n# e\n"]), min_size=14, max_size=14),
+    st.lists(st.integers(1, 40), max_size=5), st.lists(st.integers(1, 40), max_size=5), st.booleans())
+def test_member_edits_keep_every_comment_and_give_exactly_the_intended_list(old, gaps, add, remove, clause):
+    from segdsl.project.members import edit_members
+
+    body = "[" + gaps[0] + "".join(f"{k},{gaps[i + 1]}" for i, k in enumerate(old)) + "]"
+    members = f"    members {body}\n" if clause else ""
+    text = f"# top\nstatic segment s {{\n    description \"x\" # d\n{members}}}\nsegment t {{ where x }}\n"
+    before = parse_source("<t>", text).module
+    edit = edit_members(text, "<t>", "s", add=add, remove=remove)
+    kept = [k for k in (old if clause else []) if k not in set(remove)]
+    expected = kept + [k for k in dict.fromkeys(add) if k not in kept]
+    after = parse_source("<t>", edit.text).module
+    got = after.segments[0].clause(ast.Members)
+    assert ([i.value for i in got.items.items] if got else []) == expected
+    assert edit.size == len(expected) and set(edit.added) == set(expected) - set(kept)
+    assert sorted(c.text.rstrip() for c in after.comments) == sorted(c.text.rstrip() for c in before.comments)
+    if edit.text != text:
+        assert format_source(edit.text)[0] == edit.text  # in the canonical layout
+    assert after.segments[1:] == before.segments[1:]
