@@ -23,6 +23,9 @@ from segdsl.schema.model import Field, Kind
 from segdsl.syntax.span import SourceFile, Span
 
 _BOM = b"\xef\xbb\xbf"
+#: Unicode categories a text key may not hold besides the controls (C*): the line and
+#: paragraph separators, which editors show as line breaks.
+_NOT_IN_KEYS = {"Zl", "Zp"}
 
 
 @frozen
@@ -56,14 +59,20 @@ def parse_key(text: str, key: Field) -> int | str:
 
     if key.kind is Kind.INT:
         if not re.fullmatch(r"-?[0-9]+", text.strip()):
-            raise ValueError(f"`{text}` is not an integer key (`{key.name}`)")
+            raise ValueError(f"{_quoted(text)} is not an integer key (`{key.name}`)")
         value = int(text.strip())
         if not INT64_MIN <= value <= INT64_MAX:
-            raise ValueError(f"`{text}` is out of the 64-bit range")
+            raise ValueError(f"{_quoted(text)} is out of the 64-bit range")
         return value
-    if not text or any(unicodedata.category(ch).startswith("C") for ch in text):
-        raise ValueError(f"{text!r} is not a usable key: empty, or with a control character")
+    if not text or any(unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in _NOT_IN_KEYS for ch in text):
+        raise ValueError(f"{text!r} is not a usable key: empty, or with a control character or a line break")
     return text
+
+
+def _quoted(text: str) -> str:
+    """``text`` in backticks, or as a Python literal when it holds a line break or
+    another character that would not show."""
+    return f"`{text}`" if text.isprintable() else repr(text)
 
 
 def key_field(path: str | Path) -> Field:
@@ -84,32 +93,62 @@ def key_field(path: str | Path) -> Field:
 
 def read_csv_keys(path: Path, key: Field, column: str | None = None) -> list:
     """The keys in a CSV file with a header row: from ``column``, else the key's column,
-    else ``key``, else the only column. A missing column is a UsageError (``column``)."""
+    else ``key``, else the only column. The file is read as CSV (a quoted cell may hold
+    a comma or a line break; that cell is one value, and not a valid key). A missing
+    column is a UsageError (``column``); a cell that is not a key, a cell longer than
+    the csv module reads, or a file that is not CSV is a MemberEditError saying where
+    (``path:line``, the line where the row starts)."""
+    keys = []
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            start = 1  # the line the next row starts on
+            header = None
+            for row in _rows(reader, path, lambda: start):
+                line, start = start, reader.line_num + 1
+                if header is None:
+                    header = [h.strip() for h in row]
+                    index = _key_column(path, header, key, column)
+                    continue
+                if not row or not any(cell.strip() for cell in row):
+                    continue
+                cell = row[index] if index < len(row) else ""
+                try:
+                    keys.append(parse_key(cell if key.kind is Kind.TEXT else cell.strip(), key))
+                except ValueError as exc:
+                    raise MemberEditError(f"{path}:{line}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MemberEditError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
+    if header is None:
         raise MemberEditError(f"{path} is empty; it needs a header row and one key per row")
-    header = [h.strip() for h in rows[0]]
+    return keys
+
+
+def _rows(reader, path: Path, line):
+    """The rows of ``reader``; a CSV error (a cell over the csv module's size limit, a
+    NUL) as a MemberEditError at the line of the row it is in (``line()``)."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            text = str(exc)
+            if "field larger than field limit" in text:
+                text = (f"a cell is longer than {csv.field_size_limit():,} characters, "
+                        "which no key is (is this the right file?)")
+            raise MemberEditError(f"{path}:{line()}: not a CSV file segdsl can read: {text}") from None
+        yield row
+
+
+def _key_column(path: Path, header: list[str], key: Field, column: str | None) -> int:
     if column is None:
         column = next((c for c in (key.column, key.name, "key") if c in header), None)
         if column is None and len(header) == 1:
             column = header[0]
     if column not in header:
         raise UsageError(f"{path} has no column `{column}`; its columns are: {', '.join(header)}", "column")
-    index = header.index(column)
-    keys = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not row or not any(cell.strip() for cell in row):
-            continue
-        cell = row[index] if index < len(row) else ""
-        try:
-            keys.append(parse_key(cell if key.kind.value == "text" else cell.strip(), key))
-        except ValueError as exc:
-            raise MemberEditError(f"{path}:{line}: {exc}") from None
-    return keys
+    return header.index(column)
 
 
 def edit_member_file(
