@@ -8,7 +8,6 @@ its .seg file through :mod:`segdsl.project.members`.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import click
@@ -191,8 +190,11 @@ def sync(files, segments, channels, out_dir, fmt, consumer, state, dsn, data_dir
     from segdsl.lifecycle.sync import SyncError, project_channels
     from segdsl.lifecycle.sync import sync as run_sync
 
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", consumer):
-        raise click.BadParameter("use letters, digits, `_`, `-` and `.`", param_hint="--consumer")
+    from segdsl.data.files import PLAIN_NAME
+
+    if not PLAIN_NAME.fullmatch(consumer):  # it names a folder in <project>/.segdsl/sync
+        raise click.BadParameter("a consumer is a plain name: letters, digits, `_`, `-` and `.`, starting with a "
+                                 "letter, digit or `_`, at most 100 characters", param_hint="--consumer")
     workspaces = _workspaces(files)
     if out_dir and len(workspaces) > 1:
         raise click.UsageError("--out takes the files of one project at a time")

@@ -42,6 +42,12 @@ from typing import IO
 LOCK_TIMEOUT = 10.0
 
 
+#: A name a user gives that becomes one file or folder name inside a folder segdsl
+#: owns (a sync consumer's): letters, digits, `_`, `-` and `.`, not first a `.` or a
+#: `-`, at most 100 characters. So never `.`, `..`, a hidden name or a path.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
+
 class FileLocked(OSError):
     """Another process kept the file locked for longer than the timeout."""
 

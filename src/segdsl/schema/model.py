@@ -206,6 +206,11 @@ def channel_problems(schema: Schema) -> list[Diagnostic]:
     return []
 
 
+#: What a table name may hold besides :func:`split_table_name`'s rule: no path separator
+#: or NUL, so that `<table>.csv` is a file in the data folder and nowhere else.
+_TABLE_NAME = re.compile(r"[^/\\\x00]+")
+
+
 def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema | None, list[Diagnostic]]:
     where = Span(path, 0, 0)
     diags: list[Diagnostic] = []
@@ -225,6 +230,11 @@ def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema
         what = f"source `{source}`: " if source else ""
         bad(f"{what}`table = \"{table}\"` is neither `name` nor `schema_name.name`",
             help="a table name has at most one dot, with a name on each side of it")
+    elif isinstance(table, str) and table and not _TABLE_NAME.fullmatch(table):
+        # The table's data file is `<table>.csv` in the data folder: never a path out of it.
+        what = f"source `{source}`: " if source else ""
+        bad(f"{what}`table = \"{table}\"` is not a table name: its data file `<table>.csv` must be in the "
+            "data folder", help="write `name` or `schema_name.name`, without `/` or `\\`")
     if not isinstance(raw_fields, Mapping) or not raw_fields:
         bad("schema needs a `[fields.NAME]` table for each field")
         return None, diags
