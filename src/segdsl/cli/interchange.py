@@ -99,10 +99,12 @@ def import_(file, fmt, schema, output, name, message_format):
         else:
             click.echo(render_all_text(list(diags), sources) + "\n", err=True)
     if output:
+        from segdsl.data.files import write_atomic
+
         try:
-            Path(output).write_text(text, encoding="utf-8")
+            write_atomic(output, text.encode("utf-8"))
         except OSError as exc:
-            click.echo(f"segdsl: cannot write `{output}`: {exc.strerror}", err=True)
+            click.echo(f"segdsl: cannot write `{output}`: {exc.strerror or exc}", err=True)
             raise SystemExit(1) from None
         click.echo(f"wrote {output}", err=True)
     else:

@@ -55,7 +55,12 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
     except JourneyError as exc:
         raise click.ClickException(str(exc)) from None
     if chart:
-        Path(chart).write_text(funnel_html(result, target.title), encoding="utf-8")
+        from segdsl.data.files import write_atomic
+
+        try:
+            write_atomic(chart, funnel_html(result, target.title).encode("utf-8"))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {chart}: {exc.strerror or exc}") from None
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
         return

@@ -225,7 +225,7 @@ def load_context(start: Path, schema_path: Path | None = None) -> Workspace:
     its schema) reported. Outside a project, just the schema at ``schema_path``."""
     project, diags = find_project(Path(start))
     if project is not None and project.config is not None:
-        ws = load_workspace(sorted(project.root.rglob("*.seg")), schema_path or project.schema_path)
+        ws = load_workspace(project_files(project), schema_path or project.schema_path)
         kept = tuple(d for d in ws.diagnostics if d.span is None or d.code.startswith("E03"))
         return attrs.evolve(ws, requested=(), diagnostics=kept)
     if schema_path is None:
@@ -236,10 +236,11 @@ def load_context(start: Path, schema_path: Path | None = None) -> Workspace:
 
 
 def project_files(project: Project) -> list[Path]:
-    """Every ``.seg`` file of ``project``, in path order, skipping hidden directories."""
+    """Every ``.seg`` file of ``project``, in path order, skipping hidden directories
+    and what is not a file (a folder named ``exports.seg`` is not a source)."""
     return [
         p for p in sorted(project.root.rglob("*.seg"))
-        if not any(part.startswith(".") for part in p.relative_to(project.root).parts)
+        if not any(part.startswith(".") for part in p.relative_to(project.root).parts) and p.is_file()
     ]
 
 
