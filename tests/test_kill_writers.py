@@ -413,3 +413,50 @@ def test_concurrent_model_scores_leave_one_whole_run(server, tmp_path):
     now = {rel: (data / rel).read_bytes() for rel in written}
     assert now in list(outputs.values())  # the scores and both reports of one run, not a mix
     assert leftovers(data) == [] and leftovers(data / "models") == []
+
+
+# ---------------------------------------------------------------- seed generate
+
+
+def test_concurrent_seed_generate_runs_into_one_folder(server, tmp_path):
+    """Two runs into one --out: the second is refused while the first writes, and the
+    folder holds the tables of one run, whole."""
+    from segdsl.data import synth
+    from segdsl.ir.semantics import parse_as_of
+
+    out = tmp_path / "out"
+    reference = {}
+    for seed in (1, 2):
+        folder = tmp_path / f"ref{seed}"
+        synth.generate("golf", folder, n=2000, seed=seed, as_of=parse_as_of("2026-11-01"))
+        reference[seed] = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert reference[1] != reference[2]
+
+    def args(seed):
+        return ["seed", "generate", "--domain", "golf", "--scale", "2000", "--seed", seed, "--out", out]
+
+    def tables():
+        return {p.name: p.read_bytes() for p in (out / "golf").iterdir()}
+
+    # The second starts while the first holds the folder.
+    out.mkdir()
+    first = server.start(args(1), tmp_path)
+    deadline = time.monotonic() + 30
+    while not (out / ".golf.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    second = server.start(args(2), tmp_path)
+    (code1, out1), (code2, out2) = [(server.wait(pid), log.read_text()) for pid, log in (first, second)]
+    assert code1 == 0, out1
+    assert code2 == 1 and "another segdsl process is writing it" in out2, out2
+    assert f"cannot write {out / 'golf'}" in out2 and "Traceback" not in out2
+    assert tables() == reference[1]
+    # Started together: each run that succeeds leaves its tables whole; one that is
+    # refused says so.
+    for _ in range(3):
+        runs = [server.start(args(seed), tmp_path) for seed in (1, 2, 1, 2)]
+        outcomes = [(server.wait(pid), log.read_text()) for pid, log in runs]
+        for code, text in outcomes:
+            assert code == 0 or (code == 1 and "another segdsl process is writing it" in text), text
+        assert any(code == 0 for code, _ in outcomes)
+        assert tables() in (reference[1], reference[2])
+        assert sorted(p.name for p in out.iterdir()) == ["golf"]

@@ -182,8 +182,9 @@ def _acquire(lock: str, target: Path, timeout: float) -> int:
         except BlockingIOError:
             os.close(fd)
             if time.monotonic() >= deadline:
-                raise FileLocked(errno.EAGAIN, f"another segdsl process is writing it{_holder(lock)}; "
-                                 f"waited {timeout:g} s, try again", str(target)) from None
+                waited = f"waited {timeout:g} s, try again" if timeout else "try again when it is done"
+                raise FileLocked(errno.EAGAIN, f"another segdsl process is writing it{_holder(lock)}; {waited}",
+                                 str(target)) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
             continue

@@ -36,6 +36,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from segdsl.data.files import locked
+
 UTC = dt.timezone.utc
 DOMAINS = ("hospitality", "golf")
 FIRST_ID = 1001
@@ -141,7 +143,8 @@ def generate(domain: str, out_dir: str | Path, *, n: int, seed: int, as_of: dt.d
     ``progress(k)`` is called after each chunk with the number of entities it held.
     ``jobs`` worker processes generate chunks in parallel; the files do not depend on it.
     Files are written under temporary names and renamed at the end, so an interrupted
-    run leaves the previous files in place."""
+    run leaves the previous files in place. Another run writing to ``out_dir`` makes
+    this one fail at once with :class:`~segdsl.data.files.FileLocked`."""
     _check_domain(domain)
     if n < 0:
         raise ValueError("n must not be negative")
@@ -156,6 +159,14 @@ def generate(domain: str, out_dir: str | Path, *, n: int, seed: int, as_of: dt.d
         raise ValueError(f"as_of must lie in the years {EARLIEST_AS_OF} to 9000 (the data reaches 30 years back)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # One run per folder at a time: two would write the same temporary files and leave
+    # tables of neither. A second run is refused at once rather than kept waiting.
+    with locked(out_dir, timeout=0):
+        return _generate(domain, out_dir, n, seed, as_of, progress, chunk_size, jobs)
+
+
+def _generate(domain: str, out_dir: Path, n: int, seed: int, as_of: dt.datetime,
+              progress: Callable[[int], None] | None, chunk_size: int, jobs: int) -> dict[str, int]:
     layout = LAYOUTS[domain]
     spans = [(start, min(n, start + chunk_size)) for start in range(0, n, chunk_size)]
     writers: dict[str, _TableWriter] = {}
