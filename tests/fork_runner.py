@@ -21,8 +21,14 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 def _serve() -> None:
     import segdsl.backends.memory.columnar  # noqa: F401 - imported once, before forking
     import segdsl.backends.memory.profile  # noqa: F401
+    import segdsl.cli.fmt  # noqa: F401
     import segdsl.cli.lifecycle  # noqa: F401
+    import segdsl.cli.model  # noqa: F401
     import segdsl.cli.plan  # noqa: F401
+    import segdsl.cli.seed  # noqa: F401
+    import segdsl.models  # noqa: F401
+    import segdsl.project.members  # noqa: F401
+    import segdsl.syntax.formatter  # noqa: F401
     import segdsl.lifecycle.refresh  # noqa: F401
     import segdsl.lifecycle.sync  # noqa: F401
     from segdsl.cli.main import cli
@@ -56,7 +62,9 @@ def _child(cli, request) -> None:
             os.dup2(out, fd)
             os.close(out)
         os.environ.update(request.get("env", {}))
-        os.chdir(request.get("cwd", os.getcwd()))
+        os.chdir(request.get("cwd") or os.getcwd())
+        if request.get("slow_disk") or request.get("stall"):
+            _slow_disk(request.get("slow_disk") or 0.0, request.get("stall") or (0, 0.0))
         try:
             cli.main(request["args"], prog_name="segdsl", standalone_mode=True)
             code = 0
@@ -68,6 +76,24 @@ def _child(cli, request) -> None:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _slow_disk(pause: float, stall: tuple[int, float]) -> None:
+    """Make every fsync take ``pause`` seconds longer, and the n-th one ``stall[1]``
+    more besides (``stall[0]`` = n): a slow disk, on which the moments a writer has a
+    temporary file are long enough to kill it in, or one that stalls in the middle of
+    writing several files."""
+    import itertools
+    import time
+
+    fsync, count = os.fsync, itertools.count(1)
+    stall_at, stall_for = stall
+
+    def slow_fsync(fd):
+        time.sleep(pause + (stall_for if next(count) == stall_at else 0.0))
+        return fsync(fd)
+
+    os.fsync = slow_fsync
 
 
 class ForkRunner:
@@ -92,11 +118,15 @@ class ForkRunner:
             raise RuntimeError(f"the fork server died (exit {self.proc.wait()})")
         return json.loads(line)
 
-    def spawn(self, *args, env: dict[str, str] | None = None) -> int:
+    def spawn(self, *args, env: dict[str, str] | None = None, cwd: Path | None = None, slow_disk: float = 0.0,
+              stall: tuple[int, float] | None = None) -> int:
+        """Start ``segdsl ARGS`` in ``cwd`` (default: the server's); ``slow_disk`` and
+        ``stall``: see :func:`_slow_disk`."""
         self.count += 1
         stdout, stderr = self.workdir / f"run{self.count}.out", self.workdir / f"run{self.count}.err"
         pid = self._ask({"args": [str(a) for a in args], "stdout": str(stdout), "stderr": str(stderr),
-                         "env": {**self.env, **(env or {})}})["pid"]
+                         "env": {**self.env, **(env or {})}, "cwd": str(cwd) if cwd else None,
+                         "slow_disk": slow_disk, "stall": stall})["pid"]
         self.files[pid] = (stdout, stderr)
         return pid
 
@@ -110,8 +140,8 @@ class ForkRunner:
         stderr.unlink()
         return texts
 
-    def run(self, *args, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-        pid = self.spawn(*args, env=env)
+    def run(self, *args, env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[int, str, str]:
+        pid = self.spawn(*args, env=env, cwd=cwd)
         code = self.wait(pid)
         return (code, *self.output(pid))
 
