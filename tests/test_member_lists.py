@@ -35,8 +35,9 @@ def _tree(result) -> tuple:
     for seg in result.module.segments:
         clause = seg.clause(ast.Members)
         if clause is not None:
-            lists.append((clause.span, clause.items.span,
-                           [(type(i).__name__, i.value, getattr(i, "text", None), i.span) for i in clause.items.items]))
+            items = [(type(i).__name__, getattr(i, "value", None), getattr(i, "text", None), i.span)
+                     for i in clause.items.items]
+            lists.append((clause.span, clause.items.span, items))
     return diags, result.module, [c.span for c in result.module.comments], lists
 
 
@@ -105,9 +106,9 @@ def test_a_big_list_is_not_fed_to_lark_token_by_token():
 def test_filling_a_list_without_comments_lays_it_out_as_the_general_path(values, col, tail):
     from segdsl.syntax.span import Span
 
-    items = tuple(ast.IntLit(v, str(v), Span("<t>", 0, 0)) if isinstance(v, int) else ast.StringLit(v, Span("<t>", 0, 0))
-                  for v in values)
-    lst = ast.ListLit(items, Span("<t>", 0, 0))
+    at = Span("<t>", 0, 0)
+    items = tuple(ast.IntLit(v, str(v), at) if isinstance(v, int) else ast.StringLit(v, at) for v in values)
+    lst = ast.ListLit(items, at)
     layout = formatter._Formatter("", ())
     assert layout._fill(items, col, tail) == layout._flow(lst, col, tail, [])
 
@@ -150,7 +151,8 @@ def test_a_file_that_formats_past_the_size_cap_is_refused_as_such(tmp_path):
     assert 1_900_000 < len(text) < MAX_SOURCE_BYTES
     out, diags = format_source(text)
     assert out is None and [d.code for d in diags] == ["E0003"]
-    assert re.fullmatch(r"formatted, the file would be 2,\d{3},\d{3} bytes; the limit is 2,097,152 bytes", diags[0].message)
+    assert re.fullmatch(r"formatted, the file would be 2,\d{3},\d{3} bytes; the limit is 2,097,152 bytes",
+                        diags[0].message)
     path = tmp_path / "big.seg"
     path.write_text(text)
     result = CliRunner().invoke(fmt, [str(path)])

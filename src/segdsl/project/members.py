@@ -270,9 +270,9 @@ def edit_members(
         # new member's span is the empty one at the `]`, so the comments before it
         # stay before it.
         end = clause.items.span.end - 1
+        at = Span(path, end, end)
         new_items = [i for i in items if i.value not in remove_set] + [
-            ast.IntLit(v, str(v), Span(path, end, end)) if isinstance(v, int) else ast.StringLit(v, Span(path, end, end))
-            for v in added
+            ast.IntLit(v, str(v), at) if isinstance(v, int) else ast.StringLit(v, at) for v in added
         ]
         new_clause = attrs.evolve(clause, items=attrs.evolve(clause.items, items=tuple(new_items)))
         new_seg = attrs.evolve(seg, clauses=tuple(new_clause if c is clause else c for c in seg.clauses))

@@ -344,7 +344,8 @@ class _Builder:
                                for m in number.finditer(text, start, end - 1) for g in (m.group(),))
             else:
                 values = tuple(
-                    self._int(m.group(), at(*m.span())) if m.lastgroup == "INT" else self._string_at(m.group(), m.start())
+                    self._int(m.group(), at(*m.span())) if m.lastgroup == "INT"
+                    else self._string_at(m.group(), m.start())
                     for m in item.finditer(text, start, end - 1) if m.lastgroup != "SKIP"
                 )
             items = ast.ListLit(values, items.span)
