@@ -329,24 +329,18 @@ class LockTimeout(TimeoutError):
 
 @contextlib.contextmanager
 def exclusive_lock(path: str | Path, timeout: float) -> Iterator[None]:
-    """Hold an exclusive lock on the file ``path`` (created if missing, never removed,
-    so that every process locks the same file) for the block, waiting up to
-    ``timeout`` seconds for another holder: :class:`LockTimeout` after that. The lock
-    is the operating system's (``flock``): a process that dies releases it."""
-    import fcntl
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    """Hold an exclusive lock on the file ``path`` itself (created if missing, never
+    removed, so that every process locks the same file) for the block, waiting up to
+    ``timeout`` seconds for another holder: :class:`LockTimeout` after that. The same
+    ``flock`` as :func:`locked` (a process that dies releases it), for a lock that
+    guards a folder rather than one file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockTimeout(f"{path} is locked by another process") from None
-                time.sleep(0.02)
+        fd = _acquire(str(path), path, timeout)
+    except FileLocked:
+        raise LockTimeout(f"{path} is locked by another process{_holder(str(path))}") from None
+    try:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock

@@ -19,7 +19,6 @@ import functools
 import hashlib
 import itertools
 import json
-import os
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -599,11 +598,11 @@ def is_postgres_dsn(text: str) -> bool:
 
 
 def default_timeout() -> float:
-    """Seconds to wait for a store another process is writing (``SEGDSL_LOCK_TIMEOUT``)."""
-    try:
-        return max(0.0, float(os.environ.get("SEGDSL_LOCK_TIMEOUT", "10")))
-    except ValueError:
-        return 10.0
+    """Seconds to wait for a store another process is writing: the one setting every
+    segdsl lock waits by (``SEGDSL_LOCK_TIMEOUT``, :func:`segdsl.data.files.lock_timeout`)."""
+    from segdsl.data.files import lock_timeout
+
+    return lock_timeout()
 
 
 def prepare_state_dir(folder: Path) -> None:
