@@ -11,6 +11,7 @@ Semantics (three-valued, as SQL): a row is a member exactly where the rule is TR
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any, Union
 
 import attrs
@@ -133,14 +134,85 @@ class DayCmp(Value):
 @frozen
 class Member(Value):
     """``in segment NAME``: TRUE where NAME's rule is TRUE, otherwise FALSE (never
-    unknown), so ``not in segment lapsed`` includes guests lapsed cannot judge."""
+    unknown), so ``not in segment lapsed`` includes guests lapsed cannot judge.
+
+    ``rule`` is NAME's checked rule, one object shared by every reference to NAME, so a
+    rule with references is a graph, not a tree: a chain of segments each referring to
+    the last twice holds each rule once, where copies would double at every link. Every
+    pass over rules visits a referenced segment once (see :mod:`segdsl.ir.passes`);
+    equality compares the referenced rules by a key computed once per rule, and ``repr``
+    and ``hash`` show only the name.
+    """
 
     segment: str
-    rule: Node
+    rule: Node = attrs.field(eq=False, repr=False)
     span: Span | None = _span()
+    _key: str | None = attrs.field(default=None, init=False, eq=False, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Member:
+            return NotImplemented
+        return self.segment == other.segment and (self.rule is other.rule or self.key == other.key)
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return hash((Member, self.segment))
+
+    @property
+    def key(self) -> str:
+        """A digest of the referenced rule's structure (spans left out): equal rules have
+        equal keys. Computed once per reference, each nested rule once."""
+        if self._key is None:
+            _rule_keys(self, {})
+        return self._key  # type: ignore[return-value]
 
 
 Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member]
+
+
+def _rule_keys(member: Member, known: dict[int, str]) -> None:
+    """Set ``member``'s key and those of the references below it that lack one, each
+    referenced rule digested once (``known``: by rule object, for this computation)."""
+    pending = [member]
+    while pending:
+        m = pending[-1]
+        if m._key is not None:
+            pending.pop()
+            continue
+        if id(m.rule) in known:
+            object.__setattr__(m, "_key", known[id(m.rule)])
+            pending.pop()
+            continue
+        parts: list[str] = []
+        missing: list[Member] = []
+        stack = [m.rule]
+        while stack:
+            n = stack.pop()
+            cls = n.__class__
+            if cls is And or cls is Or:
+                parts.append(f"{cls.__name__}/{len(n.items)}")
+                stack.extend(reversed(n.items))
+            elif cls is Not:
+                parts.append("Not")
+                stack.append(n.item)
+            elif cls is Member:
+                key = n._key if n._key is not None else known.get(id(n.rule))
+                if key is None:
+                    missing.append(n)
+                else:
+                    parts.append(f"Member/{n.segment!r}/{key}")
+            else:
+                parts.append(repr(n))
+        if missing:  # digest the references first, then this rule
+            pending.extend(missing)
+            continue
+        key = hashlib.blake2b("\x00".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+        known[id(m.rule)] = key
+        object.__setattr__(m, "_key", key)
+        pending.pop()
 
 
 @frozen

@@ -1,8 +1,15 @@
 """Passes over the IR: walking, the fields a rule reads, negation normal form,
 nullability and depth. Pure functions of the tree, shared by the checker, lint and
-every backend."""
+every backend.
+
+A rule with segment references is a graph: every reference to a segment holds the same
+rule object (see :class:`segdsl.ir.nodes.Member`). Each pass that enters references
+visits a referenced rule once, remembered by object for the length of the pass, so its
+cost is the size of the rules involved, never the number of paths through them."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from segdsl.ir.nodes import And, Cmp, Const, DayCmp, IsNull, IsTrue, Member, Node, Not, Or
 from segdsl.ir.semantics import FLIP, NEGATE
@@ -12,24 +19,30 @@ from segdsl.schema.model import Field
 def implies_true(rule: Node, field_name: str) -> bool:
     """Whether ``rule`` can only be TRUE where the boolean field is TRUE: it requires the
     field in every branch (through segment membership too)."""
-    match rule:
-        case IsTrue(field=f) | Cmp(field=f, op="=", value=True):
-            return f.name == field_name
-        case And(items):
-            return any(implies_true(i, field_name) for i in items)
-        case Or(items):
-            return all(implies_true(i, field_name) for i in items)
-        case Member(rule=inner):
-            return implies_true(inner, field_name)
-    return False
+    memo: dict[int, bool] = {}
 
+    def implies(node: Node) -> bool:
+        match node:
+            case IsTrue(field=f) | Cmp(field=f, op="=", value=True):
+                return f.name == field_name
+            case And(items):
+                return any(implies(i) for i in items)
+            case Or(items):
+                return all(implies(i) for i in items)
+            case Member(rule=inner):
+                if id(inner) not in memo:
+                    memo[id(inner)] = implies(inner)
+                return memo[id(inner)]
+        return False
 
-
+    return implies(rule)
 
 
 def walk(node: Node):
-    """Every node of a rule, parents first; segment references are entered."""
+    """Every node of a rule, parents first. A segment reference is entered the first
+    time its segment is met; later references to it are yielded but not entered."""
     stack = [node]
+    entered: set[int] = set()
     while stack:
         n = stack.pop()
         yield n
@@ -38,7 +51,8 @@ def walk(node: Node):
                 stack.extend(reversed(items))
             case Not(item):
                 stack.append(item)
-            case Member(rule=rule):
+            case Member(rule=rule) if id(rule) not in entered:
+                entered.add(id(rule))
                 stack.append(rule)
 
 
@@ -63,7 +77,9 @@ def negation_normal_form(node: Node, negate: bool = False) -> Node:
     Exact under three-valued logic: De Morgan's laws and double negation hold in
     Kleene logic, and negating a comparison keeps NULL unknown (there is no NaN: the
     data layer rejects it). A leaf that has no negated form keeps a single ``Not``.
-    Depth only shrinks, which keeps SQL within engines' parser limits.
+    Depth only shrinks, which keeps SQL within engines' parser limits. A segment
+    reference is a leaf here: membership is two-valued, so ``not`` stays above it, and
+    the referenced rule keeps its own form (backends normalise it where they read it).
     """
     cls = node.__class__
     if cls is And or cls is Or:
@@ -84,9 +100,6 @@ def negation_normal_form(node: Node, negate: bool = False) -> Node:
     if cls is Not:
         return negation_normal_form(node.item, not negate)
     if not negate:
-        if cls is Member:
-            inner = negation_normal_form(node.rule)
-            return node if inner is node.rule else Member(node.segment, inner, node.span)
         return node
     if cls is Const:
         return Const(not node.value, node.span)
@@ -94,8 +107,6 @@ def negation_normal_form(node: Node, negate: bool = False) -> Node:
         return Cmp(node.field, NEGATE[node.op], node.value, node.span)
     if cls is DayCmp:
         return DayCmp(node.field, NEGATE[node.op], node.day, node.span)
-    if cls is Member:
-        return Not(Member(node.segment, negation_normal_form(node.rule), node.span), node.span)
     return Not(node, getattr(node, "span", None))
 
 
@@ -111,15 +122,27 @@ def can_be_null(node: Node) -> bool:
     return node.field.nullable  # type: ignore[union-attr]
 
 
-def depth(node: Node) -> int:
-    match node:
-        case And(items) | Or(items):
-            return 1 + max(depth(i) for i in items)
-        case Not(item):
-            return 1 + depth(item)
-        case Member(rule=rule):
-            return 1 + depth(rule)
-    return 1
+def depth(node: Node, leaf: Callable[[Member], bool] | None = None) -> int:
+    """Levels of and/or/not above the deepest leaf, plus one. A segment reference adds a
+    level above its segment's rule (each rule measured once), unless ``leaf`` says the
+    reference is read as a leaf (a SQL backend reading a segment from a CTE)."""
+    memo: dict[int, int] = {}
+
+    def measure(n: Node) -> int:
+        match n:
+            case And(items) | Or(items):
+                return 1 + max(measure(i) for i in items)
+            case Not(item):
+                return 1 + measure(item)
+            case Member(rule=rule):
+                if leaf is not None and leaf(n):
+                    return 1
+                if id(rule) not in memo:
+                    memo[id(rule)] = measure(rule)
+                return 1 + memo[id(rule)]
+        return 1
+
+    return measure(node)
 
 
 __all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "fields_used", "implies_true",

@@ -47,21 +47,32 @@ class Plan:
 
 def definition_hash(segment: ir.Segment) -> str:
     """A fingerprint of what decides membership: the kind and the checked rule, with
-    referenced segments' rules and traits' definitions inlined, spans and docs left out."""
-    text = json.dumps([segment.kind, _canon(segment.rule)], separators=(",", ":"), ensure_ascii=False)
+    referenced segments' rules (as fingerprints of their own, each computed once) and
+    traits' definitions inlined, spans and docs left out."""
+    return _digest([segment.kind, _canon(segment.rule, {})])
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _canon(value: Any) -> Any:
+def _canon(value: Any, seen: dict[int, str]) -> Any:
     if isinstance(value, Field):
         return ["field", value.name, value.column, str(value.type), value.derive_text, value.days_since]
+    if isinstance(value, ir.Member):
+        # The referenced rule is shared by every reference: fingerprinted once, not
+        # written out at each (a chain of segments each testing the last twice).
+        if id(value.rule) not in seen:
+            seen[id(value.rule)] = _digest(_canon(value.rule, seen))
+        return ["Member", value.segment, seen[id(value.rule)]]
     if attrs.has(type(value)):
         return [type(value).__name__,
-                *(_canon(getattr(value, a.name)) for a in attrs.fields(type(value)) if a.name != "span")]
+                *(_canon(getattr(value, a.name), seen) for a in attrs.fields(type(value)) if a.name != "span")]
     if isinstance(value, (tuple, list)):
-        return [_canon(v) for v in value]
+        return [_canon(v, seen) for v in value]
     if isinstance(value, (set, frozenset)):
-        return sorted((_canon(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str))
+        return sorted((_canon(v, seen) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str))
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, (dt.date, dt.datetime)):

@@ -19,6 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from segdsl import ir
+from segdsl.backends.sql.references import Block, Plan, plan_references
 from segdsl.backends.sql.storage import param_value, table_ref
 from segdsl.backends.sql.targets import Target
 from segdsl.diagnostics import Diagnostic, error
@@ -85,23 +86,30 @@ class Builder:
         # column may stay NULL for entities without rows (see `_traits_read`), so
         # the WHERE is strict in them and Postgres can turn the LEFT JOIN into a join.
         self.bare: set[str] = set()
+        #: Segments read from a CTE (by their rule's id) and the key's name in those CTEs.
+        self.shared: dict[int, str] = {}
+        self.member_column = "member"
+        #: For a bare condition (Builder.condition): the CTEs its segment tests read.
+        self.subquery_ctes: list | None = None
 
     # -- statements
 
-    def statements(self, cond, form: str, view_name: str, derived: list[Field] = ()) -> list:
-        table = self.table()
+    def statements(self, plan: Plan, form: str, view_name: str) -> list:
+        """The statement(s) of ``form`` for the plan's blocks, under the profile's and the
+        segments' CTEs."""
         key = self.column(self.schema.key)
-        if derived:
-            # Traits are computed in a CTE named after the entity's profile; the rule
-            # reads them as plain columns.
-            table = exp.Table(this=exp.to_identifier("profile", quoted=True))
         # Nodes built directly: the fluent builders (select().from_()...) copy and parse.
         if form == "count":
-            size = exp.Alias(this=exp.Count(this=exp.Star()), alias=exp.to_identifier("size", quoted=True))
-            select = exp.Select(expressions=[size], from_=exp.From(this=table), where=exp.Where(this=cond))
-            return [self.with_profile(select, derived)]
-        select = exp.Select(expressions=[key], from_=exp.From(this=table), where=exp.Where(this=cond))
-        select = self.with_profile(select, derived)
+            columns = [exp.Alias(this=exp.Count(this=exp.Star()), alias=exp.to_identifier("size", quoted=True))]
+        else:
+            columns = [key]
+        # Built in the order of the text but for the profile, built last: parameters
+        # p1, p2, ... follow the rule and t1, t2, ... (the profile's) come after them.
+        segments = self.segment_ctes(plan)
+        select = self.block(plan.main, plan, columns)
+        select = self.with_(select, self.profile_ctes(plan) + segments)
+        if form == "count":
+            return [select]
         if form == "select":
             # Text keys in code point order, the order of the in-memory member lists.
             select.set("order", exp.Order(expressions=[self.code_point_order(self.schema.key, key.copy())]))
@@ -114,13 +122,49 @@ class Builder:
             exp.Create(this=view, kind="VIEW", expression=select),
         ]
 
-    def with_profile(self, select, derived: list[Field]):
-        if not derived:
-            return select
-        body = self.profile(derived)
-        # Built directly: Query.with_ would parse the name "profile" with sqlglot's parser.
-        alias = exp.TableAlias(this=exp.to_identifier("profile", quoted=True))
-        select.set("with_", exp.With(expressions=[exp.CTE(this=body, alias=alias)]))
+    def segment_ctes(self, plan: Plan) -> list:
+        """One CTE per segment the statement reads from one (see
+        :mod:`segdsl.backends.sql.references`), in dependency order."""
+        self.shared, self.member_column = plan.ctes, plan.column
+        key = self.column(self.schema.key)
+        out = []
+        for b in plan.blocks[:-1]:
+            select = self.block(b, plan, [_as(key.copy(), plan.column)])
+            select.set("distinct", exp.Distinct())
+            out.append(_cte(b.name, select))
+        return out
+
+    def profile_ctes(self, plan: Plan) -> list:
+        """The profile CTE, if any block reads a trait."""
+        if not plan.derived:
+            return []
+        self.bare = set(plan.bare)
+        return [_cte("profile", self.profile(list(plan.derived)))]
+
+    def block(self, block: Block, plan: Plan, columns: list):
+        """``SELECT columns FROM <profile or table> LEFT JOIN <segment CTEs> WHERE ...``."""
+        cond = self.cond(block.node)
+        table = exp.Table(this=exp.to_identifier("profile", quoted=True)) if block.traits else self.table()
+        name = table.name  # what the joins' conditions call it: the table's name without its schema
+        joins = [
+            exp.Join(
+                this=exp.Table(this=_ident(cte)),
+                side="LEFT",
+                on=exp.EQ(
+                    this=exp.Column(this=_ident(plan.column), table=_ident(cte)),
+                    expression=exp.Column(this=_ident(self.schema.key.column), table=_ident(name)),
+                ),
+            )
+            for cte in block.joins
+        ]
+        return exp.Select(expressions=columns, from_=exp.From(this=table), joins=joins or None,
+                          where=exp.Where(this=cond))
+
+    @staticmethod
+    def with_(select, ctes: list):
+        if ctes:
+            # Built directly: Query.with_ would parse each name with sqlglot's parser.
+            select.set("with_", exp.With(expressions=ctes))
         return select
 
     def profile(self, derived: list[Field]):
@@ -237,20 +281,40 @@ class Builder:
     # -- conditions
 
     def condition(self, rule: ir.Node):
-        """The rule as a three-valued SQL condition."""
+        """The rule as a three-valued SQL condition over the profile table alone. A
+        segment the statement reads from a CTE is tested as ``key IN (WITH <the CTEs>
+        SELECT ... FROM <its CTE>)``, which is two-valued too: keys are never NULL."""
         node = ir.negation_normal_form(rule)
-        self.check_depth(node, rule)
+        plan = plan_references(node, self.schema)
+        self.check_depth(plan, rule)
+        self.shared, self.member_column = plan.ctes, plan.column
+        if plan.ctes:
+            segments = self.segment_ctes(plan)
+            self.subquery_ctes = self.profile_ctes(plan) + segments
+        else:
+            self.subquery_ctes = []
         return self.cond(node)
 
-    def check_depth(self, node: ir.Node, rule: ir.Node) -> None:
+    def check_depth(self, plan: Plan, rule: ir.Node) -> None:
+        """Each block's condition against the target's limit: a segment read from a CTE
+        is a leaf of its readers; one written inline nests where it is used."""
         if self.t.max_depth is not None:
-            d = ir.depth(node)
-            if d > self.t.max_depth:
-                raise Unsupported(
-                    error("E0402", f"{self.t.dialect} cannot parse conditions nested {d} levels deep "
-                          f"(its limit is about {self.t.max_depth})", rule.span,
-                          help="flatten the rule, or compile for another target")
-                )
+            for block in plan.blocks:
+                d = ir.depth(block.node, leaf=lambda m: id(m.rule) in plan.ctes)
+                if d > self.t.max_depth:
+                    raise Unsupported(
+                        error("E0402", f"{self.t.dialect} cannot parse conditions nested {d} levels deep "
+                              f"(its limit is about {self.t.max_depth})",
+                              rule.span if block.member is None else block.member.span,
+                              help="flatten the rule, or compile for another target")
+                    )
+        if self.t.cte_copies is not None and plan.copies > self.t.cte_copies:
+            raise Unsupported(
+                error("E0405", f"{self.t.dialect} would copy the segments this rule refers to {plan.copies} "
+                      f"times (its limit here is {self.t.cte_copies})", rule.span,
+                      help=f"{self.t.dialect} computes a segment once for every chain of references that reaches "
+                      "it; refer to shared segments from fewer segments, or compile for another target")
+            )
 
     def cond(self, node: ir.Node):
         """``node`` (in negation normal form) as SQL: one method per node class."""
@@ -294,8 +358,20 @@ class Builder:
         return col if self.t.bare_bool else exp.EQ(this=col, expression=exp.true())
 
     def _member(self, node: ir.Member):
-        inner = self.cond(node.rule)
-        if not ir.can_be_null(node.rule):
+        """Membership, two-valued: read from the segment's CTE (see
+        :mod:`segdsl.backends.sql.references`), or its rule inline, NULL taken as FALSE."""
+        cte = self.shared.get(id(node.rule))
+        if cte is not None:
+            member = exp.Column(this=_ident(self.member_column), table=_ident(cte))
+            if self.subquery_ctes is None:
+                return exp.Not(this=exp.Is(this=member, expression=exp.Null()))
+            # A bare condition has no FROM to join to: the CTEs go into a subquery.
+            select = exp.Select(expressions=[member], from_=exp.From(this=exp.Table(this=_ident(cte))),
+                                with_=exp.With(expressions=[c.copy() for c in self.subquery_ctes]))
+            return exp.In(this=self.column(self.schema.key), query=exp.Subquery(this=select))
+        rule = ir.negation_normal_form(node.rule)
+        inner = self.cond(rule)
+        if not ir.can_be_null(rule):
             return exp.Paren(this=inner)
         return exp.Coalesce(this=inner, expressions=[exp.false()])
 
@@ -582,6 +658,11 @@ def _constant_for(field: Field, value: bool):
     if value:
         return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col, expression=exp.Null())), expression=exp.Null()))
     return exp.Paren(this=exp.And(this=exp.Is(this=col, expression=exp.Null()), expression=exp.Null()))
+
+
+def _cte(name: str, body):
+    # Built directly: Query.with_ would parse the name with sqlglot's parser.
+    return exp.CTE(this=body, alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
 
 
 def _ident(name: str):

@@ -89,6 +89,11 @@ class Target:
     #: (CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)), "utc_date" (UTC_DATE()),
     #: "date_now" (DATE('now')), or None: relative time needs a pinned as-of.
     clock: str | None = None
+    #: Most copies of segment CTEs the engine is given: SQLite and MariaDB expand each
+    #: reference to a CTE into a copy (SQLite while parsing, MariaDB computing each), so
+    #: a segment reached through many chains of references is copied once per chain.
+    #: None: the engine computes a CTE once for all its references.
+    cte_copies: int | None = None
 
     # -- how the Python driver runs statements
 
@@ -160,6 +165,10 @@ _POSTGRES_TYPES = {
     Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "TIMESTAMPTZ", Kind.TAGS: "TEXT[]",
 }
 
+#: The copies of segment CTEs allowed where each reference is a copy: a chain of 250
+#: layered segments, or fewer reached through several chains each.
+CTE_COPIES = 250
+
 _FAMILIES = {
     "postgres": Target(
         "postgres", "postgres", tags="array", ascii_lower="translate", bare_bool=True,
@@ -190,6 +199,7 @@ _FAMILIES = {
         begin_write="BEGIN IMMEDIATE",
         find_table="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
         read_only_session="PRAGMA query_only = ON", schemas=False, analyze="each", table_catalog="sqlite_master",
+        cte_copies=CTE_COPIES,
     ),
     # MySQL and MariaDB: default collations stay as the server has them, and
     # case-insensitive ones are overridden in the SQL itself; tag lists are JSON arrays.
@@ -206,6 +216,7 @@ _FAMILIES = {
         transactional_ddl=False, load_lock="SELECT GET_LOCK(CONCAT('segdsl db load ', DATABASE()), 3600)",
         load_unlock="SELECT RELEASE_LOCK(CONCAT('segdsl db load ', DATABASE()))",
         analyze="list_table",
+        cte_copies=CTE_COPIES,
     ),
 }
 
