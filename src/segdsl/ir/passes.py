@@ -56,6 +56,47 @@ def walk(node: Node):
                 stack.append(rule)
 
 
+def references(node: Node) -> tuple[list[Member], dict[int, int]]:
+    """The segments a rule reaches, as one reference to each, dependencies first, and how
+    many references each has (by ``id`` of its rule) in the rule and in the rules of the
+    segments reached, each of those counted once: how often a backend that writes each
+    rule once would write the segment's name."""
+    counts: dict[int, int] = {}
+    first: list[Member] = []
+    done: set[int] = set()
+    stack = [(node, iter(own_references(node)))]
+    while stack:
+        _, refs = stack[-1]
+        for m in refs:
+            key = id(m.rule)
+            counts[key] = counts.get(key, 0) + 1
+            if key not in done:
+                done.add(key)
+                stack.append((m, iter(own_references(m.rule))))
+                break
+        else:
+            m, _ = stack.pop()
+            if stack:
+                first.append(m)  # type: ignore[arg-type]
+    return first, counts
+
+
+def own_references(node: Node) -> list[Member]:
+    """The references in ``node`` itself, not inside the segments they reference."""
+    out = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        cls = n.__class__
+        if cls is And or cls is Or:
+            stack.extend(reversed(n.items))
+        elif cls is Not:
+            stack.append(n.item)
+        elif cls is Member:
+            out.append(n)
+    return out
+
+
 def fields_used(node: Node) -> list[Field]:
     """The profile fields a rule reads (through segment references too), by name."""
     seen: dict[str, Field] = {}
@@ -146,4 +187,4 @@ def depth(node: Node, leaf: Callable[[Member], bool] | None = None) -> int:
 
 
 __all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "fields_used", "implies_true",
-           "negation_normal_form", "walk"]
+           "negation_normal_form", "own_references", "references", "walk"]

@@ -112,22 +112,31 @@ def _shallow(node: ir.Node, limit: int) -> bool:
 
 
 class _Codegen:
-    def __init__(self, as_of_day: dt.date):
+    def __init__(self, as_of_day: dt.date, counts: Mapping[int, int]):
         self.as_of_day = as_of_day
+        #: References to each segment (by its rule's id) in the rule and the segments it
+        #: reaches (see ``ir.references``).
+        self.counts = counts
         self.namespace: dict[str, Any] = {}
         self.helpers: list[str] = []
-        self.members: dict[tuple[str, int], str] = {}
-        self.inlined: dict[tuple[str, int], _E] = {}
+        self.members: dict[int, tuple[str, int | None]] = {}  # helper, slot in ``c``
+        self.inlined: dict[int, _E] = {}
         self.n_vars = 0
+        self.n_cached = 0  # segments whose result is kept per record, in ``c``
 
     def const(self, value: Any) -> str:
         name = f"C{len(self.namespace)}"
         self.namespace[name] = value
         return name
 
-    def helper(self, body: _E, prefix: str) -> str:
+    def helper(self, body: _E, prefix: str, cache: int | None = None) -> str:
+        """A function of the record ``r`` and the per-record results ``c`` returning
+        ``body``; with ``cache``, it also keeps its result in ``c[cache]``."""
         name = f"_{prefix}{len(self.helpers)}"
-        self.helpers.append(f"def {name}(r):\n    return {body.src}\n")
+        if cache is None:
+            self.helpers.append(f"def {name}(r, c):\n    return {body.src}\n")
+        else:
+            self.helpers.append(f"def {name}(r, c):\n    v = c[{cache}] = {body.src}\n    return v\n")
         return name
 
     # The two polarities. ``depth`` counts enclosing and/or levels in the current function.
@@ -135,7 +144,7 @@ class _Codegen:
     def true(self, node: ir.Node, depth: int = 0) -> _E:
         match node:
             case ir.And(items) | ir.Or(items) if depth >= _HOIST_DEPTH:
-                return _E(f"{self.helper(self.true(node), 'h')}(r)", ATOM)
+                return _E(f"{self.helper(self.true(node), 'h')}(r, c)", ATOM)
             case ir.And(items):
                 return _and([self.true(i, depth + 1) for i in items])
             case ir.Or(items):
@@ -151,7 +160,7 @@ class _Codegen:
     def false(self, node: ir.Node, depth: int = 0) -> _E:
         match node:
             case ir.And(items) | ir.Or(items) if depth >= _HOIST_DEPTH:
-                return _E(f"{self.helper(self.false(node), 'h')}(r)", ATOM)
+                return _E(f"{self.helper(self.false(node), 'h')}(r, c)", ATOM)
             case ir.And(items):
                 return _or([self.false(i, depth + 1) for i in items])
             case ir.Or(items):
@@ -167,9 +176,12 @@ class _Codegen:
 
     def member(self, node: ir.Member, depth: int) -> _E:
         """The segment's "is TRUE" test, which is two-valued: pasted inline when the
-        rule is shallow, else a call of a helper generated once."""
-        # Keyed by the rule object: the checker substitutes one object per segment.
-        key = (node.segment, id(node.rule))
+        rule is shallow, else a call of a helper generated once. A helper segment the
+        rule reaches by more than one reference keeps its result for the record in
+        ``c``, so a chain of segments each testing the last twice costs one call per
+        segment, not 2**n."""
+        # Keyed by the rule object: the checker links one object per segment.
+        key = id(node.rule)
         if depth + _INLINE_DEPTH < _HOIST_DEPTH and _shallow(node.rule, _INLINE_DEPTH):
             # Nothing in it is hoisted; its variables are fresh names of this function,
             # and pasting it twice reassigns them before each read.
@@ -177,8 +189,14 @@ class _Codegen:
                 self.inlined[key] = self.true(node.rule, depth)
             return self.inlined[key]
         if key not in self.members:
-            self.members[key] = self.helper(self.true(node.rule), "seg")
-        return _E(f"{self.members[key]}(r)", ATOM)
+            slot = None
+            if self.counts.get(key, 0) > 1:
+                slot, self.n_cached = self.n_cached, self.n_cached + 1
+            self.members[key] = (self.helper(self.true(node.rule), "seg", slot), slot)
+        name, slot = self.members[key]
+        if slot is None:
+            return _E(f"{name}(r, c)", ATOM)
+        return _E(f"(c[{slot}] if c[{slot}] is not None else {name}(r, c))", ATOM)
 
     # Predicates: a guard that the field is not NULL, then a two-valued test on ``v``.
 
@@ -269,9 +287,12 @@ class _Codegen:
 
 def compile_source(rule: ir.Node, as_of: dt.datetime) -> tuple[str, dict[str, Any]]:
     """The generated module text and the namespace it runs in (for tests and debugging)."""
-    gen = _Codegen(rule_as_of_date(as_of))
+    gen = _Codegen(rule_as_of_date(as_of), ir.references(rule)[1])
     body = gen.true(rule)
-    source = "".join(gen.helpers) + f"def _rule(r):\n    return {body.src}\n"
+    # ``c``: the results of the segments kept per record (see _Codegen.member).
+    results = f"[None] * {gen.n_cached}" if gen.n_cached else "None"
+    head = f"    c = {results}\n" if gen.helpers else ""
+    source = "".join(gen.helpers) + f"def _rule(r):\n{head}    return {body.src}\n"
     return source, gen.namespace
 
 

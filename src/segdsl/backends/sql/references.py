@@ -54,33 +54,14 @@ class Plan:
 
 def plan_references(node: ir.Node, schema: Schema) -> Plan:
     """The plan for the statement whose condition is ``node`` (in negation normal form)."""
-    counts: dict[int, int] = {}
-    first: dict[int, ir.Member] = {}
-    order: list[int] = []  # every referenced rule, dependencies first
-    stack = [(0, iter(_own_references(node)))]
-    while stack:
-        rid, refs = stack[-1]
-        for m in refs:
-            key = id(m.rule)
-            counts[key] = counts.get(key, 0) + 1
-            if key not in first:
-                first[key] = m
-                stack.append((key, iter(_own_references(m.rule))))
-                break
-        else:
-            stack.pop()
-            if rid:
-                order.append(rid)
-
+    reached, counts = ir.references(node)
     # Not the name the FROM calls the profile table by (with or without its schema).
     taken = {"profile", schema.table, schema.table.rsplit(".", 1)[-1]}
-    ctes: dict[int, str] = {}
-    for key in order:
-        if counts[key] > 1:
-            ctes[key] = _fresh(f"segment_{first[key].segment}", taken)
+    shared = [m for m in reached if counts[id(m.rule)] > 1]
+    ctes = {id(m.rule): _fresh(f"segment_{m.segment}", taken) for m in shared}
     column = _fresh("member", {f.column for f in schema.fields.values()})
 
-    blocks = [_block(ir.negation_normal_form(first[k].rule), ctes, name, first[k]) for k, name in ctes.items()]
+    blocks = [_block(ir.negation_normal_form(m.rule), ctes, ctes[id(m.rule)], m) for m in shared]
     blocks.append(_block(node, ctes, None, None))
 
     # Chains of CTEs from the statement's block to each CTE, dependents first.
@@ -102,22 +83,6 @@ def plan_references(node: ir.Node, schema: Schema) -> Plan:
         rank = {name: i for i, name in enumerate(schema.fields)}
         traits.sort(key=lambda f: rank.get(f.name, len(rank)))
     return Plan(tuple(blocks), ctes, column, tuple(traits), frozenset(ok - bad), copies)
-
-
-def _own_references(node: ir.Node) -> list[ir.Member]:
-    """The references in ``node`` itself (not inside the segments they reference)."""
-    out = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        cls = n.__class__
-        if cls is ir.And or cls is ir.Or:
-            stack.extend(reversed(n.items))
-        elif cls is ir.Not:
-            stack.append(n.item)
-        elif cls is ir.Member:
-            out.append(n)
-    return out
 
 
 def _block(node: ir.Node, ctes: dict[int, str], name: str | None, member: ir.Member | None) -> Block:
