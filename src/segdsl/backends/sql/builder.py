@@ -325,6 +325,10 @@ class Builder:
 
     def _not(self, node: ir.Not):
         item = node.item
+        if item.__class__ is ir.Member and self.subquery_ctes is None:
+            cte = self.shared.get(id(item.rule))
+            if cte is not None:  # not a member: no row of the segment's CTE joined
+                return exp.Is(this=exp.Column(this=_ident(self.member_column), table=_ident(cte)), expression=exp.Null())
         inner = self.cond(item)
         return exp.Not(this=inner if item.__class__ is ir.IsNull else exp.Paren(this=inner))
 
