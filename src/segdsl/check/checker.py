@@ -32,9 +32,10 @@ from segdsl.check.predicates import (
     MAX_DIGITS,
     PredicateChecks,
 )
-from segdsl.check.messages import example_condition, first_time_field, kind_name, operand_text
+from segdsl.check.messages import example_condition, first_time_field, kind_name
 from segdsl.diagnostics import Diagnostic, Label, error, warning
 from segdsl.schema.model import ORDERED, Field, FieldType, Kind, Schema
+from segdsl.syntax.printer import operand_text
 from segdsl.check.suggest import did_you_mean, one_of
 
 #: How deep rules may nest once segment references are expanded into one another.
@@ -385,8 +386,6 @@ class Checker(PredicateChecks):
 
     def aggregate_field(self, e: ast.Aggregate, name: str | None = None, column: str | None = None) -> Field | None:
         """Type an aggregate over a source table; the result is a derived field."""
-        from segdsl.syntax.printer import operand_text
-
         sources = self.schema.sources
         src = sources.get(e.source.name)
         if src is None:

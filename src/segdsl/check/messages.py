@@ -1,5 +1,7 @@
-"""Wording for the checker's messages: how kinds, literals and operands are named, and
-the examples and hints offered in help."""
+"""Wording for the checker's messages: how kinds and literals are named, and the
+examples and hints offered in help. Operands and literals are quoted as the user would
+write them, by :mod:`segdsl.syntax.printer` (one spelling for messages, the formatter
+and importers alike)."""
 
 from __future__ import annotations
 
@@ -48,9 +50,3 @@ def unordered_help(f: Field) -> str:
     if f.kind is Kind.ENUM:
         return f"list the values you want: `{f.name} in [...]`"
     return "use `=` or `!=`"
-
-
-def operand_text(operand: ast.Operand) -> str:
-    if isinstance(operand, ast.DaysSince):
-        return f"days_since({operand.field.name})"
-    return operand.name

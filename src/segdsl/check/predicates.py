@@ -11,14 +11,13 @@ from segdsl.check.messages import (
     example_condition,
     kind_name,
     literal_kind,
-    operand_text,
     plural,
     unordered_help,
 )
 from segdsl.diagnostics import Diagnostic, error, warning
 from segdsl.ir.semantics import INT64_MAX, INT64_MIN
 from segdsl.schema.model import ORDERED, Field, Kind
-from segdsl.syntax.printer import literal_text
+from segdsl.syntax.printer import literal_text, operand_text
 from segdsl.syntax.span import Span
 from segdsl.check.suggest import did_you_mean, one_of
 
@@ -44,10 +43,10 @@ class PredicateChecks:
         if f is None:
             return None
         if isinstance(e.right, ast.NullLit):
-            self.diags.append(
-                error("E0104", "comparing with null is never true", e.span,
-                      help=f"write `{operand_text(e.left)} is {'not ' if e.op == '!=' else ''}null`")
-            )
+            text = operand_text(e.left)
+            help_ = (f"write `{text} is {'not ' if e.op == '!=' else ''}null`" if f.nullable
+                     else f"`{text}` is never null; compare it with a value, e.g. `{text} {example_condition(f)}`")
+            self.diags.append(error("E0104", "comparing with null is never true", e.span, help=help_))
             return None
         if isinstance(e.left, ast.DaysSince):
             days = self.days_value(e.right)
