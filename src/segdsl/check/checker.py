@@ -34,6 +34,7 @@ from segdsl.check.predicates import (
 )
 from segdsl.check.messages import example_condition, first_time_field, kind_name
 from segdsl.diagnostics import Diagnostic, Label, error, warning
+from segdsl.frozen import building
 from segdsl.schema.model import ORDERED, Field, FieldType, Kind, Schema
 from segdsl.syntax.printer import operand_text
 from segdsl.check.suggest import did_you_mean, one_of
@@ -57,6 +58,11 @@ class CheckResult:
 
 def check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult:
     """Check every segment of ``modules`` together (references may cross files)."""
+    with building():  # the IR of a big file is many small values, and no cycles
+        return _check_modules(modules, schema)
+
+
+def _check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult:
     ck = Checker(schema)
     modules = list(modules)
     defs: dict[str, ast.SegmentDef] = {}

@@ -17,6 +17,7 @@ import attrs
 
 from segdsl.syntax import ast
 from segdsl.diagnostics import Diagnostic, error
+from segdsl.frozen import building
 from segdsl.syntax.keywords import KEYWORDS, grammar_text
 from segdsl.syntax.source import check_text, decode_source
 from segdsl.syntax.span import SourceFile, Span
@@ -99,9 +100,10 @@ def _parse(src: SourceFile, start: str) -> ParseResult:
     comments: list[ast.Comment] = []
     parser = lark_parser(start)
     try:
-        tree = parser.parse(text, on_error=None)
-        # Callbacks are applied to the finished tree without recursion (see _Builder).
-        result = builder.build(tree)
+        with building():  # a parse tree and an AST of a few objects per token
+            tree = parser.parse(text, on_error=None)
+            # Callbacks are applied to the finished tree without recursion (see _Builder).
+            result = builder.build(tree)
     except _Abort as exc:
         return ParseResult(src, None, (exc.diagnostic,))
     except UnexpectedCharacters as exc:
