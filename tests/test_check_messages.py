@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from segdsl.check.checker import check_expression
-from segdsl.schema.model import load_schema
+from segdsl.check.traits import load_schema
 from segdsl.syntax.parser import parse_expression
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,7 +28,7 @@ from segdsl.check.checker import check_modules
 from segdsl.data.engines import connect, fetch_count, fetch_keys, load_project
 from segdsl.data.tables import load_table
 from segdsl.lifecycle.refresh import definition_hash
-from segdsl.schema.model import load_schema
+from segdsl.check.traits import load_schema
 from segdsl.syntax.parser import parse_source
 
 ROOT = Path(__file__).resolve().parent.parent
