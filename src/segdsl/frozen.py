@@ -103,5 +103,9 @@ def building() -> Iterator[None]:
     try:
         yield
     finally:
+        # What was built goes straight to the oldest generation (freeze, then unfreeze):
+        # left young, the first collection after this would scan all of it at once.
+        gc.freeze()
+        gc.unfreeze()
         gc.enable()
 

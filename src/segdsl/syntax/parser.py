@@ -367,32 +367,32 @@ class _Builder:
     # -- predicates
 
     def truthy(self, args, span):
-        return ast.Truthy(args[0], span)
+        return ast.Truthy(self._operand(args[0]), span)
 
     def compare(self, args, span):
         left, op, right = args
-        return ast.Compare(left, str(op), right, span)
+        return ast.Compare(self._operand(left), str(op), self._value(right), span)
 
     def in_list(self, args, span):
-        return ast.InList(args[0], args[1], False, span)
+        return ast.InList(self._operand(args[0]), args[1], False, span)
 
     def not_in_list(self, args, span):
-        return ast.InList(args[0], args[1], True, span)
+        return ast.InList(self._operand(args[0]), args[1], True, span)
 
     def between(self, args, span):
-        return ast.Between(args[0], args[1], args[2], False, span)
+        return ast.Between(self._operand(args[0]), self._value(args[1]), self._value(args[2]), False, span)
 
     def not_between(self, args, span):
-        return ast.Between(args[0], args[1], args[2], True, span)
+        return ast.Between(self._operand(args[0]), self._value(args[1]), self._value(args[2]), True, span)
 
     def is_null(self, args, span):
-        return ast.IsNull(args[0], False, span)
+        return ast.IsNull(self._operand(args[0]), False, span)
 
     def is_not_null(self, args, span):
-        return ast.IsNull(args[0], True, span)
+        return ast.IsNull(self._operand(args[0]), True, span)
 
     def _text(self, kind, args, span):
-        return ast.TextMatch(args[0], kind, self._string(args[1]), args[2] is not None, span)
+        return ast.TextMatch(self._operand(args[0]), kind, self._string(args[1]), args[2] is not None, span)
 
     def contains(self, args, span):
         return self._text("contains", args, span)
@@ -407,22 +407,22 @@ class _Builder:
         return True
 
     def has(self, args, span):
-        return ast.TagMatch(args[0], "has", args[1], span)
+        return ast.TagMatch(self._operand(args[0]), "has", self._value(args[1]), span)
 
     def has_any(self, args, span):
-        return ast.TagMatch(args[0], "has any", args[1], span)
+        return ast.TagMatch(self._operand(args[0]), "has any", args[1], span)
 
     def has_all(self, args, span):
-        return ast.TagMatch(args[0], "has all", args[1], span)
+        return ast.TagMatch(self._operand(args[0]), "has all", args[1], span)
 
     def within(self, args, span):
-        return ast.TimeWindow(args[0], "within", args[1], span)
+        return ast.TimeWindow(self._operand(args[0]), "within", args[1], span)
 
     def before(self, args, span):
-        return ast.TimeWindow(args[0], "before", args[1], span)
+        return ast.TimeWindow(self._operand(args[0]), "before", args[1], span)
 
     def after(self, args, span):
-        return ast.TimeWindow(args[0], "after", args[1], span)
+        return ast.TimeWindow(self._operand(args[0]), "after", args[1], span)
 
     def segment_ref(self, args, span):
         name = str(args[0])
@@ -434,8 +434,13 @@ class _Builder:
 
     # -- operands
 
-    def field(self, args, span):
-        name = str(args[0])
+    def _operand(self, operand):
+        """An operand; a field's name comes as its token (see the grammar's ``operand``)."""
+        # Lark's tokens are strings; the AST's nodes are not.
+        return self.field(operand, self._tok(operand)) if isinstance(operand, str) else operand
+
+    def field(self, tok, span):
+        name = str(tok)
         if name in KEYWORDS:
             # The contextual lexer reads a keyword as a name where no keyword fits.
             self.diagnostics.append(
@@ -476,37 +481,41 @@ class _Builder:
     # -- literals
 
     def list(self, args, span):
-        return ast.ListLit(tuple(a for a in args if a is not None), span)
+        return ast.ListLit(tuple(self._value(a) for a in args if a is not None), span)
 
-    def int_lit(self, args, span):
-        return self._int(str(args[0]), span)
+    def _value(self, value):
+        """A literal; all but ``null`` come as their token (see the grammar's ``value``)."""
+        if isinstance(value, str):
+            return _LITERALS[value.type](self, value, self._tok(value))
+        return value
+
+    def int_lit(self, tok, span):
+        return self._int(str(tok), span)
 
     @staticmethod
     def _int(text: str, span: Span) -> ast.IntLit:
         return ast.IntLit(int(text.replace("_", "")), text, span)
 
-    def decimal_lit(self, args, span):
-        tok = args[0]
+    def decimal_lit(self, tok, span):
         try:
             value = Decimal(str(tok).replace("_", ""))
         except InvalidOperation:  # pragma: no cover - the token's pattern forbids this
             value = Decimal(0)
         return ast.DecimalLit(value, str(tok), span)
 
-    def string_lit(self, args, span):
-        return self._string(args[0])
+    def string_lit(self, tok, span):
+        return self._string(tok)
 
-    def true_lit(self, args, span):
+    def true_lit(self, tok, span):
         return ast.BoolLit(True, span)
 
-    def false_lit(self, args, span):
+    def false_lit(self, tok, span):
         return ast.BoolLit(False, span)
 
     def null_lit(self, args, span):
         return ast.NullLit(span)
 
-    def date_lit(self, args, span):
-        tok = args[0]
+    def date_lit(self, tok, span):
         try:
             value = dt.date.fromisoformat(str(tok))
         except ValueError:
@@ -517,8 +526,7 @@ class _Builder:
             value = dt.date(1970, 1, 1)
         return ast.DateLit(value, span)
 
-    def timestamp_lit(self, args, span):
-        tok = args[0]
+    def timestamp_lit(self, tok, span):
         try:
             value = dt.datetime.fromisoformat(str(tok))
         except ValueError:
@@ -548,6 +556,14 @@ class _Builder:
                 )
             )
         return ast.StringLit(value, self.src.span(start, start + len(text)))
+
+
+#: The builder method for each literal token (see _Builder._value).
+_LITERALS = {
+    "INT": _Builder.int_lit, "DECIMAL": _Builder.decimal_lit, "STRING": _Builder.string_lit,
+    "TRUE": _Builder.true_lit, "FALSE": _Builder.false_lit, "DATE": _Builder.date_lit,
+    "TIMESTAMP": _Builder.timestamp_lit,
+}
 
 
 def unescape(raw: str) -> tuple[str, list[int]]:
