@@ -11,7 +11,6 @@ Semantics (three-valued, as SQL): a row is a member exactly where the rule is TR
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any, Union
 
 import attrs
@@ -176,6 +175,8 @@ Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatc
 def _rule_keys(member: Member, known: dict[int, str]) -> None:
     """Set ``member``'s key and those of the references below it that lack one, each
     referenced rule digested once (``known``: by rule object, for this computation)."""
+    import hashlib  # ~10 ms to import (OpenSSL); only rules compared across checks need it
+
     pending = [member]
     while pending:
         m = pending[-1]
