@@ -25,7 +25,8 @@ from segdsl.backends.memory.profile import load_profile, load_source
 from segdsl.backends.memory.row import compile_row, compile_source
 from segdsl.backends.sql import compile_rule, compile_segment, condition
 from segdsl.check.checker import check_modules
-from segdsl.data.engines import connect, fetch_count, fetch_keys, load_project
+from segdsl.data.engines import connect, fetch_count, fetch_keys
+from segdsl.data.loading import load_project
 from segdsl.data.tables import load_table
 from segdsl.lifecycle.refresh import definition_hash
 from segdsl.check.traits import load_schema
@@ -320,3 +321,24 @@ def test_depth_limits_count_a_cte_segment_as_one_level():
     two = compile_segment(segments["two"], schema, target="sqlite").diagnostics
     assert [d.code for d in two] == ["E0402"] and two[0].span.start > 0
     assert compile_rule(segments["two"].rule, schema, target="postgres").ok
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_segment_ctes_join_a_dotted_profile_table(tmp_path, engine):
+    """With ``table = "crm.guests"`` the joins name the table as its FROM does: ``guests``
+    where the engine has schemas, the one table ``crm.guests`` on SQLite."""
+    import segdsl
+    from load_projects import AS_OF as LOAD_AS_OF, make_project
+
+    project = make_project(tmp_path / "p", prefix="crm")
+    (project / "layered.seg").write_text(LAYERED, encoding="utf-8")
+    dsn = f"{engine}:{tmp_path / ('profiles.' + engine)}"
+    assert segdsl.load_database(project, dsn).ok
+
+    def sizes(dsn=None) -> dict[str, int]:
+        report = segdsl.sizes(segdsl.load_project(project), as_of=LOAD_AS_OF, dsn=dsn)
+        assert report.ok, report.diagnostics
+        return {s.segment.name: s.size for s in report.sizes}
+
+    in_memory = sizes()
+    assert sizes(dsn) == in_memory and in_memory["offer"] > 0
