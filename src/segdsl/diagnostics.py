@@ -130,12 +130,14 @@ def _snippet(src: SourceFile, span: Span, message: str, gutter: int) -> list[str
 
 
 def _printable(text: str) -> str:
-    """Tabs become spaces and control characters become visible, so carets line up."""
+    """Tabs become spaces and control characters become visible, so carets line up;
+    so do U+2028 and U+2029, which a terminal or a log viewer may show as a line break."""
     out = []
     for ch in text:
+        o = ord(ch)
         if ch == "\t":
             out.append("    ")
-        elif ord(ch) < 32 or ord(ch) == 127 or 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069:
+        elif o < 32 or 0x7F <= o <= 0x9F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069 or o in (0x2028, 0x2029):
             out.append("\ufffd")
         else:
             out.append(ch)

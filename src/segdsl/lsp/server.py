@@ -34,7 +34,8 @@ from segdsl.lsp.analysis import (
 )
 from segdsl.lsp.convert import lsp_range, to_lsp, uri_of
 from segdsl.lsp.sizing import SizeCache
-from segdsl.lsp.text import UTF16, UTF32
+from segdsl.lsp.buffers import Buffers
+from segdsl.lsp.text import UTF8, UTF16, UTF32
 from segdsl.project.workspace import CONFIG_NAME, find_project, load_workspace
 
 log = logging.getLogger("segdsl.lsp")
@@ -56,7 +57,36 @@ _COMPLETION_KIND = {
 
 class SegdslProtocol(LanguageServerProtocol):
     """Agrees on UTF-32 positions (code points, as segdsl spans are) when the client
-    offers them, and on UTF-16, the LSP default, otherwise."""
+    offers them, and on UTF-16, the LSP default, otherwise. Keeps the open buffers
+    itself (:mod:`segdsl.lsp.buffers`) instead of in pygls's workspace."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.buffers = Buffers()
+
+    def position_encoding(self) -> str:
+        """The agreed position encoding (a method: pygls reads every attribute of the
+        protocol when it starts, before there is a workspace to ask)."""
+        enc = str(getattr(self.workspace.position_encoding, "value", self.workspace.position_encoding) or UTF16)
+        return enc if enc in (UTF16, UTF32, UTF8) else UTF16
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+        self.buffers.open(params.text_document)
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        self.buffers.change(params, self.position_encoding())
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+        self.buffers.close(params.text_document.uri)
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
@@ -99,8 +129,7 @@ class SegdslServer(LanguageServer):
 
     @property
     def encoding(self) -> str:
-        enc = str(getattr(self.workspace.position_encoding, "value", self.workspace.position_encoding) or UTF16)
-        return enc if enc in (UTF16, UTF32, "utf-8") else UTF16
+        return self.protocol.position_encoding()
 
     def attach(self, uri: str) -> OpenDoc:
         path = to_fs_path(uri) if uri.startswith("file:") else None
@@ -124,8 +153,14 @@ class SegdslServer(LanguageServer):
         return OpenDoc(uri, path, key)
 
     def text_of(self, uri: str) -> tuple[str, int | None]:
-        doc = self.workspace.get_text_document(uri)
-        return doc.source, doc.version
+        buf = self.protocol.buffers.get(uri)
+        if buf is not None:
+            return buf.text, buf.version
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        try:
+            return (Path(path).read_text(encoding="utf-8") if path else ""), None
+        except (OSError, UnicodeDecodeError):
+            return "", None
 
     def analyze(self, od: OpenDoc) -> None:
         """Re-check ``od``'s project and publish diagnostics for its open documents."""

@@ -2,7 +2,8 @@
 
 segdsl spans are code-point offsets; LSP positions are (line, character) where the
 character counts UTF-16 code units unless the client agreed to UTF-32 (code points) or
-UTF-8 (bytes). :class:`LineIndex` converts both ways.
+UTF-8 (bytes), and lines end at ``\n``, ``\r\n`` or ``\r`` only (U+2028, U+2029 and
+U+0085 are characters like any other). :class:`LineIndex` converts both ways.
 
 The token scan here is not the parser: it never fails, so completion, hover, navigation
 and the per-declaration split of a buffer keep working while the user types half a
@@ -20,6 +21,7 @@ from typing import NamedTuple
 import attrs
 
 from segdsl.syntax.keywords import KEYWORDS, first_words
+from segdsl.syntax.span import LINE_BREAK, line_starts, split_lines
 from segdsl.syntax.tokens import scan_line
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
@@ -35,38 +37,40 @@ class LineIndex:
 
     def __init__(self, text: str):
         self.text = text
-        starts = [0]
-        find = text.find
-        i = find("\n")
-        while i != -1:
-            starts.append(i + 1)
-            i = find("\n", i + 1)
-        self.line_starts = starts
+        self.line_starts = line_starts(text)
 
     def _line_end(self, line: int) -> int:
+        """Offset of the end of ``line``'s content (where its line break starts)."""
         if line + 1 < len(self.line_starts):
-            return self.line_starts[line + 1] - 1
+            end = self.line_starts[line + 1] - 1
+            if self.text[end] == "\n" and end > self.line_starts[line] and self.text[end - 1] == "\r":
+                end -= 1
+            return end
         return len(self.text)
 
     def position(self, offset: int, encoding: str = UTF16) -> tuple[int, int]:
-        """0-based (line, character) of a code-point offset."""
+        """0-based (line, character) of a code-point offset. An offset inside a CRLF
+        counts as the end of its line."""
         offset = max(0, min(offset, len(self.text)))
         line = bisect.bisect_right(self.line_starts, offset) - 1
         start = self.line_starts[line]
-        return line, _units(self.text[start:offset], encoding)
+        return line, _units(self.text[start : min(offset, self._line_end(line))], encoding)
 
     def offset(self, line: int, character: int, encoding: str = UTF16) -> int:
-        """Code-point offset of a 0-based LSP position; past the end of a line clamps to it."""
+        """Code-point offset of a 0-based LSP position. Past the end of a line clamps to
+        the line's end (before its break), past the last line to the end of the text,
+        as LSP asks; inside a character (half a surrogate pair) moves to its end."""
         if line < 0:
             return 0
         if line >= len(self.line_starts):
             return len(self.text)
         start, end = self.line_starts[line], self._line_end(line)
-        if self.text.endswith("\r", start, end):
-            end -= 1
+        character = max(0, character)
+        if encoding == UTF32:
+            return start + min(character, end - start)
         segment = self.text[start:end]
-        if encoding == UTF32 or segment.isascii():
-            return start + max(0, min(character, len(segment)))
+        if segment.isascii():
+            return start + min(character, len(segment))
         units = 0
         for i, ch in enumerate(segment):
             if units >= character:
@@ -162,7 +166,13 @@ def scan(text: str) -> Scan:
     if len(cache) > 100_000:
         cache.clear()
     pos = 0
-    for line in text.split("\n"):
+    # Lines as the editor has them: a comment or an open string ends at a lone CR too.
+    if "\r" in text:
+        lines = split_lines(text)
+        breaks = [len(m.group()) for m in LINE_BREAK.finditer(text)] + [0]
+    else:
+        lines, breaks = text.split("\n"), None
+    for n, line in enumerate(lines):
         found = cache.get(line)
         if found is None:
             found = cache[line] = _scan_line(line)
@@ -171,7 +181,7 @@ def scan(text: str) -> Scan:
             tokens.extend([new(Token, (k, t, a + pos, b + pos, o)) for k, t, a, b, o in toks])
         if comms:
             comments.append((comms[0] + pos, comms[1] + pos))
-        pos += len(line) + 1
+        pos += len(line) + (breaks[n] if breaks is not None else 1)
     return Scan(tuple(tokens), tuple(comments))
 
 
@@ -311,7 +321,7 @@ def outline(text: str, sc: Scan) -> Outline:
 
 
 def _starts_line(text: str, offset: int) -> bool:
-    line_start = text.rfind("\n", 0, offset) + 1
+    line_start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
     return not text[line_start:offset].strip()
 
 

@@ -25,7 +25,7 @@ from segdsl.syntax.printer import (
     operand_text,
     string_text,
 )
-from segdsl.syntax.span import Span
+from segdsl.syntax.span import LINE_BREAK, Span, count_line_breaks, has_line_break, line_end
 
 #: Longest line the layout aims for. Comments, and single tokens longer than the
 #: space left, may run past it; nothing else does.
@@ -195,11 +195,11 @@ class _Formatter:
         which trail that line, and the rest, which go on lines of their own."""
         same, own = [], []
         for start, text in self.within(lo, hi):
-            (own if "\n" in self.text[lo:start] else same).append(text)
+            (own if has_line_break(self.text, lo, start) else same).append(text)
         return same, own
 
     def blank_between(self, lo: int, hi: int) -> bool:
-        return self.text.count("\n", lo, hi) >= 2
+        return count_line_breaks(self.text, lo, hi) >= 2
 
     def texts(self, lo: int, hi: int) -> list[str]:
         return [t for _, t in self.within(lo, hi)]
@@ -218,14 +218,15 @@ class _Formatter:
         self._module_gap(lines, prev_end, prev_line, len(self.text), None)
         if not lines:
             return ""
-        newline = "\r\n" if "\r\n" in self.text[: self.text.find("\n") + 1] else "\n"
+        first = LINE_BREAK.search(self.text)
+        newline = "\r\n" if first is not None and first.group() == "\r\n" else "\n"
         return (_render(lines) + "\n").replace("\n", newline)
 
     def _module_gap(self, lines, prev_end, prev_line, next_start, hoisted) -> None:
         """Comments between two segments (or the file's ends), one blank line kept
         between paragraphs of comments, and always one after a segment."""
         items = self.within(prev_end, next_start)
-        if prev_line is not None and items and "\n" not in self.text[prev_end : items[0][0]]:
+        if prev_line is not None and items and not has_line_break(self.text, prev_end, items[0][0]):
             prev_line.comments.append(items.pop(0)[1])
         after = prev_end
         for k, (start, text) in enumerate(items):
@@ -284,8 +285,7 @@ class _Formatter:
             if text[pos] in " \t\r\n":
                 pos += 1
             elif text[pos] == "#":
-                end = text.find("\n", pos)
-                pos = len(text) if end == -1 else end
+                pos = line_end(text, pos)
             else:
                 break
         return pos

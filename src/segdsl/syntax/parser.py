@@ -20,7 +20,7 @@ from segdsl.diagnostics import Diagnostic, error
 from segdsl.frozen import building
 from segdsl.syntax.keywords import KEYWORDS, grammar_text
 from segdsl.syntax.source import check_text, decode_source
-from segdsl.syntax.span import SourceFile, Span
+from segdsl.syntax.span import SourceFile, Span, line_end
 
 #: Deepest nesting of boolean operators accepted. Real rules stay under ten; the cap
 #: keeps every backend (Python's compiler, SQLite's parser, sqlglot) well inside its
@@ -646,8 +646,7 @@ def _unexpected_char(src: SourceFile, exc) -> Diagnostic:
     ch = src.text[pos] if pos < len(src.text) else ""
     sp = src.span(pos, pos + 1)
     if ch == '"':
-        line_end = src.text.find("\n", pos)
-        end = line_end if line_end != -1 else len(src.text)
+        end = line_end(src.text, pos)
         return error("E0012", "unterminated string", src.span(pos, end), label="this string has no closing quote",
                      help='close it with `"` on the same line; write \\" for a quote inside')
     if ch == "'":

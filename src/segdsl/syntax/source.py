@@ -2,7 +2,8 @@
 
 Rejected here, each with its position: invalid UTF-8 (by byte offset), NUL and other
 control characters, lone surrogates, bidirectional overrides (the "trojan source"
-characters), and inputs over the size cap. Tabs, newlines and carriage returns pass.
+characters), U+2028 and U+2029 outside strings, and inputs over the size cap. Tabs,
+newlines and carriage returns pass.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ _BIDI = {
 _REJECTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + "".join(_BIDI) + "]")
 
 
+#: Characters some viewers show as a line break and LSP, diffs and the grammar do not
+#: (U+0085, the other one, is a C1 control and rejected everywhere).
+_SEPARATORS = {"\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+#: A string (skipped: a separator in one is data), a comment, or a separator.
+_SEPARATOR_SCAN = re.compile(r'"(?:[^"\\\n\r]|\\[^\n\r])*"|#[^\n\r]*|[\u2028\u2029]')
+
+
 def decode_source(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagnostic]]:
     """Decode and validate ``data``; return the source, or ``None`` with diagnostics."""
     if len(data) > MAX_SOURCE_BYTES:
@@ -52,10 +60,10 @@ def decode_source(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagn
     try:
         text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        good = data[: data.rfind(b"\n", 0, exc.start) + 1].decode("utf-8", "replace")
-        src = SourceFile(path, good + data[len(good.encode("utf-8", "replace")) :].decode("utf-8", "replace"))
-        offset = src.offset_of(line, 1) + len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace"))
+        # Everything before the first bad byte decodes; replacing the bad bytes changes
+        # nothing before them, so the offset holds in the text shown with the diagnostic.
+        src = SourceFile(path, data.decode("utf-8", "replace"))
+        offset = len(data[: exc.start].decode("utf-8"))
         return src, [
             error(
                 "E0001",
@@ -90,12 +98,37 @@ def check_text(path: str, text: str) -> tuple[SourceFile | None, list[Diagnostic
             what = "NUL character"
             help_ = "remove it"
         else:
-            name = unicodedata.name(ch, "")
+            name = unicodedata.name(ch, "") or ("NEXT LINE" if ch == "\x85" else "")
             what = f"control character U+{code:04X}" + (f" ({name})" if name else "")
             help_ = "remove it"
         diags.append(error("E0002", f"{what} is not allowed", Span(path, i, i + 1), label="here", help=help_))
         if len(diags) >= 20:
             break
+    if not diags and ("\u2028" in text or "\u2029" in text):
+        diags = _separators(path, text)
     if diags:
         return src, diags
     return src, []
+
+
+def _separators(path: str, text: str) -> list[Diagnostic]:
+    """U+2028 and U+2029 outside strings: some viewers break the line there, the parser
+    and editors do not, so a reviewer could read a comment as code or the reverse."""
+    diags = []
+    for m in _SEPARATOR_SCAN.finditer(text):
+        found = m.group()
+        if found.startswith('"'):
+            continue
+        base = m.start()
+        for k, ch in enumerate(found):
+            if ch in _SEPARATORS:
+                where = "in a comment" if found.startswith("#") else "outside a string"
+                diags.append(error(
+                    "E0005", f"U+{ord(ch):04X} ({_SEPARATORS[ch]}) {where} is not allowed",
+                    Span(path, base + k, base + k + 1), label="here",
+                    help="some editors and viewers show a line break here and others do not; "
+                         "write a real line break, or remove it (inside a string it is allowed)",
+                ))
+                if len(diags) >= 20:
+                    return diags
+    return diags
