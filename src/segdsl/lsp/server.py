@@ -12,6 +12,7 @@ import asyncio
 import gc
 import importlib.util
 import logging
+import os
 from pathlib import Path
 
 import attrs
@@ -474,6 +475,22 @@ def on_formatting(ls: SegdslServer, params: types.DocumentFormattingParams) -> l
     if formatted is None or formatted == doc.text:
         return [] if formatted is not None else None  # syntax errors: the diagnostics show them
     return [types.TextEdit(ls.range(doc, 0, len(doc.text)), formatted)]
+
+
+# ------------------------------------------------------------------ test hook
+
+#: Not part of the protocol segdsl offers: with ``SEGDSL_LSP_DEBUG=1`` in its
+#: environment the server also answers this request with its copy of a buffer
+#: (``{"uri": ...}`` → ``{"text": ..., "version": ...}``), so a test can check that the
+#: copy is the editor's after every edit. Editors never send it.
+DEBUG_BUFFER = "segdsl/debug/buffer"
+
+if os.environ.get("SEGDSL_LSP_DEBUG") == "1":
+
+    @server.feature(DEBUG_BUFFER)
+    def debug_buffer(ls: SegdslServer, params) -> dict | None:
+        buf = ls.protocol.buffers.get(params.uri)
+        return None if buf is None else {"text": buf.text, "version": buf.version}
 
 
 def _not_a_refusal(record: logging.LogRecord) -> bool:
