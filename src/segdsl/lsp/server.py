@@ -500,7 +500,16 @@ def _not_a_refusal(record: logging.LogRecord) -> bool:
 
 
 def serve() -> None:
-    """Run the server on stdin/stdout until the client says exit."""
+    """Run the server on stdin/stdout until the client says exit. Exits with status 1
+    if the input could not be read as LSP frames (see :mod:`segdsl.lsp.framing`)."""
+    import sys
+
+    from segdsl.lsp.framing import LockedStdout, StrictStdin
+
     logging.basicConfig(level=logging.WARNING, format="segdsl-lsp %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_not_a_refusal)
-    server.start_io()
+    out = LockedStdout(sys.stdout.buffer)
+    stdin = StrictStdin(sys.stdin.buffer, out)
+    server.start_io(stdin, out)
+    if stdin.error is not None:
+        sys.exit(1)
