@@ -2,4 +2,6 @@
 
 from segdsl.lsp import serve
 
-serve()
+# Guarded: the sizing process (multiprocessing, spawn) imports this module as well.
+if __name__ == "__main__":
+    serve()

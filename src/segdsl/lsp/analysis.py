@@ -111,12 +111,18 @@ class ProjectState:
         self._pieces: dict[str, dict[str, list[tuple[str, ParseResult]]]] = {}
         self._docs: dict[str, Document] = {}
         self._schema: tuple[tuple[int, int] | None, Schema | None, list[Diagnostic]] | None = None
+        self._refresh = False
         self.snapshot: Snapshot | None = None
 
     # ------------------------------------------------------------------ inputs
 
     def refresh_files(self) -> None:
-        """Forget the file list and disk texts (after a save or a change on disk)."""
+        """Forget the file list and disk texts (after a save or a change on disk), before
+        the next analysis: one may be running in the server's worker thread now."""
+        self._refresh = True
+
+    def _forget(self) -> None:
+        self._refresh = False
         self._files = None
         self._disk.clear()
         self._schema = None
@@ -173,6 +179,8 @@ class ProjectState:
 
     def analyze(self, overlays: Mapping[str, tuple[str, int | None]]) -> Snapshot:
         """Check the project with ``overlays`` (path → open buffer text, version) over disk."""
+        if self._refresh:
+            self._forget()
         schema, schema_diags = self.schema()
         docs: dict[str, Document] = {}
         # Files on disk first, open buffers after: a name clash is then reported where
@@ -233,6 +241,13 @@ def build_document(
         cache.clear()
         cache.update(fresh)
     return Document(path, text, version, LineIndex(text), sc, out, pieces, problems)
+
+
+def lexical_document(path: str, text: str, version: int | None) -> Document:
+    """``text`` scanned but not parsed: what requests need of the current text (tokens,
+    declarations, positions) while its analysis has not caught up with it yet."""
+    sc = scan(text)
+    return Document(path, text, version, LineIndex(text), sc, outline(text, sc), [], [])
 
 
 def analyze_documents(

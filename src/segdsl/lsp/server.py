@@ -1,9 +1,12 @@
 """The segdsl language server (pygls, JSON-RPC over stdio).
 
 Every open ``.seg`` buffer belongs to the project found upward from its path; a change
-re-checks that project (the open buffers over the files on disk) and republishes the
-diagnostics of each of its open documents. Requests read the latest analysis; only
-segment sizes (a hover) run in a worker thread, and a hover never waits long for one.
+re-checks that project (the open buffers over the files on disk) in a worker thread
+(:mod:`segdsl.lsp.runs`) and then republishes the diagnostics of each of its open
+documents. Requests never wait for a check: they read the latest finished one, over a
+lexical view (tokens, declarations, positions) of the current text when the check has
+not caught up with it yet. Segment sizes (a hover) run in a worker thread too, and a
+hover never waits long for one.
 """
 
 from __future__ import annotations
@@ -32,19 +35,28 @@ from segdsl.lsp.analysis import (
     Where,
     analyze_documents,
     build_document,
+    lexical_document,
 )
 from segdsl.lsp.convert import lsp_range, to_lsp, uri_of
 from segdsl.lsp.sizing import SizeCache
 from segdsl.lsp.buffers import Buffers
-from segdsl.lsp.text import UTF8, UTF16, UTF32
+from segdsl.lsp.runs import Runner
+from segdsl.lsp.text import UTF8, UTF16, UTF32, LineIndex, clear_scan_cache
 from segdsl.project.workspace import CONFIG_NAME, find_project, load_workspace
 
 log = logging.getLogger("segdsl.lsp")
 
 _REQUEST_FAILED = int(types.LSPErrorCodes.RequestFailed)
+_CONTENT_MODIFIED = int(types.LSPErrorCodes.ContentModified)
 
 #: How long a hover waits for a segment's size before answering without it.
 HOVER_WAIT_SECONDS = 2.0
+#: How long a request waits for a running check before answering from the last one
+#: (over the current text), and how long when the document has never been checked.
+CHECK_WAIT_SECONDS = 0.2
+FIRST_CHECK_WAIT_SECONDS = 2.0
+#: How long after the last document closes the server releases what documents needed.
+IDLE_RELEASE_SECONDS = 30.0
 
 _COMPLETION_KIND = {
     "field": types.CompletionItemKind.Field,
@@ -71,23 +83,28 @@ class SegdslProtocol(LanguageServerProtocol):
         enc = str(getattr(self.workspace.position_encoding, "value", self.workspace.position_encoding) or UTF16)
         return enc if enc in (UTF16, UTF32, UTF8) else UTF16
 
+    # Plain functions, not generators as pygls's own: pygls files the future of each
+    # generator-run notification under a fresh id and never removes it (about 1.3 KB
+    # per keystroke, kept for the whole session). The handlers these call are plain too.
+
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         self.buffers.open(params.text_document)
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
-            yield handler, (params,), None
+        self._then(types.TEXT_DOCUMENT_DID_OPEN, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
         self.buffers.change(params, self.position_encoding())
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
-            yield handler, (params,), None
+        self._then(types.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         self.buffers.close(params.text_document.uri)
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
-            yield handler, (params,), None
+        self._then(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+    def _then(self, method: str, params) -> None:
+        if (handler := self.fm.features.get(method)) is not None:
+            handler(params)
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
@@ -109,6 +126,10 @@ class OpenDoc:
     problems: list[Located] = attrs.Factory(list)
     cache: dict = attrs.Factory(dict)
     snapshot: Snapshot | None = None
+    #: The current text scanned (not parsed), while ``snapshot`` has an older one.
+    lexical: Document | None = None
+    #: Whether the project's sizes were requested since this document opened.
+    sized: bool = False
 
 
 class SegdslServer(LanguageServer):
@@ -124,7 +145,10 @@ class SegdslServer(LanguageServer):
         self.projects: dict[str, ProjectState] = {}
         self.open_docs: dict[str, OpenDoc] = {}
         self.sizes = SizeCache()
+        self.runs = Runner()
         self._reported_crash = False
+        self._frozen = False
+        self._release: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ model
 
@@ -164,28 +188,79 @@ class SegdslServer(LanguageServer):
             return "", None
 
     def analyze(self, od: OpenDoc) -> None:
-        """Re-check ``od``'s project and publish diagnostics for its open documents."""
-        try:
-            if od.project is None:
-                text, version = self.text_of(od.uri)
-                doc = build_document(od.path, text, version, [], od.cache)
-                od.snapshot = analyze_documents(None, None, [], {od.path: doc})
+        """Re-check ``od``'s project in the worker thread; its open documents' diagnostics
+        are published when the check ends (unless newer text is waiting: see runs.py)."""
+        key = run_key(od)
+        self.runs.schedule(key, lambda: self._work(key), lambda snap: self._finished(key, snap), self._failed)
+
+    def _work(self, key: tuple[str, str]):
+        """The inputs of a check of ``key``, read now; the check itself for the worker."""
+        kind, name = key
+        if kind == "file":
+            od = self.open_docs.get(name)
+            if od is None or od.project is not None:
+                return None
+            text, version = self.text_of(od.uri)
+            path, cache = od.path, od.cache
+            return lambda: analyze_documents(None, None, [], {path: build_document(path, text, version, [], cache)})
+        state = self.projects.get(name)
+        members = [o for o in self.open_docs.values() if o.project == name]
+        if state is None or not members:
+            return None
+        overlays = {o.path: self.text_of(o.uri) for o in members}
+        return lambda: state.analyze(overlays)
+
+    def _finished(self, key: tuple[str, str], snapshot: Snapshot) -> None:
+        if not self._frozen:
+            # What exists after the first check (grammar tables, modules, the schema) lives
+            # as long as the session: keep it out of the collector's full passes, which
+            # would otherwise walk it all and stall a keystroke. Once only: objects frozen
+            # are never collected, so freezing every document would keep each one forever.
+            self._frozen = True
+            gc.freeze()
+        kind, name = key
+        if kind == "file":
+            od = self.open_docs.get(name)
+            if od is not None and od.project is None:
+                od.snapshot, od.lexical = snapshot, None
                 self.publish(od, od.problems)
-                return
-            state = self.projects[od.project]
-            members = [o for o in self.open_docs.values() if o.project == od.project]
-            overlays = {o.path: self.text_of(o.uri) for o in members}
-            snapshot = state.analyze(overlays)
+            return
+        members = [o for o in self.open_docs.values() if o.project == name]
+        for o in members:
+            o.snapshot, o.lexical = snapshot, None
+            self.publish(o, snapshot.diagnostics.get(o.path, []) + snapshot.global_problems)
+        if any(not o.sized for o in members) and snapshot.schema is not None and snapshot.project is not None:
             for o in members:
-                o.snapshot = snapshot
-                self.publish(o, snapshot.diagnostics.get(o.path, []) + snapshot.global_problems)
-        except Exception:
-            log.exception("analysis failed for %s", od.uri)
-            if not self._reported_crash:
-                self._reported_crash = True
-                self.window_show_message(types.ShowMessageParams(
-                    types.MessageType.Error,
-                    "segdsl: checking this file failed (a bug in segdsl); see the server log"))
+                o.sized = True
+            # Size the project's segments in the background, so the first hover has them.
+            self.sizes.request(list(snapshot.segments.values()), snapshot.schema, snapshot.project.data_dir)
+
+    def opened(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+
+    def closed(self) -> None:
+        """After a close: with no document left open, release what documents needed
+        (the sizing process, cached sizes and token lines) once idle for a while."""
+        if self.open_docs or self._release is not None:
+            return
+        self._release = asyncio.get_running_loop().call_later(IDLE_RELEASE_SECONDS, self._release_idle)
+
+    def _release_idle(self) -> None:
+        self._release = None
+        if not self.open_docs:
+            self.sizes.release()
+            clear_scan_cache()
+            gc.collect()
+
+    def _failed(self, exc: BaseException) -> None:
+        log.error("checking failed", exc_info=exc)
+        if not self._reported_crash:
+            self._reported_crash = True
+            self.window_show_message(types.ShowMessageParams(
+                types.MessageType.Error,
+                "segdsl: checking this file failed (a bug in segdsl); see the server log"))
 
     def publish(self, od: OpenDoc, items: list[Located]) -> None:
         snapshot = od.snapshot
@@ -199,17 +274,55 @@ class SegdslServer(LanguageServer):
         )
 
     def current(self, uri: str) -> tuple[Snapshot, Document] | None:
+        """The latest check of ``uri``'s project and ``uri``'s document at its current
+        text: the checked one, or a scan of the newer text (positions in a request refer
+        to the text the editor has now, never to an older one)."""
         od = self.open_docs.get(uri)
-        if od is None or od.snapshot is None:
+        if od is None:
             return None
-        doc = od.snapshot.documents.get(od.path)
-        return (od.snapshot, doc) if doc is not None else None
+        text, version = self.text_of(uri)
+        snapshot = od.snapshot
+        doc = snapshot.documents.get(od.path) if snapshot is not None else None
+        if doc is not None and (doc.text is text or doc.text == text):
+            return snapshot, doc
+        if od.lexical is None or od.lexical.text is not text:
+            od.lexical = lexical_document(od.path, text, version)
+        fresh = od.lexical
+        if snapshot is None:
+            return Snapshot(None, None, {od.path: fresh}, {}, {}, {}, []), fresh
+        return attrs.evolve(snapshot, documents={**snapshot.documents, od.path: fresh}), fresh
+
+    async def recent(self, uri: str) -> tuple[Snapshot, Document] | None:
+        """As :meth:`current`, after waiting a little for a check that is running (its
+        answer is more up to date): at most :data:`CHECK_WAIT_SECONDS`, or
+        :data:`FIRST_CHECK_WAIT_SECONDS` for a document never checked yet."""
+        od = self.open_docs.get(uri)
+        if od is not None and self.runs.busy(run_key(od)):
+            budget = CHECK_WAIT_SECONDS if od.snapshot is not None else FIRST_CHECK_WAIT_SECONDS
+            try:
+                await asyncio.wait_for(asyncio.shield(self.runs.settled(run_key(od))), budget)
+            except TimeoutError:
+                pass  # answer from the last check and the current text
+        return self.current(uri)
+
+    async def checked(self, uri: str) -> tuple[Snapshot, Document] | None:
+        """As :meth:`current`, once the check of the current text has finished (for
+        requests whose answer must hold for every file of the project, as a rename)."""
+        od = self.open_docs.get(uri)
+        if od is not None:
+            await self.runs.settled(run_key(od))
+        return self.current(uri)
 
     def offset(self, doc: Document, pos: types.Position) -> int:
         return doc.index.offset(pos.line, pos.character, self.encoding)
 
     def range(self, doc: Document, start: int, end: int) -> types.Range:
         return lsp_range(doc.index, start, end, self.encoding)
+
+
+def run_key(od: OpenDoc) -> tuple[str, str]:
+    """What one check covers: a project, or one file outside any project."""
+    return ("project", od.project) if od.project is not None else ("file", od.uri)
 
 
 def _outside(uri: str):
@@ -250,17 +363,10 @@ def initialized(ls: SegdslServer, params: types.InitializedParams) -> None:
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: SegdslServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.opened()
     od = ls.attach(params.text_document.uri)
     ls.open_docs[od.uri] = od
     ls.analyze(od)
-    # What exists now (grammar tables, schema, the project's parsed declarations) lives
-    # as long as the session: keep it out of the collector's full passes, which would
-    # otherwise walk it all and stall a keystroke for ~100 ms in a large project.
-    gc.freeze()
-    snapshot = od.snapshot
-    if snapshot is not None and snapshot.schema is not None and snapshot.project is not None:
-        # Size the project's segments in the background, so the first hover has them.
-        ls.sizes.request(list(snapshot.segments.values()), snapshot.schema, snapshot.project.data_dir)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -288,6 +394,7 @@ def did_close(ls: SegdslServer, params: types.DidCloseTextDocumentParams) -> Non
             ls.analyze(others[0])  # the closed buffer's unsaved text no longer counts
         else:
             del ls.projects[od.project]
+    ls.closed()
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -312,6 +419,7 @@ def did_change_watched(ls: SegdslServer, params: types.DidChangeWatchedFilesPara
 @server.feature(types.SHUTDOWN)
 def shutdown(ls: SegdslServer, params) -> None:
     ls.sizes.shutdown()
+    ls.runs.shutdown()
 
 
 # ------------------------------------------------------------------- requests
@@ -319,7 +427,7 @@ def shutdown(ls: SegdslServer, params) -> None:
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 async def on_hover(ls: SegdslServer, params: types.HoverParams) -> types.Hover | None:
-    found = ls.current(params.text_document.uri)
+    found = await ls.recent(params.text_document.uri)
     if found is None:
         return None
     snapshot, doc = found
@@ -361,8 +469,8 @@ async def _size_text(ls: SegdslServer, snapshot: Snapshot, name: str) -> str | N
     types.TEXT_DOCUMENT_COMPLETION,
     types.CompletionOptions(trigger_characters=[" ", '"', "[", "(", ","]),
 )
-def on_completion(ls: SegdslServer, params: types.CompletionParams) -> types.CompletionList | None:
-    found = ls.current(params.text_document.uri)
+async def on_completion(ls: SegdslServer, params: types.CompletionParams) -> types.CompletionList | None:
+    found = await ls.recent(params.text_document.uri)
     if found is None:
         return None
     snapshot, doc = found
@@ -384,8 +492,8 @@ def on_completion(ls: SegdslServer, params: types.CompletionParams) -> types.Com
 
 
 @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-def on_definition(ls: SegdslServer, params: types.DefinitionParams) -> list[types.Location] | None:
-    found = ls.current(params.text_document.uri)
+async def on_definition(ls: SegdslServer, params: types.DefinitionParams) -> list[types.Location] | None:
+    found = await ls.recent(params.text_document.uri)
     if found is None:
         return None
     snapshot, doc = found
@@ -397,8 +505,8 @@ def on_definition(ls: SegdslServer, params: types.DefinitionParams) -> list[type
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
-def on_references(ls: SegdslServer, params: types.ReferenceParams) -> list[types.Location] | None:
-    found = ls.current(params.text_document.uri)
+async def on_references(ls: SegdslServer, params: types.ReferenceParams) -> list[types.Location] | None:
+    found = await ls.recent(params.text_document.uri)
     if found is None:
         return None
     snapshot, doc = found
@@ -410,8 +518,8 @@ def on_references(ls: SegdslServer, params: types.ReferenceParams) -> list[types
 
 
 @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
-def on_prepare_rename(ls: SegdslServer, params: types.PrepareRenameParams):
-    found = ls.current(params.text_document.uri)
+async def on_prepare_rename(ls: SegdslServer, params: types.PrepareRenameParams):
+    found = await ls.recent(params.text_document.uri)
     if found is None:
         return None
     _, doc = found
@@ -422,8 +530,9 @@ def on_prepare_rename(ls: SegdslServer, params: types.PrepareRenameParams):
 
 
 @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
-def on_rename(ls: SegdslServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
-    found = ls.current(params.text_document.uri)
+async def on_rename(ls: SegdslServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+    # Every open file of the project is edited: wait for the check of their current texts.
+    found = await ls.checked(params.text_document.uri)
     if found is None:
         return None
     snapshot, doc = found
@@ -442,8 +551,8 @@ def on_rename(ls: SegdslServer, params: types.RenameParams) -> types.WorkspaceEd
 
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-def on_symbols(ls: SegdslServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol] | None:
-    found = ls.current(params.text_document.uri)
+async def on_symbols(ls: SegdslServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol] | None:
+    found = await ls.recent(params.text_document.uri)
     if found is None:
         return None
     _, doc = found
@@ -460,21 +569,27 @@ def on_symbols(ls: SegdslServer, params: types.DocumentSymbolParams) -> list[typ
 
 
 @server.feature(types.TEXT_DOCUMENT_FORMATTING)
-def on_formatting(ls: SegdslServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
-    found = ls.current(params.text_document.uri)
-    if found is None:
+async def on_formatting(ls: SegdslServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+    uri = params.text_document.uri
+    od = ls.open_docs.get(uri)
+    buf = ls.protocol.buffers.get(uri)
+    if od is None or buf is None:
         return None
-    _, doc = found
     if importlib.util.find_spec("segdsl.syntax.formatter") is None:
         ls.window_show_message(types.ShowMessageParams(
             types.MessageType.Warning, "segdsl: this version has no formatter (segdsl.syntax.formatter)"))
         return None
     from segdsl.syntax.formatter import format_source
 
-    formatted, _diagnostics = format_source(doc.text, doc.path)
-    if formatted is None or formatted == doc.text:
+    # The editor's text now, formatted in the worker thread (a large file takes seconds);
+    # the edit is computed against that very text, and refused if the text moved on.
+    text = buf.text
+    formatted, _diagnostics = await ls.runs.call(format_source, text, od.path)
+    if buf.text is not text and buf.text != text:
+        raise JsonRpcException("the document changed while it was being formatted", code=_CONTENT_MODIFIED)
+    if formatted is None or formatted == text:
         return [] if formatted is not None else None  # syntax errors: the diagnostics show them
-    return [types.TextEdit(ls.range(doc, 0, len(doc.text)), formatted)]
+    return [types.TextEdit(lsp_range(LineIndex(text), 0, len(text), ls.encoding), formatted)]
 
 
 # ------------------------------------------------------------------ test hook
@@ -494,9 +609,10 @@ if os.environ.get("SEGDSL_LSP_DEBUG") == "1":
 
 
 def _not_a_refusal(record: logging.LogRecord) -> bool:
-    """pygls logs every error response with a traceback; a refused rename is not a crash."""
+    """pygls logs every error response with a traceback; a refused rename, or a format
+    overtaken by an edit, is not a crash."""
     exc = record.exc_info[1] if record.exc_info else None
-    return not (isinstance(exc, JsonRpcException) and exc.code == _REQUEST_FAILED)
+    return not (isinstance(exc, JsonRpcException) and exc.code in (_REQUEST_FAILED, _CONTENT_MODIFIED))
 
 
 def serve() -> None:

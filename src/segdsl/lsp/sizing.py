@@ -1,9 +1,15 @@
 """Segment sizes for hovers: the project's CSV data, evaluated in memory, cached.
 
 Sizes are computed with :func:`segdsl.lifecycle.sizes.sizes_in_memory` at the current UTC date,
-for every segment of a project at once (one read of the data), in a worker thread, and
-kept per (data files' versions, schema version, as-of date, rule): a hover after the first
-one costs a dictionary lookup. Data directories holding more than :data:`MAX_DATA_BYTES` of CSV are not read.
+for every segment of a project at once (one read of the data), and kept per (data files'
+versions, schema version, as-of date, rule): a hover after the first one costs a
+dictionary lookup. Data directories holding more than :data:`MAX_DATA_BYTES` of CSV are not read.
+
+The computing happens in a separate process, started when first needed and stopped by
+:meth:`SizeCache.release` (the server calls it once no document has been open for a
+while): numpy, pyarrow and the data's working set (about 75 MB for the hospitality
+seeds) then leave with it, instead of staying in the server for the rest of the
+session, and the numeric work never competes with the server's own thread for the GIL.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import logging
+import multiprocessing
 import threading
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Hashable, Sequence
 from pathlib import Path
 
@@ -55,15 +63,54 @@ def _rule_key(segment: ir.Segment) -> Hashable:
         return repr(segment.rule)
 
 
+def _size_in_process(
+    segments: Sequence[ir.Segment], schema: Schema, data_dir: Path, as_of: dt.datetime
+) -> list[tuple[int, int]] | str:
+    """In the sizing process: each segment's (size, total), or why the data does not load."""
+    from segdsl.data.tables import DataError
+    from segdsl.lifecycle.sizes import sizes_in_memory
+
+    try:
+        return [(s.size, s.total) for s in sizes_in_memory(segments, schema, data_dir, as_of)]
+    except DataError as exc:
+        return str(exc)
+
+
 class SizeCache:
     def __init__(self) -> None:
+        # One thread waits on the sizing process and fills the cache; hovers never block on it.
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="segdsl-sizes")
         self._lock = threading.Lock()
         self._sizes: dict[tuple, SizeInfo] = {}
         self._pending: dict[tuple, concurrent.futures.Future] = {}
+        self._process: concurrent.futures.ProcessPoolExecutor | None = None
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.release()
+
+    def release(self) -> None:
+        """Stop the sizing process and forget every size: what the server holds for
+        sizes goes back to nothing. The next request starts afresh."""
+        with self._lock:
+            process, self._process = self._process, None
+            self._sizes.clear()
+        if process is not None:
+            process.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def running(self) -> bool:
+        """Whether a sizing process is up (for tests and the server's idle release)."""
+        return self._process is not None
+
+    def _worker(self) -> concurrent.futures.ProcessPoolExecutor:
+        with self._lock:
+            if self._process is None:
+                # spawn, not fork: the server has threads, and a forked copy of it would
+                # inherit their locks in whatever state they were.
+                self._process = concurrent.futures.ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            return self._process
 
     def _base(self, schema: Schema, data_dir: Path | None, as_of: dt.datetime) -> tuple | SizeInfo:
         if data_dir is None:
@@ -114,20 +161,22 @@ class SizeCache:
             return fut
 
     def _compute(self, base: tuple, segments: list[ir.Segment], schema: Schema, data_dir: Path, as_of) -> None:
-        from segdsl.data.tables import DataError
-        from segdsl.lifecycle.sizes import sizes_in_memory
-
         try:
-            sizes = sizes_in_memory(segments, schema, data_dir, as_of)
-        except DataError as exc:
-            info = SizeInfo(reason=f"the data does not load: {exc}")
-            results = {(base, _rule_key(s)): info for s in segments}
+            sizes = self._worker().submit(_size_in_process, segments, schema, data_dir, as_of).result()
+        except (BrokenProcessPool, concurrent.futures.CancelledError, RuntimeError) as exc:
+            # Released (or killed) while it ran: nothing to keep; a later hover asks again.
+            log.info("sizing stopped: %s", exc)
+            with self._lock:
+                self._pending.pop(base, None)
+            return
         except Exception as exc:
             log.exception("sizing failed")
-            info = SizeInfo(reason=f"sizing failed: {type(exc).__name__}: {exc}")
-            results = {(base, _rule_key(s)): info for s in segments}
+            sizes = f"sizing failed: {type(exc).__name__}: {exc}"
+        if isinstance(sizes, str):
+            reason = sizes if sizes.startswith("sizing failed") else f"the data does not load: {sizes}"
+            results = {(base, _rule_key(s)): SizeInfo(reason=reason) for s in segments}
         else:
-            results = {(base, _rule_key(s.segment)): SizeInfo(s.size, s.total, as_of.date()) for s in sizes}
+            results = {(base, _rule_key(s)): SizeInfo(size, total, as_of.date()) for s, (size, total) in zip(segments, sizes)}
         with self._lock:
             if len(self._sizes) > 50_000:  # edits leave old rules behind; start afresh
                 self._sizes.clear()

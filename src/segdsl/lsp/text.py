@@ -185,6 +185,11 @@ def scan(text: str) -> Scan:
     return Scan(tuple(tokens), tuple(comments))
 
 
+def clear_scan_cache() -> None:
+    """Forget the cached lines (the server calls it once no document is open)."""
+    _LINES.clear()
+
+
 def _scan_line(line: str) -> tuple[tuple, tuple]:
     toks = []
     comment: tuple = ()
