@@ -181,3 +181,17 @@ def test_cli_reports_a_line_separator_with_its_position(tmp_path: Path):
     assert "= help:" in out
     proc = run("fmt", "--check", "b.seg", cwd=tmp_path, code=1)
     assert "E0005" in proc.stdout + proc.stderr
+
+
+def test_imported_json_values_keep_unicode_line_separators():
+    """A CRM value may hold U+2028; in a .seg string it is allowed, so an imported rule
+    keeps it exactly (E0005 is for .seg text outside strings only)."""
+    from segdsl.interchange import import_json
+    from segdsl.schema.model import load_schema
+
+    schema, _ = load_schema(SCHEMA)
+    value = "a\u2028b\u2029c"
+    data = json.dumps({"id": "s", "rules": [{"field": "email", "operator": "eq", "value": value}]})
+    text, diags = import_json(data, "in.json", schema, "auto")
+    assert text is not None, diags
+    assert where_of(text).right.value == value

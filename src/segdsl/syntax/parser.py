@@ -19,7 +19,7 @@ from segdsl.syntax import ast
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.frozen import building
 from segdsl.syntax.keywords import KEYWORDS, grammar_text
-from segdsl.syntax.source import check_text, decode_source
+from segdsl.syntax.source import check_text, decode_source, line_separators
 from segdsl.syntax.span import SourceFile, Span, line_end
 
 #: Deepest nesting of boolean operators accepted. Real rules stay under ten; the cap
@@ -45,6 +45,8 @@ class ExprResult:
 def parse_bytes(path: str, data: bytes) -> ParseResult:
     """Parse a ``.seg`` file's raw bytes."""
     src, diags = decode_source(path, data)
+    if not diags and src is not None:
+        diags = line_separators(path, src.text)
     if diags or src is None:
         return ParseResult(src, None, tuple(diags))
     return _parse(src, "module")
@@ -53,6 +55,8 @@ def parse_bytes(path: str, data: bytes) -> ParseResult:
 def parse_source(path: str, text: str) -> ParseResult:
     """Parse a ``.seg`` module from text (an editor buffer, a test)."""
     src, diags = check_text(path, text)
+    if not diags and src is not None:
+        diags = line_separators(path, text)
     if diags or src is None:
         return ParseResult(src, None, tuple(diags))
     return _parse(src, "module")
@@ -61,6 +65,8 @@ def parse_source(path: str, text: str) -> ParseResult:
 def parse_expression(text: str, path: str = "<expr>") -> ExprResult:
     """Parse a bare rule, as given to ``--expr``."""
     src, diags = check_text(path, text)
+    if not diags and src is not None:
+        diags = line_separators(path, text)
     if diags or src is None:
         return ExprResult(src, None, tuple(diags))
     result = _parse(src, "expression")

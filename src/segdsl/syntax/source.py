@@ -2,8 +2,9 @@
 
 Rejected here, each with its position: invalid UTF-8 (by byte offset), NUL and other
 control characters, lone surrogates, bidirectional overrides (the "trojan source"
-characters), U+2028 and U+2029 outside strings, and inputs over the size cap. Tabs,
-newlines and carriage returns pass.
+characters), and inputs over the size cap. Tabs, newlines and carriage returns pass.
+:func:`line_separators` rejects U+2028 and U+2029 outside the strings of ``.seg`` text
+(the parser calls it; JSON and string values go through :func:`check_text` only).
 """
 
 from __future__ import annotations
@@ -104,17 +105,18 @@ def check_text(path: str, text: str) -> tuple[SourceFile | None, list[Diagnostic
         diags.append(error("E0002", f"{what} is not allowed", Span(path, i, i + 1), label="here", help=help_))
         if len(diags) >= 20:
             break
-    if not diags and ("\u2028" in text or "\u2029" in text):
-        diags = _separators(path, text)
     if diags:
         return src, diags
     return src, []
 
 
-def _separators(path: str, text: str) -> list[Diagnostic]:
-    """U+2028 and U+2029 outside strings: some viewers break the line there, the parser
-    and editors do not, so a reviewer could read a comment as code or the reverse."""
-    diags = []
+def line_separators(path: str, text: str) -> list[Diagnostic]:
+    """U+2028 and U+2029 outside the strings of ``.seg`` text (``E0005``): some viewers
+    break the line there, the parser and editors do not, so a reviewer could read a
+    comment as code or the reverse."""
+    if "\u2028" not in text and "\u2029" not in text:
+        return []
+    diags: list[Diagnostic] = []
     for m in _SEPARATOR_SCAN.finditer(text):
         found = m.group()
         if found.startswith('"'):
