@@ -187,7 +187,7 @@ def test_imported_json_values_keep_unicode_line_separators():
     """A CRM value may hold U+2028; in a .seg string it is allowed, so an imported rule
     keeps it exactly (E0005 is for .seg text outside strings only)."""
     from segdsl.interchange import import_json
-    from segdsl.schema.model import load_schema
+    from segdsl.check.traits import load_schema
 
     schema, _ = load_schema(SCHEMA)
     value = "a\u2028b\u2029c"
