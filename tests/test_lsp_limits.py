@@ -319,3 +319,47 @@ def test_the_sizing_process_goes_when_released():
         assert cache.lookup(ws.segments["lapsed"], ws.schema, ws.project.data_dir) is None
     finally:
         cache.shutdown()
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads processes from /proc")
+def test_the_sizing_process_ends_with_a_killed_server(raw_server, tmp_path: Path):
+    """An editor may kill its server outright: the sizing process must not outlive it."""
+    root = lsp_project(tmp_path / "orphan")
+    (root / "segdsl.toml").write_text(f'schema = "schema.toml"\ndata = "{ROOT / "seeds" / "hospitality"}"\n')
+    text = (ROOT / "examples" / "hospitality" / "segments.seg").read_text()
+    session = Session(raw_server(), root)
+    uri = (root / "a.seg").as_uri()
+    session.open(uri, text)
+    line = text.splitlines().index(next(line for line in text.splitlines() if "segment lapsed" in line))
+    _, hover = session.request("textDocument/hover", {
+        "textDocument": {"uri": uri}, "position": {"line": line, "character": len("segment la")}})
+    assert "size:" in hover["result"]["contents"]["value"]
+    server_pid = session.server.proc.pid
+    workers = children_of(server_pid)
+    assert workers, "sizes are computed in a child process"
+    session.server.proc.kill()
+    session.server.proc.wait(10)
+    deadline = time.monotonic() + 20
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in workers), "the sizing process outlived the server"

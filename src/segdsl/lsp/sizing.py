@@ -63,6 +63,24 @@ def _rule_key(segment: ir.Segment) -> Hashable:
         return repr(segment.rule)
 
 
+def _end_with_parent() -> None:
+    """In the sizing process: exit as soon as the server has, however it ended (an
+    editor may kill it outright). Its task queue never reports that by itself: the
+    process holds both ends of the pipe it reads."""
+    import multiprocessing.connection
+    import os
+
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - always a child
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="segdsl-sizes-parent", daemon=True).start()
+
+
 def _size_in_process(
     segments: Sequence[ir.Segment], schema: Schema, data_dir: Path, as_of: dt.datetime
 ) -> list[tuple[int, int]] | str:
@@ -109,7 +127,7 @@ class SizeCache:
                 # spawn, not fork: the server has threads, and a forked copy of it would
                 # inherit their locks in whatever state they were.
                 self._process = concurrent.futures.ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_end_with_parent)
             return self._process
 
     def _base(self, schema: Schema, data_dir: Path | None, as_of: dt.datetime) -> tuple | SizeInfo:
