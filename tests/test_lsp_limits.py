@@ -215,7 +215,7 @@ def test_requests_answer_while_a_long_check_runs(raw_server, tmp_path: Path):
     long before that change's diagnostics, and a burst of changes costs one more check,
     not one per change."""
     root = lsp_project(tmp_path / "big")
-    conditions = 12_000
+    conditions = 30_000
     text = "segment big {\n    where " + "\n      and ".join(f"ltv > {i}" for i in range(conditions)) + "\n}\n"
     uri = (root / "big.seg").as_uri()
     session = Session(raw_server(), root)

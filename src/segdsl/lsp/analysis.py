@@ -12,7 +12,7 @@ Nothing here knows about LSP; :mod:`segdsl.lsp.convert` turns the results into m
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 
 import attrs
@@ -168,17 +168,20 @@ class ProjectState:
 
     # ---------------------------------------------------------------- analysis
 
-    def document(self, path: str, text: str, version: int | None, problems: list[Diagnostic] = ()) -> Document:
+    def document(self, path: str, text: str, version: int | None, problems: list[Diagnostic] = (),
+                 scanned: MutableMapping[str, Document] | None = None) -> Document:
         cached = self._docs.get(path)
         if cached is not None and cached.text == text:
             cached.version = version
             return cached
-        doc = build_document(path, text, version, list(problems), self._pieces.setdefault(path, {}))
+        doc = build_document(path, text, version, list(problems), self._pieces.setdefault(path, {}), scanned)
         self._docs[path] = doc
         return doc
 
-    def analyze(self, overlays: Mapping[str, tuple[str, int | None]]) -> Snapshot:
-        """Check the project with ``overlays`` (path → open buffer text, version) over disk."""
+    def analyze(self, overlays: Mapping[str, tuple[str, int | None]],
+                scanned: MutableMapping[str, Document] | None = None) -> Snapshot:
+        """Check the project with ``overlays`` (path → open buffer text, version) over disk.
+        ``scanned`` is shared with the server's requests (see :func:`build_document`)."""
         if self._refresh:
             self._forget()
         schema, schema_diags = self.schema()
@@ -189,7 +192,7 @@ class ProjectState:
         for path in paths:
             if path in overlays:
                 text, version = overlays[path]
-                docs[path] = self.document(path, text, version)
+                docs[path] = self.document(path, text, version, scanned=scanned)
                 continue
             disk = self._disk_text(path)
             if disk is not None:
@@ -215,10 +218,21 @@ def build_document(
     version: int | None,
     problems: list[Diagnostic],
     cache: dict[str, list[tuple[str, ParseResult]]],
+    scanned: MutableMapping[str, Document] | None = None,
 ) -> Document:
-    """Scan and parse ``text``, reusing the pieces of ``cache`` whose text is unchanged."""
-    sc = scan(text)
-    out = outline(text, sc)
+    """Scan and parse ``text``, reusing the pieces of ``cache`` whose text is unchanged.
+
+    ``scanned`` (path → the lexical document of the latest text scanned) is shared with
+    the requests the server answers meanwhile: a scan made for either is made once, and
+    the scan of a check is there for requests before the check's slow part begins."""
+    known = scanned.get(path) if scanned is not None else None
+    if known is not None and known.text is text:
+        sc, out, index = known.scan, known.outline, known.index
+    else:
+        lexical = lexical_document(path, text, version)
+        sc, out, index = lexical.scan, lexical.outline, lexical.index
+        if scanned is not None:
+            scanned[path] = lexical
     pieces: list[Piece] = []
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         problems = problems + [
@@ -240,7 +254,7 @@ def build_document(
             pieces.append(Piece(start, synthetic, result))
         cache.clear()
         cache.update(fresh)
-    return Document(path, text, version, LineIndex(text), sc, out, pieces, problems)
+    return Document(path, text, version, index, sc, out, pieces, problems)
 
 
 def lexical_document(path: str, text: str, version: int | None) -> Document:

@@ -42,6 +42,8 @@ class Runner:
     def __init__(self) -> None:
         self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="segdsl-check")
         self._runs: dict[Hashable, _Run] = {}
+        #: How long the last check of each key took, in seconds.
+        self.durations: dict[Hashable, float] = {}
 
     def schedule(self, key: Hashable, job: Job, done: Callable[[Any], None],
                  failed: Callable[[BaseException], None]) -> None:
@@ -63,6 +65,7 @@ class Runner:
                 work = run.job()
                 if work is None:
                     return
+                started = loop.time()
                 try:
                     result = await loop.run_in_executor(self._worker, work)
                 except Exception as exc:  # noqa: BLE001 - reported, and the server goes on
@@ -70,6 +73,8 @@ class Runner:
                         continue
                     run.failed(exc)
                     return
+                finally:
+                    self.durations[key] = loop.time() - started
                 if run.stale:
                     continue  # the inputs changed meanwhile: check the newest instead
                 try:
@@ -80,6 +85,9 @@ class Runner:
         finally:
             if self._runs.get(key) is run:
                 del self._runs[key]
+
+    def forget(self, key: Hashable) -> None:
+        self.durations.pop(key, None)
 
     def busy(self, key: Hashable) -> bool:
         return key in self._runs

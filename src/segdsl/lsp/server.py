@@ -126,8 +126,8 @@ class OpenDoc:
     problems: list[Located] = attrs.Factory(list)
     cache: dict = attrs.Factory(dict)
     snapshot: Snapshot | None = None
-    #: The current text scanned (not parsed), while ``snapshot`` has an older one.
-    lexical: Document | None = None
+    #: The text handed to the latest check (it is scanned first: see ``recent``).
+    checking: str | None = None
     #: Whether the project's sizes were requested since this document opened.
     sized: bool = False
 
@@ -146,8 +146,9 @@ class SegdslServer(LanguageServer):
         self.open_docs: dict[str, OpenDoc] = {}
         self.sizes = SizeCache()
         self.runs = Runner()
+        #: path → the latest text of an open document scanned, by a check or a request.
+        self.scanned: dict[str, Document] = {}
         self._reported_crash = False
-        self._frozen = False
         self._release: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ model
@@ -201,33 +202,30 @@ class SegdslServer(LanguageServer):
             if od is None or od.project is not None:
                 return None
             text, version = self.text_of(od.uri)
-            path, cache = od.path, od.cache
-            return lambda: analyze_documents(None, None, [], {path: build_document(path, text, version, [], cache)})
+            path, cache, scanned = od.path, od.cache, self.scanned
+            od.checking = text
+            return lambda: analyze_documents(None, None, [], {path: build_document(path, text, version, [], cache, scanned)})
         state = self.projects.get(name)
         members = [o for o in self.open_docs.values() if o.project == name]
         if state is None or not members:
             return None
         overlays = {o.path: self.text_of(o.uri) for o in members}
-        return lambda: state.analyze(overlays)
+        for o in members:
+            o.checking = overlays[o.path][0]
+        scanned = self.scanned
+        return lambda: state.analyze(overlays, scanned)
 
     def _finished(self, key: tuple[str, str], snapshot: Snapshot) -> None:
-        if not self._frozen:
-            # What exists after the first check (grammar tables, modules, the schema) lives
-            # as long as the session: keep it out of the collector's full passes, which
-            # would otherwise walk it all and stall a keystroke. Once only: objects frozen
-            # are never collected, so freezing every document would keep each one forever.
-            self._frozen = True
-            gc.freeze()
         kind, name = key
         if kind == "file":
             od = self.open_docs.get(name)
             if od is not None and od.project is None:
-                od.snapshot, od.lexical = snapshot, None
+                od.snapshot = snapshot
                 self.publish(od, od.problems)
             return
         members = [o for o in self.open_docs.values() if o.project == name]
         for o in members:
-            o.snapshot, o.lexical = snapshot, None
+            o.snapshot = snapshot
             self.publish(o, snapshot.diagnostics.get(o.path, []) + snapshot.global_problems)
         if any(not o.sized for o in members) and snapshot.schema is not None and snapshot.project is not None:
             for o in members:
@@ -285,24 +283,37 @@ class SegdslServer(LanguageServer):
         doc = snapshot.documents.get(od.path) if snapshot is not None else None
         if doc is not None and (doc.text is text or doc.text == text):
             return snapshot, doc
-        if od.lexical is None or od.lexical.text is not text:
-            od.lexical = lexical_document(od.path, text, version)
-        fresh = od.lexical
+        fresh = self.scanned.get(od.path)
+        if fresh is None or (fresh.text is not text and fresh.text != text):
+            fresh = self.scanned[od.path] = lexical_document(od.path, text, version)
         if snapshot is None:
             return Snapshot(None, None, {od.path: fresh}, {}, {}, {}, []), fresh
         return attrs.evolve(snapshot, documents={**snapshot.documents, od.path: fresh}), fresh
 
     async def recent(self, uri: str) -> tuple[Snapshot, Document] | None:
-        """As :meth:`current`, after waiting a little for a check that is running (its
-        answer is more up to date): at most :data:`CHECK_WAIT_SECONDS`, or
-        :data:`FIRST_CHECK_WAIT_SECONDS` for a document never checked yet."""
+        """As :meth:`current`, after waiting a little for a check that is running: up to
+        :data:`CHECK_WAIT_SECONDS` for it to end (:data:`FIRST_CHECK_WAIT_SECONDS` for a
+        document never checked), unless checks of this project take longer than that
+        anyway. If the running check is of the current text, its scan of that text is
+        waited for: it is all a request needs, and the check makes it first (scanning
+        here too would only share the CPU with the check)."""
         od = self.open_docs.get(uri)
-        if od is not None and self.runs.busy(run_key(od)):
-            budget = CHECK_WAIT_SECONDS if od.snapshot is not None else FIRST_CHECK_WAIT_SECONDS
-            try:
-                await asyncio.wait_for(asyncio.shield(self.runs.settled(run_key(od))), budget)
-            except TimeoutError:
-                pass  # answer from the last check and the current text
+        if od is None:
+            return None
+        key = run_key(od)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        budget = CHECK_WAIT_SECONDS if od.snapshot is not None else FIRST_CHECK_WAIT_SECONDS
+        if self.runs.durations.get(key, 0.0) > budget:
+            budget = 0.0  # a long check: the last one's results over the current text
+        while self.runs.busy(key):
+            text, _ = self.text_of(uri)
+            scanned = self.scanned.get(od.path)
+            ready = scanned is not None and scanned.text is text
+            limit = FIRST_CHECK_WAIT_SECONDS if od.checking is text and not ready else budget
+            if loop.time() - start >= limit:
+                break
+            await asyncio.sleep(0.005)
         return self.current(uri)
 
     async def checked(self, uri: str) -> tuple[Snapshot, Document] | None:
@@ -387,6 +398,8 @@ def did_save(ls: SegdslServer, params: types.DidSaveTextDocumentParams) -> None:
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: SegdslServer, params: types.DidCloseTextDocumentParams) -> None:
     od = ls.open_docs.pop(params.text_document.uri, None)
+    if od is not None and not any(o.path == od.path for o in ls.open_docs.values()):
+        ls.scanned.pop(od.path, None)
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
     if od is not None and od.project is not None:
         others = [o for o in ls.open_docs.values() if o.project == od.project]
@@ -394,6 +407,9 @@ def did_close(ls: SegdslServer, params: types.DidCloseTextDocumentParams) -> Non
             ls.analyze(others[0])  # the closed buffer's unsaved text no longer counts
         else:
             del ls.projects[od.project]
+            ls.runs.forget(run_key(od))
+    elif od is not None:
+        ls.runs.forget(run_key(od))
     ls.closed()
 
 
