@@ -17,6 +17,36 @@ from segdsl.lifecycle.state import encode_key, members_hash
 CHANNEL_FIELDS = {"email": ["key", "email"], "sms": ["key", "phone"], "push": ["key"]}
 TEMP = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
 
+#: A contact schema with a channel per kind of consent, for the sync tests.
+CONTACT_SCHEMA = """
+entity = "contact"
+table = "contacts"
+key = "contact_id"
+[fields.contact_id]
+type = "int"
+nullable = false
+[fields.email]
+type = "text"
+[fields.phone]
+type = "text"
+[fields.email_opt_in]
+type = "bool"
+[fields.sms_opt_in]
+type = "bool"
+[fields.push_opt_in]
+type = "bool"
+[fields.score]
+type = "int"
+[channels.email]
+address = "email"
+consent = "email_opt_in"
+[channels.sms]
+address = "phone"
+consent = "sms_opt_in"
+[channels.push]
+consent = "push_opt_in"
+"""
+
 
 def read_rows(path: Path) -> list[dict]:
     """JSONL or CSV rows (CSV cells as the sync writes them: NULL empty, lists `;`-joined)."""

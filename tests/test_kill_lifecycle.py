@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from fork_runner import ForkRunner
+from lifecycle_checks import CONTACT_SCHEMA as SCHEMA
 from lifecycle_checks import Receiver, leftovers, read_rows, sync_set
 from test_refresh import fresh_pg_schema
 
@@ -35,34 +36,6 @@ from segdsl.project.workspace import load_workspace
 
 KILLS = 20
 SEGMENTS = ("everyone", "high", "scored")
-SCHEMA = """
-entity = "contact"
-table = "contacts"
-key = "contact_id"
-[fields.contact_id]
-type = "int"
-nullable = false
-[fields.email]
-type = "text"
-[fields.phone]
-type = "text"
-[fields.email_opt_in]
-type = "bool"
-[fields.sms_opt_in]
-type = "bool"
-[fields.push_opt_in]
-type = "bool"
-[fields.score]
-type = "int"
-[channels.email]
-address = "email"
-consent = "email_opt_in"
-[channels.sms]
-address = "phone"
-consent = "sms_opt_in"
-[channels.push]
-consent = "push_opt_in"
-"""
 SEGS = """
 segment everyone { refresh daily where score >= 0 or score is null }
 segment high { refresh daily where score >= 80 }

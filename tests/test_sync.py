@@ -17,6 +17,7 @@ import pytest
 import test_refresh as common
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lifecycle_checks import CONTACT_SCHEMA as SCHEMA
 from lifecycle_checks import Receiver, leftovers, sync_set
 from test_refresh import ROOT, day, name_project, refresh_json, seg_files
 
@@ -57,34 +58,6 @@ def change_files(folder: Path) -> list[Path]:
 # ------------------------------------------------------------------- consent, property
 
 
-SCHEMA = """
-entity = "contact"
-table = "contacts"
-key = "contact_id"
-[fields.contact_id]
-type = "int"
-nullable = false
-[fields.email]
-type = "text"
-[fields.phone]
-type = "text"
-[fields.email_opt_in]
-type = "bool"
-[fields.sms_opt_in]
-type = "bool"
-[fields.push_opt_in]
-type = "bool"
-[fields.score]
-type = "int"
-[channels.email]
-address = "email"
-consent = "email_opt_in"
-[channels.sms]
-address = "phone"
-consent = "sms_opt_in"
-[channels.push]
-consent = "push_opt_in"
-"""
 
 SEGMENTS = """
 segment scored { refresh daily where score >= 50 }
