@@ -124,6 +124,10 @@ class ForkRunner:
         ``stall``: see :func:`_slow_disk`."""
         self.count += 1
         stdout, stderr = self.workdir / f"run{self.count}.out", self.workdir / f"run{self.count}.err"
+        # Made here, not only in the child: a run killed before it opened them has
+        # printed nothing, and ``output`` reads that as empty.
+        stdout.touch()
+        stderr.touch()
         pid = self._ask({"args": [str(a) for a in args], "stdout": str(stdout), "stderr": str(stderr),
                          "env": {**self.env, **(env or {})}, "cwd": str(cwd) if cwd else None,
                          "slow_disk": slow_disk, "stall": stall})["pid"]
