@@ -193,3 +193,19 @@ def test_missing_source_data_is_a_clear_error(tmp_path):
     (project / "segdsl.toml").write_text('schema = "schema.toml"\ndata = "../data"\n')
     proc = run("size", str(project / "segments.seg"), "--as-of", "2026-11-01", code=1)
     assert "handicaps.csv" in proc.stderr and "no data for the source `handicaps`" in proc.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`segdsl size ... | head -1`: the reader is gone before the output is written; the
+    command stops as SIGPIPE would stop it, with no internal error and no traceback."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE
+    try:
+        proc = subprocess.run([SEGDSL, "size", *HOSPITALITY, "--as-of", "2026-11-01"], cwd=ROOT,
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141, proc.stderr.decode()
+    assert proc.stderr.decode() == ""

@@ -68,6 +68,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # The reader went away (`segdsl size ... | head`): stop quietly, as a program
+            # ended by SIGPIPE does. Python would flush stdout again at exit, so it is
+            # pointed at /dev/null first.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             from segdsl.data.tables import DataError
             from segdsl.data.engines import EngineError
