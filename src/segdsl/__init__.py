@@ -38,6 +38,10 @@ _EXPORTS = {
     "preview_refresh": "segdsl.api",
     "expression_segment": "segdsl.api",
     "parse_as_of": "segdsl.api",
+    # who is in a segment, and why
+    "show": "segdsl.api.inspect",
+    "explain_member": "segdsl.api.inspect",
+    "history": "segdsl.api.inspect",
     # diagnostics
     "render": "segdsl.api",
     "summary": "segdsl.api",
@@ -65,6 +69,10 @@ _EXPORTS = {
     "FormattedFile": "segdsl.project.sources",
     "RefreshPreview": "segdsl.lifecycle.preview",
     "SegmentChange": "segdsl.lifecycle.preview",
+    "ShowResult": "segdsl.api.inspect",
+    "MemberTrace": "segdsl.api.inspect",
+    "TraceNode": "segdsl.backends.memory.trace",
+    "HistoryEvent": "segdsl.lifecycle.inspect",
     "ParseResult": "segdsl.syntax.parser",
     "ExprResult": "segdsl.syntax.parser",
     "CheckResult": "segdsl.check.checker",
@@ -132,6 +140,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
         summary,
         version,
     )
+    from segdsl.api.inspect import MemberTrace, ShowResult, explain_member, history, show
+    from segdsl.backends.memory.trace import TraceNode
     from segdsl.backends.sql.compile import SqlResult
     from segdsl.backends.sql.targets import Target
     from segdsl.check.checker import CheckResult
@@ -140,6 +150,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from segdsl.diagnostics import Diagnostic, Severity
     from segdsl.explanations import Explanation, codes, explain
     from segdsl.interchange import export_json, import_json
+    from segdsl.lifecycle.inspect import HistoryEvent
     from segdsl.lifecycle.preview import RefreshPreview, SegmentChange
     from segdsl.lifecycle.sizes import Overlap, Size
     from segdsl.lifecycle.state import StateError

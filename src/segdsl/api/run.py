@@ -297,3 +297,9 @@ def _data(workspace: Workspace, data: PathLike | None) -> Path:
     if folder is None:
         raise UsageError("no data: pass data=DIR or dsn=URL, or set `data` in segdsl.toml", "data")
     return folder
+
+
+def data_folder(workspace: Workspace, data: PathLike | None) -> Path:
+    """The CSV data to evaluate on: ``data``, else the project's; a
+    :class:`UsageError` when there is none."""
+    return _data(workspace, data)

@@ -44,6 +44,8 @@ LAZY_COMMANDS = {
     "members": "segdsl.cli.lifecycle:members",
     "plan": "segdsl.cli.plan:plan",
     "explain": "segdsl.cli.explain:explain",
+    "show": "segdsl.cli.inspect:show",
+    "history": "segdsl.cli.inspect:history",
 }
 
 

@@ -9,7 +9,7 @@ Python values of :mod:`segdsl.data.tables`. Every driver import is lazy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,38 @@ class Engine:
         except Exception as exc:  # driver-specific error classes
             if cursors:
                 self.conn.rollback()
+            raise EngineError(f"{self.family}: {str(exc).strip()}") from exc
+
+    def stream(self, sql: str, params: Mapping[str, Any] | tuple | None = None, *,
+               batch: int = 10_000) -> Iterator[tuple]:
+        """The rows of one query, read ``batch`` at a time (see ``Target.stream_cursor``),
+        so a result of millions of rows never sits in memory whole. Closing the
+        iterator early closes the cursor."""
+        how = self.target.stream_cursor
+        try:
+            if how == "named":
+                cur = self.conn.cursor(name="segdsl_stream")
+            elif how == "unbuffered":
+                import pymysql.cursors
+
+                cur = self.conn.cursor(pymysql.cursors.SSCursor)
+            else:
+                cur = self.conn.cursor()
+            try:
+                if how == "fetchmany" and not self.target.cursors:
+                    cur.execute(sql, params if isinstance(params, tuple) else dict(params or {}))
+                else:
+                    cur.execute(sql, params or None)
+                while True:
+                    rows = cur.fetchmany(batch)
+                    if not rows:
+                        return
+                    yield from rows
+            finally:
+                cur.close()
+        except Exception as exc:  # driver-specific error classes
+            if self.target.cursors:
+                self.rollback()
             raise EngineError(f"{self.family}: {str(exc).strip()}") from exc
 
     def begin(self) -> None:

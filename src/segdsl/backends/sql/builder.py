@@ -94,15 +94,16 @@ class Builder:
 
     # -- statements
 
-    def statements(self, plan: Plan, form: str, view_name: str) -> list:
+    def statements(self, plan: Plan, form: str, view_name: str, *, columns=(), limit: int | None = None) -> list:
         """The statement(s) of ``form`` for the plan's blocks, under the profile's and the
-        segments' CTEs."""
+        segments' CTEs; a ``select`` lists the key, then ``columns``, and keeps ``limit``
+        members."""
         key = self.column(self.schema.key)
         # Nodes built directly: the fluent builders (select().from_()...) copy and parse.
         if form == "count":
             columns = [exp.Alias(this=exp.Count(this=exp.Star()), alias=exp.to_identifier("size", quoted=True))]
         else:
-            columns = [key]
+            columns = [key, *(self.column(f) for f in columns if f.column != self.schema.key.column)]
         # Built in the order of the text but for the profile, built last: parameters
         # p1, p2, ... follow the rule and t1, t2, ... (the profile's) come after them.
         segments = self.segment_ctes(plan)
@@ -113,6 +114,8 @@ class Builder:
         if form == "select":
             # Text keys in code point order, the order of the in-memory member lists.
             select.set("order", exp.Order(expressions=[self.code_point_order(self.schema.key, key.copy())]))
+            if limit is not None:
+                select.set("limit", exp.Limit(expression=exp.Literal.number(int(limit))))
             return [select]
         view = exp.to_table(view_name, quoted=True)
         if self.t.replace_view:

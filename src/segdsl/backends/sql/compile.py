@@ -7,15 +7,16 @@ by sqlglot; no text is cut out of or spliced into generated SQL.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from segdsl import ir
 from segdsl.diagnostics import Diagnostic, error
-from segdsl.schema.model import Schema
+from segdsl.schema.model import Field, Schema
 from segdsl.backends.sql.builder import Builder, Unsupported, generate_sql
-from segdsl.backends.sql.references import plan_references
+from segdsl.backends.sql.references import Plan, plan_references
 from segdsl.backends.sql.targets import get_target
 
 FORMS = ("select", "count", "view")
@@ -46,11 +47,15 @@ def compile_rule(
     params: bool = False,
     view_name: str = "segment",
     pretty: bool = True,
+    columns: Sequence[Field] = (),
+    limit: int | None = None,
 ) -> SqlResult:
     """Compile one rule over ``schema.table`` in the given form.
 
     ``as_of`` pins the evaluation instant; ``None`` uses the database's clock (in UTC).
     With ``params`` every value is a bound parameter and ``SqlResult.params`` holds them.
+    ``columns`` (form ``select`` only) selects these fields of each member after its key,
+    traits computed as the rule's are; ``limit`` keeps the first members in key order.
     """
     tgt = get_target(target)
     if tgt is None:
@@ -60,13 +65,34 @@ def compile_rule(
     builder = Builder(schema, tgt, as_of, params)
     node = ir.negation_normal_form(rule)
     plan = plan_references(node, schema)
+    if columns:
+        plan = _with_columns(plan, columns)
     try:
         builder.check_depth(plan, rule)
-        statements = builder.statements(plan, form, view_name)
+        statements = builder.statements(plan, form, view_name, columns=columns, limit=limit)
         sql = tuple(generate_sql(tgt, s, pretty, rule) for s in statements)
     except Unsupported as exc:
         return SqlResult((), {}, (exc.diagnostic,))
     return SqlResult(sql, builder.params, ())
+
+
+def _with_columns(plan: Plan, columns: Sequence[Field]) -> Plan:
+    """The plan with the traits among ``columns`` in the profile and read by the main
+    block; none of them may stay NULL where its count or sum is 0 (see
+    ``references._traits_read``), as it is shown, not only tested."""
+    extra = [f for f in columns if f.derive is not None]
+    if not extra:
+        return plan
+    derived = {f.name: f for f in plan.derived}
+    for f in extra:
+        derived.setdefault(f.name, f)
+    main = plan.main
+    traits = {f.name: f for f in main.traits}
+    for f in extra:
+        traits.setdefault(f.name, f)
+    main = attrs.evolve(main, traits=tuple(traits.values()))
+    return attrs.evolve(plan, blocks=(*plan.blocks[:-1], main), derived=tuple(derived.values()),
+                        bare=plan.bare - {f.name for f in extra})
 
 
 def compile_segment(segment: ir.Segment, schema: Schema, **kw) -> SqlResult:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from segdsl.backends.sql.targets import Target, family_target
-from segdsl.ir.semantics import scale_decimal, timestamp_text, utc_instant
+from segdsl.ir.semantics import UTC, scale_decimal, timestamp_text, unscale, utc_instant
 from segdsl.schema.model import Field, Kind, Schema, split_table_name
 
 # ----------------------------------------------------------------------- values
@@ -62,6 +62,48 @@ def param_value(t: Target, kind: Kind, value: Any) -> Any:
         case dt.datetime() if t.timestamps == "text":
             return timestamp_text(value)
     return storage_value(t, kind, value)
+
+
+def python_value(t: Target, f: Field, value: Any) -> Any:
+    """The inverse of :func:`storage_value`: a value the driver of target ``t`` read from
+    a column of field ``f``, as :mod:`segdsl.data.tables` decodes it (None for NULL)."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray, memoryview)):  # binary text columns
+        value = bytes(value).decode("utf-8")
+    match f.kind:
+        case Kind.TAGS:
+            return frozenset(json.loads(value) if isinstance(value, str) else value)
+        case Kind.BOOL:
+            return bool(value)
+        case Kind.INT:
+            return int(value)
+        case Kind.FLOAT:
+            return float(value)
+        case Kind.DECIMAL:
+            if t.decimals == "scaled":
+                return unscale(int(value), f.type.scale or 0)
+            return value if isinstance(value, Decimal) else Decimal(str(value))
+        case Kind.DATE:
+            if isinstance(value, str):
+                return dt.date.fromisoformat(value)
+            return value.date() if isinstance(value, dt.datetime) else value
+        case Kind.TIMESTAMP:
+            if isinstance(value, str):
+                value = dt.datetime.fromisoformat(value)
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+def select_equal(t: Target, table: str, columns: Sequence[str], column: str) -> str:
+    """SELECT of ``columns`` from the rows of ``table`` whose ``column`` equals one bound
+    parameter (``t.param_marker``): the value never becomes part of the statement."""
+    from sqlglot import exp
+
+    exprs = [exp.Column(this=exp.to_identifier(c, quoted=True)) for c in columns]
+    where = exp.EQ(this=exp.Column(this=exp.to_identifier(column, quoted=True)), expression=exp.Var(this=t.param_marker))
+    sql = exp.Select(expressions=exprs, from_=exp.From(this=table_ref(t, table)), where=exp.Where(this=where))
+    return sql.sql(t.dialect, identify=True)
 
 
 def _target(target: Target | str) -> Target:

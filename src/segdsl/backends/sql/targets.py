@@ -106,6 +106,10 @@ class Target:
     #: Whether statements run in a cursor, and a failed statement leaves a transaction
     #: that must be rolled back (psycopg, PyMySQL).
     cursors: bool = False
+    #: How a large result is read a batch at a time: "fetchmany" (the driver's cursor
+    #: already streams), "named" (a server-side cursor, psycopg) or "unbuffered" (an
+    #: unbuffered cursor, PyMySQL): the client never holds the whole result.
+    stream_cursor: str = "fetchmany"
     #: How many rows are loaded at once: "copy" (COPY ... FROM STDIN), "arrow" (one
     #: Arrow table, inserted with INSERT ... SELECT) or "executemany".
     bulk_load: str = "executemany"
@@ -173,7 +177,7 @@ _FAMILIES = {
     "postgres": Target(
         "postgres", "postgres", tags="array", ascii_lower="translate", bare_bool=True,
         backslash_text="escape_string", code_point_collation="C", clock="at_time_zone",
-        column_types=_POSTGRES_TYPES, param_marker="%s", cursors=True, bulk_load="copy",
+        column_types=_POSTGRES_TYPES, param_marker="%s", cursors=True, stream_cursor="named", bulk_load="copy",
         serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", lock_rows=" FOR UPDATE",
         begin_read="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         ddl_lock="SELECT pg_advisory_xact_lock(7327301)", array_params=True, returning=True,
@@ -211,6 +215,7 @@ _FAMILIES = {
         },
         key_text_type="VARCHAR(255)", key_collations=("utf8mb4_nopad_bin", "utf8mb4_0900_bin"), bare_bool=True,
         backslash_text="hex", binary_text=True, clock="utc_date", named_params=False, param_marker="%s", cursors=True,
+        stream_cursor="unbuffered",
         # GET_LOCK is the session's until it ends, a kill -9 included; names are
         # server-wide, so the database's name is part of it.
         transactional_ddl=False, load_lock="SELECT GET_LOCK(CONCAT('segdsl db load ', DATABASE()), 3600)",
