@@ -38,10 +38,13 @@ def sql_target(name: str) -> Target:
 
     target = get_target(name)
     if target is None:
-        from segdsl.backends.sql.targets import dialect_names
-        from segdsl.check.suggest import did_you_mean
+        from segdsl.backends.sql.targets import DIALECT_ALIASES, dialect_name, dialect_names
+        from segdsl.check.suggest import closest
 
-        hint = did_you_mean(name, dialect_names()) or f"choose from: {', '.join(dialect_names())}"
+        # Suggested from the real names and the aliases, always as the real name.
+        best = closest(name.lower(), [*dialect_names(), *DIALECT_ALIASES])
+        hint = (f"did you mean `{dialect_name(best[0])}`?" if best
+                else f"choose from: {', '.join(dialect_names())}")
         raise UsageError(f"unknown dialect `{name}`; {hint}", "target")
     return target
 

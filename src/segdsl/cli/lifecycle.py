@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from segdsl.cli.common import fail, fail_on_errors, load, parse_as_of, relevant, report, stamp, usage
+from segdsl.data.dsn import DSN_FORMS
 from segdsl.project.errors import UsageError
 
 _STATE_HELP = ("The state store: a SQLite file path or a Postgres DSN. Default: Postgres when --dsn is a "
@@ -67,7 +68,7 @@ def _shown(location) -> str:
               help="Refresh only this segment, due or not, manual included (repeatable).")
 @click.option("--state", metavar="PATH|DSN", help=_STATE_HELP)
 @click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL",
-              help="Evaluate on a database (a Postgres URL, duckdb:PATH or sqlite:PATH; env: SEGDSL_DSN). "
+              help=f"Evaluate on a database ({DSN_FORMS}; env: SEGDSL_DSN). "
               "A Postgres DSN also holds the state. Default: in memory, on the project's CSV data.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -26,6 +26,7 @@ from segdsl.cli.common import (
     usage,
 )
 from segdsl.diagnostics import render_all_text, render_json, summary_line
+from segdsl.data.dsn import DSN_FORMS
 from segdsl.project.errors import UsageError
 
 
@@ -217,8 +218,7 @@ def _jsonable(params: dict) -> dict:
 @click.option("--segment", "-s", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
 @as_of_option("now")
 @click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL",
-              help="Size on a database: a Postgres URL, mysql://USER@HOST/DB, duckdb:PATH or sqlite:PATH "
-              "(env: SEGDSL_DSN). "
+              help=f"Size on a database: {DSN_FORMS} (env: SEGDSL_DSN). "
               "Default: in memory, on the project's CSV data.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 @click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
@@ -318,7 +318,8 @@ def _print_overlap_matrix(rows: list[dict], overlaps: list[dict]) -> None:
     width = max(len(n) for n in names) + 4
     cells = [[f"{both.get((a, b), r['size']) if a != b else r['size']:,}" for b in names[: i + 1]]
              for i, (a, r) in enumerate(zip(names, rows))]
-    cell = max(len(c) for row in cells for c in row) + 2
+    # As wide as the widest number and the widest column label, so labels never touch.
+    cell = max(max(len(c) for row in cells for c in row), len(f"({len(names)})")) + 2
     click.echo("")
     click.echo("members shared by each pair (the diagonal is the segment's size)")
     click.echo(" " * width + "".join(f"{f'({j + 1})':>{cell}}" for j in range(len(names))))
@@ -337,7 +338,7 @@ def db() -> None:
 @db.command("load")
 @click.argument("project_dir", required=False, default=".", type=click.Path(exists=True, file_okay=False))
 @click.option("--dsn", envvar="SEGDSL_DSN", required=True, metavar="URL",
-              help="A Postgres URL, mysql://USER@HOST/DB, duckdb:PATH or sqlite:PATH (env: SEGDSL_DSN).")
+              help=f"The database: {DSN_FORMS} (env: SEGDSL_DSN).")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 def db_load(project_dir, dsn, data_dir):
     """Create the project's tables and load its CSV data, replacing them as one unit:

@@ -131,6 +131,11 @@ def connect(dsn: str, *, create: bool = True) -> Engine:
     """Open ``dsn``: a Postgres URL or keyword string, ``duckdb:PATH`` or ``sqlite:PATH``
     (``:memory:`` for an in-memory database). Without ``create``, a database file that
     does not exist is an error, rather than created empty."""
+    from segdsl.data.dsn import unknown_scheme
+
+    problem = unknown_scheme(dsn)
+    if problem is not None:
+        raise EngineError(problem)
     if dsn.startswith(("mysql://", "mariadb://")):
         return _connect_mysql(dsn)
     if dsn.startswith(("duckdb:", "sqlite:")) and not create:

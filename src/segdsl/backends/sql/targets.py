@@ -232,14 +232,31 @@ def family_target(family: str) -> Target:
     return _FAMILIES[family]
 
 
+#: Other names people give the dialects sqlglot knows: alias → sqlglot's name. The one
+#: table of them (``--target``, the API's ``target=``).
+DIALECT_ALIASES = {
+    "postgresql": "postgres", "pg": "postgres", "pgsql": "postgres",
+    "mssql": "tsql", "sqlserver": "tsql", "sql_server": "tsql", "sql-server": "tsql", "azuresql": "tsql",
+    "mariadb": "mysql",
+    "bq": "bigquery", "googlesql": "bigquery",
+    "sparksql": "spark", "spark-sql": "spark", "spark_sql": "spark",
+    "sqlite3": "sqlite",
+    "oracledb": "oracle",
+}
+
+
+def dialect_name(dialect: str) -> str:
+    """sqlglot's name for ``dialect``: lower-cased, an alias replaced by its dialect."""
+    name = dialect.lower()
+    return DIALECT_ALIASES.get(name, name)
+
+
 @functools.cache
 def get_target(dialect: str) -> Target | None:
     """The target for a sqlglot dialect name, or None if sqlglot does not know it."""
     from sqlglot.dialects.dialect import Dialect
 
-    name = dialect.lower()
-    if name == "postgresql":
-        name = "postgres"
+    name = dialect_name(dialect)
     try:
         Dialect.get_or_raise(name)
     except ValueError:

@@ -1,0 +1,100 @@
+"""End to end: everyday command-line use behaves as it says (dialect names, database
+addresses, readable output), run as the installed `segdsl` script."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEGDSL = shutil.which("segdsl", path=str(Path(sys.executable).parent)) or "segdsl"
+HOSPITALITY = ROOT / "examples" / "hospitality"
+
+
+def run(*args: str, cwd: Path = ROOT, code: int | None = 0, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    proc = subprocess.run([SEGDSL, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if code is not None:
+        assert proc.returncode == code, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+# ------------------------------------------------------------------ --target
+
+
+@pytest.mark.parametrize(("alias", "quote"), [("mssql", "["), ("sqlserver", "["), ("SQLServer", "["),
+                                              ("postgresql", '"'), ("mariadb", "`"), ("tsql", "[")])
+def test_target_accepts_sqlglot_names_and_common_aliases(alias, quote):
+    out = run("compile", "-e", "ltv > 5", "--target", alias, cwd=HOSPITALITY).stdout
+    assert f"{quote}ltv" in out
+
+
+def test_target_alias_compiles_as_its_dialect():
+    a = run("compile", "-e", "ltv > 5", "--target", "mssql", cwd=HOSPITALITY).stdout
+    b = run("compile", "-e", "ltv > 5", "--target", "tsql", cwd=HOSPITALITY).stdout
+    assert a == b
+
+
+def test_unknown_target_suggests_a_real_dialect():
+    err = run("compile", "-e", "ltv > 5", "--target", "sqlservr", cwd=HOSPITALITY, code=2).stderr
+    assert "unknown dialect `sqlservr`; did you mean `tsql`?" in err
+    err = run("compile", "-e", "ltv > 5", "--target", "xyzzy", cwd=HOSPITALITY, code=2).stderr
+    assert "choose from:" in err and "tsql" in err and "postgres" in err
+
+
+# ------------------------------------------------------------------ --dsn
+
+
+def test_unknown_dsn_scheme_names_the_supported_ones():
+    err = run("size", "segments.seg", "--dsn", "foo:bar", cwd=HOSPITALITY, code=1).stderr
+    assert "unknown database scheme `foo:`" in err
+    assert "missing" not in err
+    for scheme in ("postgresql://", "mysql://", "mariadb://", "duckdb:PATH", "sqlite:PATH"):
+        assert scheme in err
+    err = run("size", "segments.seg", "--dsn", "postgress://u@h/db", cwd=HOSPITALITY, code=1).stderr
+    assert "did you mean `postgres`?" in err
+
+
+@pytest.mark.parametrize("command", [("size",), ("db", "load")])
+def test_dsn_help_lists_every_scheme(command):
+    from segdsl.data.dsn import DSN_SCHEMES
+
+    out = run(*command, "--help").stdout
+    flat = " ".join(out.split())
+    for scheme in DSN_SCHEMES:
+        assert f"{scheme}:" in flat, scheme
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_tables_not_loaded_names_db_load_and_creates_no_file(tmp_path, engine):
+    path = tmp_path / f"crm.{engine}"
+    err = run("size", "segments.seg", "--dsn", f"{engine}:{path}", cwd=HOSPITALITY, code=1).stderr
+    assert "segdsl db load" in err
+    assert not path.exists()
+
+
+def test_empty_duckdb_database_says_tables_are_not_loaded(tmp_path):
+    import duckdb
+
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    err = run("size", "segments.seg", "--dsn", f"duckdb:{path}", cwd=HOSPITALITY, code=1).stderr
+    assert "none of the project's tables" in err and "segdsl db load" in err
+
+
+# ------------------------------------------------------------------ --overlap
+
+
+def test_overlap_header_is_readable_at_small_numbers():
+    out = run("size", "segments.seg", "-s", "board_members", "-s", "gmail_gold", "--overlap",
+              "--as-of", "2026-11-01", cwd=HOSPITALITY).stdout
+    header = next(line for line in out.splitlines() if "(1)" in line and "(2)" in line and "board" not in line)
+    assert "(1)  (2)" in header or "(1)   (2)" in header
+    assert ")(" not in out
