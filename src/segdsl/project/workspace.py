@@ -235,6 +235,14 @@ def load_context(start: Path, schema_path: Path | None = None) -> Workspace:
     return Workspace(project, schema, diagnostics=(*diags, *more))
 
 
+def _refers_to(d: Diagnostic, broken: set[str], sources: dict[str, SourceFile]) -> bool:
+    """Whether ``d`` is an unknown segment that is only unknown because its declaration
+    has a syntax error (reported already)."""
+    if d.code != "E0108" or d.span is None or not broken or d.span.path not in sources:
+        return False
+    return sources[d.span.path].text[d.span.start:d.span.end] in broken
+
+
 def project_files(project: Project) -> list[Path]:
     """Every ``.seg`` file of ``project``, in path order, skipping hidden directories
     and what is not a file (a folder named ``exports.seg`` is not a source)."""
@@ -294,6 +302,7 @@ def _load(
     requested: list[str] = []
     sources: dict[str, SourceFile] = {}
     modules: dict[str, ast.Module] = {}
+    broken: set[str] = set()  # declarations that do not parse: their errors say it all
     for path in files:
         shown = display_path(path)
         if path in wanted:
@@ -313,11 +322,14 @@ def _load(
         if result.source is not None:
             sources[shown] = result.source
         diagnostics.extend(result.diagnostics)
-        if result.module is not None:
-            modules[shown] = result.module
+        # A file with syntax errors still has its other declarations checked.
+        module = result.module or result.partial
+        if module is not None:
+            modules[shown] = module
+        broken.update(result.broken)
     if schema is None:
         return Workspace(project, None, sources, modules, diagnostics=tuple(diagnostics), requested=tuple(requested))
     checked = check_modules(modules.values(), schema)
-    diagnostics.extend(checked.diagnostics)
+    diagnostics.extend(d for d in checked.diagnostics if not _refers_to(d, broken, sources))
     return Workspace(project, schema, sources, modules, dict(checked.segments), dict(checked.journeys),
                      tuple(diagnostics), tuple(requested))

@@ -20,7 +20,7 @@ from segdsl.diagnostics import Diagnostic, error
 from segdsl.frozen import building
 from segdsl.syntax.keywords import KEYWORDS, grammar_text
 from segdsl.syntax.source import check_text, decode_source, line_separators
-from segdsl.syntax.span import SourceFile, Span, line_end
+from segdsl.syntax.span import SourceFile, Span, line_end, line_starts, split_lines
 
 #: Deepest nesting of boolean operators accepted. Real rules stay under ten; the cap
 #: keeps every backend (Python's compiler, SQLite's parser, sqlglot) well inside its
@@ -31,8 +31,14 @@ MAX_DEPTH = 48
 @attrs.frozen
 class ParseResult:
     source: SourceFile | None
+    #: The whole module; None when the text has errors.
     module: ast.Module | None
     diagnostics: tuple[Diagnostic, ...]
+    #: When ``module`` is None for errors in some declarations: the declarations that
+    #: parsed cleanly (checked as usual, so one bad declaration hides nothing else) ...
+    partial: ast.Module | None = None
+    #: ... and the names of those that did not (a reference to one is no new error).
+    broken: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -99,11 +105,30 @@ def lark_parser(start: str):
 
 
 def _parse(src: SourceFile, start: str) -> ParseResult:
+    text, lists = _lift_member_lists(src.text) if start == "module" else (src.text, {})
+    result, diags = _parse_piece(src, text, lists, 0, start)
+    if diags:
+        if start == "module":
+            return _recover(src, text, lists, diags)
+        return ParseResult(src, None, tuple(diags))
+    if start == "module":
+        return ParseResult(src, _module(src, result), ())
+    return ParseResult(src, result, ())  # type: ignore[arg-type]
+
+
+def _module(src: SourceFile, declarations) -> ast.Module:
+    comments = tuple(ast.Comment(token[2], src.span(token[0], token[1])) for token in find_comments(src.text))
+    segments = tuple(r for r in declarations if isinstance(r, ast.SegmentDef))
+    journeys = tuple(r for r in declarations if isinstance(r, ast.Journey))
+    return ast.Module(src.path, segments, comments, journeys)
+
+
+def _parse_piece(src: SourceFile, text: str, lists: dict[int, int], offset: int, start: str):
+    """Parse ``text``, found at ``offset`` of the source (the whole source, or one
+    declaration of it): the result and the diagnostics, every span in source offsets."""
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-    text, lists = _lift_member_lists(src.text) if start == "module" else (src.text, {})
-    builder = _Builder(src, lists)
-    comments: list[ast.Comment] = []
+    builder = _Builder(src, lists, offset)
     parser = lark_parser(start)
     try:
         with building():  # a parse tree and an AST of a few objects per token
@@ -111,23 +136,85 @@ def _parse(src: SourceFile, start: str) -> ParseResult:
             # Callbacks are applied to the finished tree without recursion (see _Builder).
             result = builder.build(tree)
     except _Abort as exc:
-        return ParseResult(src, None, (exc.diagnostic,))
+        return None, [exc.diagnostic]
     except UnexpectedCharacters as exc:
-        return ParseResult(src, None, (_unexpected_char(src, exc),))
+        return None, [_unexpected_char(src, exc, offset)]
     except UnexpectedToken as exc:
-        return ParseResult(src, None, (_unexpected_token(src, exc, parser),))
+        return None, [_unexpected_token(src, exc, parser, text, offset)]
     except UnexpectedInput as exc:  # pragma: no cover - other Lark errors
-        pos = getattr(exc, "pos_in_stream", None) or len(src.text)
-        return ParseResult(src, None, (error("E0010", "syntax error", src.span(pos, pos)),))
-    if builder.diagnostics:
-        return ParseResult(src, None, tuple(builder.diagnostics))
-    for token in find_comments(src.text):
-        comments.append(ast.Comment(token[2], src.span(token[0], token[1])))
-    if start == "module":
-        segments = tuple(r for r in result if isinstance(r, ast.SegmentDef))
-        journeys = tuple(r for r in result if isinstance(r, ast.Journey))
-        return ParseResult(src, ast.Module(src.path, segments, tuple(comments), journeys), ())
-    return ParseResult(src, result, ())  # type: ignore[arg-type]
+        pos = offset + (getattr(exc, "pos_in_stream", None) or len(text))
+        return None, [error("E0010", "syntax error", src.span(pos, pos))]
+    return result, builder.diagnostics
+
+
+def _recover(src: SourceFile, text: str, lists: dict[int, int], whole: list[Diagnostic]) -> ParseResult:
+    """The file has errors: parse it again one declaration at a time, so an error in one
+    declaration hides nothing in the others. A declaration starts at a keyword that can
+    start one (``segment``, ``journey``, ...) outside braces, or at the start of a line
+    even inside unclosed braces (a missing ``}`` ends its declaration at the next one).
+    Each piece is parsed once, so recovery stays linear in the text."""
+    diags: list[Diagnostic] = []
+    good: list = []
+    broken: list[str] = []
+    for begin, end, name in _declarations(text):
+        result, found = _parse_piece(src, text[begin:end], lists, begin, "module")
+        if found:
+            diags.extend(found)
+            if name is not None:
+                broken.append(name)
+        else:
+            good.extend(result)
+    if not diags:  # pragma: no cover - every piece parses alone: report the whole file's errors
+        return ParseResult(src, None, tuple(whole))
+    return ParseResult(src, None, tuple(diags), _module(src, good), tuple(broken))
+
+
+def _declarations(text: str) -> list[tuple[int, int, str | None]]:
+    """Where each declaration of ``text`` starts and ends, and its name when it has one,
+    from the forgiving token scan (strings and comments never start one). The text
+    before the first declaration (comments) is a piece of its own."""
+    from segdsl.syntax.tokens import scan_line
+
+    starters, kinds = _declaration_keywords()
+    cuts: list[list] = [[0, None]]  # [start, name]
+    depth = 0
+    prev = pending = None  # the previous word; a kind keyword (`static`) waiting for `segment`
+    named = False  # the next word is the name of the declaration just cut
+    for line_start, line in zip(line_starts(text), split_lines(text)):
+        first_on_line = True
+        for kind, word, a, _b, _open in scan_line(line):
+            at = line_start + a
+            name_position = named  # `segment segment {`: a (bad) name, not a new declaration
+            if named:
+                cuts[-1][1] = word if kind == "name" and word not in KEYWORDS else None
+                named = False
+            if pending is not None and word != "segment":
+                pending = None
+            if kind == "punct" and word in "{}":
+                depth = depth + 1 if word == "{" else max(0, depth - 1)
+            elif (kind == "name" and word in starters and not name_position
+                  and (depth == 0 or first_on_line or pending is not None)):
+                if word in kinds:
+                    pending = at
+                elif not (word == "segment" and prev == "in"):
+                    begin = at if pending is None else pending
+                    if begin > 0:
+                        cuts.append([begin, None])
+                    depth, pending, named = 0, None, True
+            prev = word
+            first_on_line = False
+    ends = [c[0] for c in cuts[1:]] + [len(text)]
+    return [(c[0], e, c[1]) for c, e in zip(cuts, ends)]
+
+
+@functools.cache
+def _declaration_keywords() -> tuple[frozenset[str], frozenset[str]]:
+    """The keywords that can start a declaration, read from the grammar (what the parser
+    accepts at the start of a module), and among them the kinds that precede ``segment``."""
+    lark = lark_parser("module")
+    words = frozenset(lark.get_terminal(t).pattern.value for t in lark.parse_interactive("").accepts()
+                      if t != "$END")
+    return words | {"segment"}, words - {"segment", "journey"}
 
 
 def find_comments(text: str) -> list[tuple[int, int, str]]:
@@ -216,9 +303,13 @@ class _Builder:
     Each callback receives its children (already built) and the span of the whole rule,
     keywords included (Lark's ``propagate_positions``)."""
 
-    def __init__(self, src: SourceFile, lists: dict[int, int] | None = None):
+    def __init__(self, src: SourceFile, lists: dict[int, int] | None = None, offset: int = 0):
         self.src = src
         self.lists = lists or {}  # the member lists _lift_member_lists blanked: start -> end
+        # Where the parsed text starts in the source (one declaration, when recovering
+        # from an error): Lark's positions are relative to it; use _tok and the spans
+        # given to each callback, never a token's own position.
+        self.offset = offset
         self.diagnostics: list[Diagnostic] = []
         self.depth: dict[int, int] = {}
 
@@ -243,9 +334,9 @@ class _Builder:
                     del values[len(values) - n :]
                 meta = node.meta
                 span = (
-                    self.src.span(meta.start_pos, meta.end_pos)
+                    self.src.span(meta.start_pos + self.offset, meta.end_pos + self.offset)
                     if not meta.empty
-                    else self.src.span(0, 0)
+                    else self.src.span(self.offset, self.offset)
                 )
                 values.append(getattr(self, node.data)(args, span))
             else:
@@ -254,7 +345,7 @@ class _Builder:
         return result
 
     def _tok(self, tok) -> Span:
-        return self.src.span(tok.start_pos, tok.end_pos)
+        return self.src.span(tok.start_pos + self.offset, tok.end_pos + self.offset)
 
     def _nest(self, node, *children):
         depth = 1 + max((self.depth.get(id(c), 0) for c in children), default=0)
@@ -546,7 +637,7 @@ class _Builder:
         return ast.TimestampLit(value.astimezone(dt.timezone.utc), str(tok), span)
 
     def _string(self, tok) -> ast.StringLit:
-        return self._string_at(str(tok), tok.start_pos)
+        return self._string_at(str(tok), tok.start_pos + self.offset)
 
     def _string_at(self, text: str, start: int) -> ast.StringLit:
         """The string literal ``text`` (quotes included) found at offset ``start``."""
@@ -647,8 +738,8 @@ def _expected_text(expected) -> str:
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def _unexpected_char(src: SourceFile, exc) -> Diagnostic:
-    pos = exc.pos_in_stream
+def _unexpected_char(src: SourceFile, exc, offset: int = 0) -> Diagnostic:
+    pos = exc.pos_in_stream + offset
     ch = src.text[pos] if pos < len(src.text) else ""
     sp = src.span(pos, pos + 1)
     if ch == '"':
@@ -672,15 +763,53 @@ def _unexpected_char(src: SourceFile, exc) -> Diagnostic:
 
 
 
-def _unexpected_token(src: SourceFile, exc, parser) -> Diagnostic:
+#: Each opening bracket → the terminal and the text that close it.
+_CLOSING = {"(": ("RPAR", ")"), "[": ("RSQB", "]"), "{": ("RBRACE", "}")}
+
+
+def _open_brackets(text: str, upto: int) -> list[tuple[str, int]]:
+    """The brackets still open at offset ``upto`` of ``text``, innermost last, with
+    their offsets (strings and comments skipped, by the forgiving token scan)."""
+    from segdsl.syntax.tokens import scan_line
+
+    stack: list[tuple[str, int]] = []
+    for line_start, line in zip(line_starts(text), split_lines(text)):
+        if line_start >= upto:
+            break
+        for kind, word, a, _b, _open in scan_line(line):
+            if line_start + a >= upto:
+                break
+            if kind != "punct":
+                continue
+            if word in _CLOSING:
+                stack.append((word, line_start + a))
+            elif stack and word == _CLOSING[stack[-1][0]][1]:
+                stack.pop()
+    return stack
+
+
+def _unexpected_token(src: SourceFile, exc, parser, text: str | None = None, offset: int = 0) -> Diagnostic:
     tok = exc.token
     expected = set(exc.expected or ())
+    text = src.text if text is None else text
+    at = tok.start_pos if tok.type != "$END" and tok.start_pos is not None else len(text)
+    opened = _open_brackets(text, at)
+    # A closing bracket is worth suggesting only where one of its kind is open.
+    open_kinds = {b for b, _ in opened}
+    expected -= {closing for bracket, (closing, _) in _CLOSING.items() if bracket not in open_kinds}
     if tok.type == "$END":
-        pos = len(src.text.rstrip())
+        # The text ends where its innermost bracket could close: that bracket is the problem.
+        if opened and _CLOSING[opened[-1][0]][0] in expected:
+            bracket, where = opened[-1]
+            closing = _CLOSING[bracket][1]
+            sp = src.span(offset + where, offset + where + 1)
+            return error("E0010", f"`{bracket}` is never closed", sp, label=f"this `{bracket}` has no matching `{closing}`",
+                         help=f"add `{closing}` where it ends")
+        pos = offset + len(text.rstrip())
         return error("E0010", "unexpected end of input", src.span(pos, pos), label="the rule stops here",
                      help=f"expected {_expected_text(expected)}")
-    start = tok.start_pos if tok.start_pos is not None else len(src.text)
-    end = tok.end_pos if tok.end_pos is not None else start
+    start = tok.start_pos + offset
+    end = tok.end_pos + offset if tok.end_pos is not None else start
     sp = src.span(start, end)
     value = str(tok)
     help_ = f"expected {_expected_text(expected)}"
