@@ -98,3 +98,32 @@ def test_overlap_header_is_readable_at_small_numbers():
     header = next(line for line in out.splitlines() if "(1)" in line and "(2)" in line and "board" not in line)
     assert "(1)  (2)" in header or "(1)   (2)" in header
     assert ")(" not in out
+
+
+# ------------------------------------------------------------------ help texts
+
+
+def test_a_source_column_used_as_a_field_suggests_the_aggregate():
+    out = run("check", "-e", "amount_inr > 5", cwd=HOSPITALITY, code=1).stdout
+    assert "unknown field `amount_inr`" in out
+    assert "`sum(bookings.amount_inr) > 5`" in out
+    assert "`count(bookings where amount_inr > 5) >= 1`" in out
+    out = run("check", "-e", "nights >= 3", cwd=HOSPITALITY, code=1).stdout
+    assert "total_nights" not in out and "`sum(bookings.nights) >= 3`" in out
+
+
+@pytest.mark.parametrize(("project", "field", "entity"), [("hospitality", "ltv", "guest"), ("golf", "handicap", "member")])
+def test_help_examples_come_from_the_projects_own_schema(project, field, entity):
+    cwd = ROOT / "examples" / project
+    out = run("check", "-e", "ltv > 1 and and", cwd=cwd, code=1).stdout
+    assert f"a condition starts with a field, e.g. `{field} " in out
+    assert "count_guests" not in out
+    other = "ltv" if project == "golf" else "handicap"
+    assert f"`{other}" not in out.split("help:")[-1]
+
+
+def test_a_keyword_as_a_segment_name_gets_an_example_for_the_entity(tmp_path):
+    bad = tmp_path / "kw.seg"
+    bad.write_text("segment where { where handicap > 1.0 }\n")
+    out = run("check", str(bad), "--schema", str(ROOT / "examples" / "golf" / "schema.toml"), code=1).stdout
+    assert "choose another name, e.g. `where_members`" in out and "_guests" not in out

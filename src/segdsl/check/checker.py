@@ -32,7 +32,7 @@ from segdsl.check.predicates import (
     MAX_DIGITS,
     PredicateChecks,
 )
-from segdsl.check.messages import example_condition, first_time_field, kind_name
+from segdsl.check.messages import example_condition, first_time_field, kind_name, source_column_help
 from segdsl.diagnostics import Diagnostic, Label, error, warning
 from segdsl.frozen import building
 from segdsl.schema.model import ORDERED, Field, FieldType, Kind, Schema
@@ -299,6 +299,7 @@ class Checker(PredicateChecks):
 
     def expr(self, e: ast.Expr) -> ir.Node | None:
         """``e`` typed and lowered, or None after a diagnostic: one method per node class."""
+        self.predicate = e  # the innermost node being checked, for examples in help texts
         return _EXPR[e.__class__](self, e)
 
     def _bool_op(self, e: ast.BoolOp) -> ir.Node | None:
@@ -374,7 +375,9 @@ class Checker(PredicateChecks):
         ref = operand.field if isinstance(operand, ast.DaysSince) else operand
         f = self.schema.field(ref.name)
         if f is None:
-            help_ = did_you_mean(ref.name, self.schema.fields)
+            # A source's column used as a field: the aggregate is meant, not a similar name.
+            help_ = (source_column_help(ref.name, self.schema, getattr(self, "predicate", None))
+                     or did_you_mean(ref.name, self.schema.fields))
             if help_ is None and ref.name in self.known_segments:
                 help_ = f"`{ref.name}` is a segment; test membership with `in segment {ref.name}`"
             self.diags.append(

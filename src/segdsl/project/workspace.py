@@ -18,6 +18,7 @@ import attrs
 
 from segdsl import ir
 from segdsl.check.checker import check_modules
+from segdsl.check.messages import with_schema_examples
 from segdsl.diagnostics import Diagnostic, Severity, error
 from segdsl.project.errors import UsageError
 from segdsl.check.traits import load_schema
@@ -118,7 +119,10 @@ class Workspace:
         sources = dict(self.sources)
         if parsed.source is not None:
             sources[path] = parsed.source
-        diagnostics = [*self.diagnostics, *parsed.diagnostics]
+        found = parsed.diagnostics
+        if self.schema is not None:
+            found = tuple(with_schema_examples(d, self.schema) for d in found)
+        diagnostics = [*self.diagnostics, *found]
         rule = None
         if parsed.expr is not None and self.schema is not None:
             rule, diags = check_expression(parsed.expr, self.schema, self.segments)
@@ -329,6 +333,7 @@ def _load(
         broken.update(result.broken)
     if schema is None:
         return Workspace(project, None, sources, modules, diagnostics=tuple(diagnostics), requested=tuple(requested))
+    diagnostics = [with_schema_examples(d, schema) for d in diagnostics]
     checked = check_modules(modules.values(), schema)
     diagnostics.extend(d for d in checked.diagnostics if not _refers_to(d, broken, sources))
     return Workspace(project, schema, sources, modules, dict(checked.segments), dict(checked.journeys),

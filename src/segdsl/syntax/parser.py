@@ -402,7 +402,7 @@ class _Builder:
         if str(name_tok) in KEYWORDS:
             self.diagnostics.append(
                 error("E0017", f"`{name_tok}` is a keyword, not a segment name", self._tok(name_tok),
-                      label="keyword", help="choose another name, e.g. `" + str(name_tok) + "_guests`")
+                      label="keyword", help="choose another name")
             )
         return ast.SegmentDef(
             kind=kind or "dynamic",
@@ -542,7 +542,7 @@ class _Builder:
             # The contextual lexer reads a keyword as a name where no keyword fits.
             self.diagnostics.append(
                 error("E0017", f"`{name}` is a keyword, not a field name", span, label="keyword",
-                      help="a condition starts with a field, e.g. `ltv > 1`")
+                      help="a condition starts with a field")
             )
         return ast.FieldRef(name, span)
 
