@@ -127,3 +127,43 @@ def test_a_keyword_as_a_segment_name_gets_an_example_for_the_entity(tmp_path):
     bad.write_text("segment where { where handicap > 1.0 }\n")
     out = run("check", str(bad), "--schema", str(ROOT / "examples" / "golf" / "schema.toml"), code=1).stdout
     assert "choose another name, e.g. `where_members`" in out and "_guests" not in out
+
+
+# ------------------------------------------------------------------ files and directories
+
+
+def test_check_with_no_file_checks_the_project_here():
+    out = run("check", cwd=HOSPITALITY).stdout
+    n = len(list(HOSPITALITY.glob("*.seg")))
+    assert out.strip().splitlines()[-1].startswith(f"checked {n} files: no problems")
+
+
+def test_check_with_no_file_outside_a_project_is_a_usage_error(tmp_path):
+    err = run("check", cwd=tmp_path, code=2).stderr
+    assert "nothing to check" in err and "segdsl.toml" in err
+
+
+def test_check_compile_and_size_accept_directories():
+    n = len(list(HOSPITALITY.glob("*.seg"))) + len(list((ROOT / "examples" / "golf").glob("*.seg")))
+    out = run("check", "examples/hospitality", "examples/golf").stdout
+    assert out.strip().splitlines()[-1].startswith(f"checked {n} files")
+    by_dir = run("compile", "examples/hospitality", "--as-of", "2026-11-01").stdout
+    by_files = run("compile", *sorted(str(p.relative_to(ROOT)) for p in HOSPITALITY.glob("*.seg")),
+                   "--as-of", "2026-11-01").stdout
+    assert by_dir == by_files and by_dir.count("-- segment: ") >= 9
+    sized = run("size", "examples/hospitality", "--as-of", "2026-11-01", "--format", "csv").stdout
+    assert "high_value" in sized
+
+
+def test_a_directory_without_seg_files_is_a_usage_error(tmp_path):
+    err = run("check", str(tmp_path), code=2).stderr
+    assert "no .seg files under" in err
+
+
+def test_compile_takes_several_files():
+    out = run("compile", "examples/hospitality/segments.seg", "examples/golf/segments.seg",
+              "--as-of", "2026-11-01").stdout
+    assert "-- segment: high_value" in out
+    golf = (ROOT / "examples" / "golf" / "segments.seg").read_text()
+    first_golf = golf.split("segment ", 2)[1].split()[0]
+    assert f"-- segment: {first_golf}" in out

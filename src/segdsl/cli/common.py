@@ -59,15 +59,42 @@ def parse_as_of(value: str, hint: str = "--as-of") -> dt.datetime:
         raise usage(exc, hint) from None
 
 
-def load(files: Sequence[str], schema: str | None, expr: str | None = None) -> tuple[list[Workspace], ir.Node | None]:
-    """Workspaces for FILES, one per project; with no files, the project around the
-    working directory as the context of ``expr``. With ``expr``, its checked rule too
+def seg_paths(paths: Sequence[str]) -> list[str]:
+    """FILES as given, each directory replaced by the ``.seg`` files under it (hidden
+    ones skipped, as ``fmt`` finds them); a directory without any is a usage error."""
+    from segdsl.project.sources import find_seg_files
+
+    out: list[str] = []
+    for name in paths:
+        if not Path(name).is_dir():
+            out.append(name)
+            continue
+        found, _, _ = find_seg_files([name])
+        if not found:
+            raise click.BadParameter(f"no .seg files under `{name}`", param_hint="FILES")
+        out.extend(str(f) for f in found)
+    return out
+
+
+def load(files: Sequence[str], schema: str | None, expr: str | None = None, *,
+         project: bool = False) -> tuple[list[Workspace], ir.Node | None]:
+    """Workspaces for FILES (directories searched for ``.seg`` files), one per project;
+    with no files, the project around the working directory: every file of it
+    (``project``) or as the context of ``expr``. With ``expr``, its checked rule too
     (``None`` when it has errors, which are then in the first workspace)."""
-    from segdsl.api import load_workspaces
+    from segdsl.api import load_project, load_workspaces
     from segdsl.project.workspace import load_context
 
     if files:
-        workspaces = load_workspaces(files, schema=schema)
+        workspaces = load_workspaces(seg_paths(files), schema=schema)
+    elif project and expr is None:
+        from segdsl.project.workspace import find_project
+
+        found, problems = find_project(Path.cwd())
+        if found is None and not problems:
+            raise click.UsageError("nothing to check: give .seg files or directories, or --expr, "
+                                   "or run inside a project (a directory with a segdsl.toml)")
+        workspaces = [load_project(Path.cwd(), schema=schema)]
     else:
         workspaces = [load_context(Path.cwd(), Path(schema) if schema else None)]
     rule = None

@@ -110,7 +110,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path())
 @click.option("-e", "--expr", help="Check a bare rule instead of (or as well as) files.")
 @click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
@@ -119,15 +119,15 @@ def cli() -> None:
 def check(files, expr, schema, fmt, strict):
     """Check .seg files against the schema; report every problem.
 
+    FILES are files or directories (searched for *.seg); with none, every .seg
+    file of the project in the current directory (its segdsl.toml) is checked.
     Exits 0 when clean (warnings allowed unless --strict), 1 when there are
     problems, 2 on usage errors.
     """
     from segdsl.api import version
     from segdsl.diagnostics import Severity, render_github, render_sarif
 
-    if not files and expr is None:
-        raise click.UsageError("give one or more .seg files, or --expr")
-    workspaces, _ = load(files, schema, expr)
+    workspaces, _ = load(files, schema, expr, project=True)
     diags = [d for ws in workspaces for d in relevant(ws, notes=True)]
     sources = {k: v for ws in workspaces for k, v in ws.sources.items()}
     if fmt == "json":
@@ -151,8 +151,8 @@ def check(files, expr, schema, fmt, strict):
 
 
 @cli.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("-e", "--expr", help="Compile a bare rule instead of the file's segments.")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("-e", "--expr", help="Compile a bare rule instead of the files' segments.")
 @click.option("--target", "-t", default="postgres", show_default=True, metavar="DIALECT",
               help="Any sqlglot dialect: postgres, duckdb, sqlite, mysql, bigquery, snowflake, trino, ...")
 @click.option("--segment", "-s", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
@@ -162,26 +162,31 @@ def check(files, expr, schema, fmt, strict):
 @click.option("--params", is_flag=True, help="Emit values as bound parameters and print them as JSON.")
 @click.option("--schema", type=click.Path(dir_okay=False), help="Schema file (default: from segdsl.toml).")
 @click.option("--format", "fmt", type=click.Choice(["sql", "json"]), default="sql", show_default=True)
-def compile(file, expr, target, segments, form, as_of, params, schema, fmt):  # noqa: A001 - the command's name
-    """Compile segments to SQL for a target database."""
+def compile(files, expr, target, segments, form, as_of, params, schema, fmt):  # noqa: A001 - the command's name
+    """Compile segments to SQL for a target database.
+
+    FILES are .seg files or directories (searched for *.seg); the segments of all
+    of them are compiled, in order.
+    """
     from segdsl.api import compile_sql, sql_target
 
-    if file is None and expr is None:
-        raise click.UsageError("give a .seg file, or --expr")
+    if not files and expr is None:
+        raise click.UsageError("give one or more .seg files, or --expr")
     try:
         sql_target(target)
     except UsageError as exc:
         raise usage(exc) from None
     pinned = None if as_of == "db" else parse_as_of(as_of)
-    (ws,), rule = load([file] if file else [], schema, expr)
-    diags = relevant(ws)
-    fail_on_errors(ws, diags)
-    report(ws, diags)  # warnings
-    chosen = [("expr", rule)] if expr is not None else [(s.name, s) for s in select_segments(ws, segments)]
-    jobs = [(name, compile_sql(ws, what, target=target, form=form, as_of=pinned, params=params))
-            for name, what in chosen]
-    problems = [d for _, r in jobs for d in r.diagnostics]
-    fail_on_errors(ws, problems)
+    workspaces, rule = load(files, schema, expr)
+    for ws in workspaces:
+        fail_on_errors(ws, relevant(ws))
+    jobs = []
+    for ws in workspaces[:1] if expr is not None else workspaces:  # a rule is compiled once
+        report(ws, relevant(ws))  # warnings
+        chosen = [("expr", rule)] if expr is not None else [(s.name, s) for s in select_segments(ws, segments)]
+        jobs += [(name, compile_sql(ws, what, target=target, form=form, as_of=pinned, params=params))
+                 for name, what in chosen]
+        fail_on_errors(ws, [d for _, r in jobs for d in r.diagnostics])
     if fmt == "json":
         out = [{"segment": name, "sql": r.sql, "params": _jsonable(r.params)} for name, r in jobs]
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
@@ -213,7 +218,7 @@ def _jsonable(params: dict) -> dict:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path())
 @click.option("-e", "--expr", help="Size a bare rule instead of the files' segments.")
 @click.option("--segment", "-s", "segments", multiple=True, metavar="NAME", help="Only this segment (repeatable).")
 @as_of_option("now")
