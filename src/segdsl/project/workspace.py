@@ -81,11 +81,12 @@ class Workspace:
 
     def relevant(self, notes: bool = False) -> list[Diagnostic]:
         """Diagnostics for the files asked about, plus those with no file or in no
-        loaded source (schema, project file). Notes (``info``) only with ``notes``."""
+        loaded ``.seg`` source (schema, project file). Notes (``info``) only with ``notes``."""
         wanted = set(self.requested)
         return [
             d for d in self.diagnostics
-            if (d.span is None or d.span.path in wanted or d.span.path not in self.sources)
+            if (d.span is None or d.span.path in wanted or d.span.path not in self.sources
+                or not d.span.path.endswith(".seg"))  # the other .seg files of the project are not asked about
             and (notes or d.severity is not Severity.INFO)
         ]
 
@@ -239,6 +240,18 @@ def load_context(start: Path, schema_path: Path | None = None) -> Workspace:
     return Workspace(project, schema, diagnostics=(*diags, *more))
 
 
+def _schema_source(diags: Iterable[Diagnostic]) -> dict[str, SourceFile]:
+    """The schema file's text, when its problems point into it (to show their lines)."""
+    paths = {d.span.path for d in diags if d.span is not None and d.span.end > d.span.start}
+    out = {}
+    for path in paths:
+        try:
+            out[path] = SourceFile(path, Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return out
+
+
 def _refers_to(d: Diagnostic, broken: set[str], sources: dict[str, SourceFile]) -> bool:
     """Whether ``d`` is an unknown segment that is only unknown because its declaration
     has a syntax error (reported already)."""
@@ -295,6 +308,7 @@ def _load(
         return Workspace(project, None, diagnostics=tuple(diagnostics))
     schema, schema_diags = load_schema(schema_path)
     diagnostics.extend(schema_diags)
+    schema_source = _schema_source(schema_diags)
 
     files: dict[Path, None] = {}
     for p in paths:
@@ -304,7 +318,7 @@ def _load(
             files.setdefault(p.resolve(), None)
     wanted = {p.resolve() for p in paths}
     requested: list[str] = []
-    sources: dict[str, SourceFile] = {}
+    sources: dict[str, SourceFile] = dict(schema_source)
     modules: dict[str, ast.Module] = {}
     broken: set[str] = set()  # declarations that do not parse: their errors say it all
     for path in files:

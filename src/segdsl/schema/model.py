@@ -139,27 +139,71 @@ def split_table_name(name: str) -> tuple[str | None, str] | None:
 
 
 _TYPE_RE = re.compile(r"^\s*(\w+)\s*(?:\(\s*(\d+)\s*,\s*(\d+)\s*\))?\s*$")
+
+#: The keys a schema, a field and a source's `id` etc. may have.
+_TOP_KEYS = frozenset({"entity", "table", "key", "doc", "fields", "sources", "channels"})
+_FIELD_KEYS = frozenset({"type", "nullable", "column", "doc", "values", "model"})
+_SOURCE_KEYS = {"key": "id", "entity": "table", "table": "table"}
+#: Type names from SQL and other languages → segdsl's.
+_TYPE_ALIASES = {"integer": "int", "bigint": "int", "smallint": "int", "long": "int", "string": "text",
+                 "varchar": "text", "str": "text", "boolean": "bool", "datetime": "timestamp",
+                 "timestamptz": "timestamp", "numeric": "decimal", "double": "float", "real": "float",
+                 "number": "decimal", "list": "tags", "array": "tags"}
+
+
+@attrs.frozen
+class _Problem:
+    """A field's problem: the key it is about (None: the field itself), what is wrong, a fix."""
+
+    key: str | None
+    message: str
+    help: str | None = None
+
+
+def _problem(p: str | _Problem) -> tuple[str | None, str, str | None]:
+    if isinstance(p, _Problem):
+        return p.key, p.message, p.help
+    return None, p, None
+
+
+def _closest(word: str, candidates) -> str | None:
+    """The candidate closest to ``word`` (difflib here: reading a schema reaches no part
+    of the check stage, where the language's suggestions live)."""
+    import difflib
+
+    best = difflib.get_close_matches(word, sorted(map(str, candidates)), n=1, cutoff=0.6)
+    return best[0] if best else None
+
+
+def _close(word: str, candidates) -> str | None:
+    best = _closest(word, candidates)
+    return f"did you mean `{best}`?" if best else None
 def read_schema(path: str | Path) -> tuple[Schema | None, list[Diagnostic]]:
     """Read a schema file; its traits are left untyped (see the module's docstring)."""
     import tomllib  # only where a schema file is read
 
+    from segdsl.schema.locate import decode_error_span, locator
+
     path = Path(path)
     where = Span(str(path), 0, 0)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         return None, [error("E0301", f"schema file `{path}` does not exist", where)]
     except UnicodeDecodeError:
         return None, [error("E0301", f"schema file `{path}` is not UTF-8", where)]
     except tomllib.TOMLDecodeError as exc:
-        return None, [error("E0301", f"schema file is not valid TOML: {exc}", where)]
-    return read_schema_dict(data, str(path))
+        return None, [error("E0301", f"schema file is not valid TOML: {exc}", decode_error_span(str(path), text, str(exc)))]
+    return read_schema_dict(data, str(path), locator(str(path), text))
 
 
-def read_schema_dict(data: Mapping, path: str = "<schema>") -> tuple[Schema | None, list[Diagnostic]]:
+def read_schema_dict(data: Mapping, path: str = "<schema>", locate=None) -> tuple[Schema | None, list[Diagnostic]]:
     """Build and validate a schema from a TOML document's data; its traits are left
-    untyped (see the module's docstring)."""
-    schema, diags = _schema(data, path)
+    untyped (see the module's docstring). ``locate`` maps a key path to where it is
+    written (:func:`segdsl.schema.locate.locator`); without it problems point at the file."""
+    locate = locate or (lambda keys: Span(path, 0, 0))
+    schema, diags = _schema(data, path, locate=locate)
     if schema is None:
         return None, diags
     channels, problems = _channels(data.get("channels"), schema)
@@ -211,12 +255,14 @@ def channel_problems(schema: Schema) -> list[Diagnostic]:
 _TABLE_NAME = re.compile(r"[^/\\\x00]+")
 
 
-def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema | None, list[Diagnostic]]:
-    where = Span(path, 0, 0)
+def _schema(data: Mapping, path: str, source: str | None = None, locate=None) -> tuple[Schema | None, list[Diagnostic]]:
+    locate = locate or (lambda keys: Span(path, 0, 0))
+    # Where this schema's keys are: the top of the document, or a source's table.
+    base: tuple[str, ...] = () if source is None else ("sources", source)
     diags: list[Diagnostic] = []
 
-    def bad(message: str, help: str | None = None) -> None:
-        diags.append(error("E0302", message, where, help=help))
+    def bad(message: str, help: str | None = None, at: tuple[str, ...] = ()) -> None:
+        diags.append(error("E0302", message, locate(base + at), help=help))
 
     entity = data.get("entity")
     table = data.get("table")
@@ -225,42 +271,46 @@ def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema
     for name, value in (("entity", entity), ("table", table), ("key", key_name)):
         if not isinstance(value, str) or not value:
             what = f"source `{source}`" if source else "schema"
-            bad(f"{what} needs a string `{name}`", help=f'add `{name} = "..."`')
+            bad(f"{what} needs a string `{name}`", help=f'add `{name} = "..."`',
+                at=(_SOURCE_KEYS.get(name, name),) if source else (name,))
     if isinstance(table, str) and table and split_table_name(table) is None:
         what = f"source `{source}`: " if source else ""
         bad(f"{what}`table = \"{table}\"` is neither `name` nor `schema_name.name`",
-            help="a table name has at most one dot, with a name on each side of it")
+            help="a table name has at most one dot, with a name on each side of it", at=("table",))
     elif isinstance(table, str) and table and not _TABLE_NAME.fullmatch(table):
         # The table's data file is `<table>.csv` in the data folder: never a path out of it.
         what = f"source `{source}`: " if source else ""
         bad(f"{what}`table = \"{table}\"` is not a table name: its data file `<table>.csv` must be in the "
-            "data folder", help="write `name` or `schema_name.name`, without `/` or `\\`")
+            "data folder", help="write `name` or `schema_name.name`, without `/` or `\\`", at=("table",))
     if not isinstance(raw_fields, Mapping) or not raw_fields:
-        bad("schema needs a `[fields.NAME]` table for each field")
+        bad("schema needs a `[fields.NAME]` table for each field", at=("columns",) if source else ("fields",))
         return None, diags
+    unknown = set(data) - _TOP_KEYS if source is None else set()
+    for name in sorted(unknown):
+        bad(f"unknown key `{name}` in the schema", help=_close(name, _TOP_KEYS), at=(name,))
     fields: dict[str, Field] = {}
+    within = ("columns",) if source else ("fields",)
     for name, spec in raw_fields.items():
         field, problems = _field(name, spec)
-        for p in problems:
-            bad(f"field `{name}`: {p}")
+        for key, p, help_ in map(_problem, problems):
+            bad(f"field `{name}`: {p}", help=help_, at=within + (name,) + ((key,) if key else ()))
         if field is not None:
             fields[name] = field
-    if diags:
-        return None, diags
+    # Every problem at once: the key and the sources are checked even when a field is wrong.
     key = fields.get(key_name)
-    if key is None:
-        bad(f"the key `{key_name}` is not one of the fields", help="declare it under [fields]")
-        return None, diags
-    if key.kind not in (Kind.INT, Kind.TEXT) or key.nullable or not key.stored:
-        bad(f"the key `{key_name}` must be a non-nullable int or text field")
-        return None, diags
+    if key is None and key_name not in raw_fields:
+        bad(f"the key `{key_name}` is not one of the fields",
+            help=_close(str(key_name), raw_fields) or "declare it under [fields]",
+            at=(_SOURCE_KEYS["key"] if source else "key",))
+    elif key is not None and (key.kind not in (Kind.INT, Kind.TEXT) or key.nullable or not key.stored):
+        bad(f"the key `{key_name}` must be a non-nullable int or text field", at=within + (str(key_name),))
     sources: dict[str, Schema] = {}
     for name, spec in (data.get("sources") or {}).items() if source is None else ():
-        src, problems = _source(name, spec, key, path)
+        src, problems = _source(name, spec, key, path, locate)
         diags.extend(problems)
         if src is not None:
             sources[name] = src
-    if diags:
+    if diags or key is None:
         return None, diags
     for f in fields.values():
         if f.days_since is None:
@@ -275,35 +325,36 @@ def _schema(data: Mapping, path: str, source: str | None = None) -> tuple[Schema
     return Schema(str(entity), str(table), key, fields, str(data.get("doc", "")), path, sources), []
 
 
-def _source(name: str, spec, entity_key: Field, path: str) -> tuple[Schema | None, list[Diagnostic]]:
+def _source(name: str, spec, entity_key: Field | None, path: str, locate) -> tuple[Schema | None, list[Diagnostic]]:
     """A raw table: ``table``, ``id`` (its key), ``entity_key`` (the column holding the
     entity's key) and ``columns``, each declared like a field."""
-    where = Span(path, 0, 0)
+    where = locate(("sources", name))
     if not NAME.fullmatch(name) or name in KEYWORDS:
         return None, [error("E0302", f"`{name}` cannot name a source (use letters, digits and `_`, not a keyword)", where)]
     if not isinstance(spec, Mapping):
         return None, [error("E0302", f"source `{name}` must be a table with `table`, `id`, `entity_key`, `columns`", where)]
-    unknown = set(spec) - {"table", "id", "entity_key", "columns", "doc"}
-    if unknown:
-        return None, [error("E0302", f"source `{name}`: unknown key(s) {', '.join(sorted(unknown))}", where)]
+    keys = {"table", "id", "entity_key", "columns", "doc"}
+    unknown = [error("E0302", f"source `{name}`: unknown key `{k}`", locate(("sources", name, k)), help=_close(k, keys))
+               for k in sorted(set(spec) - keys)]
     data = {"entity": name, "table": spec.get("table"), "key": spec.get("id"), "fields": spec.get("columns"),
             "doc": spec.get("doc", "")}
-    src, diags = _schema(data, path, source=name)
-    if src is None:
-        return None, [attrs.evolve(d, message=f"source `{name}`: {d.message}") if "source" not in d.message else d
-                      for d in diags]
+    src, diags = _schema(data, path, source=name, locate=locate)
+    if src is None or unknown or entity_key is None:
+        return None, unknown + [attrs.evolve(d, message=f"source `{name}`: {d.message}")
+                                if "source" not in d.message else d for d in diags]
     ek = spec.get("entity_key")
     col = src.fields.get(ek) if isinstance(ek, str) else None
     if col is None or col.kind is not entity_key.kind or col.nullable:
         return None, [error("E0302", f"source `{name}`: `entity_key` must name a non-nullable {entity_key.kind.value} "
-                             f"column holding the `{entity_key.name}` of each row", where)]
+                             f"column holding the `{entity_key.name}` of each row", locate(("sources", name, "entity_key")),
+                             help=_close(str(ek), src.fields) if col is None else None)]
     if any(not f.stored for f in src.fields.values()):
         return None, [error("E0302", f"source `{name}`: columns cannot be derived", where)]
     return attrs.evolve(src, entity_key=col.column), []
 
 
-def _field(name: str, spec) -> tuple[Field | None, list[str]]:
-    problems: list[str] = []
+def _field(name: str, spec) -> tuple[Field | None, list[str | _Problem]]:
+    problems: list[str | _Problem] = []
     if not NAME.fullmatch(name):
         return None, ["a field name is letters, digits and `_`, not starting with a digit"]
     if name in KEYWORDS:
@@ -326,47 +377,49 @@ def _field(name: str, spec) -> tuple[Field | None, list[str]]:
         if not isinstance(target, str) or extra:
             return None, ["a derived field has only `days_since = \"<date field>\"` and `doc`"]
         return Field(name, FieldType(Kind.INT), True, "", str(spec.get("doc", "")), None, target), []
-    unknown = set(spec) - {"type", "nullable", "column", "doc", "values", "model"}
-    if unknown:
-        problems.append(f"unknown key(s) {', '.join(sorted(unknown))}")
+    unknown = set(spec) - _FIELD_KEYS
+    for key in sorted(unknown):
+        problems.append(_Problem(key, f"unknown key `{key}`", _close(key, _FIELD_KEYS)))
     m = _TYPE_RE.match(str(spec.get("type", "")))
     if not m:
-        return None, problems + [f"`type` must be one of {', '.join(k.value for k in Kind)}"]
+        return None, problems + [_Problem("type", f"`type` must be one of {', '.join(k.value for k in Kind)}")]
     type_name, p, s = m.groups()
     try:
         kind = Kind(type_name)
     except ValueError:
-        return None, problems + [f"unknown type `{type_name}`; use one of {', '.join(k.value for k in Kind)}"]
+        hint = _TYPE_ALIASES.get(type_name.lower()) or _closest(type_name, [k.value for k in Kind])
+        return None, problems + [_Problem("type", f"unknown type `{type_name}`; use one of {', '.join(k.value for k in Kind)}",
+                                          f"did you mean `{hint}`?" if hint else None)]
     precision = scale = None
     values: tuple[str, ...] = ()
     if kind is Kind.DECIMAL:
         if p is None:
-            return None, problems + ["a decimal needs precision and scale, e.g. `decimal(12, 2)`"]
+            return None, problems + [_Problem("type", "a decimal needs precision and scale, e.g. `decimal(12, 2)`")]
         precision, scale = int(p), int(s)
         if not 0 < precision <= MAX_DECIMAL_PRECISION or not 0 <= scale <= precision:
-            problems.append(f"decimal precision must be 1..{MAX_DECIMAL_PRECISION} and scale 0..precision")
+            problems.append(_Problem("type", f"decimal precision must be 1..{MAX_DECIMAL_PRECISION} and scale 0..precision"))
     elif p is not None:
-        problems.append(f"`{type_name}` takes no precision")
+        problems.append(_Problem("type", f"`{type_name}` takes no precision"))
     if kind is Kind.ENUM:
         raw = spec.get("values")
         if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
-            problems.append("an enum needs `values`, a non-empty list of strings")
+            problems.append(_Problem("values", "an enum needs `values`, a non-empty list of strings"))
         elif len(set(raw)) != len(raw):
-            problems.append("enum values must be distinct")
+            problems.append(_Problem("values", "enum values must be distinct"))
         else:
             values = tuple(raw)
     elif "values" in spec:
-        problems.append("only enum fields take `values`")
+        problems.append(_Problem("values", "only enum fields take `values`"))
     nullable = spec.get("nullable", True)
     if not isinstance(nullable, bool):
-        problems.append("`nullable` must be true or false")
+        problems.append(_Problem("nullable", "`nullable` must be true or false"))
     column = spec.get("column", name)
     if not isinstance(column, str) or not column:
-        problems.append("`column` must be a non-empty string")
+        problems.append(_Problem("column", "`column` must be a non-empty string"))
     doc = spec.get("doc", "")
     model = spec.get("model")
     if model is not None and (not isinstance(model, str) or kind not in NUMERIC):
-        problems.append("`model` names the model that computes a numeric score")
+        problems.append(_Problem("model", "`model` names the model that computes a numeric score"))
     if problems:
         return None, problems
     return Field(name, FieldType(kind, precision, scale, values), bool(nullable), str(column), str(doc), model), []

@@ -20,7 +20,7 @@ from segdsl.diagnostics import Diagnostic, error
 from segdsl.frozen import building
 from segdsl.syntax.keywords import KEYWORDS, grammar_text
 from segdsl.syntax.source import check_text, decode_source, line_separators
-from segdsl.syntax.span import SourceFile, Span, line_end, line_starts, split_lines
+from segdsl.syntax.span import SourceFile, Span, line_end
 
 #: Deepest nesting of boolean operators accepted. Real rules stay under ten; the cap
 #: keeps every backend (Python's compiler, SQLite's parser, sqlglot) well inside its
@@ -170,41 +170,57 @@ def _recover(src: SourceFile, text: str, lists: dict[int, int], whole: list[Diag
 
 
 def _declarations(text: str) -> list[tuple[int, int, str | None]]:
-    """Where each declaration of ``text`` starts and ends, and its name when it has one,
-    from the forgiving token scan (strings and comments never start one). The text
-    before the first declaration (comments) is a piece of its own."""
-    from segdsl.syntax.tokens import scan_line
-
+    """Where each declaration of ``text`` starts and ends, and its name when it has one
+    (strings and comments never start one). The text before the first declaration
+    (comments) is a piece of its own."""
     starters, kinds = _declaration_keywords()
     cuts: list[list] = [[0, None]]  # [start, name]
     depth = 0
     prev = pending = None  # the previous word; a kind keyword (`static`) waiting for `segment`
     named = False  # the next word is the name of the declaration just cut
-    for line_start, line in zip(line_starts(text), split_lines(text)):
-        first_on_line = True
-        for kind, word, a, _b, _open in scan_line(line):
-            at = line_start + a
-            name_position = named  # `segment segment {`: a (bad) name, not a new declaration
-            if named:
-                cuts[-1][1] = word if kind == "name" and word not in KEYWORDS else None
-                named = False
-            if pending is not None and word != "segment":
-                pending = None
-            if kind == "punct" and word in "{}":
-                depth = depth + 1 if word == "{" else max(0, depth - 1)
-            elif (kind == "name" and word in starters and not name_position
-                  and (depth == 0 or first_on_line or pending is not None)):
-                if word in kinds:
-                    pending = at
-                elif not (word == "segment" and prev == "in"):
-                    begin = at if pending is None else pending
-                    if begin > 0:
-                        cuts.append([begin, None])
-                    depth, pending, named = 0, None, True
-            prev = word
-            first_on_line = False
+    first_on_line = True
+    for kind, word, at in _skeleton(text):
+        if kind == "NL":
+            first_on_line = True
+            continue
+        name_position = named  # `segment segment {`: a (bad) name, not a new declaration
+        if named:
+            cuts[-1][1] = word if kind == "WORD" and word not in KEYWORDS else None
+            named = False
+        if pending is not None and word != "segment":
+            pending = None
+        if kind == "BRACKET" and word in "{}":
+            depth = depth + 1 if word == "{" else max(0, depth - 1)
+        elif (kind == "WORD" and word in starters and not name_position
+              and (depth == 0 or first_on_line or pending is not None)):
+            if word in kinds:
+                pending = at
+            elif not (word == "segment" and prev == "in"):
+                begin = at if pending is None else pending
+                if begin > 0:
+                    cuts.append([begin, None])
+                depth, pending, named = 0, None, True
+        prev = word
+        first_on_line = False
     ends = [c[0] for c in cuts[1:]] + [len(text)]
     return [(c[0], e, c[1]) for c, e in zip(cuts, ends)]
+
+
+def _skeleton(text: str):
+    """The words, brackets and line breaks of ``text`` as (kind, text, offset), strings
+    and comments skipped (read with the grammar's terminals for them): enough to find
+    declarations and unclosed brackets in text that does not parse."""
+    for m in _skeleton_scanner().finditer(text):
+        kind = m.lastgroup
+        if kind in ("WORD", "BRACKET", "NL"):
+            yield kind, m.group(), m.start()
+
+
+@functools.cache
+def _skeleton_scanner() -> re.Pattern:
+    lark = lark_parser("module")
+    strings = "|".join(f"(?P<{name}>{lark.get_terminal(name).pattern.to_regexp()})" for name in ("STRING", "COMMENT"))
+    return re.compile(strings + r"|(?P<WORD>[A-Za-z_][A-Za-z0-9_]*)|(?P<BRACKET>[{}()\[\]])|(?P<NL>\r\n?|\n)")
 
 
 @functools.cache
@@ -769,22 +785,17 @@ _CLOSING = {"(": ("RPAR", ")"), "[": ("RSQB", "]"), "{": ("RBRACE", "}")}
 
 def _open_brackets(text: str, upto: int) -> list[tuple[str, int]]:
     """The brackets still open at offset ``upto`` of ``text``, innermost last, with
-    their offsets (strings and comments skipped, by the forgiving token scan)."""
-    from segdsl.syntax.tokens import scan_line
-
+    their offsets (strings and comments skipped)."""
     stack: list[tuple[str, int]] = []
-    for line_start, line in zip(line_starts(text), split_lines(text)):
-        if line_start >= upto:
+    for kind, word, at in _skeleton(text):
+        if at >= upto:
             break
-        for kind, word, a, _b, _open in scan_line(line):
-            if line_start + a >= upto:
-                break
-            if kind != "punct":
-                continue
-            if word in _CLOSING:
-                stack.append((word, line_start + a))
-            elif stack and word == _CLOSING[stack[-1][0]][1]:
-                stack.pop()
+        if kind != "BRACKET":
+            continue
+        if word in _CLOSING:
+            stack.append((word, at))
+        elif stack and word == _CLOSING[stack[-1][0]][1]:
+            stack.pop()
     return stack
 
 
