@@ -22,6 +22,7 @@ from segdsl import ir
 from segdsl.check.checker import check_modules
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.lsp.text import LineIndex, Outline, Scan, outline, scan
+from segdsl.check.ignore import LintConfig, apply_lint
 from segdsl.syntax.parser import ParseResult, parse_source
 from segdsl.project.workspace import Project
 from segdsl.check.traits import load_schema
@@ -292,6 +293,9 @@ def analyze_documents(
         checked = check_modules(modules, schema)
         segments = checked.segments
         raw.extend(checked.diagnostics)
+    # The project's [lint] and `# segdsl: ignore[...]` comments, as `segdsl check` applies them.
+    pieces = {p.path: p.result.source for doc in docs.values() for p in doc.pieces if p.result.source is not None}
+    raw = apply_lint(raw, modules, pieces, project.lint if project is not None else LintConfig())
 
     defs: dict[str, tuple[Document, ast.SegmentDef]] = {}
     for module in modules:

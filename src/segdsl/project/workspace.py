@@ -18,6 +18,7 @@ import attrs
 
 from segdsl import ir
 from segdsl.check.checker import check_modules
+from segdsl.check.ignore import LintConfig, apply_lint, read_lint_config
 from segdsl.check.messages import with_schema_examples
 from segdsl.diagnostics import Diagnostic, Severity, error
 from segdsl.project.errors import UsageError
@@ -39,6 +40,8 @@ class Project:
     #: ``name`` in segdsl.toml: the project's identity in state stores and sync output,
     #: the same wherever the checkout lives (None when not set).
     name: str | None = None
+    #: ``[lint]`` in segdsl.toml: warnings and notes turned off, opt-in notes turned on.
+    lint: LintConfig = LintConfig()
 
 
 @attrs.frozen
@@ -127,7 +130,7 @@ class Workspace:
         rule = None
         if parsed.expr is not None and self.schema is not None:
             rule, diags = check_expression(parsed.expr, self.schema, self.segments)
-            diagnostics.extend(diags)
+            diagnostics.extend(apply_lint(diags, (), {}, self.project.lint if self.project else LintConfig()))
         ws = attrs.evolve(self, sources=sources, requested=(*self.requested, path), diagnostics=tuple(diagnostics))
         return ws, rule
 
@@ -167,9 +170,14 @@ def read_project(config: Path) -> tuple[Project | None, list[Diagnostic]]:
                                  and name.isprintable() and len(name) <= 200):
         return None, [error("E0303", "`name` must be the project's name: text of up to 200 printable characters, "
                                      "with no space at either end", where)]
+    from segdsl.explanations import codes
+
+    lint, problems = read_lint_config(data.get("lint"), codes())
+    if problems:
+        return None, [error("E0303", f"{CONFIG_NAME}: {p}", where) for p in problems]
     root = config.parent
     return Project(root, config, (root / schema).resolve(), (root / data_dir).resolve() if data_dir else None,
-                   name), []
+                   name, lint), []
 
 
 def configured_name(root: Path) -> str | None:
@@ -350,5 +358,6 @@ def _load(
     diagnostics = [with_schema_examples(d, schema) for d in diagnostics]
     checked = check_modules(modules.values(), schema)
     diagnostics.extend(d for d in checked.diagnostics if not _refers_to(d, broken, sources))
+    diagnostics = apply_lint(diagnostics, modules.values(), sources, project.lint if project else LintConfig())
     return Workspace(project, schema, sources, modules, dict(checked.segments), dict(checked.journeys),
                      tuple(diagnostics), tuple(requested))
