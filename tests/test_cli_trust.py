@@ -167,3 +167,104 @@ def test_compile_takes_several_files():
     golf = (ROOT / "examples" / "golf" / "segments.seg").read_text()
     first_golf = golf.split("segment ", 2)[1].split()[0]
     assert f"-- segment: {first_golf}" in out
+
+
+# ------------------------------------------------------------------ colour
+
+
+def _on_terminal(*args: str, env: dict | None = None) -> str:
+    """Run segdsl with stdout and stderr on a pseudo-terminal; what it printed."""
+    import os
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdout and stderr are the terminal
+        os.chdir(HOSPITALITY)
+        os.environ.pop("NO_COLOR", None)
+        os.environ.update(env or {})
+        os.execv(SEGDSL, [SEGDSL, *args])
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode()
+
+
+def test_colour_on_a_terminal_and_not_in_a_pipe():
+    assert "\x1b[" in _on_terminal("check", "-e", "lvt > 1")
+    piped = run("check", "-e", "lvt > 1", cwd=HOSPITALITY, code=1, env={"NO_COLOR": ""}).stdout
+    assert "\x1b[" not in piped and "error[E0101]" in piped
+
+
+def test_no_color_and_color_never_are_honoured():
+    assert "\x1b[" not in _on_terminal("check", "-e", "lvt > 1", env={"NO_COLOR": "1"})
+    assert "\x1b[" not in _on_terminal("--color=never", "check", "-e", "lvt > 1")
+
+
+def test_color_always_colours_a_pipe():
+    out = run("--color=always", "check", "-e", "lvt > 1", cwd=HOSPITALITY, code=1).stdout
+    assert "\x1b[31m\x1b[1merror[E0101]" in out
+    assert "did you mean `ltv`?" in out
+
+
+# ------------------------------------------------------------------ --help
+
+
+def _commands():
+    import click
+
+    from segdsl.cli.main import cli
+
+    ctx = click.Context(cli)
+    out = []
+
+    def walk(group, path):
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            out.append((path + [name], cmd))
+            if isinstance(cmd, click.Group):
+                walk(cmd, path + [name])
+
+    walk(cli, [])
+    return out
+
+
+def test_every_command_has_help_with_examples_that_parse(monkeypatch, tmp_path):
+    import shlex
+
+    import click
+
+    # The files the examples name, so arguments that must exist do.
+    for name in ("segments.seg", "journeys.seg", "keys.csv", "rules.json"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "examples" / "golf").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    commands = _commands()
+    assert len(commands) >= 20
+    for path, cmd in commands:
+        text = cmd.help or ""
+        assert "Examples:" in text, f"segdsl {' '.join(path)} --help has no example"
+        examples = [line.strip() for line in text.split("Examples:", 1)[1].splitlines() if line.strip()]
+        assert examples
+        for example in examples:
+            words = shlex.split(example, comments=True)
+            assert words[0] == "segdsl", example
+            # The example names this command (or, for a group, one of its commands) ...
+            assert words[1:1 + len(path)] == path, example
+            # ... and its options and arguments are ones the command takes.
+            target, rest = cmd, words[1 + len(path):]
+            if isinstance(cmd, click.Group):
+                target, rest = cmd.get_command(click.Context(cmd), rest[0]), rest[1:]
+            target.make_context(target.name, list(rest), resilient_parsing=False)
+
+
+def test_help_of_every_command_runs():
+    for path, _ in _commands():
+        out = run(*path, "--help").stdout
+        assert "Usage: segdsl" in out and "Examples:" in out

@@ -115,7 +115,7 @@ def report(ws: Workspace, diags: list[Diagnostic], fmt: str = "text") -> None:
         click.echo(render_json(diags, ws.sources))
         return
     if diags:
-        click.echo(render_all_text(diags, ws.sources), err=True)
+        echo_diagnostics(render_all_text(diags, ws.sources), err=True)
         click.echo("", err=True)
 
 
@@ -145,3 +145,62 @@ def select_segments(ws: Workspace, names: Sequence[str]) -> list[ir.Segment]:
 def stamp(instant: dt.datetime | None) -> str | None:
     """An instant as the commands print it: ISO 8601 with ``Z`` for UTC."""
     return instant.isoformat().replace("+00:00", "Z") if instant is not None else None
+
+
+# ---------------------------------------------------------------------- colour
+
+#: `--color` as given to `segdsl` (auto: on a terminal, unless NO_COLOR is set).
+COLOR = {"mode": "auto"}
+
+_SEVERITY_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def color_enabled() -> bool | None:
+    """What to pass click.echo as ``color``: True (always), False (never, or NO_COLOR set
+    under auto), None (auto: click colours a terminal and strips colour from a pipe)."""
+    import os
+
+    mode = COLOR["mode"]
+    if mode == "always":
+        return True
+    if mode == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return None
+
+
+def colorize(text: str) -> str:
+    """Rendered diagnostics with colour: the header by severity, locations and gutters
+    blue, carets in the severity's colour, help green. Source lines are left as they are."""
+    import re
+
+    out = []
+    colour = "red"
+    for line in text.split("\n"):
+        header = re.match(r"^(error|warning|info)(\[\w+\]): (.*)$", line)
+        gutter = re.match(r"^( *\d* \|)(.*)$", line)
+        if header:
+            colour = _SEVERITY_COLOURS[header.group(1)]
+            line = (click.style(header.group(1) + header.group(2), fg=colour, bold=True)
+                    + click.style(": " + header.group(3), bold=True))
+        elif re.match(r"^ *--> ", line):
+            arrow, _, rest = line.partition("-->")
+            line = arrow + click.style("-->", fg="blue", bold=True) + rest
+        elif carets := re.match(r"^( +\|)( *\^+)(.*)$", line):  # a caret line has no line number
+            line = (click.style(carets.group(1), fg="blue", bold=True) + click.style(carets.group(2), fg=colour, bold=True)
+                    + click.style(carets.group(3), fg=colour))
+        elif gutter:
+            line = click.style(gutter.group(1), fg="blue", bold=True) + gutter.group(2)
+        elif re.match(r"^ *= help:", line):
+            head, _, rest = line.partition("help:")
+            line = head + click.style("help:", fg="green", bold=True) + rest
+        elif re.match(r"^ *= note:", line):
+            head, _, rest = line.partition("note:")
+            line = head + click.style("note:", fg="blue", bold=True) + rest
+        out.append(line)
+    return "\n".join(out)
+
+
+def echo_diagnostics(text: str, err: bool = False) -> None:
+    """Rendered diagnostics on stdout (or stderr), in colour where colour is wanted."""
+    colour = color_enabled()
+    click.echo(colorize(text) if colour is not False else text, err=err, color=colour)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import click
 
+from segdsl.cli.common import echo_diagnostics
+
 
 @click.command("fmt")
 @click.argument("paths", nargs=-1, metavar="[FILES]...")
@@ -23,6 +25,11 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     default is the current directory. `-` formats standard input to standard output.
     Exits 0 when every file is formatted (or, with --check/--diff, already was), 1 when
     a file would change (--check/--diff) or cannot be read or parsed.
+
+    \b
+    Examples:
+      segdsl fmt .
+      segdsl fmt --check segments.seg
     """
     if "-" in paths:
         if len(paths) != 1:
@@ -33,7 +40,7 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
 
     files, problems, outside = find_seg_files(paths or (".",))
     for diag in problems:
-        click.echo(render_all_text([diag], {}) + "\n", err=True)
+        echo_diagnostics(render_all_text([diag], {}) + "\n", err=True)
     for link, real in outside:
         click.echo(f"segdsl: skipped {link}: a symbolic link to {real}, outside the directory given "
                    "(name it on its own to format it)", err=True)
@@ -48,7 +55,7 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             failed += 1
             continue
         if not outcome.ok:
-            click.echo(render_all_text(outcome.diagnostics, _sources(outcome)) + "\n", err=True)
+            echo_diagnostics(render_all_text(outcome.diagnostics, _sources(outcome)) + "\n", err=True)
             failed += 1
             continue
         if not outcome.changed:
@@ -101,7 +108,7 @@ def _stdin(check: bool, show_diff: bool) -> int:
 
     outcome = format_bytes(sys.stdin.buffer.read(), "<stdin>")
     if not outcome.ok:
-        click.echo(render_all_text(outcome.diagnostics, _sources(outcome)) + "\n", err=True)
+        echo_diagnostics(render_all_text(outcome.diagnostics, _sources(outcome)) + "\n", err=True)
         return 1
     old, new = outcome.before, outcome.after
     if show_diff:

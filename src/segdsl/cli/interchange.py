@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from segdsl.cli.common import echo_diagnostics
+
 from segdsl.diagnostics import (
     Diagnostic,
     error,
@@ -27,7 +29,7 @@ def _fail(diags: list[Diagnostic], sources: dict, message_format: str = "text") 
     if message_format == "json":
         click.echo(render_json(diags, sources))
     else:
-        click.echo(render_all_text(diags, sources), err=True)
+        echo_diagnostics(render_all_text(diags, sources), err=True)
         click.echo("", err=True)
         click.echo(f"segdsl: {summary_line(diags)}", err=True)
     raise SystemExit(1)
@@ -62,6 +64,10 @@ def import_(file, fmt, schema, output, name, message_format):
     Values are converted by the schema's field types, camelCase field names are read as
     the schema's snake_case ones, and the result is checked before it is written:
     exit 1 with diagnostics pointing into the JSON when anything cannot be converted.
+
+    \b
+    Examples:
+      segdsl import rules.json -o imported.seg
     """
     from segdsl.interchange import import_json
     from segdsl.project.workspace import display_path, project_modules
@@ -97,7 +103,7 @@ def import_(file, fmt, schema, output, name, message_format):
         if message_format == "json":
             click.echo(render_json(list(diags), sources), err=True)
         else:
-            click.echo(render_all_text(list(diags), sources) + "\n", err=True)
+            echo_diagnostics(render_all_text(list(diags), sources) + "\n", err=True)
     if output:
         from segdsl.data.files import write_atomic
 
@@ -123,6 +129,10 @@ def export(file, names, fmt, schema):
     The file is checked first when a schema is found (its project's, or --schema), so
     only valid segments are exported. segdsl-json carries everything; react-querybuilder
     carries one rule only, and constructs it cannot express are reported (exit 1).
+
+    \b
+    Examples:
+      segdsl export segments.seg --format rqb -s high_value
     """
     from segdsl.interchange import export_json
     from segdsl.project.workspace import display_path, find_project, load_workspace

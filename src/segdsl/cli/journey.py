@@ -13,6 +13,10 @@ def journey() -> None:
     """Lifecycle journeys: enrol an audience, simulate the sends, read the funnel.
 
     Sends are simulated; no message is ever sent (see docs/lifecycle.md).
+
+    \b
+    Examples:
+      segdsl journey run journeys.seg -j win_back_offer --as-of 2026-11-01
     """
 
 
@@ -29,7 +33,12 @@ def journey() -> None:
 @click.option("--chart", type=click.Path(dir_okay=False), metavar="PATH.html",
               help="Also write the funnel as an HTML page with a chart.")
 def run(file, name, as_of, seed, rates, dsn, fmt, chart):
-    """Enrol the audience of a journey in FILE and simulate its steps."""
+    """Enrol the audience of a journey in FILE and simulate its steps.
+
+    \b
+    Examples:
+      segdsl journey run journeys.seg -j win_back_offer --as-of 2026-11-01
+    """
     from segdsl.cli.common import fail_on_errors, load, parse_as_of, relevant
     from segdsl.lifecycle.journeys import SIMULATED_NOTE, JourneyError, funnel_html, load_rates, simulate
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from segdsl.cli.common import fail, fail_on_errors, load, parse_as_of, relevant, report, stamp, usage
+from segdsl.cli.common import echo_diagnostics, fail, fail_on_errors, load, parse_as_of, relevant, report, stamp, usage
 from segdsl.data.dsn import DSN_FORMS
 from segdsl.project.errors import UsageError
 
@@ -80,6 +80,11 @@ def refresh(files, as_of, everything, segments, state, dsn, data_dir, fmt):
     exited events, in one transaction. Re-running a refresh at the same as-of
     records nothing new. Exits 0 on success, 1 when the data or the state store
     cannot be used, 2 on usage errors.
+
+    \b
+    Examples:
+      segdsl refresh segments.seg --as-of 2026-11-01
+      segdsl refresh segments.seg -s lapsed
     """
     from segdsl.lifecycle.refresh import EvaluationError, open_project_store
     from segdsl.lifecycle.refresh import refresh as run_refresh
@@ -185,6 +190,11 @@ def sync(files, segments, channels, out_dir, fmt, consumer, state, dsn, data_dir
     channel, and the entered / exited changes since this consumer's last sync, each
     with an idempotency key. A contact is on a channel's list only with TRUE consent
     for it (and an address). Sync reads the snapshot of the last `segdsl refresh`.
+
+    \b
+    Examples:
+      segdsl sync segments.seg --out exports
+      segdsl sync segments.seg -s high_value --channel email --format csv --out exports
     """
     from segdsl.lifecycle.refresh import open_project_store
     from segdsl.lifecycle.state import StateError
@@ -260,7 +270,12 @@ def _print_sync(blocks, fmt, consumer, report) -> None:
 
 @click.group("members")
 def members() -> None:
-    """Edit a static segment's member list in its .seg file."""
+    """Edit a static segment's member list in its .seg file.
+
+    \b
+    Examples:
+      segdsl members add segments.seg board_members 1004 1005
+    """
 
 
 @members.command("add")
@@ -268,7 +283,12 @@ def members() -> None:
 @click.argument("segment")
 @click.argument("keys", nargs=-1, required=True)
 def members_add(file, segment, keys):
-    """Add KEYS to static SEGMENT in FILE."""
+    """Add KEYS to static SEGMENT in FILE.
+
+    \b
+    Examples:
+      segdsl members add segments.seg board_members 1004 1005
+    """
     _edit(file, segment, add=keys)
 
 
@@ -277,7 +297,12 @@ def members_add(file, segment, keys):
 @click.argument("segment")
 @click.argument("keys", nargs=-1, required=True)
 def members_remove(file, segment, keys):
-    """Remove KEYS from static SEGMENT in FILE."""
+    """Remove KEYS from static SEGMENT in FILE.
+
+    \b
+    Examples:
+      segdsl members remove segments.seg board_members 1004
+    """
     _edit(file, segment, remove=keys)
 
 
@@ -289,7 +314,12 @@ def members_remove(file, segment, keys):
               help="The column holding the keys. Default: the schema's key column, else `key`, else the only column.")
 @click.option("--replace", is_flag=True, help="Make the list exactly the CSV's keys (default: add them).")
 def members_import(file, segment, csv_file, column, replace):
-    """Add the keys in a CSV file (with a header row) to static SEGMENT in FILE."""
+    """Add the keys in a CSV file (with a header row) to static SEGMENT in FILE.
+
+    \b
+    Examples:
+      segdsl members import segments.seg board_members keys.csv --column guest_id
+    """
     from segdsl.project.members import MemberEditError, key_field, read_csv_keys
 
     try:
@@ -314,7 +344,7 @@ def _edit(file: str, segment: str, *, add=(), remove=(), replace=None, typed: bo
         raise usage(exc) if exc.param == "keys" else click.UsageError(exc.message) from None
     except MemberEditError as exc:
         if exc.diagnostics:
-            click.echo(render_all_text(exc.diagnostics, exc.sources), err=True)
+            echo_diagnostics(render_all_text(exc.diagnostics, exc.sources), err=True)
             raise SystemExit(1) from None
         fail(exc.message)
     for k in edit.already:

@@ -13,6 +13,10 @@ def lsp(stdio: bool) -> None:
 
     Editors start it themselves: diagnostics as you type, hover, completion, go to
     definition, references, rename, formatting and document symbols for .seg files.
+
+    \b
+    Examples:
+      segdsl lsp    # started by the editor, speaks LSP on stdin/stdout
     """
     import importlib.util
 

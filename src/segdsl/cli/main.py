@@ -16,7 +16,9 @@ import sys
 import click
 
 from segdsl.cli.common import (
+    COLOR,
     as_of_option,
+    echo_diagnostics,
     fail_on_errors,
     load,
     parse_as_of,
@@ -98,12 +100,21 @@ def main() -> None:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="segdsl")
-def cli() -> None:
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour diagnostics: auto colours a terminal unless NO_COLOR is set.")
+def cli(color: str) -> None:
     """segdsl: customer segments as code.
 
     Write segments as rules in .seg files, check them against the CRM schema,
     compile them to SQL for any database, and size them exactly.
+
+    \b
+    Examples:
+      segdsl check                       # every .seg file of the project here
+      segdsl size segments.seg --as-of 2026-11-01
+      segdsl compile segments.seg --target duckdb
     """
+    COLOR["mode"] = color
 
 
 # -------------------------------------------------------------------------- check
@@ -123,6 +134,12 @@ def check(files, expr, schema, fmt, strict):
     file of the project in the current directory (its segdsl.toml) is checked.
     Exits 0 when clean (warnings allowed unless --strict), 1 when there are
     problems, 2 on usage errors.
+
+    \b
+    Examples:
+      segdsl check
+      segdsl check segments.seg --format json
+      segdsl check -e 'days_since_booking >= 180'
     """
     from segdsl.api import version
     from segdsl.diagnostics import Severity, render_github, render_sarif
@@ -139,7 +156,7 @@ def check(files, expr, schema, fmt, strict):
         click.echo(render_sarif(diags, sources, version()))
     else:
         if diags:
-            click.echo(render_all_text(diags, sources))
+            echo_diagnostics(render_all_text(diags, sources))
             click.echo("")
         n = sum(len(ws.requested) for ws in workspaces)
         click.echo(f"checked {n} file{'s' if n != 1 else ''}: {summary_line(diags)}")
@@ -167,6 +184,12 @@ def compile(files, expr, target, segments, form, as_of, params, schema, fmt):  #
 
     FILES are .seg files or directories (searched for *.seg); the segments of all
     of them are compiled, in order.
+
+    \b
+    Examples:
+      segdsl compile segments.seg --target duckdb
+      segdsl compile segments.seg -s high_value --form count --as-of 2026-11-01
+      segdsl compile -e 'ltv >= 150_000' --target mssql
     """
     from segdsl.api import compile_sql, sql_target
 
@@ -230,7 +253,14 @@ def _jsonable(params: dict) -> dict:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--overlap", is_flag=True, help="Also show how many members each pair of segments shares.")
 def size(files, expr, segments, as_of, dsn, data_dir, schema, fmt, overlap):
-    """Compute exact segment sizes, in memory or on a database."""
+    """Compute exact segment sizes, in memory or on a database.
+
+    \b
+    Examples:
+      segdsl size segments.seg --as-of 2026-11-01
+      segdsl size . --overlap
+      segdsl size segments.seg --dsn duckdb:crm.duckdb
+    """
     from segdsl.api import sizes
 
     if not files and expr is None:
@@ -337,7 +367,12 @@ def _print_overlap_matrix(rows: list[dict], overlaps: list[dict]) -> None:
 
 @cli.group()
 def db() -> None:
-    """Work with a SQL database holding the profile table."""
+    """Work with a SQL database holding the profile table.
+
+    \b
+    Examples:
+      segdsl db load --dsn postgresql://postgres@127.0.0.1/crm
+    """
 
 
 @db.command("load")
@@ -347,7 +382,13 @@ def db() -> None:
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 def db_load(project_dir, dsn, data_dir):
     """Create the project's tables and load its CSV data, replacing them as one unit:
-    readers see the previous load or this one, never a mix, even if the load is killed."""
+    readers see the previous load or this one, never a mix, even if the load is killed.
+
+    \b
+    Examples:
+      segdsl db load --dsn postgresql://postgres@127.0.0.1/crm
+      segdsl db load examples/golf --dsn duckdb:golf.duckdb
+    """
     from segdsl.api import load_database
 
     try:
@@ -357,7 +398,7 @@ def db_load(project_dir, dsn, data_dir):
             raise click.UsageError("no data: pass --data DIR or set `data` in segdsl.toml") from None
         raise usage(exc) from None
     if not loaded.ok:
-        click.echo(render_all_text(loaded.diagnostics, {}), err=True)
+        echo_diagnostics(render_all_text(loaded.diagnostics, {}), err=True)
         raise SystemExit(1)
     tables = ", ".join(f"{table} {n:,}" for table, n in loaded.rows.items())
     click.echo(f"loaded {sum(loaded.rows.values()):,} rows ({tables}) on {loaded.family}")

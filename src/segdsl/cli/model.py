@@ -12,12 +12,19 @@ from pathlib import Path
 
 import click
 
+from segdsl.cli.common import echo_diagnostics
+
 _TOP = 5
 
 
 @click.group("model")
 def model() -> None:
-    """The models behind smart segments: churn risk and engagement scores."""
+    """The models behind smart segments: churn risk and engagement scores.
+
+    \b
+    Examples:
+      segdsl model train --as-of 2026-11-01
+    """
 
 
 _project_arg = click.argument("project_dir", required=False, default=".",
@@ -41,6 +48,10 @@ def train(project_dir: str, as_of: str | None, data_dir: str | None) -> None:
 
     Prints the holdout quality (AUC, log loss) and the largest coefficients; the full
     report goes to models/churn.json and models/engagement.json in the data directory.
+
+    \b
+    Examples:
+      segdsl model train --as-of 2026-11-01
     """
     from segdsl.models import train_models, write_run
 
@@ -56,7 +67,12 @@ def train(project_dir: str, as_of: str | None, data_dir: str | None) -> None:
 @_as_of_opt
 @_data_opt
 def score(project_dir: str, as_of: str | None, data_dir: str | None) -> None:
-    """Score with the saved churn model (no retraining) and write model_scores.csv."""
+    """Score with the saved churn model (no retraining) and write model_scores.csv.
+
+    \b
+    Examples:
+      segdsl model score --as-of 2026-11-01
+    """
     from segdsl.models import read_reports, score_models, write_run
 
     schema, folder = _project(project_dir, data_dir)
@@ -72,7 +88,12 @@ def score(project_dir: str, as_of: str | None, data_dir: str | None) -> None:
 @_data_opt
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def report(project_dir: str, data_dir: str | None, fmt: str) -> None:
-    """Print the saved model report: holdout AUC, log loss, base rate, coefficients."""
+    """Print the saved model report: holdout AUC, log loss, base rate, coefficients.
+
+    \b
+    Examples:
+      segdsl model report --format json
+    """
     from segdsl.models import read_reports
 
     _, folder = _project(project_dir, data_dir, need_schema=False)
@@ -94,7 +115,7 @@ def _project(project_dir: str, data_dir: str | None, need_schema: bool = True):
     project, diags = find_project(Path(project_dir))
     if project is None:
         if diags:
-            click.echo(render_all_text(diags, {}), err=True)
+            echo_diagnostics(render_all_text(diags, {}), err=True)
             raise SystemExit(1)
         raise click.UsageError(f"no segdsl.toml in {project_dir} or above")
     folder = Path(data_dir) if data_dir else project.data_dir
@@ -106,7 +127,7 @@ def _project(project_dir: str, data_dir: str | None, need_schema: bool = True):
         return None, folder
     schema, more = load_schema(project.schema_path)
     if schema is None:
-        click.echo(render_all_text([*diags, *more], {}), err=True)
+        echo_diagnostics(render_all_text([*diags, *more], {}), err=True)
         raise SystemExit(1)
     return schema, folder
 

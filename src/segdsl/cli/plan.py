@@ -16,7 +16,12 @@ import click
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def plan(files, as_of, state, dsn, fmt):
     """Show each segment's size and who would enter or exit it against its last
-    snapshot, and the journeys and syncs each change affects. Writes nothing."""
+    snapshot, and the journeys and syncs each change affects. Writes nothing.
+
+    \b
+    Examples:
+      segdsl plan segments.seg --as-of 2026-11-02
+    """
     from segdsl.api import preview_refresh
     from segdsl.cli.common import fail, fail_on_errors, load, parse_as_of, relevant
     from segdsl.lifecycle.state import StateError

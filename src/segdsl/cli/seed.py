@@ -18,7 +18,12 @@ _DOMAINS = ("hospitality", "golf")
 
 @click.group("seed")
 def seed() -> None:
-    """Synthetic CRM data for the example projects (no real people)."""
+    """Synthetic CRM data for the example projects (no real people).
+
+    \b
+    Examples:
+      segdsl seed generate --domain golf --scale 1000 --out seeds
+    """
 
 
 @seed.command("generate")
@@ -49,6 +54,10 @@ def generate(domain: str, scale: int | None, seed_value: int, as_of: str, out: P
                  dues_payments, consents, engagement_events
 
     With no options this regenerates the committed seeds/ exactly.
+
+    \b
+    Examples:
+      segdsl seed generate --domain golf --scale 1000 --out seeds
     """
     from segdsl.data import synth
     from segdsl.ir.semantics import parse_as_of
