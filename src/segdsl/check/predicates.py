@@ -15,7 +15,7 @@ from segdsl.check.messages import (
     unordered_help,
 )
 from segdsl.diagnostics import Diagnostic, error, warning
-from segdsl.ir.semantics import INT64_MAX, INT64_MIN
+from segdsl.ir.semantics import INT64_MAX, INT64_MIN, decimal_bound
 from segdsl.schema.model import ORDERED, Field, Kind
 from segdsl.syntax.printer import literal_text, operand_text
 from segdsl.syntax.span import Span
@@ -26,8 +26,9 @@ from segdsl.check.suggest import did_you_mean, one_of
 #: from the edges of every engine's calendar.
 MAX_DAYS = 100_000
 
-#: Significant digits a number literal may have: SQLite orders decimals as doubles, and
-#: a double separates decimal numbers exactly up to 15 digits.
+#: Significant digits a number literal may have: a float is a double, which separates
+#: decimal numbers exactly up to 15 digits, and a decimal field has at most 15 (a longer
+#: literal compared with one is first brought to the field's scale, exactly).
 MAX_DIGITS = 15
 _WHOLE_DIGITS_BOUND = 10**MAX_DIGITS
 
@@ -62,10 +63,17 @@ class PredicateChecks:
             return None
         if f.kind is Kind.TIMESTAMP and isinstance(e.right, ast.DateLit):
             return ir.DayCmp(f, e.op, ir.Day(date=e.right.value), e.span)
+        if (f.kind is Kind.DECIMAL and isinstance(e.right, (ast.IntLit, ast.DecimalLit))
+                and _digits(Decimal(e.right.value)) > MAX_DIGITS):
+            # Too many digits to compare exactly, but the field has only `scale` places: the
+            # same comparison with a bound at that scale is exact on every engine.
+            exact = decimal_bound(e.op, e.right.value, f.type.scale or 0)
+            if not isinstance(exact, bool) and _digits(exact[1]) <= MAX_DIGITS:
+                return ir.Cmp(f, exact[0], exact[1], e.span)
         value = self.value(f, e.right)
         if value is _BAD:
             return None
-        if f.kind is Kind.DECIMAL and e.op in ("=", "!=") and _scale(value) > (f.type.scale or 0):
+        if f.kind is Kind.DECIMAL and e.op in ("=", "!=") and _scale(value.normalize()) > (f.type.scale or 0):
             self.diags.append(
                 warning("W0205", f"`{f.name}` has {f.type.scale} decimal places, so it never equals {value}",
                         e.right.span, help=f"`{e.op}` is always {'false' if e.op == '=' else 'true'} for non-null values")
@@ -278,7 +286,12 @@ class PredicateChecks:
                 self.diags.append(
                     error("E0117", f"`{lit.text}` has more than {MAX_DIGITS} significant digits", lit.span,
                           label="too precise",
-                          help="some databases compare such numbers inexactly; round it")
+                          help=(f"`{f.name}` has {f.type.scale} decimal place{'' if f.type.scale == 1 else 's'}: "
+                                f"write the value with at most {f.type.scale} (an ordering comparison such as "
+                                "`>` is brought to them exactly)"
+                                if k is Kind.DECIMAL else
+                                "a float keeps 15 significant digits, so no engine tells such numbers apart; "
+                                "write at most 15, choosing the value that says what you mean"))
                 )
                 return _BAD
             case ast.IntLit(value=v) if k is Kind.DECIMAL:

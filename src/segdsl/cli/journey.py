@@ -12,7 +12,7 @@ import click
 def journey() -> None:
     """Lifecycle journeys: enrol an audience, simulate the sends, read the funnel.
 
-    Sends are simulated; no message is ever sent (see docs/lifecycle.md).
+    Sends are simulated; no message is ever sent (see docs/language.md, "Journeys").
 
     \b
     Examples:

@@ -122,6 +122,18 @@ def integer_comparison(op: str, c: Fraction) -> tuple[str, int] | bool:
     raise ValueError(f"unknown comparison {op!r}")
 
 
+def decimal_bound(op: str, value: Decimal | int, scale: int) -> tuple[str, Decimal] | bool:
+    """``x op value`` for a decimal ``x`` with ``scale`` places, as ``x op' bound`` with a
+    bound of exactly ``scale`` places (``> 14.99999999999999999`` at scale 1 is
+    ``>= 15.0``), or the constant truth value it has for every non-null ``x``. Exact: a
+    literal with more places than the field has is compared as the field's values are."""
+    found = integer_comparison(op, scaled(value, scale))
+    if isinstance(found, bool):
+        return found
+    op2, whole = found
+    return op2, unscale(whole, scale)
+
+
 # ---- the as-of instant: one per evaluation, always in UTC. Every relative-time predicate
 # compares calendar dates in UTC, so DST and the server's time zone never change an answer.
 
