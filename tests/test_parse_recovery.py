@@ -67,3 +67,20 @@ def test_recovery_stays_linear():
     recovering = time.perf_counter() - started
     assert len(parsed.partial.segments) == 3_000
     assert recovering < 6 * clean + 1.0, (clean, recovering)
+
+
+def test_the_api_checks_the_declarations_that_parse():
+    from pathlib import Path
+
+    import segdsl
+
+    schema = Path(__file__).resolve().parent.parent / "examples" / "hospitality" / "schema.toml"
+    text = ("segment a { where ltv > }\n"
+            "segment b { where in segment a and lvt > 5 }\n"
+            "segment c { where in segment nowhere }\n")
+    result = segdsl.check_modules(segdsl.parse(text, "r.seg"), schema)
+    assert [(d.code, d.message) for d in result.diagnostics] == [
+        ("E0010", "unexpected `}`"),
+        ("E0101", "unknown field `lvt`"),
+        ("E0108", "unknown segment `nowhere`"),
+    ]

@@ -109,11 +109,14 @@ def check_modules(modules: ast.Module | ParseResult | Iterable[ast.Module | Pars
 
     items = [modules] if not isinstance(modules, Iterable) else list(modules)
     found, diagnostics = [], []
+    broken: set[str] = set()
     for item in items:
         if isinstance(item, ParseResult):
             diagnostics.extend(item.diagnostics)
-            if item.module is not None:
-                found.append(item.module)
+            # A module with syntax errors still has its other declarations checked.
+            if (item.module or item.partial) is not None:
+                found.append(item.module or item.partial)
+            broken.update(item.broken)
         else:
             found.append(item)
     resolved, more = _schema(schema)
@@ -121,7 +124,10 @@ def check_modules(modules: ast.Module | ParseResult | Iterable[ast.Module | Pars
     if resolved is None:
         return CheckResult({}, tuple(diagnostics))
     result = check(found, resolved)
-    return attrs.evolve(result, diagnostics=(*diagnostics, *result.diagnostics))
+    # A reference to a declaration that did not parse is no second error.
+    kept = [d for d in result.diagnostics
+            if not (d.code == "E0108" and any(d.message == f"unknown segment `{n}`" for n in broken))]
+    return attrs.evolve(result, diagnostics=(*diagnostics, *kept))
 
 
 def check_expression(
