@@ -248,12 +248,14 @@ def test_every_command_has_help_with_examples_that_parse(monkeypatch, tmp_path):
     commands = _commands()
     assert len(commands) >= 20
     for path, cmd in commands:
-        text = cmd.help or ""
+        text = (cmd.help or "") + "\n" + (cmd.epilog or "")
         assert "Examples:" in text, f"segdsl {' '.join(path)} --help has no example"
         examples = [line.strip() for line in text.split("Examples:", 1)[1].splitlines() if line.strip()]
         assert examples
         for example in examples:
             words = shlex.split(example, comments=True)
+            # What the shell does with the output is not the command's.
+            words = next((words[:i] for i, w in enumerate(words) if w in (">", ">>", "|", "&&")), words)
             assert words[0] == "segdsl", example
             # The example names this command (or, for a group, one of its commands) ...
             assert words[1:1 + len(path)] == path, example

@@ -10,6 +10,8 @@ import re
 
 import click
 
+from segdsl.data.dsn import DSN_FORMS
+
 #: What a diagnostic code looks like; with no --segment/--key such an argument is one.
 CODE = re.compile(r"^[EWIewi]\d{4}$")
 
@@ -25,7 +27,7 @@ Examples:
 @click.option("--as-of", "as_of", default="now", show_default=True, metavar="WHEN",
               help="The evaluation instant: `now`, a date (its UTC midnight) or an ISO timestamp.")
 @click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL",
-              help="Explain on a database: a Postgres URL, mysql://USER@HOST/DB, duckdb:PATH or sqlite:PATH "
+              help=f"Explain on a database: {DSN_FORMS} "
               "(env: SEGDSL_DSN). Default: in memory, on the project's CSV data.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
+from segdsl.data.dsn import DSN_FORMS
 from segdsl.cli.common import as_of_option, fail, fail_on_errors, load, parse_as_of, relevant, usage
 
-DSN_HELP = ("A database to read: a Postgres URL, mysql://USER@HOST/DB, duckdb:PATH or sqlite:PATH "
+DSN_HELP = (f"A database to read: {DSN_FORMS} "
             "(env: SEGDSL_DSN). Default: in memory, on the project's CSV data.")
 
 #: Rows the table format measures its column widths on (it streams the rest).
