@@ -15,6 +15,7 @@ import attrs
 import pytest
 from click.testing import CliRunner
 
+from example_projects import copy_example
 import segdsl
 from segdsl.cli.main import cli
 
@@ -96,7 +97,7 @@ def test_compile_equals_the_cli(ws):
 
 def test_check_equals_the_cli(tmp_path):
     project = tmp_path / "hotel"
-    shutil.copytree(HOTEL, project, ignore=shutil.ignore_patterns(".segdsl"))
+    copy_example(project, "hospitality")
     (project / "segdsl.toml").write_text(f'schema = "{HOTEL / "schema.toml"}"\n')
     (project / "bad.seg").write_text("segment s {\n    where ltv >= 1 and days_since_bookng >= 180\n}\n")
     ws = segdsl.load_project(project)
@@ -223,11 +224,12 @@ def test_format_results():
 def test_plan_with_a_missing_state_store_plans_from_nothing(tmp_path):
     # It was an internal error (exit 70) before plan became a shell over preview_refresh;
     # a missing store is "no previous state", and plan creates none.
-    result = invoke("plan", "examples/hospitality/segments.seg", "--as-of", AS_OF,
+    result = invoke("plan", "examples/hospitality/segments.seg", "--as-of", AS_OF, "--all",
                     "--state", str(tmp_path / "none.db"), "--format", "json")
     assert result.exit_code == 0, result.output
     assert {r["action"] for r in json.loads(result.output)["results"][0]["segments"]} == {"create"}
-    preview = segdsl.preview_refresh(segdsl.load_project(HOTEL), as_of=AS_OF, state=str(tmp_path / "none.db"))
+    preview = segdsl.preview_refresh(segdsl.load_project(HOTEL), as_of=AS_OF, state=str(tmp_path / "none.db"),
+                                     everything=True)
     assert preview.ok and {c.action for c in preview.segments} == {"create"}
     assert not list(tmp_path.iterdir())
     (tmp_path / "bad.db").write_bytes(b"not a database" * 100)

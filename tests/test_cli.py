@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from example_projects import copy_example
+
 ROOT = Path(__file__).resolve().parent.parent
 SEGDSL = shutil.which("segdsl", path=str(Path(sys.executable).parent)) or "segdsl"
 HOSPITALITY = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples" / "hospitality").glob("*.seg"))
@@ -185,7 +187,7 @@ def test_db_load_then_size_on_mariadb_equals_in_memory(mysql_dsn, project, files
 def test_missing_source_data_is_a_clear_error(tmp_path):
     """A source table without its CSV must not quietly turn every trait into NULL."""
     project = tmp_path / "golf"
-    shutil.copytree(ROOT / "examples" / "golf", project)
+    copy_example(project, "golf")
     data = tmp_path / "data"
     shutil.copytree(ROOT / "seeds" / "golf", data)
     (data / "handicaps.csv").unlink()

@@ -25,6 +25,7 @@ from segdsl.check.checker import check_modules
 from segdsl.cli.main import cli
 from segdsl.data.tables import Table
 from segdsl.syntax.parser import parse_source
+from example_projects import copy_example as example_copy
 from test_cross_engine import AS_OF, BASE_RULES, RULES, UTC, keyed_rows, module_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,11 +34,7 @@ AT = "2026-11-01"
 
 def copy_example(tmp_path: Path, name: str = "hospitality") -> Path:
     """The example project, without any `.segdsl/` state a user's commands left in it."""
-    project = tmp_path / name
-    shutil.copytree(ROOT / "examples" / name, project, ignore=shutil.ignore_patterns(".segdsl"))
-    data = (ROOT / "seeds" / name).as_posix()
-    (project / "segdsl.toml").write_text(f'name = "{name}"\nschema = "schema.toml"\ndata = "{data}"\n')
-    return project
+    return example_copy(tmp_path / name, name)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from example_projects import copy_example
 from segdsl.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,9 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _project(tmp_path: Path) -> Path:
     project = tmp_path / "crm"
-    shutil.copytree(ROOT / "examples" / "hospitality", project)
-    (project / "segdsl.toml").write_text(f'schema = "schema.toml"\ndata = "{ROOT / "seeds" / "hospitality"}"\n')
-    return project
+    return copy_example(project, "hospitality")
 
 
 def _run(*args: str) -> dict:
@@ -29,14 +28,14 @@ def _run(*args: str) -> dict:
 def test_plan_matches_the_refresh_it_predicts(tmp_path):
     project = _project(tmp_path)
     files = [str(p) for p in sorted(project.glob("*.seg"))]
-    first = _run("plan", *files, "--as-of", "2026-11-01", "--format", "json")["results"][0]["segments"]
+    first = _run("plan", *files, "--as-of", "2026-11-01", "--all", "--format", "json")["results"][0]["segments"]
     assert {r["action"] for r in first} == {"create"}
     assert not (project / ".segdsl" / "state.db").exists(), "plan must not create state"
 
     _run("refresh", *files, "--as-of", "2026-11-01", "--all")
     db = project / ".segdsl" / "state.db"
     stamp = db.stat().st_mtime_ns
-    planned = _run("plan", *files, "--as-of", "2026-11-20", "--format", "json")["results"][0]["segments"]
+    planned = _run("plan", *files, "--as-of", "2026-11-20", "--all", "--format", "json")["results"][0]["segments"]
     assert db.stat().st_mtime_ns == stamp, "plan must not write to the store"
     by_name = {r["segment"]: r for r in planned}
     # Time alone moves guests: nothing in the data changed between the two dates.
@@ -49,7 +48,7 @@ def test_plan_matches_the_refresh_it_predicts(tmp_path):
         p = by_name[r["segment"]]
         assert (r["size"], r["entered"], r["exited"]) == (p["size"], p["entered"], p["exited"]), r["segment"]
     again = _run("plan", *files, "--as-of", "2026-11-20", "--format", "json")["results"][0]["segments"]
-    assert {r["action"] for r in again} == {"no change"}
+    assert {r["action"] for r in again} == {"already"}
 
 
 def test_plan_writes_nowhere(tmp_path, pg_dsn):
@@ -60,7 +59,7 @@ def test_plan_writes_nowhere(tmp_path, pg_dsn):
 
     project = _project(tmp_path)
     config = project / "segdsl.toml"
-    config.write_text('name = "crm"\n' + config.read_text())
+    config.write_text(config.read_text().replace('name = "hospitality"', 'name = "crm"'))
     files = [str(p) for p in sorted(project.glob("*.seg"))]
 
     def listing() -> dict:
@@ -72,7 +71,7 @@ def test_plan_writes_nowhere(tmp_path, pg_dsn):
     with fresh_pg_schema(pg_dsn) as dsn:
         before = listing()
         planned = _run("plan", *files, "--as-of", "2026-11-01", "--state", dsn, "--format", "json")
-        assert {r["action"] for r in planned["results"][0]["segments"]} == {"create"}
+        assert {r["action"] for r in planned["results"][0]["segments"]} == {"create", "manual"}
         # Nor does a sync, which has nothing to send before a refresh.
         synced = CliRunner().invoke(cli, ["sync", *files, "--state", dsn, "--format", "table"])
         assert synced.exit_code == 1 and "run `segdsl refresh` first" in synced.output
@@ -97,3 +96,44 @@ def test_plan_writes_nowhere(tmp_path, pg_dsn):
         with psycopg.connect(dsn, autocommit=True) as conn:
             assert conn.execute("SELECT (SELECT count(*) FROM segdsl_runs), (SELECT count(*) FROM segdsl_meta)"
                                 ).fetchone() == counts
+
+
+def _refresh_matches_plan(files, *args: str) -> None:
+    """plan, then refresh with the same arguments: the refresh records what plan said."""
+    planned = {r["segment"]: r for r in _run("plan", *files, *args, "--format", "json")["results"][0]["segments"]}
+    done = _run("refresh", *files, *args, "--format", "json")["segments"]
+    assert set(planned) == {r["segment"] for r in done}
+    for r in done:
+        p = planned[r["segment"]]
+        if r["refreshed"]:
+            assert p["action"] in ("create", "update", "no change"), (r, p)
+            assert (p["size"], p["entered"], p["exited"]) == (r["size"], r["entered"], r["exited"]), (r, p)
+        else:
+            assert (p["action"], p["reason"]) == (r["status"], r["reason"]), (r, p)
+            assert p["entered"] == p["exited"] == 0
+
+
+def test_plan_predicts_cadence_manual_segments_and_changed_references(tmp_path):
+    """The case of issue 16: at 2026-11-02 plan promised `~ lapsed` and `+ board_members`,
+    while refresh found lapsed not due (weekly) and board_members manual."""
+    project = _project(tmp_path)
+    files = [str(p) for p in sorted(project.glob("*.seg"))]
+    _refresh_matches_plan(files, "--as-of", "2026-11-01")
+    planned = {r["segment"]: r for r in _run("plan", *files, "--as-of", "2026-11-02", "--format", "json")
+               ["results"][0]["segments"]}
+    assert planned["lapsed"]["action"] == "not due" and planned["board_members"]["action"] == "manual"
+    _refresh_matches_plan(files, "--as-of", "2026-11-02")
+    _refresh_matches_plan(files, "--as-of", "2026-11-02")  # already refreshed at this as-of
+    _refresh_matches_plan(files, "--as-of", "2026-11-03", "--segment", "board_members")
+    # A referenced rule changes: lapsed, and the segments that test it, are due at once.
+    seg = project / "segments.seg"
+    seg.write_text(seg.read_text().replace("days_since_booking >= 180", "days_since_booking >= 150"))
+    planned = {r["segment"]: r for r in _run("plan", *files, "--as-of", "2026-11-02T12:00:00", "--format", "json")
+               ["results"][0]["segments"]}
+    for name in ("lapsed", "win_back", "spa_lovers"):
+        assert planned[name]["action"] == "update" and "definition changed" in planned[name]["reason"], name
+    assert planned["high_value"]["action"] == "not due"
+    _refresh_matches_plan(files, "--as-of", "2026-11-02T12:00:00")
+    _refresh_matches_plan(files, "--as-of", "2026-11-10", "--all")
+    text = CliRunner().invoke(cli, ["plan", *files, "--as-of", "2026-11-10T01:00:00"]).output
+    assert "· lapsed" in text and "not due: weekly, next due 2026-11-17T00:00:00Z" in text

@@ -21,6 +21,7 @@ from lifecycle_checks import CONTACT_SCHEMA as SCHEMA
 from lifecycle_checks import Receiver, leftovers, sync_set
 from test_refresh import ROOT, day, name_project, refresh_json, seg_files
 
+from example_projects import copy_example
 from segdsl import ir
 from segdsl.data.tables import write_csv
 from segdsl.backends.memory.columnar import member_keys
@@ -181,7 +182,7 @@ def test_a_schema_without_channels_syncs_no_addresses(segdsl, hotel):
 
 def test_golf_maps_its_own_consent_fields_and_has_no_push(segdsl, tmp_path):
     folder = tmp_path / "golf"
-    shutil.copytree(ROOT / "examples" / "golf", folder)
+    copy_example(folder, "golf")
     (folder / "segdsl.toml").write_text(f'schema = "schema.toml"\ndata = "{(ROOT / "seeds" / "golf").as_posix()}"\n')
     ws = load_workspace(sorted(folder.glob("*.seg")))
     channels = project_channels(ws.schema)

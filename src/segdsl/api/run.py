@@ -154,23 +154,29 @@ def preview_refresh(
     state: str | None = None,
     dsn: str | None = None,
     data: PathLike | None = None,
+    everything: bool = False,
+    segments: Iterable[str] | None = None,
 ) -> RefreshPreview:
-    """What refreshing the requested segments at ``as_of`` (default: now) would change
-    against their last snapshots (``segdsl plan``): per segment, the sizes before and
-    after, who would enter and exit, and the journeys and syncs it reaches. Writes
-    nothing. ``state`` is the store (a SQLite path or a Postgres DSN; default: the
-    project's ``.segdsl/state.db``, or Postgres when ``dsn`` is one)."""
+    """What ``segdsl refresh`` with the same arguments would record at ``as_of``
+    (default: now), against the segments' last snapshots (``segdsl plan``): which
+    segments it refreshes (by cadence; manual ones only with ``everything`` or when
+    named in ``segments``, as ``--all`` and ``--segment`` do), and for each the sizes
+    before and after, who would enter and exit, and the journeys and syncs it reaches;
+    the others with the reason they are skipped. Writes nothing. ``state`` is the store
+    (a SQLite path or a Postgres DSN; default: the project's ``.segdsl/state.db``, or
+    Postgres when ``dsn`` is one)."""
     from segdsl.lifecycle.preview import RefreshPreview, preview_refresh as preview
 
     instant = parse_as_of("now" if as_of is None else as_of)
-    chosen = _chosen(workspace, None)
+    only = [segments] if isinstance(segments, str) else list(segments or ())
+    chosen = _chosen(workspace, only or None)
     if isinstance(chosen, tuple):
         entity = workspace.schema.entity if workspace.schema is not None else ""
         return RefreshPreview(entity, "none", instant, diagnostics=chosen)
     root = workspace.project.root if workspace.project and workspace.project.config else None
     folder = None if dsn else _data(workspace, data)
     return preview(chosen, workspace.journeys, workspace.schema, instant, root=root, state=state, dsn=dsn,
-                   data_dir=folder)
+                   data_dir=folder, everything=everything, only=set(only))
 
 
 def load_database(project: Workspace | PathLike, dsn: str, *, data: PathLike | None = None) -> DatabaseLoad:

@@ -11,36 +11,58 @@ import click
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--as-of", "as_of", default="now", show_default=True, metavar="WHEN",
               help="The instant to plan for: `now`, a date or an ISO timestamp.")
+@click.option("--all", "everything", is_flag=True, help="As `refresh --all`: every segment, due or not.")
+@click.option("--segment", "-s", "segments", multiple=True, metavar="NAME",
+              help="As `refresh --segment`: only this segment, due or not (repeatable).")
 @click.option("--state", metavar="PATH|DSN", help="The membership store (default: <project>/.segdsl/state.db).")
 @click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL", help="Evaluate on a database instead of the CSV data.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="CSV data directory (default: from segdsl.toml).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def plan(files, as_of, state, dsn, fmt):
-    """Show each segment's size and who would enter or exit it against its last
-    snapshot, and the journeys and syncs each change affects. Writes nothing.
+def plan(files, as_of, everything, segments, state, dsn, data_dir, fmt):
+    """Show what `segdsl refresh` with the same arguments would record: which segments
+    it refreshes (by cadence; manual ones only with --all or --segment), each one's size
+    and who would enter or exit it against its last snapshot, and the journeys and syncs
+    each change affects; skipped segments with the reason. Writes nothing.
 
     \b
     Examples:
       segdsl plan segments.seg --as-of 2026-11-02
+      segdsl plan segments.seg --all --format json
     """
     from segdsl.api import preview_refresh
-    from segdsl.cli.common import fail, fail_on_errors, load, parse_as_of, relevant
+    from segdsl.cli.common import fail, fail_on_errors, load, parse_as_of, relevant, usage
     from segdsl.lifecycle.state import StateError
+    from segdsl.project.errors import UsageError
 
     instant = parse_as_of(as_of)
     workspaces, _ = load(files, None)
+    known = {s.name for ws in workspaces for s in ws.requested_segments()}
+    for name in segments:
+        if name not in known:
+            from segdsl.check.suggest import did_you_mean
+
+            hint = did_you_mean(name, sorted(known)) or f"the segments are: {', '.join(sorted(known)) or '(none)'}"
+            raise click.BadParameter(f"no segment `{name}` in the given files; {hint}", param_hint="--segment")
     blocks = []
     for ws in workspaces:
         fail_on_errors(ws, relevant(ws))
-        if not dsn and ws.data_dir is None:
-            raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
+        if not dsn and data_dir is None and ws.data_dir is None:
+            raise click.UsageError("no data: pass --data DIR or --dsn URL, or set `data` in segdsl.toml")
+        mine = [n for n in segments if n in {s.name for s in ws.requested_segments()}]
+        if segments and not mine:
+            continue
         try:
-            preview = preview_refresh(ws, as_of=instant, state=state, dsn=dsn)
+            preview = preview_refresh(ws, as_of=instant, state=state, dsn=dsn, data=data_dir,
+                                      everything=everything, segments=mine or None)
         except StateError as exc:
             fail(str(exc))
+        except UsageError as exc:
+            raise usage(exc) from None
         fail_on_errors(ws, preview.diagnostics)
         rows = [{
             "segment": c.segment, "action": c.action, "size_before": c.size_before, "size": c.size,
             "entered": c.entered, "exited": c.exited, "journeys": list(c.journeys), "syncs": list(c.syncs),
+            "reason": c.reason,
         } for c in preview.segments]
         blocks.append({"entity": preview.entity, "state": preview.state, "segments": rows})
     stamp = instant.isoformat().replace("+00:00", "Z")
@@ -52,6 +74,9 @@ def plan(files, as_of, state, dsn, fmt):
         click.echo(f"{b['entity']} segments as of {stamp}, against {b['state']}")
         for r in b["segments"]:
             before = "new" if r["size_before"] is None else f"{r['size_before']:,}"
+            if r["action"] not in marks:  # skipped: the refresh leaves it as it is
+                click.echo(f"  · {r['segment']:<28} {r['action']}: {r['reason']}")
+                continue
             change = f"+{r['entered']:,} -{r['exited']:,}" if r["action"] != "no change" else "no change"
             affects = []
             if r["journeys"] and r["action"] != "no change":
@@ -60,8 +85,10 @@ def plan(files, as_of, state, dsn, fmt):
                 affects.append("sync: " + ", ".join(r["syncs"]))
             click.echo(f"  {marks[r['action']]} {r['segment']:<28} {before:>7} -> {r['size']:<7,} {change:<16} "
                        + "; ".join(affects))
-        changed = [r for r in b["segments"] if r["action"] != "no change"]
-        click.echo(f"Plan: {len(changed)} to refresh (+{sum(r['entered'] for r in changed):,} "
-                   f"-{sum(r['exited'] for r in changed):,}), {len(b['segments']) - len(changed)} unchanged. "
-                   "Nothing was written; `segdsl refresh` applies it.")
+        refreshed = [r for r in b["segments"] if r["action"] in marks]
+        changed = [r for r in refreshed if r["action"] != "no change"]
+        skipped = len(b["segments"]) - len(refreshed)
+        click.echo(f"Plan: {len(refreshed)} to refresh, {len(changed)} changing "
+                   f"(+{sum(r['entered'] for r in changed):,} -{sum(r['exited'] for r in changed):,}), "
+                   f"{skipped} skipped. Nothing was written; `segdsl refresh` with the same arguments applies it.")
         click.echo("")

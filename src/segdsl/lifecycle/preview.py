@@ -1,15 +1,18 @@
 """What a refresh would change, before doing it (``segdsl plan``).
 
-Each segment is evaluated at the as-of instant, exactly as a refresh would evaluate it,
-and compared with its last snapshot in the state store: who would enter, who would
-exit, and which journeys and syncs the change reaches. Nothing is written, and a store
-that does not exist yet is not created.
+The segments a refresh with the same arguments would refresh are chosen by the same
+decision (:func:`segdsl.lifecycle.refresh.plan`: cadence, manual segments, changed
+definitions — a referenced segment's included); each is evaluated at the as-of instant,
+exactly as a refresh would evaluate it, and compared with its last snapshot in the
+state store: who would enter, who would exit, and which journeys and syncs the change
+reaches. The others are listed with the reason they are skipped. Nothing is written,
+and a store that does not exist yet is not created.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -19,20 +22,33 @@ from segdsl.diagnostics import Diagnostic
 from segdsl.schema.model import Schema
 
 
+#: The actions of a segment the refresh would store a snapshot of.
+REFRESHED = ("create", "update", "no change")
+
+
 @attrs.frozen
 class SegmentChange:
     """One segment's planned refresh: ``create`` (never refreshed), ``update`` or
-    ``no change``; sizes before (``None`` when new) and after, the entered and exited
-    counts, and the journeys and sync consumers that read the segment."""
+    ``no change``; or, for a segment the refresh would skip, why: ``not due``,
+    ``manual``, ``already`` (refreshed at this as-of) or ``behind`` (refreshed at a
+    later one), with ``reason`` in words. Sizes before (``None`` when new) and after (a
+    skipped segment keeps its size), the entered and exited counts, and the journeys and
+    sync consumers that read the segment."""
 
     segment: str
     action: str
     size_before: int | None
-    size: int
+    size: int | None
     entered: int
     exited: int
     journeys: tuple[str, ...] = ()
     syncs: tuple[str, ...] = ()
+    reason: str = ""
+
+    @property
+    def refreshed(self) -> bool:
+        """Whether the refresh would store a new snapshot of this segment."""
+        return self.action in REFRESHED
 
 
 @attrs.frozen
@@ -51,7 +67,8 @@ class RefreshPreview:
 
     @property
     def changed(self) -> tuple[SegmentChange, ...]:
-        return tuple(c for c in self.segments if c.action != "no change")
+        """The segments whose membership the refresh would change (or create)."""
+        return tuple(c for c in self.segments if c.action in ("create", "update"))
 
 
 def preview_refresh(
@@ -64,28 +81,25 @@ def preview_refresh(
     state: str | None = None,
     dsn: str | None = None,
     data_dir: Path | None = None,
+    everything: bool = False,
+    only: Collection[str] = (),
 ) -> RefreshPreview:
     """Plan refreshing ``segments`` (those of the project at ``root``, whose
-    ``journeys`` may act on them) at ``as_of``. ``state`` and ``dsn`` choose the store
-    and the database as :func:`segdsl.lifecycle.refresh.open_project_store` does;
+    ``journeys`` may act on them) at ``as_of``, as ``refresh`` with ``everything``
+    (``--all``) and ``only`` (``--segment``) would. ``state`` and ``dsn`` choose the
+    store and the database as :func:`segdsl.lifecycle.refresh.open_project_store` does;
     members come from ``dsn`` when given, else from the CSV data in ``data_dir``."""
     from segdsl.lifecycle.refresh import (
         EvaluationError,
         members_in_memory,
         members_on_database,
+        plan,
         read_project_store,
         store_location,
     )
     from segdsl.lifecycle.state import StateError, shown_location
 
-    if dsn:
-        try:
-            members = members_on_database(segments, schema, dsn, as_of)
-        except EvaluationError as exc:
-            return RefreshPreview(schema.entity, "none", as_of, diagnostics=exc.diagnostics)
-    elif data_dir is not None:
-        members = members_in_memory(segments, schema, data_dir, as_of)
-    else:
+    if not dsn and data_dir is None:
         raise StateError("no data to evaluate on: pass a data directory or a database")
     try:
         location = shown_location(store_location(root, state, dsn)[0])
@@ -93,6 +107,21 @@ def preview_refresh(
         location, store = "none", None
     else:
         store = read_project_store(root, state, dsn)
+    try:
+        plans = plan(segments, store.heads() if store else {}, as_of, everything=everything, only=only)
+        due = [p.segment for p in plans if p.due]
+        if dsn:
+            members = members_on_database(due, schema, dsn, as_of)
+        else:
+            members = members_in_memory(due, schema, data_dir, as_of)
+    except EvaluationError as exc:
+        if store is not None:
+            store.close()
+        return RefreshPreview(schema.entity, "none", as_of, diagnostics=exc.diagnostics)
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
     journeys_of: dict[str, list[str]] = {}
     for j in journeys.values():
         for n in ir.walk(j.audience):
@@ -102,15 +131,21 @@ def preview_refresh(
                     journeys_of[n.segment].append(j.name)
     changes = []
     try:
-        for seg in segments:
+        for p in plans:
+            seg, head = p.segment, p.head
+            syncs = tuple(store.consumers(seg.name)) if store else ()
+            if not p.due:
+                size = head.size if head is not None else None
+                changes.append(SegmentChange(seg.name, p.status, size, size, 0, 0,
+                                             tuple(journeys_of.get(seg.name, [])), syncs, p.reason))
+                continue
             now = set(members[seg.name])
-            head = store.head(seg.name) if store else None
             before = set(store.members(seg.name)) if head else set()
             entered, exited = len(now - before), len(before - now)
             action = "create" if head is None else ("update" if entered or exited else "no change")
             changes.append(SegmentChange(
                 seg.name, action, len(before) if head else None, len(now), entered, exited,
-                tuple(journeys_of.get(seg.name, [])), tuple(store.consumers(seg.name)) if store else (),
+                tuple(journeys_of.get(seg.name, [])), syncs, p.reason,
             ))
     finally:
         if store is not None:
