@@ -140,3 +140,39 @@ def test_segments_no_journey_uses_are_noted():
     ]
     # Without any journey in the project there is nothing to compare with: no notes.
     assert [d.code for d in check("segment idle { where ltv > 10 }").diagnostics] == []
+
+
+def test_a_journey_sends_only_to_reachable_consenting_contacts(tmp_path):
+    """win_back_offer enrols 305 guests, 17 of whom have no email or no consent: it
+    reaches the 288 that `segdsl sync` lists on its email channel, and says how many
+    messages it sent."""
+    from example_projects import copy_example
+
+    project = copy_example(tmp_path / "hotel", "hospitality")
+    runner = CliRunner()
+    seg, journeys = str(project / "segments.seg"), str(project / "journeys.seg")
+    assert runner.invoke(cli, ["refresh", seg, "--as-of", "2026-11-01"]).exit_code == 0
+    out = tmp_path / "out"
+    synced = runner.invoke(cli, ["sync", seg, "--segment", "win_back", "--channel", "email", "--out", str(out)])
+    assert synced.exit_code == 0, synced.output
+    emails = (out / "win_back" / "email.jsonl").read_text().splitlines()
+    result = runner.invoke(cli, ["journey", "run", journeys, "-j", "win_back_offer", "--as-of", "2026-11-01",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["funnel"]["enrolled"] == 305 and data["funnel"]["sent"] == len(emails) == 288
+    first, _, reminder = data["steps"]
+    assert (first["sent"], first["unreachable"]) == (288, 17)
+    assert data["messages"] == first["sent"] + reminder["sent"] > data["funnel"]["sent"]
+    text = runner.invoke(cli, ["journey", "run", journeys, "-j", "win_back_offer", "--as-of", "2026-11-01"]).stdout
+    assert "messages" in text and "unreachable" in text
+
+
+def test_unreachable_contacts_are_not_sent_to():
+    keys = np.arange(10)
+    reach = {"email": keys % 2 == 0}
+    run = simulate(_journey([ir.SendStep("email", "a", None), ir.SendStep("email", "b", None)]), keys, AS_OF,
+                   reachable=reach)
+    assert (run.sent, run.messages) == (5, 10)
+    assert [(s.sent, s.unreachable) for s in run.steps] == [(5, 5), (5, 5)]
+    assert simulate(_journey([ir.SendStep("sms", "a", None)]), keys, AS_OF, reachable=reach).sent == 0

@@ -40,7 +40,18 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
       segdsl journey run journeys.seg -j win_back_offer --as-of 2026-11-01
     """
     from segdsl.cli.common import fail_on_errors, load, parse_as_of, relevant
-    from segdsl.lifecycle.journeys import SIMULATED_NOTE, JourneyError, funnel_html, load_rates, simulate
+    import numpy as np
+
+    from segdsl import ir
+    from segdsl.lifecycle.journeys import (
+        SIMULATED_NOTE,
+        JourneyError,
+        funnel_html,
+        load_rates,
+        reachable_contacts,
+        simulate,
+    )
+    from segdsl.lifecycle.sync import SyncError
 
     instant = parse_as_of(as_of)
     (ws,), _ = load([file], None)
@@ -60,8 +71,12 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
         raise click.BadParameter(f"no journey `{name}`; {hint}", param_hint="--journey")
     try:
         members = _audience(ws, target, instant, dsn)
-        result = simulate(target, members, instant, seed=seed, rates=load_rates(Path(rates) if rates else None))
-    except JourneyError as exc:
+        channels = {s.channel for s in target.steps if isinstance(s, ir.SendStep)}
+        reach = reachable_contacts(ws.schema, np.sort(members), channels, instant,
+                                   data_dir=None if dsn else ws.data_dir, dsn=dsn)
+        result = simulate(target, members, instant, seed=seed, rates=load_rates(Path(rates) if rates else None),
+                          reachable=reach)
+    except (JourneyError, SyncError) as exc:
         raise click.ClickException(str(exc)) from None
     if chart:
         from segdsl.data.files import write_atomic
@@ -79,15 +94,20 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
     click.echo("")
     top = result.enrolled or 1
     for stage, count in result.funnel:
-        click.echo(f"  {stage:<10} {count:>9,}  {100 * count / top:5.1f}%")
+        what = "  contacts reached by at least one message" if stage == "sent" else ""
+        click.echo(f"  {stage:<10} {count:>9,}  {100 * count / top:5.1f}%{what}")
+    click.echo(f"  {'messages':<10} {result.messages:>9,}         messages sent, all steps")
     click.echo("")
-    click.echo(f"  {'step':<5} {'channel':<8} {'template':<26} {'condition':<16} {'sent':>8} {'opened':>8} {'clicked':>8}")
+    click.echo(f"  {'step':<5} {'channel':<8} {'template':<26} {'condition':<16} {'sent':>8} {'opened':>8} "
+               f"{'clicked':>8} {'unreachable':>12}")
     for s in result.steps:
         if s.kind == "wait":
             click.echo(f"  {s.index:<5} wait {s.condition}")
             continue
         click.echo(f"  {s.index:<5} {s.channel:<8} {s.template:<26} {s.condition or '':<16} "
-                   f"{s.sent:>8,} {s.opened:>8,} {s.clicked:>8,}")
+                   f"{s.sent:>8,} {s.opened:>8,} {s.clicked:>8,} {s.unreachable:>12,}")
+    click.echo("")
+    click.echo("  unreachable: enrolled, but without consent or an address for the channel (as `segdsl sync`)")
     if chart:
         click.echo(f"\nchart: {chart}")
 

@@ -5,11 +5,14 @@ not. No message is ever sent: each contact's response to each send is drawn from
 representative, configurable rates with a seeded generator, so a run is reproducible,
 and every result carries ``simulated = True`` and says so when printed.
 
-Per contact: a send reaches every enrolled contact whose condition on the previous send
-holds (``if not opened``); it is opened with the channel's open rate and, once opened,
-clicked with its click rate; a click converts with the conversion rate within the
-journey's goal window. The funnel counts contacts: enrolled → sent → opened → clicked →
-converted, in total and per step.
+Per contact: a send goes to every enrolled contact who is reachable on its channel —
+consent TRUE and an address, exactly as ``segdsl sync`` lists contacts
+(:func:`segdsl.lifecycle.sync.load_contacts`) — and whose condition on the previous
+send holds (``if not opened``); the others are counted as unreachable. A send is opened
+with the channel's open rate and, once opened, clicked with its click rate; a click
+converts with the conversion rate within the journey's goal window. The funnel counts
+contacts: enrolled → sent (reached by at least one message) → opened → clicked →
+converted, in total and per step; ``messages`` counts the messages sent.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import attrs
@@ -51,6 +54,8 @@ class StepResult:
     sent: int
     opened: int
     clicked: int
+    #: Contacts the step would have messaged but who cannot be reached on its channel.
+    unreachable: int = 0
 
 
 @attrs.frozen
@@ -66,6 +71,8 @@ class JourneyRun:
     converted: int
     steps: tuple[StepResult, ...]
     simulated: bool = True
+    #: Messages sent, over all steps (a contact reached twice counts twice).
+    messages: int = 0
 
     @property
     def funnel(self) -> list[tuple[str, int]]:
@@ -81,6 +88,7 @@ class JourneyRun:
             "seed": self.seed,
             "rates": {c: dict(r) for c, r in self.rates.items()},
             "funnel": dict(self.funnel),
+            "messages": self.messages,
             "steps": [attrs.asdict(s) for s in self.steps],
         }
 
@@ -106,9 +114,30 @@ def load_rates(path: Path | None) -> dict[str, dict[str, float]]:
     return rates
 
 
+def reachable_contacts(schema, keys: np.ndarray, channels: Collection[str], as_of: dt.datetime, *,
+                       data_dir: Path | None = None, dsn: str | None = None) -> dict[str, np.ndarray]:
+    """Per channel, which of ``keys`` may be messaged on it: the contacts ``segdsl sync``
+    lists for that channel (one definition of reachable, in
+    :func:`segdsl.lifecycle.sync.load_contacts`). A channel the schema does not declare
+    reaches nobody."""
+    from segdsl.lifecycle.sync import load_contacts, project_channels
+
+    declared = project_channels(schema)
+    contacts = load_contacts(schema, declared, as_of, data_dir=data_dir, dsn=dsn)
+    out = {}
+    for channel in channels:
+        out[channel] = np.fromiter(
+            (c is not None and channel in c.channels for c in map(contacts.get, keys.tolist())),
+            dtype=bool, count=len(keys))
+    return out
+
+
 def simulate(journey: ir.Journey, members: np.ndarray, as_of: dt.datetime, *, seed: int = 7,
-             rates: Mapping[str, Mapping[str, float]] | None = None) -> JourneyRun:
-    """Simulate ``journey`` for the audience ``members`` (their keys)."""
+             rates: Mapping[str, Mapping[str, float]] | None = None,
+             reachable: Mapping[str, np.ndarray] | None = None) -> JourneyRun:
+    """Simulate ``journey`` for the audience ``members`` (their keys). ``reachable``
+    says, per channel, which of the keys (in ascending order) may be messaged on it
+    (see :func:`reachable_contacts`); without it every contact is reachable."""
     rates = rates or DEFAULT_RATES
     keys = np.sort(np.asarray(members))
     n = len(keys)
@@ -121,6 +150,7 @@ def simulate(journey: ir.Journey, members: np.ndarray, as_of: dt.datetime, *, se
     last_opened = np.zeros(n, dtype=bool)
     last_clicked = np.zeros(n, dtype=bool)
     converted = np.zeros(n, dtype=bool)
+    messages = 0
     steps = []
     for i, step in enumerate(journey.steps):
         if isinstance(step, ir.WaitStep):
@@ -136,6 +166,12 @@ def simulate(journey: ir.Journey, members: np.ndarray, as_of: dt.datetime, *, se
             hit = last_opened if event == "opened" else last_clicked
             target = ~hit if negated else hit
             condition = f"if {'not ' if negated else ''}{event}"
+        unreachable = 0
+        if reachable is not None:
+            can = reachable.get(step.channel, np.zeros(n, dtype=bool))
+            unreachable = int((target & ~can).sum())
+            target = target & can
+        messages += int(target.sum())
         draws = rng.random((3, n))
         opened = target & (draws[0] < r["opened"])
         clicked = opened & (draws[1] < r["clicked"])
@@ -145,10 +181,10 @@ def simulate(journey: ir.Journey, members: np.ndarray, as_of: dt.datetime, *, se
         any_clicked |= clicked
         last_opened, last_clicked = opened, clicked
         steps.append(StepResult(i + 1, "send", step.channel, step.template, condition,
-                                int(target.sum()), int(opened.sum()), int(clicked.sum())))
+                                int(target.sum()), int(opened.sum()), int(clicked.sum()), unreachable))
     return JourneyRun(
         journey.name, as_of, seed, {c: dict(v) for c, v in rates.items()}, n, int(any_sent.sum()),
-        int(any_opened.sum()), int(any_clicked.sum()), int(converted.sum()), tuple(steps),
+        int(any_opened.sum()), int(any_clicked.sum()), int(converted.sum()), tuple(steps), messages=messages,
     )
 
 
