@@ -137,3 +137,104 @@ def test_plan_predicts_cadence_manual_segments_and_changed_references(tmp_path):
     _refresh_matches_plan(files, "--as-of", "2026-11-10", "--all")
     text = CliRunner().invoke(cli, ["plan", *files, "--as-of", "2026-11-10T01:00:00"]).output
     assert "· lapsed" in text and "not due: weekly, next due 2026-11-17T00:00:00Z" in text
+
+
+# ------------------------------------------------------------ plan --base REV
+
+
+def _git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd,
+                          check=True, capture_output=True, text=True).stdout
+
+
+def test_plan_against_a_git_revision(tmp_path):
+    import segdsl
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    project = copy_example(repo / "crm", "hospitality")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    seg = project / "segments.seg"
+    base_ws = segdsl.load_project(project)
+    text = seg.read_text().replace("days_since_booking >= 180", "days_since_booking >= 150")
+    cut = text.index('segment gmail_gold')
+    text = text[:cut] + text[text.index("static segment board_members"):]
+    seg.write_text(text + '\nsegment newbie "New" {\n    where total_bookings = 1\n}\n')
+    index_before = (repo / ".git" / "index").read_bytes()
+
+    ws = segdsl.load_project(project)
+    preview = segdsl.preview_against(ws, "HEAD", as_of="2026-11-01")
+    assert preview.ok and preview.commit == _git(repo, "rev-parse", "HEAD").strip()
+    by_name = {c.segment: c for c in preview.segments}
+    # lapsed changed; win_back and spa_lovers read it, so they change too.
+    assert {n: c.change for n, c in by_name.items()} == {
+        "lapsed": "changed", "win_back": "changed", "spa_lovers": "changed", "newbie": "added",
+        "gmail_gold": "removed"}
+    assert preview.unchanged == len(ws.requested_segments()) - 4
+    old = segdsl.members(base_ws, as_of="2026-11-01").members
+    new = segdsl.members(ws, as_of="2026-11-01").members
+    for name, c in by_name.items():
+        a, b = set(new.get(name, ())), set(old.get(name, ()))
+        assert (c.size_before, c.size) == (len(b) if name in old else None, len(a) if name in new else None)
+        assert (c.entered, c.exited) == (len(a - b), len(b - a)), name
+
+    out = CliRunner().invoke(cli, ["plan", str(seg), "--base", "HEAD", "--as-of", "2026-11-01", "--format",
+                                   "markdown"]).output
+    assert out.startswith("### segdsl plan: guest segments against `HEAD`")
+    lapsed = by_name["lapsed"]
+    assert (f"| ~ | `lapsed` (changed) | {lapsed.size_before:,} | {lapsed.size:,} | +{lapsed.entered:,} "
+            f"| −{lapsed.exited:,} |") in out
+    assert "| - | `gmail_gold` (removed) | 55 | — | +0 | −55 |" in out
+    text_out = CliRunner().invoke(cli, ["plan", str(seg), "--base", "HEAD", "--as-of", "2026-11-01"]).output
+    assert "  + newbie" in text_out and "5 differ" in text_out
+    data = _run("plan", str(seg), "--base", "HEAD", "--as-of", "2026-11-01", "--format", "json")
+    assert {s["segment"] for s in data["results"][0]["segments"]} == set(by_name)
+    # Nothing written: no state, the index and the work tree as they were.
+    assert not (project / ".segdsl").exists()
+    assert (repo / ".git" / "index").read_bytes() == index_before
+    assert _git(repo, "status", "--porcelain").split() == ["M", "crm/segments.seg"]
+
+
+def test_plan_base_errors(tmp_path):
+    project = copy_example(tmp_path / "crm", "hospitality")
+    seg = str(project / "segments.seg")
+    outside = CliRunner().invoke(cli, ["plan", seg, "--base", "main"])
+    assert outside.exit_code == 2 and "is not in a git repository" in outside.output
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "base")
+    unknown = CliRunner().invoke(cli, ["plan", seg, "--base", "origin/nope"])
+    assert unknown.exit_code == 2 and "unknown revision `origin/nope`" in unknown.output
+    assert CliRunner().invoke(cli, ["plan", seg, "--base", "--all"]).exit_code == 2
+    same = CliRunner().invoke(cli, ["plan", seg, "--base", "HEAD", "--as-of", "2026-11-01"])
+    assert same.exit_code == 0 and "0 differ" in same.output
+    assert CliRunner().invoke(cli, ["plan", seg, "--format", "markdown"]).exit_code == 2
+
+
+def test_the_markdown_docs_cli_shows(tmp_path):
+    """docs/cli.md's `plan --base` table, for the change it describes."""
+    import re
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    project = copy_example(repo / "hospitality", "hospitality")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    seg = project / "segments.seg"
+    seg.write_text(seg.read_text().replace("days_since_booking >= 180", "days_since_booking >= 150")
+                   + '\nsegment newbie "New" {\n    where total_bookings = 1\n}\n')
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    command, shown = re.search(r"^(segdsl plan examples/hospitality/\*\.seg --base [^\n]*) > plan\.md\n```\n\n```\n"
+                               r"(### segdsl plan.*?)```", doc, re.S | re.M).groups()
+    args = command.split()[1:]
+    files = sorted(str(p) for p in project.glob("*.seg"))
+    out = CliRunner().invoke(cli, [args[0], *files, *args[2:]])
+    assert out.exit_code == 0, out.output
+    commit = _git(repo, "rev-parse", "HEAD").strip()[:12]
+    assert out.output.rstrip("\n") == re.sub(r"\(\w{12}\)", f"({commit})", shown, count=1).rstrip("\n")

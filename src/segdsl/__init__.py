@@ -36,6 +36,7 @@ _EXPORTS = {
     "members": "segdsl.api",
     "load_database": "segdsl.api",
     "preview_refresh": "segdsl.api",
+    "preview_against": "segdsl.api",
     "expression_segment": "segdsl.api",
     "parse_as_of": "segdsl.api",
     # who is in a segment, and why
@@ -69,6 +70,8 @@ _EXPORTS = {
     "FormattedFile": "segdsl.project.sources",
     "RefreshPreview": "segdsl.lifecycle.preview",
     "SegmentChange": "segdsl.lifecycle.preview",
+    "RevisionPreview": "segdsl.lifecycle.preview",
+    "DefinitionChange": "segdsl.lifecycle.preview",
     "ShowResult": "segdsl.api.inspect",
     "MemberTrace": "segdsl.api.inspect",
     "TraceNode": "segdsl.backends.memory.trace",
@@ -133,6 +136,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
         parse,
         parse_as_of,
         parse_expression,
+        preview_against,
         preview_refresh,
         render,
         sizes,
@@ -151,7 +155,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from segdsl.explanations import Explanation, codes, explain
     from segdsl.interchange import export_json, import_json
     from segdsl.lifecycle.inspect import HistoryEvent
-    from segdsl.lifecycle.preview import RefreshPreview, SegmentChange
+    from segdsl.lifecycle.preview import DefinitionChange, RefreshPreview, RevisionPreview, SegmentChange
     from segdsl.lifecycle.sizes import Overlap, Size
     from segdsl.lifecycle.state import StateError
     from segdsl.project.errors import UsageError

@@ -31,6 +31,7 @@ from segdsl.api.run import (
     load_database,
     members,
     parse_as_of,
+    preview_against,
     preview_refresh,
     sizes,
     sql_target,
@@ -56,6 +57,7 @@ __all__ = [
     "FORMATS", "AsOf", "CheckedRule", "DatabaseLoad", "Formatted", "LoadedSchema", "MemberReport", "PathLike",
     "RuleLike", "SizeReport", "check_expression", "check_modules", "compile_sql", "expression_segment",
     "format_expression", "format_source", "load_database", "load_files", "load_project", "load_schema",
-    "load_workspaces", "members", "parse", "parse_as_of", "parse_expression", "preview_refresh", "render",
+    "load_workspaces", "members", "parse", "parse_as_of", "parse_expression", "preview_against", "preview_refresh",
+    "render",
     "sizes", "sql_target", "summary", "version",
 ]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from segdsl import ir
     from segdsl.backends.sql import SqlResult, Target
     from segdsl.diagnostics import Diagnostic
-    from segdsl.lifecycle.preview import RefreshPreview
+    from segdsl.lifecycle.preview import RefreshPreview, RevisionPreview
     from segdsl.project.workspace import Workspace
     from segdsl.schema.model import Schema
 
@@ -177,6 +177,47 @@ def preview_refresh(
     folder = None if dsn else _data(workspace, data)
     return preview(chosen, workspace.journeys, workspace.schema, instant, root=root, state=state, dsn=dsn,
                    data_dir=folder, everything=everything, only=set(only))
+
+
+def preview_against(
+    workspace: Workspace,
+    base: str,
+    *,
+    as_of: AsOf | None = None,
+    dsn: str | None = None,
+    data: PathLike | None = None,
+) -> RevisionPreview:
+    """``segdsl plan --base REV``: every segment of the requested files whose definition
+    differs from the git revision ``base`` (a branch, tag or commit; a change to a rule
+    it refers to counts), and the segments ``base`` had there that are gone, each
+    evaluated both ways on the same data at ``as_of`` (default: now): sizes, who would
+    enter and who would exit. The revision's files are read with ``git show``; nothing
+    is checked out or written. Not a git work tree, or an unknown revision, is a
+    :class:`UsageError`; the revision's own errors are its ``diagnostics``."""
+    from segdsl.lifecycle.preview import RevisionPreview
+    from segdsl.lifecycle.preview import preview_against as compare
+    from segdsl.project.revision import read_revision
+
+    instant = parse_as_of("now" if as_of is None else as_of)
+    chosen = _chosen(workspace, None)
+    if isinstance(chosen, tuple):
+        return RevisionPreview(workspace.schema.entity if workspace.schema else "", base, "", instant, "none",
+                               diagnostics=chosen)
+    if workspace.project is None or workspace.project.config is None:
+        raise UsageError("--base compares a project's files with a revision: these files are in no project "
+                         "(no segdsl.toml)", "base")
+    root = workspace.project.root
+    revision = read_revision(root, workspace.project.schema_path, base)
+    errors = tuple(d for d in revision.diagnostics if d.is_error)
+    if errors or revision.schema is None:
+        return RevisionPreview(workspace.schema.entity, base, revision.commit, instant, "none", diagnostics=errors)
+    requested = {Path(p).resolve() for p in workspace.requested}
+    names = {s.name for s in chosen}
+    at_base = {name: seg for name, seg in revision.segments.items()
+               if name in names or (root / revision.files.get(name, "")).resolve() in requested}
+    folder = None if dsn else _data(workspace, data)
+    return compare(chosen, at_base, revision.schema, workspace.schema, instant, base_name=base,
+                   commit=revision.commit, dsn=dsn, data_dir=folder)
 
 
 def load_database(project: Workspace | PathLike, dsn: str, *, data: PathLike | None = None) -> DatabaseLoad:

@@ -151,3 +151,81 @@ def preview_refresh(
         if store is not None:
             store.close()
     return RefreshPreview(schema.entity, location, as_of, tuple(changes))
+
+
+# --------------------------------------------------------- against a revision
+
+
+@attrs.frozen
+class DefinitionChange:
+    """A segment whose definition differs between a git revision and the work tree:
+    ``added``, ``removed`` or ``changed`` (its rule, or a rule it refers to), with its
+    size under each (``None`` where it does not exist) and who would enter and exit."""
+
+    segment: str
+    change: str
+    size_before: int | None
+    size: int | None
+    entered: int
+    exited: int
+
+
+@attrs.frozen
+class RevisionPreview:
+    """What the work tree's segments change against the revision ``base`` (``commit``),
+    all evaluated on the same data at ``as_of``; ``unchanged`` counts the rest."""
+
+    entity: str
+    base: str
+    commit: str
+    as_of: dt.datetime
+    evaluated: str
+    segments: tuple[DefinitionChange, ...] = ()
+    unchanged: int = 0
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+def preview_against(
+    head: Sequence[ir.Segment], base: Mapping[str, ir.Segment], base_schema: Schema, schema: Schema,
+    as_of: dt.datetime, *, base_name: str, commit: str, dsn: str | None = None, data_dir: Path | None = None,
+) -> RevisionPreview:
+    """Compare the segments ``head`` (the work tree's) with those of the same names in
+    ``base`` (and those of ``base`` that ``head`` lacks, which are ``removed``): each
+    whose definition differs (:func:`segdsl.lifecycle.refresh.definition_hash`, which
+    takes in the rules it refers to) is evaluated both ways on the same data."""
+    from segdsl.lifecycle.refresh import definition_hash, members_in_memory, members_on_database
+
+    names = {s.name for s in head}
+    now = {s.name: s for s in head}
+    changes: list[tuple[str, str]] = []
+    unchanged = 0
+    for seg in head:
+        old = base.get(seg.name)
+        if old is None:
+            changes.append((seg.name, "added"))
+        elif definition_hash(old) != definition_hash(seg):
+            changes.append((seg.name, "changed"))
+        else:
+            unchanged += 1
+    changes += [(name, "removed") for name in base if name not in names]
+
+    def evaluate(segments: list[ir.Segment], of: Schema) -> dict[str, set]:
+        if not segments:
+            return {}
+        found = members_on_database(segments, of, dsn, as_of) if dsn else \
+            members_in_memory(segments, of, data_dir, as_of)
+        return {k: set(v) for k, v in found.items()}
+
+    after = evaluate([now[n] for n, c in changes if c != "removed"], schema)
+    before = evaluate([base[n] for n, c in changes if c != "added"], base_schema)
+    out = []
+    for name, change in changes:
+        a, b = after.get(name), before.get(name)
+        out.append(DefinitionChange(name, change, None if b is None else len(b), None if a is None else len(a),
+                                    len((a or set()) - (b or set())), len((b or set()) - (a or set()))))
+    return RevisionPreview(schema.entity, base_name, commit, as_of, "database" if dsn else "in memory", tuple(out),
+                           unchanged)
