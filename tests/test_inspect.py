@@ -130,7 +130,15 @@ def test_show_streams_in_bounded_memory(tmp_path):
 
     ws = segdsl.load_project(project)
     n = 1_000_000
-    table = T.from_columns(ws.schema, {"id": range(n), "score": range(n), "note": ["a note of some words"] * n})
+    import numpy as np
+
+    from segdsl.data.tables import Column
+
+    every = np.ones(n, dtype=bool)
+    note = np.empty(n, dtype=object)
+    note[:] = "a note of some words"
+    table = T(ws.schema, {"id": Column(np.arange(n, dtype=np.int64), every),
+                          "score": Column(np.arange(n, dtype=np.int64), every), "note": Column(note, every)}, n)
     load_tables(Engine("sqlite", conn), ws.schema, {"guests": table})
     conn.close()
     del table
