@@ -80,10 +80,7 @@ def build(site: Site) -> dict:
         facts = {"name": seg.name, "size": size, "share": size / total if size is not None and total else None,
                  "cadence": seg.refresh, "last_refresh": head}
         add(Node(f"segment:{seg.name}", 2, seg.title or seg.name, lines, f"#/segment/{seg.name}", "segment", facts))
-        for f in own_fields(seg.rule):
-            base = schema.fields.get(f.days_since) if f.days_since else f
-            if base is None:
-                continue
+        for base in own_fields(seg.rule):  # `days_since(f)` is lowered to a test of `f`
             if base.derive is not None:
                 agg = base.derive
                 trait = add(Node(f"trait:{base.name}", 1, base.name, [f"{agg.fn}({agg.table})"], kind="trait"))

@@ -37,12 +37,21 @@ def explain(site: Site, segment: ir.Segment, key: Any) -> dict:
             return out
         match node:
             case ir.And(items=items) | ir.Or(items=items):
-                out["children"] = [visit(i, depth + 1) for i in items]
+                children = list(items)
             case ir.Not(item=item):
-                out["children"] = [visit(item, depth + 1)]
+                children = [item]
             case ir.Member(segment=name, rule=rule):
-                out["children"] = [visit(rule, depth + 1)]
+                children = [rule]
                 out["text"] = f"in segment {name}"
+            case _:
+                children = []
+        for child in children:
+            shown = visit(child, depth + 1)
+            if _same_text(child, node):  # a form the checker lowered (`is not null`, `between`): one condition
+                nodes.pop()
+                out["children"].extend(shown["children"])
+            else:
+                out["children"].append(shown)
         return out
 
     tree = visit(segment.rule, 0)
@@ -67,6 +76,11 @@ def explain(site: Site, segment: ir.Segment, key: Any) -> dict:
         "tree": tree,
         "values": shown,
     }
+
+
+def _same_text(child: ir.Node, parent: ir.Node) -> bool:
+    a, b = getattr(child, "span", None), getattr(parent, "span", None)
+    return a is not None and a == b
 
 
 def text_of(site: Site, node: ir.Node) -> str:

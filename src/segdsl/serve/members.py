@@ -17,19 +17,15 @@ import segdsl
 
 if TYPE_CHECKING:
     from segdsl import ir
+    from segdsl.schema.model import Field
     from segdsl.serve.site import Site
 
 
-def columns_read(segment: ir.Segment) -> list[Any]:
-    """The profile fields the rule reads, each with the column holding its value: a
-    ``days_since`` field is shown by the date it counts from."""
+def columns_read(segment: ir.Segment) -> list[Field]:
+    """The profile fields the rule reads, through the segments it refers to."""
     from segdsl import ir
 
-    out: dict[str, Any] = {}
-    fields = {f.name: f for f in ir.fields_used(segment.rule)}
-    for f in fields.values():
-        out.setdefault(f.name, f)
-    return list(out.values())
+    return ir.fields_used(segment.rule)
 
 
 def keys(site: Site, segment: ir.Segment) -> list[Any]:
@@ -50,17 +46,12 @@ def values(site: Site, segment: ir.Segment, wanted: list[Any]) -> tuple[list[str
     from segdsl.backends.memory.profile import load_profile
 
     table = load_profile(site.ws.schema, site.ws.data_dir, [segment.rule], site.as_of)
-    schema = site.ws.schema
-    shown = []
-    for f in fields:
-        column = schema.fields[f.days_since].column if f.days_since else f.column
-        shown.append((f"{f.name} (from {f.days_since})" if f.days_since else f.name, column))
     want = set(wanted)
     found: dict[Any, tuple] = {}
-    for row in table.iter_rows([schema.key.column, *(c for _, c in shown)]):
+    for row in table.iter_rows([site.ws.schema.key.column, *(f.column for f in fields)]):
         if row[0] in want:
             found[row[0]] = row[1:]
-    return [name for name, _ in shown], found
+    return [f.name for f in fields], found
 
 
 def sample(site: Site, segment: ir.Segment, limit: int) -> tuple[list[str], list[list], int]:
