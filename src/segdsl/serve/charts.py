@@ -41,7 +41,7 @@ def bars(items: Sequence[tuple[str, int]], *, label: str, top: int | None = None
 def timeline(points: Sequence[tuple[str, int, int, int]], *, label: str, width: int = 640) -> str:
     """Size at each refresh (``(date, size, entered, exited)``), a line with dots and
     the size written at each, dates along the x axis and sizes up the y axis."""
-    height, left, right, top, bottom = 240, 60, 20, 20, 50
+    height, left, right, top, bottom = 240, 60, 45, 20, 50
     sizes = [p[1] for p in points]
     high = max(sizes) if sizes else 0
     high = max(1, _nice(high))
