@@ -25,6 +25,7 @@ pytest.importorskip("starlette", reason="segdsl serve needs the extra segdsl[ser
 from starlette.testclient import TestClient  # noqa: E402
 
 from segdsl.cli.main import cli  # noqa: E402
+from segdsl.project.workspace import display_path  # noqa: E402
 from segdsl.serve.app import create_app  # noqa: E402
 from segdsl.serve.site import open_site  # noqa: E402
 from segdsl.serve.views import MAX_RULE_BYTES  # noqa: E402
@@ -86,7 +87,7 @@ def ok(response) -> dict:
 def test_project_says_the_as_of_and_the_data_source(client, project):
     data = ok(client.get("/api/project"))
     assert data["as_of"] == "2026-11-01T00:00:00Z"
-    assert data["source"] == f"in memory: CSV data in {ROOT / 'seeds' / 'hospitality'}"
+    assert data["source"] == f"in memory: CSV data in {display_path(ROOT / 'seeds' / 'hospitality')}"
     assert data["project"] == "hospitality" and data["entity"] == "guest"
     assert [s["name"] for s in data["segments"]][:3] == ["high_value", "lapsed", "win_back"]
     assert {j["name"] for j in data["journeys"]} == {"win_back_offer", "spa_weekend"}
@@ -502,3 +503,37 @@ def test_serve_refuses_a_project_with_errors(tmp_path):
     assert result.exit_code == 1 and "E0010" in result.output
     result = CliRunner().invoke(cli, ["serve", str(project), "--as-of", "yesterday"])
     assert result.exit_code == 2 and "--as-of" in result.output
+
+
+def test_the_command_serves_the_project_on_this_machine(tmp_path):
+    """`segdsl serve` as the README runs it: a real process on a free port."""
+    import socket
+    import urllib.request
+
+    segdsl_script = shutil.which("segdsl", path=str(Path(sys.executable).parent)) or "segdsl"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([segdsl_script, "serve", "examples/hospitality", "--as-of", AS_OF, "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        data = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/project", timeout=5) as response:
+                    data = json.loads(response.read())
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        assert data is not None, proc.stderr.read() if proc.poll() is not None else "no answer"
+        assert data["as_of"] == "2026-11-01T00:00:00Z" and data["source"] == "in memory: CSV data in seeds/hospitality"
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout \
+            if shutil.which("ss") else f"127.0.0.1:{port}"
+        assert f"127.0.0.1:{port}" in listening and f"0.0.0.0:{port}" not in listening
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert "Traceback" not in err
+    assert f"open http://127.0.0.1:{port}/" in err

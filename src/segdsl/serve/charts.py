@@ -48,8 +48,8 @@ def timeline(points: Sequence[tuple[str, int, int, int]], *, label: str, width: 
     n = len(points)
     plot_w, plot_h = width - left - right, height - top - bottom
 
-    def x(i: int) -> float:
-        return left + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
+    def x(i: int) -> float:  # 24 px in from each end, clear of the axis' numbers
+        return left + (plot_w / 2 if n == 1 else 24 + (plot_w - 48) * i / (n - 1))
 
     def y(v: int) -> float:
         return top + plot_h * (1 - v / high)

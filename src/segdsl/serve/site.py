@@ -45,7 +45,9 @@ class Site:
             from segdsl.lifecycle.state import shown_location
 
             return shown_location(self.dsn)
-        return f"in memory: CSV data in {self.ws.data_dir}"
+        from segdsl.project.workspace import display_path
+
+        return f"in memory: CSV data in {display_path(self.ws.data_dir)}"
 
     @property
     def stamp(self) -> str:
