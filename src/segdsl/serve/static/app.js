@@ -228,7 +228,7 @@ function explainForm(seg) {
       out.replaceChildren(
         h("p", { class: "verdict " + (e.member ? "yes" : "no"), id: "explain-verdict",
           text: `${project.entity} ${e.key} ${e.member ? "is" : "is not"} a member of ${e.segment} (as of ${e.as_of}).` }),
-        h("ul", { class: "trace", role: "tree", "aria-label": "Conditions of the rule" }, traceNode(e.tree)),
+        h("ul", { class: "trace", "aria-label": "Conditions of the rule, each true, false or unknown" }, traceNode(e.tree)),
         Object.keys(e.values).length ? h("table", { class: "table compact" },
           h("caption", { text: "The values the rule reads" }),
           h("tbody", {}, Object.entries(e.values).map(([k, v]) => h("tr", {}, h("th", { scope: "row", text: k }),
@@ -243,10 +243,10 @@ function explainForm(seg) {
 
 function traceNode(n) {
   const badge = h("span", { class: "badge " + n.verdict, text: n.verdict.toUpperCase() });
-  return h("li", { role: "treeitem", "aria-expanded": n.children.length ? "true" : null, "data-verdict": n.verdict },
+  return h("li", { "data-verdict": n.verdict },
     badge, " ", h("code", { text: n.text }),
     n.details ? h("span", { class: "muted", text: " — " + n.details }) : null,
-    n.children.length ? h("ul", { role: "group" }, n.children.map(traceNode)) : null);
+    n.children.length ? h("ul", {}, n.children.map(traceNode)) : null);
 }
 
 // ------------------------------------------------------------------ editor
