@@ -229,6 +229,24 @@ def test_the_csv_lists_every_member(client, ws):
     assert [int(line.split(",")[0]) for line in lines[1:]] == list(keys)
 
 
+@pytest.mark.parametrize("example", ["hospitality", "golf"])
+def test_every_page_of_each_example_answers(example):
+    site = open_site(ROOT / "examples" / example, as_of=AS_OF)
+    with TestClient(create_app(site)) as c:
+        project = ok(c.get("/api/project"))
+        ok(c.get("/api/diagram"))
+        for s in project["segments"]:
+            name = s["name"]
+            for path in ("", "/overlap", "/history"):
+                ok(c.get(f"/api/segments/{name}{path}"))
+            sample = ok(c.get(f"/api/segments/{name}/sample?limit=3"))
+            assert sample["columns"].count(sample["columns"][0]) == 1  # the key once
+            if sample["rows"]:
+                assert ok(c.get(f"/api/segments/{name}/explain?key={sample['rows'][0][0]}"))["member"] is True
+        for j in project["journeys"]:
+            assert ok(c.get(f"/api/journeys/{j['name']}"))["simulated"] is True
+
+
 # ------------------------------------------------------------------ explain
 
 

@@ -21,11 +21,12 @@ if TYPE_CHECKING:
     from segdsl.serve.site import Site
 
 
-def columns_read(segment: ir.Segment) -> list[Field]:
-    """The profile fields the rule reads, through the segments it refers to."""
+def columns_read(segment: ir.Segment, key: str) -> list[Field]:
+    """The profile fields the rule reads, through the segments it refers to, but the
+    key (``key``), which comes first anyway."""
     from segdsl import ir
 
-    return ir.fields_used(segment.rule)
+    return [f for f in ir.fields_used(segment.rule) if f.name != key]
 
 
 def keys(site: Site, segment: ir.Segment) -> list[Any]:
@@ -40,7 +41,7 @@ def keys(site: Site, segment: ir.Segment) -> list[Any]:
 def values(site: Site, segment: ir.Segment, wanted: list[Any]) -> tuple[list[str], dict[Any, tuple]]:
     """The column names shown beside the key, and for each key in ``wanted`` its values
     (in memory only; on a database, no columns)."""
-    fields = columns_read(segment)
+    fields = columns_read(segment, site.ws.schema.key.name)
     if site.dsn or not fields:
         return [], {}
     from segdsl.backends.memory.profile import load_profile
