@@ -159,6 +159,13 @@ def test_history_lists_every_refresh(client, project):
     assert [r["size"] for r in data["runs"]] == [
         segdsl.sizes(ws, ["lapsed"], as_of=d).counts["lapsed"] for d in ("2026-09-01", "2026-10-01", AS_OF)]
     assert data["runs"][0]["entered"] == data["runs"][0]["size"] and data["runs"][0]["exited"] == 0
+    events = segdsl.history(ws, segment="lapsed")
+    last = events[-1].instant
+    changed = data["last_changes"]
+    assert changed["as_of"] == last.isoformat().replace("+00:00", "Z")
+    for change in ("entered", "left"):
+        keys = sorted(e.key for e in events if e.instant == last and e.change == change)
+        assert changed[f"{change}_count"] == len(keys) and changed[change] == keys[:50]
     chart = data["chart"]
     assert 'role="img"' in chart and "2026-09-01" in chart and "members" in chart
     assert f">{data['runs'][-1]['size']:,}<" in chart  # the size is written at each point
@@ -263,6 +270,9 @@ def test_explain_a_member_and_a_non_member(client, ws):
     outsider = next(k for k in range(1001, 4001) if k not in set(keys))
     other = ok(client.get(f"/api/segments/win_back/explain?key={outsider}"))
     assert other["member"] is False and other["tree"]["verdict"] in ("false", "unknown")
+    ltv = other["tree"]["children"][1]
+    assert ltv["text"] == "ltv >= 50_000" and ltv["details"].startswith(f"ltv = {other['values']['ltv']}; sum over bookings")
+    assert ltv["details"].endswith("compared: >= 50000")
     texts = [t for t, _ in _verdicts(other["tree"])]
     assert texts[:3] == ["in segment lapsed and ltv >= 50_000 and email_opt_in", "in segment lapsed",
                          "days_since_booking >= 180"]
@@ -450,9 +460,12 @@ def test_on_a_database_the_figures_are_the_same(sqlite_site, client):
         assert [(n["id"], n["lines"]) for n in on_db["nodes"]] == [(n["id"], n["lines"]) for n in in_memory["nodes"]]
         rule = {"rule": 'home_city = "Pune" or ltv > 100_000'}
         assert ok(db.post("/api/rule/check", json=rule))["size"] == ok(client.post("/api/rule/check", json=rule))["size"]
-        assert db.get("/api/segments/lapsed/members.csv").text.splitlines()[1:] == [
-            line.split(",")[0] for line in client.get("/api/segments/lapsed/members.csv").text.splitlines()[1:]]
+        for name in ("lapsed", "win_back", "gmail_gold"):
+            assert db.get(f"/api/segments/{name}/members.csv").text == \
+                client.get(f"/api/segments/{name}/members.csv").text
+            assert ok(db.get(f"/api/segments/{name}/sample"))["rows"] == ok(client.get(f"/api/segments/{name}/sample"))["rows"]
         explained = ok(db.get("/api/segments/win_back/explain?key=1003"))
+        assert explained["evaluated"] == "database"
         assert explained["tree"] == ok(client.get("/api/segments/win_back/explain?key=1003"))["tree"]
 
 

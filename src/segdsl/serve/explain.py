@@ -1,92 +1,87 @@
-"""Why one profile is (not) a member of a segment: the rule as a tree of conditions,
-each TRUE, FALSE or unknown for that profile, with the values it reads.
-
-Each condition is judged by the engine that serves the page, through the API: the
-profile is where the condition is TRUE if it is a member of the condition as a rule,
-FALSE if it is a member of its negation, and unknown otherwise (three-valued logic:
-``not`` of unknown is unknown). All the conditions go in one :func:`segdsl.members`
-call. A referenced segment is a node whose children are its own rule's conditions.
-"""
+"""Why one profile is (not) a member of a segment, for the page: the trace of
+:func:`segdsl.explain_member` (each condition TRUE, FALSE or unknown for that profile,
+judged by the evaluator that decides membership, with the values behind it) as a tree
+of written conditions, each with one line saying what it read."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import segdsl
+from segdsl.serve.site import BadRequest
 
 if TYPE_CHECKING:
     from segdsl import ir
     from segdsl.serve.site import Site
 
-#: Deepest nesting of conditions the trace shows (a deeper rule is cut, and says so).
-MAX_DEPTH = 12
-
 
 def explain(site: Site, segment: ir.Segment, key: Any) -> dict:
-    from segdsl import ir
-    from segdsl.serve.members import cell, values
-    from segdsl.serve.site import BadRequest, json_diagnostics
+    try:
+        trace = segdsl.explain_member(site.ws, segment, key, dsn=site.dsn, as_of=site.as_of)
+    except segdsl.UsageError as exc:  # the key is of the right type (checked before): no profile has it
+        raise BadRequest(404, exc.message) from None
+    if not trace.ok:
+        from segdsl.serve.site import json_diagnostics
 
-    nodes: list[tuple[ir.Node, dict]] = []
-
-    def visit(node: ir.Node, depth: int) -> dict:
-        out = {"text": text_of(site, node), "kind": type(node).__name__, "children": []}
-        nodes.append((node, out))
-        if depth >= MAX_DEPTH:
-            out["cut"] = True
-            return out
-        match node:
-            case ir.And(items=items) | ir.Or(items=items):
-                children = list(items)
-            case ir.Not(item=item):
-                children = [item]
-            case ir.Member(segment=name, rule=rule):
-                children = [rule]
-                out["text"] = f"in segment {name}"
-            case _:
-                children = []
-        for child in children:
-            shown = visit(child, depth + 1)
-            if _same_text(child, node):  # a form the checker lowered (`is not null`, `between`): one condition
-                nodes.pop()
-                out["children"].extend(shown["children"])
-            else:
-                out["children"].append(shown)
-        return out
-
-    tree = visit(segment.rule, 0)
-    rules = [segdsl.expression_segment(ir.Const(True), "everyone")]
-    for i, (node, _) in enumerate(nodes):
-        rules += [segdsl.expression_segment(node, f"yes{i}"), segdsl.expression_segment(ir.Not(node), f"no{i}")]
-    found = segdsl.members(site.ws, rules, as_of=site.as_of, dsn=site.dsn)
-    if not found.ok:
-        raise BadRequest(422, "the rule cannot be evaluated", json_diagnostics(found.diagnostics, site.ws.sources))
-    if key not in set(found.members["everyone"]):
-        raise BadRequest(404, f"no {site.ws.schema.entity} with the key {key!r}")
-    for i, (node, out) in enumerate(nodes):
-        yes, no = key in set(found.members[f"yes{i}"]), key in set(found.members[f"no{i}"])
-        out["verdict"] = "true" if yes else ("false" if no else "unknown")
-    names, row = values(site, segment, [key])
-    shown = dict(zip(names, (cell(v) for v in row.get(key, ())))) if names else {}
+        raise BadRequest(422, "the rule cannot be evaluated", json_diagnostics(trace.diagnostics, site.ws.sources))
+    found = trace.to_dict()
+    values: dict[str, Any] = {}
     return {
         "segment": segment.name,
-        "key": key,
-        "member": tree["verdict"] == "true",
-        "as_of": site.stamp,
-        "tree": tree,
-        "values": shown,
+        "key": found["key"],
+        "member": trace.member,
+        "as_of": found["as_of"],
+        "evaluated": found["evaluated"],
+        "tree": _node(found["rule"], values),
+        "values": values,
     }
 
 
-def _same_text(child: ir.Node, parent: ir.Node) -> bool:
-    a, b = getattr(child, "span", None), getattr(parent, "span", None)
-    return a is not None and a == b
+def _node(node: dict, values: dict[str, Any]) -> dict:
+    """A trace node as the page shows it. A child written as its parent is (the checker
+    lowers `is not null` to `not (is null)`, `between` to two bounds) is not shown again."""
+    details = node["details"]
+    if "field" in details:
+        values.setdefault(details["field"], details.get("value"))
+    children = []
+    for child in node["children"]:
+        shown = _node(child, values)
+        if child["span"] is not None and child["span"] == node["span"]:
+            children.extend(shown["children"])
+        else:
+            children.append(shown)
+    return {"text": node["text"], "kind": node["kind"], "verdict": node["verdict"], "details": describe(details),
+            "children": children}
 
 
-def text_of(site: Site, node: ir.Node) -> str:
-    """The condition as written in its file (or its kind, for one with no span)."""
-    span = getattr(node, "span", None)
-    source = site.ws.sources.get(span.path) if span is not None else None
-    if source is None:
-        return type(node).__name__.lower()
-    return " ".join(source.text[span.start:span.end].split())
+def describe(details: dict) -> str | None:
+    """What a condition read, in one line: the field's value, how a trait was computed
+    (how many source rows it read and counted), the window a time test allows."""
+    if "field" not in details:
+        return None
+    value = details.get("value")
+    words = [f"{details['field']} = {'NULL' if value is None else _text(value)}"]
+    agg = details.get("aggregate")
+    if agg:
+        rows = f", {agg['counted']} of {agg['rows']} rows counted" if "rows" in agg else ""
+        words.append(f"{agg['fn']} over {agg['source']}{rows}")
+    if "compared_with" in details:
+        words.append(f"compared: {details['op']} {_text(details['compared_with'])}")
+    if "windows" in details:
+        spans = [f"{'…' if lo is None else lo} to {'…' if hi is None else hi}" for lo, hi in details["windows"]]
+        words.append(f"window: {' or '.join(spans) or 'none'}")
+    if "values" in details:
+        words.append(f"one of {', '.join(map(_text, details['values']))}")
+    if "tags" in details:
+        words.append(f"{details['match']} of {', '.join(details['tags'])}")
+    if "text" in details and "match" in details and "tags" not in details:
+        words.append(f"{details['match']} {details['text']!r}{' ignoring case' if details.get('ignore_case') else ''}")
+    return "; ".join(words)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(map(_text, value))
+    return str(value)

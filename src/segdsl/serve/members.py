@@ -1,10 +1,6 @@
 """A segment's members for the page: a sample with the columns its rule reads, and
-every member as CSV, streamed.
-
-The keys come from :func:`segdsl.members` (in memory or on the database). The values
-of the columns a rule reads are taken from the profile built in memory; on a database
-the sample and the CSV list the keys alone.
-"""
+every member as CSV, streamed. Both are :func:`segdsl.show` (in memory, or on the
+database through a server-side cursor)."""
 
 from __future__ import annotations
 
@@ -14,66 +10,39 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import segdsl
+from segdsl.serve.site import BadRequest, json_diagnostics
 
 if TYPE_CHECKING:
     from segdsl import ir
-    from segdsl.schema.model import Field
+    from segdsl.api.inspect import ShowResult
     from segdsl.serve.site import Site
 
 
-def columns_read(segment: ir.Segment, key: str) -> list[Field]:
-    """The profile fields the rule reads, through the segments it refers to, but the
-    key (``key``), which comes first anyway."""
-    from segdsl import ir
-
-    return [f for f in ir.fields_used(segment.rule) if f.name != key]
-
-
-def keys(site: Site, segment: ir.Segment) -> list[Any]:
-    from segdsl.serve.site import BadRequest, json_diagnostics
-
-    found = segdsl.members(site.ws, [segment], as_of=site.as_of, dsn=site.dsn)
-    if not found.ok:
-        raise BadRequest(422, "the members cannot be listed", json_diagnostics(found.diagnostics, site.ws.sources))
-    return list(found.members[segment.name])
-
-
-def values(site: Site, segment: ir.Segment, wanted: list[Any]) -> tuple[list[str], dict[Any, tuple]]:
-    """The column names shown beside the key, and for each key in ``wanted`` its values
-    (in memory only; on a database, no columns)."""
-    fields = columns_read(segment, site.ws.schema.key.name)
-    if site.dsn or not fields:
-        return [], {}
-    from segdsl.backends.memory.profile import load_profile
-
-    table = load_profile(site.ws.schema, site.ws.data_dir, [segment.rule], site.as_of)
-    want = set(wanted)
-    found: dict[Any, tuple] = {}
-    for row in table.iter_rows([site.ws.schema.key.column, *(f.column for f in fields)]):
-        if row[0] in want:
-            found[row[0]] = row[1:]
-    return [f.name for f in fields], found
+def _show(site: Site, segment: ir.Segment, limit: int | None) -> ShowResult:
+    shown = segdsl.show(site.ws, segment, dsn=site.dsn, as_of=site.as_of, limit=limit)
+    if not shown.ok:
+        raise BadRequest(422, "the members cannot be listed", json_diagnostics(shown.diagnostics, site.ws.sources))
+    return shown
 
 
 def sample(site: Site, segment: ir.Segment, limit: int) -> tuple[list[str], list[list], int]:
-    """The first ``limit`` members (in key order) with their values; and the size."""
-    every = keys(site, segment)
-    first = every[:limit]
-    names, found = values(site, segment, first)
-    key = site.ws.schema.key.name
-    rows = [[cell(k), *(cell(v) for v in found.get(k, (None,) * len(names)))] for k in first]
-    return [key, *names], rows, len(every)
+    """The first ``limit`` members (in key order) with the columns the rule reads; and
+    the segment's size."""
+    shown = _show(site, segment, limit)
+    rows = [[cell(v) for v in row] for row in shown]
+    size = segdsl.sizes(site.ws, [segment], as_of=site.as_of, dsn=site.dsn)
+    if not size.ok:
+        raise BadRequest(422, "the segment cannot be sized", json_diagnostics(size.diagnostics, site.ws.sources))
+    return shown.columns, rows, size.sizes[0].size
 
 
 def csv_lines(site: Site, segment: ir.Segment) -> Iterator[str]:
-    """The header, then one line per member in key order. The members and their values
-    are read now; the lines are written as they are iterated, a thousand at a time."""
-    every = keys(site, segment)
-    names, found = values(site, segment, every)
-    return _lines(site.ws.schema.key.name, names, every, found)
+    """The header, then one line per member in key order, written as they are read."""
+    shown = _show(site, segment, None)
+    return _lines(shown)
 
 
-def _lines(key: str, names: list[str], every: list[Any], found: dict[Any, tuple]) -> Iterator[str]:
+def _lines(shown: ShowResult) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
@@ -83,10 +52,9 @@ def _lines(key: str, names: list[str], every: list[Any], found: dict[Any, tuple]
         buffer.truncate()
         return text
 
-    writer.writerow([key, *names])
-    empty = (None,) * len(names)
-    for n, k in enumerate(every, 1):
-        writer.writerow([k, *("" if v is None else cell(v) for v in found.get(k, empty))])
+    writer.writerow(shown.columns)
+    for n, row in enumerate(shown, 1):
+        writer.writerow(["" if v is None else cell(v) for v in row])
         if n % 1000 == 0:
             yield flush()
     yield flush()

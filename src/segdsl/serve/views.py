@@ -1,5 +1,5 @@
 """What the page shows, as JSON-ready values: each view is one call of the library API
-(sizes, members, check, compile, a journey's simulation, the refresh history) on the
+(sizes, show, explain_member, history, check, compile, a journey's simulation) on the
 served project, at the one as-of instant the server was started with.
 
 Nothing here writes: no ``.seg`` file, no table, no state store (the store is opened
@@ -220,14 +220,16 @@ def parse_key(site: Site, text: str) -> Any:
 
 
 def history(site: Site, name: str) -> dict:
-    """The segment's size at each refresh, and who entered and exited then."""
+    """The segment's size at each refresh with how many entered and exited, and who
+    entered and who left at the last refresh that changed it."""
     from segdsl.serve import charts
 
     seg = segment_of(site, name)
     runs = past.runs(site, seg.name)
     points = [(r["as_of"][:10], r["size"], r["entered"], r["exited"]) for r in runs]
     chart = charts.timeline(points, label=f"Size of {seg.name} at each refresh") if points else None
-    return {"segment": seg.name, "runs": runs, "source": past.SOURCE, "chart": chart}
+    return {"segment": seg.name, "runs": runs, "source": past.SOURCE, "chart": chart,
+            "last_changes": past.last_changes(site, seg.name)}
 
 
 # --------------------------------------------------------------------------- editor

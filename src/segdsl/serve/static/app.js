@@ -168,7 +168,12 @@ async function fillHistory(seg, box) {
     box.replaceChildren(h("p", { text: `No refresh recorded yet (run \`segdsl refresh\` to start the history). Size now: ${fmt(seg.size)}.` }));
     return;
   }
+  const changes = data.last_changes;
+  const keyList = (label, keys, count) => h("p", { class: "keys" }, h("strong", { text: `${label} (${fmt(count)}): ` }),
+    count ? keys.join(", ") + (count > keys.length ? ` … and ${fmt(count - keys.length)} more` : "") : "nobody");
   box.replaceChildren(h("figure", {}, svgNode(data.chart), h("figcaption", { text: `From ${data.source}.` })),
+    changes ? h("div", { id: "last-changes" }, h("h3", { text: `Who entered and left at the last change (${changes.as_of})` }),
+      keyList("Entered", changes.entered, changes.entered_count), keyList("Left", changes.left, changes.left_count)) : null,
     h("table", { class: "table compact" },
       h("thead", {}, h("tr", {}, ["Refresh (as of)", "Size", "Entered", "Exited"].map((t) => h("th", { scope: "col", text: t })))),
       h("tbody", {}, data.runs.slice(-10).reverse().map((r) => h("tr", {},
