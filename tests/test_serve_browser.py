@@ -3,7 +3,7 @@
 module. Screenshots of each page go to ``tests/screenshots/`` (git-ignored).
 
 Without Chromium or Playwright the tests skip, saying why; ``SEGDSL_REQUIRE_BROWSER=1``
-(CI sets it) makes that a failure instead.
+(CI sets it) makes that a failure instead (the ``chromium`` fixture of conftest.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import socket
 import threading
@@ -25,34 +24,16 @@ import segdsl
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM = os.environ.get("SEGDSL_CHROMIUM", "/usr/bin/chromium")
 #: Chromium without a sandbox (containers), a GPU, or any network of its own.
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 AS_OF = "2026-11-01"
 
 
-def _missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        return f"the browser tests need playwright, starlette and uvicorn (pip install -e '.[test]'): {exc}"
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set SEGDSL_CHROMIUM)"
-    return None
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, chromium):
     """``segdsl serve`` on a free port, over a copy of the hospitality example with a
     refresh history, in a thread of this process."""
-    reason = _missing()
-    if reason:
-        if os.environ.get("SEGDSL_REQUIRE_BROWSER", "") not in ("", "0"):
-            pytest.fail(f"{reason} (SEGDSL_REQUIRE_BROWSER is set, so this is a failure, not a skip)")
-        pytest.skip(reason)
     import uvicorn
 
     from segdsl.cli.main import cli
@@ -88,13 +69,13 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def browser(server, chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+        launched = p.chromium.launch(executable_path=chromium, args=ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from segdsl.serve.site import BadRequest, Site, json_diagnostics
 
 if TYPE_CHECKING:
     from segdsl import ir
-    from segdsl.project.workspace import Workspace
 
 #: The longest rule the editor accepts, in bytes of UTF-8; longer text is a 413.
 MAX_RULE_BYTES = 16_384
