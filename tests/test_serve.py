@@ -536,6 +536,13 @@ def test_serve_refuses_a_project_with_errors(tmp_path):
     assert result.exit_code == 2 and "--as-of" in result.output
 
 
+def test_serve_refuses_a_database_that_was_never_loaded(tmp_path):
+    project = copy_project(tmp_path)
+    missing = tmp_path / "nothing.sqlite"
+    result = CliRunner().invoke(cli, ["serve", str(project), "--dsn", f"sqlite:{missing}", "--port", "0"])
+    assert result.exit_code == 1 and "segdsl db load" in result.output and not missing.exists()
+
+
 def test_the_command_serves_the_project_on_this_machine(tmp_path):
     """`segdsl serve` as the README runs it: a real process on a free port."""
     import socket

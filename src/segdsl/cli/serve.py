@@ -39,7 +39,15 @@ def serve(project, dsn, as_of, host, port):
     fail_on_errors(ws, relevant(ws))
     if not dsn and ws.data_dir is None:
         raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
+    if dsn:  # say now, not on the page, that the database cannot be read
+        from segdsl.data.loading import open_loaded
+
+        with open_loaded(dsn, ws.schema):
+            pass
     site = Site(ws, instant, dsn)
     click.echo(f"segdsl serve: {site.source}, as of {site.stamp}", err=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"segdsl serve: listening on {host}: other machines can reach the page, which has no login",
+                   err=True)
     click.echo(f"open http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(create_app(site), host=host, port=port, log_level="warning")
