@@ -324,6 +324,8 @@ def test_a_malformed_rule_is_a_422_with_the_clis_diagnostics(client, project, ru
     monkeypatch.chdir(project)
     assert body["diagnostics"] == cli_diagnostics(rule)  # same codes, spans, messages and help
     assert body["diagnostics"] and (code is None or body["diagnostics"][0]["code"] == code)
+    printed = CliRunner().invoke(cli, ["check", "-e", rule]).output  # carets under the same spans
+    assert body["rendered"].strip() and body["rendered"].strip() in printed
 
 
 @pytest.mark.parametrize("body,status", [

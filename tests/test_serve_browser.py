@@ -140,6 +140,7 @@ def test_the_editor_shows_the_diagnostic_then_the_size(page, server):
     rule.fill("ltv >= 50_000 and days_since_bookng >= 180")
     page.wait_for_selector('#rule-diagnostics [data-code="E0101"]')
     assert "did you mean `days_since_booking`?" in page.inner_text("#rule-diagnostics")
+    assert "--> <expr>:1:19" in page.inner_text("#rule-diagnostics pre.rendered")  # as segdsl check prints it
     shot(page, "editor-error")
     rule.fill("ltv >= 50_000 and")
     page.wait_for_selector('#rule-diagnostics [data-code="E0010"]')

@@ -19,14 +19,18 @@ class BadRequest(Exception):
     """Input the page sent that cannot be served: a status (4xx), a message, and the
     diagnostics behind it (as the CLI's ``--format json`` writes them)."""
 
-    def __init__(self, status: int, message: str, diagnostics: list[dict] | None = None):
+    def __init__(self, status: int, message: str, diagnostics: list[dict] | None = None, rendered: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.diagnostics = diagnostics or []
+        self.rendered = rendered  # the diagnostics as `segdsl check` prints them, carets and all
 
     def to_json(self) -> dict:
-        return {"error": self.message, "diagnostics": self.diagnostics}
+        out = {"error": self.message, "diagnostics": self.diagnostics}
+        if self.rendered is not None:
+            out["rendered"] = self.rendered
+        return out
 
 
 @attrs.frozen

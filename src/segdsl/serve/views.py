@@ -251,7 +251,8 @@ def check(site: Site, text: str) -> dict:
     diagnostics = json_diagnostics(checked.diagnostics, checked.sources)
     if not checked.ok:
         errors = sum(d["severity"] == "error" for d in diagnostics)
-        raise BadRequest(422, f"the rule has {errors} error{'s' if errors != 1 else ''}", diagnostics)
+        raise BadRequest(422, f"the rule has {errors} error{'s' if errors != 1 else ''}", diagnostics,
+                         segdsl.render(checked.diagnostics, checked.sources))
     report = segdsl.sizes(site.ws, [checked], as_of=site.as_of, dsn=site.dsn)
     if not report.ok:
         raise BadRequest(422, "the rule cannot be sized here", json_diagnostics(report.diagnostics, checked.sources))

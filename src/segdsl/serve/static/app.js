@@ -40,6 +40,7 @@ class ApiError extends Error {
     super(body && body.error ? body.error : "the server answered " + status);
     this.status = status;
     this.diagnostics = (body && body.diagnostics) || [];
+    this.rendered = (body && body.rendered) || null;
   }
 }
 
@@ -291,7 +292,8 @@ function showEditor() {
       if (seq !== editorSeq) return;
       status.textContent = e.message;
       status.className = "status bad";
-      diags.replaceChildren(diagnosticList(e.diagnostics) || "");
+      diags.replaceChildren(diagnosticList(e.diagnostics) || "",
+        e.rendered ? h("pre", { class: "rendered", "aria-label": "The diagnostics as segdsl check prints them", text: e.rendered }) : "");
       return;
     }
     if (seq !== editorSeq) return; // a later keystroke's answer is on its way
