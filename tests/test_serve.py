@@ -236,6 +236,15 @@ def test_the_csv_lists_every_member(client, ws):
     assert [int(line.split(",")[0]) for line in lines[1:]] == list(keys)
 
 
+@pytest.mark.parametrize("name", ["spa_lovers", "email_subscribers", "gmail_gold"])
+def test_the_csv_is_segdsl_shows(client, project, name):
+    # Tags, booleans, NULLs and instants written as `segdsl show --format csv` writes them.
+    shown = CliRunner().invoke(cli, ["show", str(project / "segments.seg"), "--segment", name, "--as-of", AS_OF,
+                                     "--format", "csv"])
+    assert shown.exit_code == 0, shown.output
+    assert client.get(f"/api/segments/{name}/members.csv").text == shown.output
+
+
 @pytest.mark.parametrize("example", ["hospitality", "golf"])
 def test_every_page_of_each_example_answers(example):
     site = open_site(ROOT / "examples" / example, as_of=AS_OF)

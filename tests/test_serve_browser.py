@@ -169,10 +169,16 @@ def test_the_csv_download_is_every_member(page, server):
         page.click("#download-csv")
     download = info.value
     assert download.suggested_filename == "high_value.csv"
-    rows = list(csv.reader(io.StringIO(Path(download.path()).read_text())))
+    text = Path(download.path()).read_text()
+    rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["guest_id", "ltv", "last_booking_at"]
     members = segdsl.members(server["ws"], ["high_value"], as_of=AS_OF).members["high_value"]
     assert [int(r[0]) for r in rows[1:]] == list(members)
+    from segdsl.cli.main import cli
+
+    shown = CliRunner().invoke(cli, ["show", str(server["project"] / "segments.seg"), "--segment", "high_value",
+                                     "--as-of", AS_OF, "--format", "csv"])
+    assert text == shown.output  # the file is what `segdsl show --format csv` prints
 
 
 def test_explain_a_member_and_a_non_member(page, server):

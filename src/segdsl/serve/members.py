@@ -1,6 +1,7 @@
 """A segment's members for the page: a sample with the columns its rule reads, and
 every member as CSV, streamed. Both are :func:`segdsl.show` (in memory, or on the
-database through a server-side cursor)."""
+database through a server-side cursor); the CSV is written as ``segdsl show --format
+csv`` writes it, value for value."""
 
 from __future__ import annotations
 
@@ -52,23 +53,21 @@ def _lines(shown: ShowResult) -> Iterator[str]:
         buffer.truncate()
         return text
 
+    from segdsl.cli.inspect import cell as csv_cell
+
     writer.writerow(shown.columns)
     for n, row in enumerate(shown, 1):
-        writer.writerow(["" if v is None else cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
         if n % 1000 == 0:
             yield flush()
     yield flush()
 
 
 def cell(value: Any) -> Any:
-    """A value as the page and the CSV show it."""
-    import datetime as dt
-    from decimal import Decimal
+    """A value for the page's JSON: NULL as null, true and false as JSON's, numbers as
+    they are, everything else as ``segdsl show`` prints it."""
+    from segdsl.cli.inspect import cell as text
 
-    if isinstance(value, dt.datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, (dt.date, Decimal)):
-        return str(value)
-    if isinstance(value, (list, tuple, frozenset, set)):
-        return ", ".join(sorted(str(v) for v in value))
-    return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return text(value)
