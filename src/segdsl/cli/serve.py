@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import click
 
+from segdsl.data.dsn import DSN_FORMS
 
-@click.command("serve")
+
+@click.command("serve", epilog="""\b
+Examples:
+  segdsl serve examples/hospitality --as-of 2026-11-01
+  segdsl serve examples/golf --port 8080
+  segdsl serve examples/hospitality --dsn duckdb:crm.duckdb""")
 @click.argument("project", required=False, default=".", type=click.Path(file_okay=False))
 @click.option("--dsn", envvar="SEGDSL_DSN", metavar="URL",
-              help="Compute on this database (loaded with `segdsl db load`) instead of the project's CSV data.")
+              help=f"Compute on this database, loaded with `segdsl db load`: {DSN_FORMS} (env: SEGDSL_DSN). "
+                   "Default: in memory, on the project's CSV data.")
 @click.option("--as-of", "as_of", default="now", show_default=True, metavar="WHEN",
               help="The instant every figure is computed at: `now` (read once, at start), a date (YYYY-MM-DD, "
                    "its UTC midnight) or an ISO timestamp.")
