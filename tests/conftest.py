@@ -4,6 +4,10 @@ MariaDB, DuckDB, SQLite) and golden files.
 Postgres: ``SEGDSL_TEST_DSN`` (default: the local server as user postgres). Without a
 server the Postgres tests skip with the reason; with ``SEGDSL_REQUIRE_POSTGRES=1`` (CI
 sets it) a missing server fails the run instead, so CI can never pass by skipping.
+
+The browser tests of ``segdsl serve`` drive the system Chromium (``SEGDSL_CHROMIUM``,
+default ``/usr/bin/chromium``) with Playwright; without them they skip with the reason,
+and ``SEGDSL_REQUIRE_BROWSER=1`` (CI sets it) makes that a failure too.
 """
 
 from __future__ import annotations
@@ -54,6 +58,27 @@ def golden(request):
 
 def _require_postgres() -> bool:
     return os.environ.get("SEGDSL_REQUIRE_POSTGRES", "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The path of the Chromium the browser tests drive; skips (or, with
+    ``SEGDSL_REQUIRE_BROWSER=1``, fails) without it or without Playwright."""
+    path = os.environ.get("SEGDSL_CHROMIUM", "/usr/bin/chromium")
+    message = None
+    try:
+        import playwright.sync_api  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        message = f"the browser tests need playwright, starlette and uvicorn (pip install -e '.[test]'): {exc}"
+    if message is None and not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        message = f"no Chromium at {path} (apt-get install chromium, or set SEGDSL_CHROMIUM)"
+    if message is not None:
+        if os.environ.get("SEGDSL_REQUIRE_BROWSER", "") not in ("", "0"):
+            pytest.fail(f"{message} (SEGDSL_REQUIRE_BROWSER is set, so this is a failure, not a skip)")
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,7 @@ LAZY_COMMANDS = {
     "explain": "segdsl.cli.explain:explain",
     "show": "segdsl.cli.inspect:show",
     "history": "segdsl.cli.inspect:history",
+    "serve": "segdsl.cli.serve:serve",
 }
 
 
