@@ -751,7 +751,8 @@ def _expected_text(expected) -> str:
     names = sorted({_describe(e) for e in expected})
     if len(names) > 12:
         # Past a dozen, a list helps nobody; keep the kinds of token, not each keyword.
-        preferred = [n for n in names if not n.startswith("`") or n in ("`)`", "`}`", "`and`", "`or`", "`not`")]
+        preferred = [n for n in names if not n.startswith("`")
+                     or n in ("`)`", "`}`", "`and`", "`or`", "`not`", "`true`", "`false`", "`null`")]
         names = (preferred or names)[:12] + ["…"]
     if len(names) == 1:
         return names[0]
