@@ -42,6 +42,15 @@ MAX_DIGITS = 15
 _WHOLE_DIGITS_BOUND = 10**MAX_DIGITS
 
 
+def comparable(left: Field, right: Field, op: str) -> bool:
+    """Whether ``left op right`` is a comparison of two fields the checker accepts (the
+    language server offers the fields that are)."""
+    family = _FAMILY.get(left.kind)
+    if family is None or family != _FAMILY.get(right.kind) or left.days_since or right.days_since:
+        return bool(left.days_since and right.days_since)
+    return op in ("=", "!=") or family not in ("text", "bool")
+
+
 class PredicateChecks:
     """The predicate half of :class:`segdsl.check.checker.Checker`, which provides
     ``operand_field`` (the field a predicate's left side names)."""
