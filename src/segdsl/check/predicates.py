@@ -28,11 +28,11 @@ MAX_DAYS = 100_000
 #: Longest span of hours a rule may name: the same span as ``MAX_DAYS``.
 MAX_HOURS = MAX_DAYS * 24
 
-#: Kinds two fields may have to be compared with each other, by family: numbers (exact
+#: Kinds two fields may have to be compared with each other, by group: numbers (exact
 #: integers and decimals, or floats with floats), dates, instants, text (text and enums
 #: alike) and booleans. A float and an exact number are not compared: engines compare them
 #: through a double, which rounds 64-bit integers and decimals.
-_FAMILY = {Kind.INT: "exact", Kind.DECIMAL: "exact", Kind.FLOAT: "float", Kind.DATE: "date",
+_GROUP = {Kind.INT: "exact", Kind.DECIMAL: "exact", Kind.FLOAT: "float", Kind.DATE: "date",
            Kind.TIMESTAMP: "timestamp", Kind.TEXT: "text", Kind.ENUM: "text", Kind.BOOL: "bool"}
 
 #: Significant digits a number literal may have: a float is a double, which separates
@@ -45,10 +45,10 @@ _WHOLE_DIGITS_BOUND = 10**MAX_DIGITS
 def comparable(left: Field, right: Field, op: str) -> bool:
     """Whether ``left op right`` is a comparison of two fields the checker accepts (the
     language server offers the fields that are)."""
-    family = _FAMILY.get(left.kind)
-    if family is None or family != _FAMILY.get(right.kind) or left.days_since or right.days_since:
+    group = _GROUP.get(left.kind)
+    if group is None or group != _GROUP.get(right.kind) or left.days_since or right.days_since:
         return bool(left.days_since and right.days_since)
-    return op in ("=", "!=") or family not in ("text", "bool")
+    return op in ("=", "!=") or group not in ("text", "bool")
 
 
 class PredicateChecks:
@@ -295,10 +295,10 @@ class PredicateChecks:
             return ir.FieldCmp(f, ir.FLIP[e.op], g, True, e.span)
         what_f = "a number of days" if days[0] else kind_name(f)
         what_g = "a number of days" if days[1] else kind_name(g)
-        fam_f = None if days[0] else _FAMILY.get(f.kind)
-        fam_g = None if days[1] else _FAMILY.get(g.kind)
-        if fam_f is None or fam_f != fam_g:
-            pair = {fam_f, fam_g}
+        group_f = None if days[0] else _GROUP.get(f.kind)
+        group_g = None if days[1] else _GROUP.get(g.kind)
+        if group_f is None or group_f != group_g:
+            pair = {group_f, group_g}
             if days[0] or days[1]:
                 help_ = "compare `days_since(...)` with another `days_since(...)`, or with a whole number of days"
             elif pair == {"date", "timestamp"}:
@@ -313,7 +313,7 @@ class PredicateChecks:
                       "they cannot be compared", e.span, label=f"{what_f} vs {what_g}", help=help_)
             )
             return None
-        if e.op not in ("=", "!=") and fam_f in ("text", "bool"):
+        if e.op not in ("=", "!=") and group_f in ("text", "bool"):
             self.diags.append(
                 error("E0105", f"`{e.op}` cannot order {plural(f)} the same way on every database",
                       e.span, label=f"`{operand_text(e.left)}` is {kind_name(f)}", help=unordered_help(f))
