@@ -193,6 +193,8 @@ RULES = st.sampled_from(
         "max(events.points) != min(events.points)",
         "latest_kind = tier",
         "first_day < min(events.on_day where kind = \"b\")",
+        "count(events where points > amount) >= 1",
+        "count(events where not (amount <= points) or at within 6 hours) = count(events where amount < points)",
     ]
 )
 
