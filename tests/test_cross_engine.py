@@ -3,7 +3,9 @@
 Hypothesis generates data (NULLs, empty strings, quotes, `%`, `_`, backslashes,
 accents, negative numbers, 64-bit and 2^53 boundaries, leap days, DST days, the last
 microsecond of a day, dates and instants anywhere in the years 0001-9999 and at their
-edges, int or text keys) and rules over every construct of the language, as source
+edges, instants exactly N hours before a pinned as-of and a microsecond either side,
+decimals of two scales that tie or differ in their last place, int or text keys) and
+rules over every construct of the language, fields compared with fields included, as source
 text, evaluated at an as-of instant that may sit at either end of the calendar. Each
 rule is parsed and checked, then evaluated by the row evaluator, the columnar
 evaluator, Postgres, a Postgres database with a non-C collation, DuckDB, SQLite and
