@@ -313,3 +313,20 @@ def test_a_source_file_with_both_constructs_parses_and_prints_back():
     text = "segment s {\n    where last_booking_at within 48 hours and total_bookings > bookings_365d\n}\n"
     parsed = parse_source("s.seg", text)
     assert parsed.module is not None and not parsed.diagnostics
+
+
+def test_explain_shows_the_instant_and_the_other_field():
+    from segdsl.backends.memory.trace import Tracer
+
+    text = "ts within 48 hours and cents < tenths_of_cents"
+    rule = _rule(text)
+    tracer = Tracer(rule, AS_OF, lambda span, node: text[span.start:span.end] if span else "")
+    trace = tracer.trace(next(r for r in ROWS if r["id"] == 2))
+    # `within` is two bounds, in the one flat `and`.
+    low, high, numbers = trace.children
+    assert trace.verdict == "false" and numbers.verdict == "true" and numbers.kind == "compare fields"
+    assert numbers.details["other_field"] == "tenths_of_cents" and numbers.details["other_value"] == Decimal("0.1301")
+    assert low.text == high.text == "ts within 48 hours"
+    assert (low.kind, low.verdict, low.details["op"], low.details["instant"]) == (
+        "time", "false", ">=", _at("2026-10-30T12:00:00Z"))
+    assert high.details["instant"] == AS_OF and high.verdict == "true"
