@@ -3,7 +3,9 @@
 Hypothesis generates data (NULLs, empty strings, quotes, `%`, `_`, backslashes,
 accents, negative numbers, 64-bit and 2^53 boundaries, leap days, DST days, the last
 microsecond of a day, dates and instants anywhere in the years 0001-9999 and at their
-edges, int or text keys) and rules over every construct of the language, as source
+edges, instants exactly N hours before a pinned as-of and a microsecond either side,
+decimals of two scales that tie or differ in their last place, int or text keys) and
+rules over every construct of the language, fields compared with fields included, as source
 text, evaluated at an as-of instant that may sit at either end of the calendar. Each
 rule is parsed and checked, then evaluated by the row evaluator, the columnar
 evaluator, Postgres, a Postgres database with a non-C collation, DuckDB, SQLite and
@@ -43,6 +45,8 @@ FIELDS = {
     "joined": {"type": "date"},
     "ts": {"type": "timestamp"},
     "tags": {"type": "tags"},
+    "d4": {"type": "decimal(15, 4)", "column": "money4"},
+    "ts2": {"type": "timestamp"},
     "since": {"days_since": "ts"},
 }
 
@@ -70,6 +74,10 @@ UTC = dt.timezone.utc
 INTS = [-(2**63), -(2**63) + 1, -(2**53) - 1, -(2**53), -3, -2, -1, 0, 1, 2, 3, 2**53, 2**53 + 1, 2**63 - 1]
 DECIMALS = [Decimal(x) for x in ("-9999999999.99", "-150000.50", "-1.00", "-0.13", "-0.12", "-0.01", "0.00",
                                  "0.12", "0.13", "150000.00", "9999999999.99")]
+#: A decimal of another scale: equal to a DECIMALS value, or just either side of one.
+DECIMALS4 = [Decimal(x) for x in ("-99999999999.9999", "-9999999999.9900", "-150000.5000", "-1.0000", "-0.1300",
+                                  "-0.1299", "-0.1201", "-0.0001", "0.0000", "0.0001", "0.1199", "0.1200", "0.1250",
+                                  "0.1300", "1.0000", "2.0000", "150000.0000", "9999999999.9901", "99999999999.9999")]
 FLOATS = [-1e10, -2.5, -1.5, -0.1, 0.0, 0.1, 2.5, 1e10]
 #: Text keys: case and accent variants, trailing and non-breaking spaces, digits that
 #: sort differently as text, the empty string, a character beyond the BMP.
@@ -89,10 +97,6 @@ DAYS = [dt.date(*d) for d in [(2024, 2, 28), (2024, 2, 29), (2024, 3, 1), (2024,
 #: A day: mostly one that matters, sometimes any day of the calendar.
 DAY = st.one_of(st.sampled_from(DAYS), st.sampled_from(DAYS), st.dates())
 TIMES = [dt.time(0, 0), dt.time(23, 59, 59, 999_999), dt.time(1, 30), dt.time(12, 0)]
-TIMESTAMPS = st.one_of(
-    st.builds(lambda d, t: dt.datetime.combine(d, t, UTC), DAY, st.sampled_from(TIMES)),
-    st.datetimes(timezones=st.just(UTC)),
-)
 TAG_WORDS = ["spa", "golf", "a%", "b_", "Spa"]
 AS_OF = [dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC), dt.datetime(2024, 3, 1, tzinfo=UTC),
          dt.datetime(2026, 11, 1, tzinfo=UTC), dt.datetime(2026, 11, 1, 23, 59, 59, tzinfo=UTC),
@@ -100,6 +104,26 @@ AS_OF = [dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC), dt.datetime(2024, 3, 1, tz
          dt.datetime(9999, 12, 30, 23, tzinfo=UTC), dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
 #: Day counts: small ones, and spans that reach beyond the calendar from its edges.
 SPANS = [0, 1, 2, 30, 365, 800, 99_999, 100_000]
+#: Hour counts: small ones, and spans that reach beyond the calendar from its edges.
+HOUR_SPANS = [0, 1, 2, 6, 48, 24 * 800, 2_400_000]
+
+
+def _hour_edge(as_of: dt.datetime, hours: int, micros: int) -> dt.datetime | None:
+    try:
+        return as_of - dt.timedelta(hours=hours, microseconds=-micros)
+    except OverflowError:
+        return None
+
+
+#: Instants at an hour window's edge for the pinned as-of instants: exactly N hours
+#: before one, and one microsecond either side.
+HOUR_EDGES = [t for a in AS_OF for h in HOUR_SPANS for us in (-1, 0, 1)
+              if (t := _hour_edge(a, h, us)) is not None]
+TIMESTAMPS = st.one_of(
+    st.builds(lambda d, t: dt.datetime.combine(d, t, UTC), DAY, st.sampled_from(TIMES)),
+    st.datetimes(timezones=st.just(UTC)),
+    st.sampled_from(HOUR_EDGES),
+)
 
 
 def nullable(strategy):
@@ -117,8 +141,31 @@ ROW = st.fixed_dictionaries(
         "joined": nullable(DAY),
         "ts": nullable(TIMESTAMPS),
         "tags": nullable(st.frozensets(st.sampled_from(TAG_WORDS), max_size=3)),
+        "money4": nullable(st.sampled_from(DECIMALS4)),
+        "ts2": nullable(TIMESTAMPS),
     }
 )
+#: Steps between two fields a rule compares, so that they often tie or differ by the
+#: least amount each can: a ten-thousandth, half a hundredth, a microsecond.
+NUDGES = [Decimal(x) for x in ("0", "0", "0.0001", "-0.0001", "0.005", "-0.0099", "1")]
+
+
+@st.composite
+def row(draw):
+    """A row whose second decimal and second timestamp are now and then the first
+    field's value nudged, the cases a field-to-field comparison decides exactly."""
+    r = draw(ROW)
+    base = draw(st.sampled_from(["money", "i", "none"]))
+    if base != "none" and r[base] is not None:
+        value = Decimal(r[base]) + draw(st.sampled_from(NUDGES))
+        if abs(value) < Decimal("1e11"):
+            r["money4"] = value.quantize(Decimal("0.0001"))
+    if r["ts"] is not None and draw(st.booleans()):
+        try:
+            r["ts2"] = r["ts"] + dt.timedelta(microseconds=draw(st.sampled_from([0, 1, -1, 86_400_000_000])))
+        except OverflowError:
+            pass
+    return r
 
 # ----------------------------------------------------------------------- rules
 
@@ -137,7 +184,7 @@ def _list(values) -> str:
 
 @st.composite
 def predicate(draw):
-    kind = draw(st.integers(0, 20))
+    kind = draw(st.integers(0, 24))
     if kind == 0:
         return f"i {draw(OPS)} {draw(st.sampled_from(INTS))}"
     if kind == 1:
@@ -183,7 +230,7 @@ def predicate(draw):
     if kind == 14:
         return f"ts {draw(OPS)} {draw(DAY).isoformat()}"
     if kind == 15:
-        field = draw(st.sampled_from(["i", "d", "f", "t", "e", "b", "joined", "ts", "tags"]))
+        field = draw(st.sampled_from(["i", "d", "f", "t", "e", "b", "joined", "ts", "tags", "d4", "ts2"]))
         return f"{field} is {draw(st.sampled_from(['', 'not ']))}null"
     if kind == 16:
         tags = draw(st.lists(st.sampled_from(TAG_WORDS), min_size=1, max_size=3))
@@ -195,6 +242,21 @@ def predicate(draw):
         return f"ts {draw(st.sampled_from(['in', 'not in']))} {_list(d.isoformat() for d in draw(st.lists(DAY, min_size=1, max_size=2)))}"
     if kind == 19:
         return draw(st.sampled_from(["in segment base", "not in segment base", "in segment vip"]))
+    if kind in (21, 23):
+        # Two fields of comparable kinds; exact numbers of different scales most often.
+        pair = draw(st.one_of(
+            st.sampled_from([("i", "d"), ("d", "d4"), ("i", "d4"), ("d4", "i"), ("d4", "d")]),
+            st.sampled_from([("i", "i"), ("f", "f"), ("joined", "joined"), ("ts", "ts2"), ("t", "e"), ("e", "t"),
+                             ("t", "t"), ("b", "b"), ("since", "days_since(joined)"), ("days_since(ts2)", "since"),
+                             ("ts2", "ts")]),
+        ))
+        textual = pair[0] in ("t", "e", "b")
+        return f"{pair[0]} {draw(EQ_OPS if textual else OPS)} {pair[1]}"
+    if kind in (22, 24):
+        n = draw(st.sampled_from(HOUR_SPANS))
+        unit = "hour" if n == 1 and draw(st.booleans()) else "hours"
+        form = draw(st.sampled_from([f"within {n} {unit}", f"before {n} {unit} ago", f"after {n} {unit} ago"]))
+        return f"{draw(st.sampled_from(['ts', 'ts2']))} {form}"
     return f"days_since(joined) {draw(st.sampled_from(['between 0 and 30', 'in [0, 1, 365]', 'not in [0]', 'between -5 and -1', 'in [-1, 99999]']))}"
 
 
@@ -259,7 +321,7 @@ def engines(pg, pg_collated, maria):
 @st.composite
 def keyed_rows(draw):
     """(schema, records): rows keyed 1, 2, ... or by distinct text keys."""
-    rows = draw(st.lists(ROW, max_size=10))
+    rows = draw(st.lists(row(), max_size=10))
     if not draw(st.booleans()):
         return SCHEMA, [{"id": i + 1, **r} for i, r in enumerate(rows)]
     keys = draw(st.lists(st.sampled_from(KEYS), min_size=len(rows), max_size=len(rows), unique=True))

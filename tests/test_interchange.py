@@ -273,6 +273,10 @@ def _predicates(rqb: bool):
         st.tuples(st.just("last_seen_at"), neg, _list(_TS) | _list(_DATE)).map(lambda t: f"last_seen_at {t[1]}in {t[2]}"),
         st.tuples(st.just("last_seen_at"), neg, _TS, _TS).map(lambda t: f"last_seen_at {t[1]}between {t[2]} and {t[3]}"),
         st.tuples(st.sampled_from(sorted(SCHEMA.fields)), st.sampled_from(["is null", "is not null"])).map(" ".join),
+        # Two fields compared: "valueSource": "field" in both formats.
+        st.tuples(int_field | st.just("ltv"), _OPS, int_field | st.just("ltv")).map(" ".join),
+        st.tuples(st.just("email"), _EQ, st.sampled_from(["tier", "email"])).map(" ".join),
+        st.tuples(st.just("days_since_seen"), _OPS, st.just("days_since_seen")).map(" ".join),
     ]
     if rqb:
         return st.one_of(common)
@@ -284,6 +288,9 @@ def _predicates(rqb: bool):
             lambda t: f"interests has {t[1]}" if t[0] == "has" else f"interests {t[0]} {t[2]}"),
         st.tuples(st.sampled_from(["joined_on", "last_seen_at"]), st.sampled_from(["within", "before", "after"]),
                   st.integers(0, 5000), st.sampled_from(["day", "days", "week", "weeks"])).map(
+            lambda t: f"{t[0]} {t[1]} {t[2]} {t[3]}" + ("" if t[1] == "within" else " ago")),
+        st.tuples(st.just("last_seen_at"), st.sampled_from(["within", "before", "after"]),
+                  st.integers(0, 5000), st.sampled_from(["hour", "hours"])).map(
             lambda t: f"{t[0]} {t[1]} {t[2]} {t[3]}" + ("" if t[1] == "within" else " ago")),
         st.tuples(st.sampled_from(["joined_on", "last_seen_at"]), _OPS, st.integers(-1000, 1000)).map(
             lambda t: f"days_since({t[0]}) {t[1]} {t[2]}"),
@@ -491,7 +498,11 @@ IMPORT_CASES = [
     ("E0512", "rqb", '{"combinator": "xor", "rules": [' + _RULE.replace('"gt"', '">"') + "]}"),
     ("E0513", "segdsl", '{"id": "2fast", "rules": [' + _RULE + "]}"),
     ("E0513", "segdsl", '{"name": "!!!", "rules": [' + _RULE + "]}"),
-    ("E0514", "rqb", ('{"combinator": "and", "rules": [{"field": "visits", "operator": "=", "value": "x2", '
+    ("E0514", "rqb", ('{"combinator": "and", "rules": [{"field": "email", "operator": "contains", "value": "x2", '
+                      '"valueSource": "field"}]}')),
+    ("E0504", "segdsl", ('{"id": "s", "rules": [{"field": "visits", "operator": "gt", "value": "x2", '
+                         '"valueSource": "column"}]}')),
+    ("E0508", "rqb", ('{"combinator": "and", "rules": [{"field": "visits", "operator": "=", "value": "x3", '
                       '"valueSource": "field"}]}')),
 ]
 
@@ -526,6 +537,7 @@ EXPORT_CASES = [
     ("E0536", 'segment s { where email in [" padded"] }'),
     ("E0537", "segment s { }"),
     ("E0539", "segment s { where count(visits) > 1 }"),
+    ("E0527", "segment s { where days_since_seen > days_since(joined_on) }"),
 ]
 
 

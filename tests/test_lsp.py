@@ -418,7 +418,9 @@ async def test_completion_in_context(client: LanguageClient, project: Path):
     assert {"ltv", "loyalty_tier", "days_since_booking", "not", "in segment", "days_since("} <= set(labels)
 
     result = await client.text_document_completion_async(types.CompletionParams(**doc_pos(path, eol(3))))
-    assert [i.label for i in result.items] == ['"Blue"', '"Silver"', '"Gold"', '"Platinum"']
+    # The declared values, then the text and enum fields it may equal.
+    assert [i.label for i in result.items] == ['"Blue"', '"Silver"', '"Gold"', '"Platinum"', "first_name", "email",
+                                               "phone", "home_city", "status", "preferred_channel"]
     assert result.items[0].kind == types.CompletionItemKind.EnumMember
 
     labels = await completion_labels(client, path, text, eol(4))
@@ -438,6 +440,40 @@ async def test_completion_in_context(client: LanguageClient, project: Path):
     result = await client.text_document_completion_async(types.CompletionParams(**doc_pos(path, eol(8))))
     within = next(i for i in result.items if i.label == "within")
     assert within.text_edit.range.start == at(text, "wi\n")  # replaces the partial word
+    close_doc(client, path)
+
+
+@lsp_test
+async def test_completion_and_hover_for_hour_windows_and_field_comparisons(client: LanguageClient, project: Path):
+    path = project / "typing3.seg"
+    text = (
+        "segment c {\n"
+        "    where ltv >= \n"                              # 1: numbers it compares with exactly
+        "    where loyalty_tier = \n"                      # 2: values, then text fields
+        "    where last_booking_at within 48 \n"           # 3: a timestamp: hours too
+        "    where signup_date within 2 \n"                # 4: a date: days and weeks only
+        "    where total_bookings > bookings_30d\n"        # 5: hover on the right-hand field
+        "}\n"
+    )
+    open_doc(client, path, text)
+    lines = text.split("\n")
+
+    def eol(n: int) -> types.Position:
+        return types.Position(n, len(lines[n]))
+
+    labels = await completion_labels(client, path, text, eol(1))
+    assert {"total_bookings", "bookings_30d", "total_nights"} <= set(labels)
+    assert not {"ltv", "last_booking_at", "email", "days_since_booking", "signup_date"} & set(labels)
+    labels = await completion_labels(client, path, text, eol(2))
+    assert labels[:4] == ['"Blue"', '"Silver"', '"Gold"', '"Platinum"'] and {"email", "home_city"} <= set(labels)
+    assert "loyalty_tier" not in labels
+    assert "ltv" not in labels
+    assert await completion_labels(client, path, text, eol(3)) == ["days", "weeks", "hours"]
+    assert await completion_labels(client, path, text, eol(4)) == ["days", "weeks"]
+    hover = await client.text_document_hover_async(types.HoverParams(**doc_pos(path, at(text, "bookings_30d"))))
+    assert hover.contents.value.startswith("**bookings_30d**")
+    hover = await client.text_document_hover_async(types.HoverParams(**doc_pos(path, at(text, "last_booking_at"))))
+    assert "`within N hours` exact instants" in hover.contents.value
     close_doc(client, path)
 
 

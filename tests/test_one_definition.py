@@ -119,12 +119,15 @@ def test_only_the_sql_backend_imports_sqlglot():
 
 
 @pytest.mark.parametrize("module, names", [
-    ("segdsl.backends.memory.row", ["ASCII_FOLD", "COMPARE", "NEGATE", "day_windows", "day_bound", "fold_ascii"]),
+    ("segdsl.backends.memory.row", ["ASCII_FOLD", "COMPARE", "NEGATE", "day_windows", "day_bound", "fold_ascii",
+                                    "day_of", "hours_before", "instant_comparison"]),
     ("segdsl.backends.memory.columnar", ["COMPARE", "INT64_MIN", "INT64_MAX", "day_windows", "day_bound",
-                                         "fold_ascii", "integer_comparison", "scaled"]),
+                                         "fold_ascii", "integer_comparison", "scaled", "FIXED_POINT",
+                                         "fixed_point_comparison", "hours_before", "instant_comparison"]),
     ("segdsl.backends.memory.profile", ["latest_rank"]),
     ("segdsl.backends.sql.builder", ["ASCII_UPPER", "ASCII_LOWER", "COMPARE", "DAY_WINDOWS", "day_windows",
-                                     "fold_ascii", "integer_comparison", "scaled", "latest_rank", "timestamp_text"]),
+                                     "fold_ascii", "integer_comparison", "scaled", "latest_rank", "timestamp_text",
+                                     "FIXED_POINT", "fixed_point_comparison", "hours_before", "instant_comparison"]),
     ("segdsl.backends.sql.storage", ["scale_decimal", "timestamp_text"]),
     ("segdsl.data.tables", ["INT64_MIN", "INT64_MAX", "MIN_ORDINAL", "MAX_ORDINAL", "scale_decimal", "unscale"]),
     ("segdsl.lifecycle.state", ["timestamp_text"]),

@@ -1,5 +1,5 @@
-"""Time in SQL: the database-clock form agrees with a pinned as-of, the session's time
-zone never changes an answer, and time predicates leave the column bare so an index on
+"""Time in SQL: the database-clock form agrees with a pinned as-of (day and hour
+windows, days compared with days), the session's time zone never changes an answer, and time predicates leave the column bare so an index on
 it is used."""
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ RULES = [
     "joined within 3 days",
     "days_since(joined) between 1 and 2",
     "joined before 0 days ago",
+    "seen_at within 48 hours",
+    "seen_at before 6 hours ago",
+    "seen_at after 13 hours ago",
+    "seen_at within 0 hours or seen_at after 1 hour ago",
+    # A timestamp's day is its UTC date whatever the session's zone: `joined` is that day.
+    "days_since(seen_at) < days_since(joined)",
+    "days_since(seen_at) != days_since(joined)",
+    "days_since(seen_at) = days_since(joined)",
 ]
 
 
@@ -54,6 +62,18 @@ def _records(today: dt.date) -> list[dict]:
     return out
 
 
+def _hour_records(now: dt.datetime, start: int) -> list[dict]:
+    """Instants a second inside and outside the hour windows' edges at ``now`` (the
+    database reads its clock a moment later, never a second later)."""
+    out = []
+    for hours in (0, 1, 6, 13, 48):
+        for seconds in (-2, 2):
+            at = now - dt.timedelta(hours=hours, seconds=seconds)
+            start += 1
+            out.append({"id": start, "seen_at": at, "joined": at.date()})
+    return out
+
+
 def _rule(text):
     node, diags = check_expression(parse_expression(text).expr, SCHEMA)
     assert node is not None, diags
@@ -64,6 +84,7 @@ def _clock_agrees(engine, zone_sql: str | None) -> None:
     for _ in range(2):  # a retry covers a run that straddles UTC midnight
         now = dt.datetime.now(UTC)
         records = _records(now.date())
+        records += _hour_records(now, len(records))
         load_records(engine, SCHEMA, records)
         if zone_sql:
             engine.execute(zone_sql)

@@ -4,7 +4,8 @@ same members in memory and on every engine.
 Hypothesis generates entities and source rows (ties in `by`, NULLs in the aggregated
 columns, negative amounts, instants and days at both ends of the years 0001-9999,
 entities without rows and rows of entities that do not exist, int or text entity keys
-and int or text row ids) and rules over schema traits and inline aggregates, at an
+and int or text row ids) and rules over schema traits and inline aggregates (hour and day
+windows in their rules, aggregates compared with fields and with each other), at an
 as-of instant anywhere in the calendar; the row and columnar evaluators over the
 in-memory profile, Postgres, a Postgres database with a non-C collation, DuckDB, SQLite
 and MariaDB must agree member by member.
@@ -45,6 +46,7 @@ def _schema_data(prefix: str, key_type: str, id_type: str) -> dict:
             "total": {"derive": "sum(events.amount)"},
             "n_a": {"derive": 'count(events where kind = "a")'},
             "recent": {"derive": "count(events where at within 30 days)"},
+            "recent_h": {"derive": "count(events where at within 48 hours)"},
             "last_at": {"derive": "max(events.at)"},
             "first_day": {"derive": "min(events.on_day)"},
             "latest_kind": {"derive": "latest(events.kind by at)"},
@@ -93,6 +95,8 @@ AS_OFS = [AS_OF, dt.datetime(1, 1, 1, 12, tzinfo=UTC), dt.datetime(1000, 1, 1, t
 TIMES = [dt.datetime(2026, 10, d, h, tzinfo=UTC) for d in (1, 2, 31) for h in (0, 23)] + [
     dt.datetime(2025, 1, 1, tzinfo=UTC), dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(999, 12, 31, 23, tzinfo=UTC),
     dt.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+] + [  # the edges of the hour windows below at AS_OF: N hours before it, one microsecond either side
+    AS_OF - dt.timedelta(hours=h, microseconds=us) for h in (1, 2, 6, 48) for us in (-1, 0, 1)
 ]
 DAYS = [dt.date(2026, 1, 1), dt.date(2024, 2, 29), dt.date(1, 1, 1), dt.date(999, 12, 31), dt.date(9999, 12, 31)]
 TEXT_KEYS = ["a", "A", "a ", "B", "é", "É", "", "ß", "10", "9"]
@@ -175,6 +179,22 @@ RULES = st.sampled_from(
         "since_last between 0 and 1",
         "last_at within 100000 days",
         "count(events where at before 3 days ago) >= 1",
+        # hour windows inside an aggregate's rule, and aggregates compared with fields
+        "recent_h >= 1",
+        "count(events where at within 1 hour) >= 1",
+        "count(events where at before 6 hours ago) > n_a",
+        "count(events where at after 2 hours ago and kind = \"b\") >= 1",
+        "total >= sum(events.amount where kind = \"a\")",
+        "n_a > recent",
+        "recent_h = count(events)",
+        "sum(events.points) >= total",
+        "total < max(events.points)",
+        "last_at > max(events.at where kind = \"b\")",
+        "max(events.points) != min(events.points)",
+        "latest_kind = tier",
+        "first_day < min(events.on_day where kind = \"b\")",
+        "count(events where points > amount) >= 1",
+        "count(events where not (amount <= points) or at within 6 hours) = count(events where amount < points)",
     ]
 )
 

@@ -54,7 +54,7 @@ def test_first_words_follow_the_grammar():
     assert first_words("agg_fn") == ("count", "sum", "min", "max", "latest")
     assert first_words("segment_kind") == ("static", "smart", "dynamic")
     assert first_words("clause") == ("description", "refresh", "where", "members")
-    assert set(first_words("UNIT")) == {"day", "days", "week", "weeks"}
+    assert set(first_words("UNIT")) == {"day", "days", "week", "weeks", "hour", "hours"}
 
 
 @pytest.mark.parametrize("word", sorted(KEYWORDS))

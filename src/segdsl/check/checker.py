@@ -483,6 +483,7 @@ _EXPR = {
     ast.SegmentRef: Checker._segment_ref,
     ast.Truthy: Checker._truthy,
     ast.Compare: _resolving(Checker.compare),
+    ast.CompareOperands: Checker.compare_operands,
     ast.InList: _resolving(Checker.in_list),
     ast.Between: _resolving(Checker.between),
     ast.IsNull: _resolving(Checker._is_null),

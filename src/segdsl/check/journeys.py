@@ -65,7 +65,9 @@ def check_journey(ck: Checker, j: ast.Journey, defs: Mapping[str, ast.SegmentDef
     sent = False
     for item in j.items:
         if isinstance(item, ast.Wait):
-            if item.duration.days > MAX_DAYS:
+            if item.duration.hours:
+                _whole_days(ck, item.duration, "wait")
+            elif item.duration.days > MAX_DAYS:
                 ck.diagnostics_too_long(item.duration)
             steps.append(ir.WaitStep(item.duration.days, item.span))
         elif isinstance(item, ast.Send):
@@ -100,7 +102,9 @@ def check_journey(ck: Checker, j: ast.Journey, defs: Mapping[str, ast.SegmentDef
         if g.event not in ir.GOALS:
             ck.diags.append(error("E0145", f"`{g.event}` is not a goal", g.event_span,
                                   help=f"use one of {one_of(ir.GOALS)}"))
-        if g.duration.days > MAX_DAYS:
+        if g.duration.hours:
+            _whole_days(ck, g.duration, "goal")
+        elif g.duration.days > MAX_DAYS:
             ck.diagnostics_too_long(g.duration)
     if rule is None or not goals or sum(d.is_error for d in ck.diags) > errors_before:
         return None
@@ -132,3 +136,12 @@ def _unused_segments(segments, journeys: Iterable[ast.Journey], defs) -> list[Di
         for name in segments
         if name not in used and defs[name].kind != "static"
     ]
+
+
+def _whole_days(ck, duration: ast.Duration, clause: str) -> None:
+    """A journey counts whole days: a ``wait`` or ``goal`` in hours is an error."""
+    days = max(1, -(-duration.amount // 24))
+    ck.diags.append(
+        error("E0102", f"a journey's `{clause}` counts whole days, not hours", duration.span,
+              label="hours", help=f"write `{days} day{'s' if days != 1 else ''}`")
+    )

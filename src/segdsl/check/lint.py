@@ -74,6 +74,10 @@ def _nullable_fields(node: ir.Node) -> list[Field]:
                 stack.append(item)
             case ir.Member() | ir.IsNull() | ir.Const():
                 pass
+            case ir.FieldCmp(field=f, other=g):
+                for h in (f, g):
+                    if h.nullable:
+                        seen.setdefault(h.name, h)
             case _:
                 f = n.field  # type: ignore[union-attr]
                 if f.nullable:

@@ -25,12 +25,30 @@ from segdsl.check.suggest import did_you_mean, one_of
 #: Longest span of days a rule may name (about 270 years): enough for any CRM, and far
 #: from the edges of every engine's calendar.
 MAX_DAYS = 100_000
+#: Longest span of hours a rule may name: the same span as ``MAX_DAYS``.
+MAX_HOURS = MAX_DAYS * 24
+
+#: Kinds two fields may have to be compared with each other, by group: numbers (exact
+#: integers and decimals, or floats with floats), dates, instants, text (text and enums
+#: alike) and booleans. A float and an exact number are not compared: engines compare them
+#: through a double, which rounds 64-bit integers and decimals.
+_GROUP = {Kind.INT: "exact", Kind.DECIMAL: "exact", Kind.FLOAT: "float", Kind.DATE: "date",
+           Kind.TIMESTAMP: "timestamp", Kind.TEXT: "text", Kind.ENUM: "text", Kind.BOOL: "bool"}
 
 #: Significant digits a number literal may have: a float is a double, which separates
 #: decimal numbers exactly up to 15 digits, and a decimal field has at most 15 (a longer
 #: literal compared with one is first brought to the field's scale, exactly).
 MAX_DIGITS = 15
 _WHOLE_DIGITS_BOUND = 10**MAX_DIGITS
+
+
+def comparable(left: Field, right: Field, op: str) -> bool:
+    """Whether ``left op right`` is a comparison of two fields the checker accepts (the
+    language server offers the fields that are)."""
+    group = _GROUP.get(left.kind)
+    if group is None or group != _GROUP.get(right.kind) or left.days_since or right.days_since:
+        return bool(left.days_since and right.days_since)
+    return op in ("=", "!=") or group not in ("text", "bool")
 
 
 class PredicateChecks:
@@ -225,6 +243,8 @@ class PredicateChecks:
                 error("E0102", f"`{e.kind}` needs a date or timestamp field; `{f.name}` is {kind_name(f)}", e.span)
             )
             return None
+        if e.duration.hours:
+            return self.hour_window(e, f)
         n = e.duration.days
         if n > MAX_DAYS:
             self.diagnostics_too_long(e.duration)
@@ -238,6 +258,68 @@ class PredicateChecks:
         if e.kind == "before":
             return ir.DayCmp(f, "<", ir.Day(offset=-n), e.span)
         return ir.DayCmp(f, ">", ir.Day(offset=-n), e.span)
+
+    def hour_window(self, e: ast.TimeWindow, f: Field) -> ir.Node | None:
+        """``within N hours`` and ``before``/``after N hours ago``: exact instants, so only
+        on timestamps; a date has no hours."""
+        n = e.duration.amount
+        if f.kind is not Kind.TIMESTAMP:
+            days = -(-n // 24)
+            form = f"{e.kind} {days} day{'s' if days != 1 else ''}{' ago' if e.kind != 'within' else ''}"
+            self.diags.append(
+                error("E0102", f"`{e.kind} ... hours` needs a timestamp; `{f.name}` is a date, which has no hours",
+                      e.span, label="a date",
+                      help=f"count whole days on a date: `{f.name} {form}`")
+            )
+            return None
+        if n > MAX_HOURS:
+            self.diags.append(
+                error("E0118", f"a span of {n:,} hours is too long", e.duration.span,
+                      help=f"the longest span is {MAX_HOURS:,} hours")
+            )
+            return None
+        if e.kind == "within":
+            # From N hours before the as-of instant up to the as-of instant, both included.
+            return ir.And((ir.InstantCmp(f, ">=", n, e.span), ir.InstantCmp(f, "<=", 0, e.span)), e.span)
+        return ir.InstantCmp(f, "<" if e.kind == "before" else ">", n, e.span)
+
+    def compare_operands(self, e: ast.CompareOperands) -> ir.Node | None:
+        """``left op right`` with an operand on each side."""
+        left, right = self.resolve(e.left), self.resolve(e.right)
+        f, g = self.operand_field(left), self.operand_field(right)
+        if f is None or g is None:
+            return None
+        days = isinstance(left, ast.DaysSince), isinstance(right, ast.DaysSince)
+        if days[0] and days[1]:
+            # days_since(a) op days_since(b): D - date(a) op D - date(b), date(a) FLIP[op] date(b).
+            return ir.FieldCmp(f, ir.FLIP[e.op], g, True, e.span)
+        what_f = "a number of days" if days[0] else kind_name(f)
+        what_g = "a number of days" if days[1] else kind_name(g)
+        group_f = None if days[0] else _GROUP.get(f.kind)
+        group_g = None if days[1] else _GROUP.get(g.kind)
+        if group_f is None or group_f != group_g:
+            pair = {group_f, group_g}
+            if days[0] or days[1]:
+                help_ = "compare `days_since(...)` with another `days_since(...)`, or with a whole number of days"
+            elif pair == {"date", "timestamp"}:
+                help_ = "compare their UTC days: `days_since(a) < days_since(b)` is `a` later than `b` by date"
+            elif pair == {"exact", "float"}:
+                help_ = ("databases compare a float with an integer or decimal through a double, which rounds; "
+                         "compare the float with a literal, or declare both fields alike")
+            else:
+                help_ = "compare fields of the same kind: numbers, dates, timestamps, text or booleans"
+            self.diags.append(
+                error("E0119", f"`{operand_text(e.left)}` is {what_f} and `{operand_text(e.right)}` is {what_g}; "
+                      "they cannot be compared", e.span, label=f"{what_f} vs {what_g}", help=help_)
+            )
+            return None
+        if e.op not in ("=", "!=") and group_f in ("text", "bool"):
+            self.diags.append(
+                error("E0105", f"`{e.op}` cannot order {plural(f)} the same way on every database",
+                      e.span, label=f"`{operand_text(e.left)}` is {kind_name(f)}", help=unordered_help(f))
+            )
+            return None
+        return ir.FieldCmp(f, e.op, g, False, e.span)
 
     def diagnostics_too_long(self, duration: ast.Duration) -> None:
         self.diags.append(

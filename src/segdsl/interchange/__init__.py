@@ -161,8 +161,8 @@ def _emit(segments: list[ast.SegmentDef], reader: ImportReader, path: str, schem
     return text, tuple(out)
 
 
-_EXPRS = (ast.BoolOp, ast.Not, ast.Truthy, ast.Compare, ast.InList, ast.Between, ast.IsNull, ast.TextMatch,
-          ast.TagMatch, ast.TimeWindow, ast.SegmentRef)
+_EXPRS = (ast.BoolOp, ast.Not, ast.Truthy, ast.Compare, ast.CompareOperands, ast.InList, ast.Between, ast.IsNull,
+          ast.TextMatch, ast.TagMatch, ast.TimeWindow, ast.SegmentRef)
 
 
 def _records(built, parsed, reader: ImportReader) -> dict[tuple[int, int], tuple[tuple[JNode, str], Span | None]]:

@@ -158,6 +158,19 @@ class _Exporter:
                 return {**self.field(o), "operator": "isTrue"}
             case ast.Compare(left=o, op=op, right=lit):
                 return {**self.field(o), "operator": op if rqb else _COMPARE_WORDS[op], "value": self.literal(lit)}
+            case ast.CompareOperands(left=o, op=op, right=r):
+                # The value names a field: react-querybuilder's "valueSource": "field".
+                if isinstance(r, ast.Aggregate):
+                    self.field(r)  # E0539, as on the left
+                    return None
+                if isinstance(r, ast.DaysSince):
+                    self.err("E0527", f"`days_since(...)` on the right of a comparison cannot be expressed in "
+                             f"{FORMAT_NAMES[self.fmt]}", r.span,
+                             help="declare a derived day-count field in the schema (`days_since = \"...\"`) "
+                                  "and compare with it")
+                    return None
+                return {**self.field(o), "operator": op if rqb else _COMPARE_WORDS[op],
+                        "value": json_field_name(r.name), "valueSource": "field"}
             case ast.InList(left=o, items=items, negated=neg):
                 word = ("notIn" if neg else "in") if rqb else ("nin" if neg else "in")
                 return {**self.field(o), "operator": word, "value": self.list_items(items.items)}

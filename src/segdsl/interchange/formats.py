@@ -46,7 +46,7 @@ RQB_OPERATORS: dict[str, tuple[str, str, bool]] = {
 SEGMENT_KEYS = ("id", "name", "title", "description", "refresh", "type", "rules", "combinator", "not", "members")
 GROUP_KEYS = {"segdsl": ("combinator", "rules", "not"),
                "rqb": ("combinator", "rules", "not", "id", "path", "disabled", "muted")}
-RULE_KEYS = {"segdsl": ("field", "operator", "value", "ignoreCase", "daysSince"),
+RULE_KEYS = {"segdsl": ("field", "operator", "value", "ignoreCase", "daysSince", "valueSource"),
               "rqb": ("field", "operator", "value", "id", "path", "disabled", "muted", "valueSource", "match")}
 SEGMENT_TYPES = ("dynamic", "static", "smart")
 FORMAT_NAMES = {"segdsl": "segdsl-json", "rqb": "react-querybuilder"}

@@ -303,11 +303,17 @@ class ImportReader(ValueReader):
         errors = len(self.diags)
         if self.disabled(j, jpath):
             return _SKIP
+        # "valueSource": "field" (react-querybuilder's spelling, in both formats): the
+        # value names another field, compared with this one.
+        value_source = "value"
+        if "valueSource" in v:
+            value_source = self.string(v["valueSource"], json_path(jpath, "valueSource"), '"value" or "field"')
+            if value_source is None:
+                return None
+            if value_source not in ("value", "field"):
+                return self.err("E0504", f'unknown "valueSource" {quoted(value_source)}', v["valueSource"],
+                                json_path(jpath, "valueSource"), help='use "value" or "field"')
         if fmt == "rqb":
-            if "valueSource" in v and not (v["valueSource"].kind == "string" and v["valueSource"].value == "value"):
-                return self.err("E0514", "a rule comparing a field with another field cannot be expressed in segdsl",
-                                v["valueSource"], json_path(jpath, "valueSource"),
-                                help="segdsl compares a field with a literal value")
             if "match" in v:
                 return self.err("E0514", "react-querybuilder match modes (subqueries over arrays) cannot be "
                                 "expressed in segdsl", v["match"], json_path(jpath, "match"))
@@ -356,7 +362,18 @@ class ImportReader(ValueReader):
             return self.err("E0504", f'operator {quoted(op)} needs a "value"', j, jpath)
         if not needs_value and fmt == "segdsl" and value is not None and value.kind != "null":
             return self.err("E0504", f'operator {quoted(op)} takes no "value"', value, value_path)
-        node = self.predicate(shape, arg, negated, operand, target, value, value_path, ignore_case)
+        if value_source == "field":
+            if shape != "compare":
+                return self.err("E0514", f"a field on the right of {quoted(op)} cannot be expressed in segdsl",
+                                v["valueSource"], json_path(jpath, "valueSource"),
+                                help="segdsl compares two fields with = != < <= > >= only")
+            other = self.field(value, value_path)
+            if other is None:
+                return None
+            right = self.mark(ast.FieldRef(other.name, self.nowhere), value, value_path)
+            node = ast.CompareOperands(operand, arg, right, self.nowhere)
+        else:
+            node = self.predicate(shape, arg, negated, operand, target, value, value_path, ignore_case)
         if node is None:
             return None
         self.mark(node, j, jpath)

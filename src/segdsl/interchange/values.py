@@ -217,20 +217,20 @@ class ValueReader:
         if amount_j is None or unit_j is None:
             return self.err("E0504", 'a duration needs "amount" and "unit"', j, jpath,
                             help='write {"amount": 30, "unit": "days"}')
-        unit = self.string(unit_j, json_path(jpath, "unit"), '"days" or "weeks"')
+        unit = self.string(unit_j, json_path(jpath, "unit"), '"days", "weeks" or "hours"')
         ok_amount = amount_j.kind == "number" and re.fullmatch(r"[0-9]{1,9}", amount_j.value)
         if not ok_amount:
-            self.err("E0509", f"a duration is a whole number of days or weeks, not {describe_json(amount_j, True)}",
+            self.err("E0509", f"a duration is a whole number of days, weeks or hours, not {describe_json(amount_j, True)}",
                      amount_j, json_path(jpath, "amount"), label="not a whole number",
                      help="`before` and `after` already look into the past; the amount is never negative")
-        if unit is not None and unit not in ("day", "days", "week", "weeks"):
+        if unit is not None and unit not in ("day", "days", "week", "weeks", "hour", "hours"):
             self.err("E0509", f"unknown unit {quoted(unit)}", unit_j, json_path(jpath, "unit"),
-                     help='use "days" or "weeks" (months and years vary in length)')
+                     help='use "days", "weeks" or "hours" (months and years vary in length)')
             return None
         if not ok_amount or unit is None:
             return None
-        return self.mark(ast.Duration(int(amount_j.value), "weeks" if unit.startswith("week") else "days",
-                                      self.nowhere), j, jpath)
+        unit = {"w": "weeks", "h": "hours"}.get(unit[0], "days")
+        return self.mark(ast.Duration(int(amount_j.value), unit, self.nowhere), j, jpath)
 
 
 def json_path(base: str, key: str) -> str:

@@ -131,6 +131,32 @@ class DayCmp(Value):
 
 
 @frozen
+class InstantCmp(Value):
+    """``field op (as-of − hours × 3600 s)`` for a timestamp field: an exact instant, no
+    calendar (see :func:`segdsl.ir.semantics.hours_before`). The hour windows lower to
+    this: ``f within 48 hours`` is ``f >= as_of − 48 h and f <= as_of``."""
+
+    field: Field
+    op: str
+    hours: int
+    span: Span | None = _span()
+
+
+@frozen
+class FieldCmp(Value):
+    """``field op other`` for two fields of comparable kinds (numbers exactly, dates,
+    instants, text and enums byte for byte, booleans); unknown when either is NULL.
+    With ``days``, each side is its UTC date: ``days_since(a) < days_since(b)`` is
+    ``date(a) > date(b)``."""
+
+    field: Field
+    op: str
+    other: Field
+    days: bool = False
+    span: Span | None = _span()
+
+
+@frozen
 class Member(Value):
     """``in segment NAME``: TRUE where NAME's rule is TRUE, otherwise FALSE (never
     unknown), so ``not in segment lapsed`` includes guests lapsed cannot judge.
@@ -169,7 +195,7 @@ class Member(Value):
         return self._key  # type: ignore[return-value]
 
 
-Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member]
+Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, InstantCmp, FieldCmp, Member]
 
 
 def _rule_keys(member: Member, known: dict[int, str]) -> None:
@@ -282,6 +308,6 @@ class Segment(Value):
     depends_on: tuple[str, ...] = ()
 
 
-__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Cmp", "Const", "Day", "DayCmp", "InSet", "IsNull",
-           "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Segment", "SendStep", "TagMatch", "TextMatch",
+__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Cmp", "Const", "Day", "DayCmp", "FieldCmp", "InSet",
+           "InstantCmp", "IsNull", "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Segment", "SendStep", "TagMatch", "TextMatch",
            "WaitStep"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from segdsl.ir.nodes import And, Cmp, Const, DayCmp, IsNull, IsTrue, Member, Node, Not, Or
+from segdsl.ir.nodes import And, Cmp, Const, DayCmp, FieldCmp, InstantCmp, IsNull, IsTrue, Member, Node, Not, Or
 from segdsl.ir.semantics import FLIP, NEGATE
 from segdsl.schema.model import Field
 
@@ -104,6 +104,8 @@ def fields_used(node: Node) -> list[Field]:
         f = getattr(n, "field", None)
         if isinstance(f, Field):
             seen.setdefault(f.name, f)
+        if n.__class__ is FieldCmp:
+            seen.setdefault(n.other.name, n.other)
     return list(seen.values())
 
 
@@ -148,6 +150,10 @@ def negation_normal_form(node: Node, negate: bool = False) -> Node:
         return Cmp(node.field, NEGATE[node.op], node.value, node.span)
     if cls is DayCmp:
         return DayCmp(node.field, NEGATE[node.op], node.day, node.span)
+    if cls is InstantCmp:
+        return InstantCmp(node.field, NEGATE[node.op], node.hours, node.span)
+    if cls is FieldCmp:
+        return FieldCmp(node.field, NEGATE[node.op], node.other, node.days, node.span)
     return Not(node, getattr(node, "span", None))
 
 
@@ -160,6 +166,8 @@ def can_be_null(node: Node) -> bool:
             return can_be_null(item)
         case Const() | IsNull() | Member():
             return False
+        case FieldCmp(field=f, other=g):
+            return f.nullable or g.nullable
     return node.field.nullable  # type: ignore[union-attr]
 
 

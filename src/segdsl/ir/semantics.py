@@ -3,10 +3,13 @@
 The SQL builder, both in-memory evaluators, the profile derivation and the engines'
 storage encodings import their rules from here, so each meaning is written once:
 
-- the as-of instant and UTC calendar days (``parse_as_of``, ``as_of_date``, ``day_start``);
+- the as-of instant and UTC calendar days (``parse_as_of``, ``as_of_date``, ``day_of``, ``day_start``);
 - day windows: which UTC days satisfy ``date(field) op day``, clipped to the years
   1..9999 (``DAY_WINDOWS``, ``day_ordinal``, ``day_windows``, ``day_bound``);
-- comparison operators (``COMPARE``, ``FLIP``, ``NEGATE``);
+- hour windows: instants a whole number of hours before the as-of (``hours_before``,
+  ``instant_comparison``);
+- comparison operators (``COMPARE``, ``FLIP``, ``NEGATE``), and two numbers stored as
+  whole units of different places compared exactly (``fixed_point_comparison``);
 - ASCII case folding (``ASCII_UPPER``, ``ASCII_LOWER``, ``ASCII_FOLD``, ``fold_ascii``);
 - exact numbers: 64-bit integer bounds, decimals stored as whole units of their last
   place, and the exact integer bounds that compare them with decimal constants
@@ -173,6 +176,13 @@ def as_of_date(instant: dt.datetime) -> dt.date:
     return instant.astimezone(UTC).date()
 
 
+def day_of(value: dt.date | dt.datetime) -> dt.date:
+    """The UTC calendar date of a date (itself) or of an instant."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(UTC).date()
+    return value
+
+
 def day_start(day: dt.date) -> dt.datetime:
     """The first instant of ``day`` in UTC."""
     return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -236,6 +246,61 @@ def day_bound(ordinal: int, timestamp: bool) -> dt.date | dt.datetime:
     first instant of that day in UTC."""
     d = dt.date.fromordinal(ordinal)
     return day_start(d) if timestamp else d
+
+
+# ---- hour windows. ``within N hours``, ``before N hours ago`` and ``after N hours ago``
+# compare a timestamp with an exact instant: the as-of minus N × 3600 seconds (no calendar,
+# no time zone). An instant before the calendar's first (0001-01-01T00:00:00Z) makes the
+# comparison a constant for every non-null value, as a day window's bound past the
+# calendar does; the as-of itself always lies in the calendar.
+
+SECONDS_PER_HOUR = 3600
+
+
+def hours_before(as_of: dt.datetime, hours: int) -> dt.datetime | None:
+    """The instant ``hours`` × 3600 s before ``as_of`` (in UTC), or None when it falls
+    before the first instant of the year 1."""
+    try:
+        return utc_instant(as_of) - dt.timedelta(seconds=hours * SECONDS_PER_HOUR)
+    except OverflowError:
+        return None
+
+
+def instant_comparison(op: str, bound: dt.datetime | None) -> tuple[str, dt.datetime] | bool:
+    """``x op bound`` for a timestamp ``x``: ``(op, bound)``, or, for a bound before the
+    calendar (None), the constant truth value it has for every non-null ``x``: every
+    instant is after it."""
+    if bound is not None:
+        return (op, bound)
+    return op in (">", ">=", "!=")
+
+
+# ---- two exact numbers stored as whole units of their last place, at different scales:
+# ``x / 10**sx op y / 10**sy``. Multiplying the coarser side up could overflow 64 bits,
+# so the finer side is divided instead: with m = 10**|sx - sy| and the coarser value a,
+# ``a op b / m`` holds exactly when ``a`` compares with floor(b / m) or ceil(b / m) as
+# below (ceil = floor + 1 unless m divides b). Each part is one comparison of a and a
+# rounded b, so NULL on either side stays unknown and ``not`` keeps its meaning.
+
+#: ``a op b / m`` ⇔ every ``(op', rounding)`` of the entry holds (``=``), or any of them
+#: (``!=``): ``a op' floor(b / m)`` or ``a op' ceil(b / m)``.
+FIXED_POINT: dict[str, tuple[tuple[str, str], ...]] = {
+    ">=": ((">=", "ceil"),),
+    ">": ((">", "floor"),),
+    "<=": (("<=", "floor"),),
+    "<": (("<", "ceil"),),
+    "=": ((">=", "ceil"), ("<=", "floor")),
+    "!=": (("<", "ceil"), (">", "floor")),
+}
+
+
+def fixed_point_comparison(op: str, left_scale: int, right_scale: int) -> tuple[bool, int, str]:
+    """How ``x / 10**left_scale op y / 10**right_scale`` is compared exactly:
+    ``(swapped, m, op')`` meaning ``a op' b / m`` (see ``FIXED_POINT``) with ``(a, b)``
+    = ``(x, y)``, or ``(y, x)`` when ``swapped`` (then ``op'`` is flipped)."""
+    if left_scale <= right_scale:
+        return False, 10 ** (right_scale - left_scale), op
+    return True, 10 ** (left_scale - right_scale), FLIP[op]
 
 
 # ---- latest(column by by): among an entity's source rows (where the trait's rule is TRUE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import attrs
 
 from segdsl import ir
+from segdsl.check.predicates import comparable
 from segdsl.lsp.analysis import Document, Snapshot
 from segdsl.lsp.hover import field_markdown, type_text
 from segdsl.lsp.text import AGGREGATES, CLAUSES, KINDS, Token, enclosing_aggregate
@@ -253,11 +254,14 @@ def _expression(
         op = _operand_ending(schema, e, len(e) - 2)
         if op is None or op.field is None:
             return []
+        # Another field may stand on the right: those this one can be compared with.
+        others = [_field_item(schema, g) for g in schema.fields.values()
+                  if g is not op.field and comparable(op.field, g, last.text)] if not nested and schema else []
         if op.field.kind is Kind.ENUM and last.text in ("=", "!="):
-            return _enum_values(op.field, ())
+            return _enum_values(op.field, ()) + others
         if op.field.kind is Kind.BOOL and last.text in ("=", "!="):
-            return [Item("true", "keyword"), Item("false", "keyword")]
-        return []
+            return [Item("true", "keyword"), Item("false", "keyword")] + others
+        return others
     if last.text == "is":
         return [Item("null", "keyword"), Item("not null", "keyword")]
     if last.text in ("starts", "ends"):
@@ -269,7 +273,11 @@ def _expression(
     if last.text in _TIME_WORDS + ("between", "days_since", "contains", "with"):
         return []
     if last.kind == "number" and before is not None and before.text in _TIME_WORDS:
-        return [Item(u, "keyword") for u in ("days", "weeks")]
+        units = [Item("days", "keyword", "whole UTC calendar days"), Item("weeks", "keyword", "7 days each")]
+        subject = _operand_ending(schema, e, len(e) - 3)
+        if subject is not None and subject.field is not None and subject.field.kind is Kind.TIMESTAMP:
+            units.append(Item("hours", "keyword", "exact instants: the as-of minus N × 3600 s"))
+        return units
     if last.text in _UNITS and len(e) > 2 and e[-3].text in ("before", "after"):
         return [Item("ago", "keyword")]
     op = _operand_ending(schema, e, len(e) - 1)

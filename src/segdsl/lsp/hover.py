@@ -95,6 +95,8 @@ def field_markdown(schema: Schema, f: Field) -> str:
         facts.append(f"trait: `{derive}`, computed from the source tables")
     else:
         facts.append(f"column `{f.column}` of `{schema.table}`")
+    if f.kind is Kind.TIMESTAMP and f.days_since is None:
+        facts.append("windows: `within N days` counts UTC dates, `within N hours` exact instants")
     if f.name == schema.key.name:
         facts.append(f"the key of each `{schema.entity}`")
     if f.model:

@@ -85,12 +85,18 @@ Literal = Union[Scalar, ListLit]
 @frozen
 class Duration(Value):
     amount: int
-    unit: str  # "days" or "weeks", normalised to the plural
+    unit: str  # "days", "weeks" or "hours", normalised to the plural
     span: Span = _span()
 
     @property
     def days(self) -> int:
+        """The span in whole days (a span in hours is not one: see ``hours``)."""
         return self.amount * (7 if self.unit == "weeks" else 1)
+
+    @property
+    def hours(self) -> bool:
+        """Whether the span counts exact hours rather than whole UTC days."""
+        return self.unit == "hours"
 
 
 # ------------------------------------------------------------------------- operands
@@ -158,6 +164,17 @@ class Compare(Value):
 
 
 @frozen
+class CompareOperands(Value):
+    """``left op right`` where both sides are operands (fields, ``days_since(...)``,
+    aggregates): ``rounds_90d > bookings_30d``."""
+
+    left: Operand
+    op: str  # = != < <= > >=
+    right: Operand
+    span: Span = _span()
+
+
+@frozen
 class InList(Value):
     left: Operand
     items: ListLit
@@ -200,7 +217,8 @@ class TagMatch(Value):
 
 @frozen
 class TimeWindow(Value):
-    """``within N days``, ``before N days ago``, ``after N days ago``."""
+    """``within N days``, ``before N days ago``, ``after N days ago``; the same in weeks,
+    or in hours (exact instants)."""
 
     left: Operand
     kind: str  # "within" | "before" | "after"
@@ -217,7 +235,8 @@ class SegmentRef(Value):
     span: Span = _span()
 
 
-Expr = Union[BoolOp, Not, Truthy, Compare, InList, Between, IsNull, TextMatch, TagMatch, TimeWindow, SegmentRef]
+Expr = Union[BoolOp, Not, Truthy, Compare, CompareOperands, InList, Between, IsNull, TextMatch, TagMatch, TimeWindow,
+             SegmentRef]
 
 
 # --------------------------------------------------------------------- declarations

@@ -486,6 +486,10 @@ class _Builder:
         left, op, right = args
         return ast.Compare(self._operand(left), str(op), self._value(right), span)
 
+    def compare_operands(self, args, span):
+        left, op, right = args
+        return ast.CompareOperands(self._operand(left), str(op), self._operand(right), span)
+
     def in_list(self, args, span):
         return ast.InList(self._operand(args[0]), args[1], False, span)
 
@@ -588,7 +592,7 @@ class _Builder:
                     help="`before N days ago` and `after N days ago` already look into the past",
                 )
             )
-        unit = "weeks" if str(unit_tok).startswith("week") else "days"
+        unit = {"w": "weeks", "h": "hours"}.get(str(unit_tok)[0], "days")
         return ast.Duration(amount, unit, span)
 
     # -- literals
@@ -716,7 +720,7 @@ _FRIENDLY = {
     "DATE": "a date (YYYY-MM-DD)",
     "TIMESTAMP": "a timestamp",
     "COMP_OP": "a comparison (= != < <= > >=)",
-    "UNIT": "`days` or `weeks`",
+    "UNIT": "`days`, `weeks` or `hours`",
     "TRUE": "`true`",
     "FALSE": "`false`",
     "STATIC": "`static`",
@@ -747,7 +751,8 @@ def _expected_text(expected) -> str:
     names = sorted({_describe(e) for e in expected})
     if len(names) > 12:
         # Past a dozen, a list helps nobody; keep the kinds of token, not each keyword.
-        preferred = [n for n in names if not n.startswith("`") or n in ("`)`", "`}`", "`and`", "`or`", "`not`")]
+        preferred = [n for n in names if not n.startswith("`")
+                     or n in ("`)`", "`}`", "`and`", "`or`", "`not`", "`true`", "`false`", "`null`")]
         names = (preferred or names)[:12] + ["…"]
     if len(names) == 1:
         return names[0]

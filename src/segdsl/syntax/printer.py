@@ -56,6 +56,8 @@ def _predicate(e: ast.Expr) -> str:
             return operand_text(o)
         case ast.Compare(left=left, op=op, right=right):
             return f"{operand_text(left)} {op} {literal_text(right)}"
+        case ast.CompareOperands(left=left, op=op, right=right):
+            return f"{operand_text(left)} {op} {operand_text(right)}"
         case ast.InList(left=left, items=items, negated=neg):
             return f"{operand_text(left)} {'not in' if neg else 'in'} {literal_text(items)}"
         case ast.Between(left=left, low=low, high=high, negated=neg):

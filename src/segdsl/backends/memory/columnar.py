@@ -26,12 +26,17 @@ from segdsl.backends.memory.row import rule_as_of_date
 from segdsl.data.tables import Column, Table, date_code, timestamp_code
 from segdsl.ir.semantics import (
     COMPARE,
+    FIXED_POINT,
     INT64_MAX,
     INT64_MIN,
     day_bound,
     day_ordinal,
+    day_start,
     day_windows,
+    fixed_point_comparison,
     fold_ascii,
+    hours_before,
+    instant_comparison,
     integer_comparison,
     scaled,
 )
@@ -50,7 +55,7 @@ _CHEAP, _OBJECT, _LOOP = 0, 1, 2
 
 def evaluate(rule: ir.Node, table: Table, as_of: dt.datetime) -> np.ndarray:
     """The member mask: True for each row where ``rule`` is TRUE at ``as_of``."""
-    return _Columnar(table, rule_as_of_date(as_of)).test(rule, True, None)
+    return _Columnar(table, as_of).test(rule, True, None)
 
 
 def member_keys(rule: ir.Node, table: Table, as_of: dt.datetime) -> list[Any]:
@@ -67,10 +72,11 @@ class _Columnar:
     """Masks are over all rows when ``rows`` is None, else over ``rows`` (row indices)
     only, in that order. Every mask returned is a fresh array the caller may modify."""
 
-    def __init__(self, table: Table, as_of_day: dt.date):
+    def __init__(self, table: Table, as_of: dt.datetime):
         self.table = table
         self.n = table.n_rows
-        self.as_of_day = as_of_day
+        self.as_of = as_of
+        self.as_of_day = rule_as_of_date(as_of)
         self.members: dict[tuple[str, int], np.ndarray] = {}
 
     def column(self, field: Field) -> Column:
@@ -97,6 +103,8 @@ class _Columnar:
                 if polarity:
                     return m.copy() if rows is None else m[rows]
                 return ~m if rows is None else ~m[rows]
+            case ir.FieldCmp():
+                return self.field_cmp(node, polarity, rows)
             case ir.IsNull(field):
                 # Never unknown: TRUE exactly on the NULL rows.
                 valid = self.column(field).valid
@@ -151,6 +159,8 @@ class _Columnar:
                 if col.values.dtype != object or _enum_codes(field, col) is not None:
                     return _CHEAP
                 return _LOOP if len(values) > _SMALL_SET else _OBJECT
+            case ir.FieldCmp(field):
+                return _OBJECT if self.column(field).values.dtype == object else _CHEAP
         return _CHEAP
 
     def member(self, node: ir.Member) -> np.ndarray:
@@ -187,6 +197,12 @@ class _Columnar:
                 cond = _bits_match(bits, kind, values) if bits is not None else _tag_match(col, kind, values)
             case ir.DayCmp():
                 cond = self.day_cmp(node, field, col)
+            case ir.InstantCmp(_, op, hours):
+                bound = instant_comparison(op, hours_before(self.as_of, hours))
+                if isinstance(bound, bool):
+                    cond = np.full(len(col.values), bound, dtype=bool)
+                else:
+                    cond = COMPARE[bound[0]](col.values, _encode_constant(field, bound[1]))
             case _:
                 raise ValueError(f"cannot evaluate {type(node).__name__}")
         if not polarity:
@@ -196,6 +212,38 @@ class _Columnar:
         if not _no_nulls(self.column(field)):
             cond &= col.valid
         return cond
+
+    def field_cmp(self, node: ir.FieldCmp, polarity: bool, rows: np.ndarray | None) -> np.ndarray:
+        """Two columns compared where both are non-NULL: numbers on their exact encodings
+        (scaled integers divided, never multiplied), dates as day numbers, instants as
+        microseconds (their UTC days with ``days``), text and enums as strings."""
+        f, g = node.field, node.other
+        a, b = self.column(f), self.column(g)
+        if rows is not None:
+            a, b = Column(a.values[rows], a.valid[rows]), Column(b.values[rows], b.valid[rows])
+        op = node.op if polarity else ir.NEGATE[node.op]
+        valid = a.valid & b.valid
+        x, y = a.values, b.values
+        if node.days:
+            cond = COMPARE[op](_day_numbers(f, x), _day_numbers(g, y))
+        elif f.kind in (Kind.INT, Kind.DECIMAL) and g.kind in (Kind.INT, Kind.DECIMAL):
+            swapped, m, op = fixed_point_comparison(op, _places(f), _places(g))
+            if swapped:
+                x, y = y, x
+            if m == 1:
+                cond = COMPARE[op](x, y)
+            else:
+                # NULL rows hold placeholders; only the valid rows count.
+                floor = np.floor_divide(y, m)
+                ceil = floor + (np.mod(y, m) != 0)
+                parts = [COMPARE[o](x, floor if r == "floor" else ceil) for o, r in FIXED_POINT[op]]
+                cond = parts[0] if len(parts) == 1 else (parts[0] & parts[1] if op == "=" else parts[0] | parts[1])
+        elif x.dtype == object or y.dtype == object:
+            cond = np.zeros(len(x), dtype=bool)
+            cond[valid] = [COMPARE[op](p, q) for p, q in zip(x[valid], y[valid])]
+        else:
+            cond = COMPARE[op](x, y)
+        return np.asarray(cond, dtype=bool) & valid
 
     def day_cmp(self, node: ir.DayCmp, field: Field, col: Column) -> np.ndarray:
         if field.kind not in (Kind.DATE, Kind.TIMESTAMP):
@@ -335,6 +383,19 @@ def _encode_constant(field: Field, value: Any) -> Any:
         case Kind.BOOL:
             return bool(value)
     return value
+
+
+def _places(field: Field) -> int:
+    """The decimal places of a number column's stored units (0 for an integer)."""
+    return (field.type.scale or 0) if field.kind is Kind.DECIMAL else 0
+
+
+def _day_numbers(field: Field, values: np.ndarray) -> np.ndarray:
+    """A date or timestamp column as UTC day numbers since 1970-01-01 (dates are stored
+    as those; instants as microseconds since the epoch)."""
+    if field.kind is Kind.TIMESTAMP:
+        return np.floor_divide(values, timestamp_code(day_start(dt.date(1970, 1, 2))))
+    return values
 
 
 def _scaled(field: Field, value: Any) -> Fraction:

@@ -25,9 +25,12 @@ from segdsl.ir.semantics import (
     NEGATE,
     as_of_date,
     day_bound,
+    day_of,
     day_ordinal,
     day_windows,
     fold_ascii,
+    hours_before,
+    instant_comparison,
 )
 
 #: Above this many nested and/or levels a subtree becomes a helper function, so the
@@ -112,8 +115,9 @@ def _shallow(node: ir.Node, limit: int) -> bool:
 
 
 class _Codegen:
-    def __init__(self, as_of_day: dt.date, counts: Mapping[int, int]):
-        self.as_of_day = as_of_day
+    def __init__(self, as_of: dt.datetime, counts: Mapping[int, int]):
+        self.as_of = as_of
+        self.as_of_day = rule_as_of_date(as_of)
         #: References to each segment (by its rule's id) in the rule and the segments it
         #: reaches (see ``ir.references``).
         self.counts = counts
@@ -211,6 +215,8 @@ class _Codegen:
                 return _E(f"r[{self.const(node.field.column)}] == {self.const(value)}", ATOM)
             case ir.InSet(values=values) if not negate and None not in values:
                 return _E(f"r[{self.const(node.field.column)}] in {self.const(frozenset(values))}", ATOM)
+        if node.__class__ is ir.FieldCmp:
+            return self.field_cmp(node, negate)
         v = f"v{self.n_vars}"
         self.n_vars += 1
         test = self.test(node, v, negate)
@@ -233,7 +239,27 @@ class _Codegen:
                 return self.tag_test(kind, values, v, negate)
             case ir.DayCmp(field=field):
                 return self.day_test(node, field, v, negate)
+            case ir.InstantCmp(op=op, hours=hours):
+                bound = instant_comparison(NEGATE[op] if negate else op, hours_before(self.as_of, hours))
+                if isinstance(bound, bool):
+                    return TRUE if bound else FALSE
+                return _E(f"{v} {_PY_OP[bound[0]]} {self.const(bound[1])}", ATOM)
         raise ValueError(f"cannot evaluate {type(node).__name__}")
+
+    def field_cmp(self, node: ir.FieldCmp, negate: bool) -> _E:
+        """Both values non-NULL, then compared: Python compares int, Decimal, float, text,
+        dates and aware instants exactly; with ``days``, their UTC dates."""
+        a, b = f"v{self.n_vars}", f"v{self.n_vars + 1}"
+        self.n_vars += 2
+        guards = [_E(f"({v} := r[{self.const(f.column)}]) is not None", ATOM)
+                  for v, f in ((a, node.field), (b, node.other))]
+        op = _PY_OP[NEGATE[node.op] if negate else node.op]
+        if node.days:
+            day = self.const(day_of)
+            test = _E(f"{day}({a}) {op} {day}({b})", ATOM)
+        else:
+            test = _E(f"{a} {op} {b}", ATOM)
+        return _and([*guards, test])
 
     def text_test(self, kind: str, text: str, fold: bool, v: str) -> _E:
         if kind not in ("contains", "starts", "ends"):
@@ -287,7 +313,8 @@ class _Codegen:
 
 def compile_source(rule: ir.Node, as_of: dt.datetime) -> tuple[str, dict[str, Any]]:
     """The generated module text and the namespace it runs in (for tests and debugging)."""
-    gen = _Codegen(rule_as_of_date(as_of), ir.references(rule)[1])
+    rule_as_of_date(as_of)  # refuses a naive instant
+    gen = _Codegen(as_of, ir.references(rule)[1])
     body = gen.true(rule)
     # ``c``: the results of the segments kept per record (see _Codegen.member).
     results = f"[None] * {gen.n_cached}" if gen.n_cached else "None"

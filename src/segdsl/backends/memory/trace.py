@@ -17,7 +17,7 @@ import attrs
 
 from segdsl import ir
 from segdsl.backends.memory.row import compile_row
-from segdsl.ir.semantics import as_of_date, day_bound, day_ordinal, day_windows
+from segdsl.ir.semantics import as_of_date, day_bound, day_ordinal, day_windows, hours_before
 from segdsl.schema.model import Field, Kind
 from segdsl.syntax.span import Span
 
@@ -134,6 +134,11 @@ class Tracer:
                 details.update(match=kind, tags=list(values))
             case ir.DayCmp(op=op, day=day):
                 details.update(self._window(field, op, day))
+            case ir.InstantCmp(op=op, hours=hours):
+                # None: the edge falls before the calendar's first instant.
+                details.update(op=op, as_of=self.as_of, hours=hours, instant=hours_before(self.as_of, hours))
+            case ir.FieldCmp(op=op, other=other, days=days):
+                details.update(op=op, other_field=other.name, other_value=record.get(other.column), days=days)
         return details
 
     def _window(self, field: Field, op: str, day: ir.Day) -> dict[str, Any]:
@@ -153,7 +158,7 @@ class Tracer:
 
 _KINDS = {ir.And: "and", ir.Or: "or", ir.Not: "not", ir.Const: "constant", ir.Cmp: "compare", ir.InSet: "in",
           ir.IsNull: "is null", ir.IsTrue: "boolean", ir.TextMatch: "text", ir.TagMatch: "tags",
-          ir.DayCmp: "time", ir.Member: "in segment"}
+          ir.DayCmp: "time", ir.InstantCmp: "time", ir.FieldCmp: "compare fields", ir.Member: "in segment"}
 
 
 __all__ = ["VERDICTS", "AggregateRows", "TraceNode", "Tracer", "jsonable"]

@@ -29,13 +29,17 @@ from segdsl.ir.semantics import (
     COMPARE,
     DAY_WINDOWS,
     EVERY_DAY,
+    FIXED_POINT,
     NO_DAY,
     as_of_date,
     day_bound,
     day_ordinal,
     day_start,
     day_windows,
+    fixed_point_comparison,
     fold_ascii,
+    hours_before,
+    instant_comparison,
     integer_comparison,
     latest_rank,
     scaled,
@@ -347,6 +351,52 @@ class Builder:
             return _OPS[bound[0]](self.column(field), self.value(field, bound[1]))
         return _OPS[op](self.exact(field, self.text_column(field)), self.exact(field, self.value(field, value)))
 
+    def _field_cmp(self, node: ir.FieldCmp):
+        """Two fields compared (see :class:`segdsl.ir.nodes.FieldCmp`): their UTC days, two
+        exact numbers stored as whole units of different places divided, never multiplied
+        (:func:`~segdsl.ir.semantics.fixed_point_comparison`), text byte for byte where
+        the engine's collation would pad or fold; NULL on either side stays unknown."""
+        f, op, g = node.field, node.op, node.other
+        if node.days:
+            return _OPS[op](self.day_of(f), self.day_of(g))
+        if self.scaled_decimals(f) or self.scaled_decimals(g):
+            swapped, m, op = fixed_point_comparison(op, _scale(f), _scale(g))
+            a, b = (self.column(g), self.column(f)) if swapped else (self.column(f), self.column(g))
+            if m == 1:
+                return _OPS[op](a, b)
+            parts = [_OPS[o](a.copy(), self.divided(b, m, rounding)) for o, rounding in FIXED_POINT[op]]
+            if len(parts) == 1:
+                return parts[0]
+            return exp.Paren(this=(exp.And if op == "=" else exp.Or)(this=parts[0], expression=parts[1]))
+        return _OPS[op](self.exact(f, self.text_column(f)), self.exact(g, self.text_column(g)))
+
+    def divided(self, b, m: int, rounding: str):
+        """floor(b / m) or ceil(b / m) for an integer column ``b`` and a power of ten
+        ``m``, in integer arithmetic: the engine's ``/`` truncates toward zero."""
+        def num(k: int):
+            return exp.Literal.number(k)
+
+        rem = exp.Mod(this=b.copy(), expression=num(m))
+        floor = exp.Sub(this=exp.Div(this=b.copy(), expression=num(m), typed=True),
+                        expression=exp.Case(ifs=[exp.If(this=exp.LT(this=rem.copy(), expression=num(0)),
+                                                        true=num(1))], default=num(0)))
+        if rounding == "floor":
+            return exp.Paren(this=floor)
+        return exp.Paren(this=exp.Add(this=floor, expression=exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=rem, expression=num(0)), true=num(0))], default=num(1))))
+
+    def day_of(self, f: Field):
+        """A date or timestamp column's UTC calendar date, as the engine stores dates."""
+        col = self.column(f)
+        if f.kind is not Kind.TIMESTAMP:
+            return col
+        match self.t.timestamps:
+            case "text":  # fixed-width UTC text: the date is its first ten characters
+                return exp.Substring(this=col, start=exp.Literal.number(1), length=exp.Literal.number(10))
+            case "utc_datetime":
+                return _cast(col, exp.DataType.Type.DATE)
+        return _cast(exp.AtTimeZone(this=col, zone=exp.Literal.string("UTC")), exp.DataType.Type.DATE)
+
     def _in_set(self, node: ir.InSet):
         field, values = node.field, node.values
         if self.scaled_decimals(field):
@@ -621,6 +671,41 @@ class Builder:
             return parts[0]
         return exp.Paren(this=exp.Or(this=parts[0], expression=parts[1]))
 
+    def instant_cmp(self, node: ir.InstantCmp):
+        """The timestamp column against the as-of instant minus whole hours
+        (:func:`~segdsl.ir.semantics.hours_before`), or the database clock's."""
+        field, op = node.field, node.op
+        if self.as_of is None:
+            return _OPS[op](self.column(field), self.clock_instant(node.hours, node.span))
+        bound = instant_comparison(op, hours_before(self.as_of, node.hours))
+        if isinstance(bound, bool):
+            return _constant_for(field, bound)
+        return _OPS[bound[0]](self.column(field), self.timestamp_literal(bound[1]))
+
+    def clock_instant(self, hours: int, span):
+        """The database clock minus ``hours`` hours, as the engine stores instants."""
+        n = exp.Literal.number(hours)
+        match self.t.clock:
+            case "at_time_zone":
+                now = exp.CurrentTimestamp()
+                if not hours:
+                    return now
+                return exp.Paren(this=exp.Sub(this=now, expression=exp.Interval(
+                    this=exp.Literal.string(str(hours)), unit=exp.Var(this="HOUR"))))
+            case "utc_date":
+                now = exp.Anonymous(this="UTC_TIMESTAMP", expressions=[exp.Literal.number(6)])
+                return exp.DateSub(this=now, expression=n, unit=exp.Var(this="HOUR")) if hours else now
+            case "date_now":
+                # The stored text, microseconds included: SQLite's clock has milliseconds.
+                modifiers = [exp.Literal.string(f"-{hours} hours")] if hours else []
+                text = exp.Anonymous(this="STRFTIME", expressions=[
+                    exp.Literal.string("%Y-%m-%d %H:%M:%f"), exp.Literal.string("now"), *modifiers])
+                return exp.DPipe(this=text, expression=exp.Literal.string("000"))
+        raise Unsupported(
+            error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
+                  help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
+        )
+
     def clock_day(self, shift: int, timestamp: bool, span):
         """The database clock's date in UTC plus ``shift`` days, as a date or as its
         first instant in UTC."""
@@ -665,6 +750,11 @@ def _constant_for(field: Field, value: bool):
     if value:
         return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col, expression=exp.Null())), expression=exp.Null()))
     return exp.Paren(this=exp.And(this=exp.Is(this=col, expression=exp.Null()), expression=exp.Null()))
+
+
+def _scale(f: Field) -> int:
+    """The places of a number field's stored units (0 for an integer)."""
+    return (f.type.scale or 0) if f.kind is Kind.DECIMAL else 0
 
 
 def _cte(name: str, body):
@@ -734,5 +824,7 @@ _COND = {
     ir.TextMatch: Builder.text_match,
     ir.TagMatch: Builder.tag_match,
     ir.DayCmp: Builder.day_cmp,
+    ir.InstantCmp: Builder.instant_cmp,
+    ir.FieldCmp: Builder._field_cmp,
     ir.Member: Builder._member,
 }

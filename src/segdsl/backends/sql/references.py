@@ -131,6 +131,14 @@ def _traits_read(node: ir.Node, ctes: dict[int, str], derived: dict[str, Field],
             if id(n.rule) not in ctes:
                 walk(ir.negation_normal_form(n.rule), positive)
             return
+        if cls is ir.FieldCmp:
+            # A count or sum compared with another value: its 0 for no rows matters.
+            for g in (n.field, n.other):
+                if g.derive is not None:
+                    derived.setdefault(g.name, g)
+                    if g.derive.fn in ("count", "sum"):
+                        bad.add(g.name)
+            return
         f = getattr(n, "field", None)
         if f is None or f.derive is None:
             return
