@@ -1,0 +1,232 @@
+"""Rankings (`ltv in top 10%`, `top 500 by ltv`), by hand: the boundaries the issue pins
+(the tie at the top-N cut-off, the exact 10% boundary for N = 10, 11 and 20, NULLs
+not counted in N), NULL and population behaviour, the checker's diagnostics, the
+printer, and the same answer from the row evaluator, the columnar evaluator and every
+SQL engine the machine has."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from segdsl import ir
+from segdsl.backends.memory import compile_row, member_keys
+from segdsl.check.checker import check_expression, check_modules
+from segdsl.check.traits import schema_from_dict
+from segdsl.data.tables import Table
+from segdsl.ir.semantics import cutoff_index, in_percent, percent_ratio, rank_cutoff
+from segdsl.syntax.parser import parse_expression, parse_source
+from segdsl.syntax.printer import print_expr
+
+UTC = dt.timezone.utc
+AS_OF = dt.datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _schema(key_type: str = "int"):
+    schema, diags = schema_from_dict({
+        "entity": "guest",
+        "table": "rank_guests" if key_type == "int" else "rank_guests_text",
+        "key": "id",
+        "fields": {
+            "id": {"type": key_type, "nullable": False},
+            "ltv": {"type": "decimal(8, 2)"},
+            "n": {"type": "int"},
+            "score": {"type": "float"},
+            "name": {"type": "text"},
+            "active": {"type": "bool"},
+            "born": {"type": "date"},
+            "seen_at": {"type": "timestamp"},
+            "days_seen": {"days_since": "seen_at"},
+        },
+    })
+    assert schema is not None, diags
+    return schema
+
+
+SCHEMA = _schema()
+TEXT_SCHEMA = _schema("text")
+COLUMNS = ["id", "ltv", "n", "score", "name", "active", "born", "seen_at"]
+
+
+def rows(*dicts: dict, schema=SCHEMA) -> list[dict]:
+    return [{**{c: None for c in COLUMNS}, "id": i if schema is SCHEMA else f"k{i:02d}", **d}
+            for i, d in enumerate(dicts, 1)]
+
+
+def check(text: str, schema=SCHEMA, segments=None) -> ir.Node:
+    parsed = parse_expression(text)
+    assert parsed.expr is not None, parsed.diagnostics
+    node, diags = check_expression(parsed.expr, schema, segments)
+    assert node is not None, diags
+    return node
+
+
+def members(text: str, records: list[dict], schema=SCHEMA, segments=None) -> list:
+    """The members by the row and the columnar evaluator, which must agree, and TRUE,
+    FALSE and unknown partition the rows (the row evaluator's view)."""
+    node = check(text, schema, segments)
+    table = Table.from_records(schema, records)
+    is_true, is_false = compile_row(node, AS_OF, table), compile_row(ir.Not(node), AS_OF, table)
+    expected = sorted(r["id"] for r in records if is_true(r))
+    assert not {r["id"] for r in records if is_true(r) and is_false(r)}
+    assert member_keys(node, table, AS_OF) == expected
+    not_members = sorted(r["id"] for r in records if is_false(r))
+    assert member_keys(ir.Not(node), table, AS_OF) == not_members
+    return expected
+
+
+def unknown(text: str, records: list[dict], schema=SCHEMA) -> list:
+    node = check(text, schema)
+    table = Table.from_records(schema, records)
+    is_true, is_false = compile_row(node, AS_OF, table), compile_row(ir.Not(node), AS_OF, table)
+    return sorted(r["id"] for r in records if not is_true(r) and not is_false(r))
+
+
+# ------------------------------------------------------------------ the rule itself
+
+
+def test_the_percentile_test_is_exact_integer_arithmetic():
+    assert percent_ratio(Decimal("10")) == (1, 10)
+    assert percent_ratio(Decimal("2.5")) == (1, 40)
+    # 100 * (rank - 1) < P * N
+    assert in_percent(1, 10, (1, 10)) and not in_percent(2, 10, (1, 10))
+    assert in_percent(2, 11, (1, 10)) and not in_percent(3, 11, (1, 10))
+    assert in_percent(2, 20, (1, 10)) and not in_percent(3, 20, (1, 10))
+    assert cutoff_index(10, Decimal(10), None) == 0
+    assert cutoff_index(11, Decimal(10), None) == 1
+    assert cutoff_index(20, Decimal(10), None) == 1
+    assert cutoff_index(21, Decimal(10), None) == 2
+    assert cutoff_index(3, Decimal(100), None) == 2
+    assert cutoff_index(0, Decimal(100), None) is None
+    assert cutoff_index(3, None, 500) == 2 and cutoff_index(600, None, 500) == 499
+
+
+@pytest.mark.parametrize("n, expected", [(10, 1), (11, 2), (20, 2), (21, 3), (9, 1), (1, 1)])
+def test_the_ten_percent_boundary(n, expected):
+    # Distinct values n, n-1, ..., 1: the top 10% is ranks with 100 * (rank - 1) < 10 * n.
+    records = rows(*({"n": n - i} for i in range(n)))
+    assert members("n in top 10%", records) == list(range(1, expected + 1))
+
+
+def test_nulls_are_not_counted_in_n_and_are_unknown():
+    # 10 values and 5 NULLs: N = 10, so the top 10% is one entity (with N = 15 it would be two).
+    records = rows(*({"n": 100 - i} for i in range(10)), *({} for _ in range(5)))
+    assert members("n in top 10%", records) == [1]
+    assert unknown("n in top 10%", records) == [11, 12, 13, 14, 15]
+    assert members("not n in top 10%", records) == list(range(2, 11))
+
+
+def test_ties_at_the_percentile_cut_off_are_all_in():
+    # 20 values, the 2nd to 4th tie: rank 2 for all three, 100 * 1 < 10 * 20, so all in.
+    records = rows({"n": 9}, {"n": 5}, {"n": 5}, {"n": 5}, *({"n": 1} for _ in range(16)))
+    assert members("n in top 10%", records) == [1, 2, 3, 4]
+    node = check("n in top 10%")
+    cut = rank_cutoff([(r["n"], r["id"]) for r in records], node)
+    assert (cut.value, cut.rank, cut.n, cut.members) == (5, 2, 20, 4)
+
+
+def test_a_tie_at_the_top_n_cut_off_goes_to_the_smallest_key():
+    records = rows({"n": 7}, {"n": 9}, {"n": 7}, {"n": 7}, {"n": 1})
+    assert members("top 2 by n", records) == [1, 2]
+    assert members("top 3 by n", records) == [1, 2, 3]
+    assert members("top 10 by n", records) == [1, 2, 3, 4, 5]
+    node = check("top 2 by n")
+    cut = rank_cutoff([(r["n"], r["id"]) for r in records], node)
+    assert (cut.value, cut.key, cut.rank, cut.n, cut.members) == (7, 1, 2, 5, 2)
+
+
+def test_text_keys_break_ties_by_code_point():
+    records = [
+        {**{c: None for c in COLUMNS}, "id": k, "n": 5}
+        for k in ["b", "B", "a", "é", "A", "Z"]
+    ]
+    assert members("top 3 by n", records, TEXT_SCHEMA) == ["A", "B", "Z"]
+    assert members("top 5 by n", records, TEXT_SCHEMA) == ["A", "B", "Z", "a", "b"]
+
+
+def test_outside_the_population_is_false_and_a_null_inside_is_unknown():
+    records = rows({"n": 5, "active": True}, {"n": 9, "active": False}, {"active": True}, {"active": None},
+                   {"n": 1, "active": True})
+    assert members("top 1 by n among (active)", records) == [1]
+    assert members("not top 1 by n among (active)", records) == [2, 4, 5]
+    assert unknown("top 1 by n among (active)", records) == [3]
+    assert members("top 1 by n", records) == [2]
+
+
+def test_population_from_a_segment_and_rankings_inside_it():
+    text = """
+segment big { where n >= 5 }
+segment best_big { where score in top 50% among in segment big }
+segment top_of_best { where top 1 by n among in segment best_big or name = "x" }
+"""
+    parsed = parse_source("r.seg", text)
+    checked = check_modules([parsed.module], SCHEMA)
+    assert not [d for d in checked.diagnostics if d.is_error], checked.diagnostics
+    records = rows({"n": 5, "score": 1.0}, {"n": 6, "score": 3.0}, {"n": 9, "score": 2.0}, {"n": 1, "score": 9.0},
+                   {"n": 7, "score": None}, {"n": 2, "name": "x"})
+    segs = checked.segments
+    assert members("in segment best_big", records, segments=segs) == [2, 3]
+    assert members("in segment top_of_best", records, segments=segs) == [3, 6]
+
+
+def test_rank_by_days_since_puts_the_oldest_first_and_ties_on_a_day():
+    day = dt.datetime(2024, 1, 10, tzinfo=UTC)
+    records = rows({"seen_at": day}, {"seen_at": day + dt.timedelta(hours=23)},
+                   {"seen_at": day + dt.timedelta(days=5)}, {"seen_at": day + dt.timedelta(days=9)})
+    assert members("days_since(seen_at) in top 25%", records) == [1, 2]
+    assert members("days_seen in top 25%", records) == [1, 2]
+    assert members("top 1 by days_since(seen_at)", records) == [1]
+    assert members("seen_at in top 25%", records) == [4]
+
+
+def test_decimals_floats_dates_and_aggregates_rank():
+    records = rows({"ltv": Decimal("10.50"), "score": -0.5, "born": dt.date(1990, 1, 1)},
+                   {"ltv": Decimal("10.49"), "score": 2.0, "born": dt.date(2001, 1, 1)},
+                   {"ltv": Decimal("-3.00"), "score": 0.0, "born": dt.date(1, 1, 1)})
+    assert members("ltv in top 33%", records) == [1]
+    assert members("ltv in top 34%", records) == [1, 2]
+    assert members("top 2 by score", records) == [2, 3]
+    assert members("born in top 1%", records) == [2]
+    assert members("top 1 by days_since(born)", records) == [3]
+
+
+# ------------------------------------------------------------------ syntax and checking
+
+
+@pytest.mark.parametrize("text", [
+    "ltv in top 10% among in segment big",
+    "top 500 by ltv among in segment big and n > 1",
+    "not n in top 2.5%",
+    "top 3 by days_since(seen_at) among (n > 1 or active) or active",
+    "n in top 100%",
+])
+def test_rankings_print_back_as_written(text):
+    parsed = parse_expression(text)
+    assert parsed.expr is not None, parsed.diagnostics
+    assert print_expr(parsed.expr) == text
+    assert parse_expression(print_expr(parsed.expr)).expr == parsed.expr
+
+
+@pytest.mark.parametrize("text, code", [
+    ("name in top 10%", "E0160"),
+    ("active in top 10%", "E0160"),
+    ("n in top 0%", "E0161"),
+    ("n in top 100.5%", "E0161"),
+    ("n in top 0.00001%", "E0161"),
+    ("top 0 by n", "E0162"),
+    ("top -3 by n", "E0162"),
+    ("top 1 by n among in segment nope", "E0108"),
+])
+def test_bad_rankings_are_diagnostics(text, code):
+    parsed = parse_expression(text)
+    assert parsed.expr is not None, parsed.diagnostics
+    node, diags = check_expression(parsed.expr, SCHEMA, {})
+    assert node is None and [d.code for d in diags] == [code]
+
+
+def test_a_population_that_refers_back_is_a_cycle():
+    text = "segment a { where top 1 by n among in segment b }\nsegment b { where in segment a or n > 1 }\n"
+    checked = check_modules([parse_source("c.seg", text).module], SCHEMA)
+    assert "E0110" in [d.code for d in checked.diagnostics]
