@@ -13,6 +13,8 @@ import pytest
 
 from segdsl import ir
 from segdsl.backends.memory import compile_row, member_keys
+from segdsl.backends.sql import compile_rule, condition
+from segdsl.data.engines import fetch_count, fetch_keys, load_records
 from segdsl.check.checker import check_expression, check_modules
 from segdsl.check.traits import schema_from_dict
 from segdsl.data.tables import Table
@@ -63,9 +65,27 @@ def check(text: str, schema=SCHEMA, segments=None) -> ir.Node:
     return node
 
 
+#: The SQL engines of this machine, set by the autouse fixture below.
+ENGINES: dict = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def engines(pg, pg_collated, maria):
+    from segdsl.data.engines import connect
+
+    duck, lite = connect("duckdb::memory:"), connect("sqlite::memory:")
+    ENGINES.update({"postgres": pg, "postgres (non-C collation)": pg_collated, "duckdb": duck, "sqlite": lite,
+                    "mysql": maria})
+    yield ENGINES
+    ENGINES.clear()
+    duck.close()
+    lite.close()
+
+
 def members(text: str, records: list[dict], schema=SCHEMA, segments=None) -> list:
-    """The members by the row and the columnar evaluator, which must agree, and TRUE,
-    FALSE and unknown partition the rows (the row evaluator's view)."""
+    """The members by the row and the columnar evaluator and every SQL engine, which must
+    agree, with TRUE, FALSE and unknown partitioning the rows (the row evaluator's view;
+    on each engine the TLP oracle)."""
     node = check(text, schema, segments)
     table = Table.from_records(schema, records)
     is_true, is_false = compile_row(node, AS_OF, table), compile_row(ir.Not(node), AS_OF, table)
@@ -74,6 +94,24 @@ def members(text: str, records: list[dict], schema=SCHEMA, segments=None) -> lis
     assert member_keys(node, table, AS_OF) == expected
     not_members = sorted(r["id"] for r in records if is_false(r))
     assert member_keys(ir.Not(node), table, AS_OF) == not_members
+    for name, engine in ENGINES.items():
+        load_records(engine, schema, records)
+        for rule, want in ((node, expected), (ir.Not(node), not_members)):
+            compiled = compile_rule(rule, schema, target=engine.dialect, as_of=AS_OF)
+            assert compiled.ok, compiled.diagnostics
+            assert fetch_keys(engine, compiled.sql, compiled.params) == want, f"{name} disagrees:\n{compiled.sql}"
+        # The bare condition (what the oracles wrap): p, not p and p is null partition the rows.
+        from sqlglot import exp
+
+        cond, _ = condition(node, schema, target=engine.dialect, as_of=AS_OF)
+        table_ = exp.to_table(schema.table, quoted=True)
+        counts = [
+            fetch_count(engine, exp.select(exp.Count(this=exp.Star())).from_(table_.copy()).where(w)
+                        .sql(engine.dialect, identify=True))
+            for w in (cond.copy(), exp.Not(this=exp.Paren(this=cond.copy())),
+                      exp.Is(this=exp.Paren(this=cond.copy()), expression=exp.Null()))
+        ]
+        assert counts == [len(expected), len(not_members), len(records) - len(expected) - len(not_members)], name
     return expected
 
 
