@@ -340,3 +340,90 @@ def test_generated_rankings_with_ties_agree_everywhere():
         members("in segment main", records, schema, checked.segments)
 
     run()
+
+
+# ------------------------------------------------------------------ the docs' examples
+
+
+def _doc_examples() -> list[str]:
+    """The rules of the first code block of docs/language.md's "Ranking" section."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "language.md").read_text(encoding="utf-8")
+    section = text[text.index("### Ranking"):]
+    block = section[section.index("```\n") + 4:]
+    return [line for line in block[: block.index("```")].splitlines() if line.strip()]
+
+
+DOC_AS_OF = dt.datetime(2026, 11, 1, tzinfo=UTC)
+#: The targets whose SQL for the docs' examples is kept as golden files, and their options.
+GOLDEN_TARGETS = [("postgres", {}), ("postgres.params", {"params": True}), ("duckdb", {}), ("sqlite", {}),
+                  ("mysql", {})]
+
+
+@pytest.fixture(scope="module")
+def hotel():
+    from pathlib import Path
+
+    from segdsl.backends.memory.profile import load_profile
+    from segdsl.project.workspace import load_workspace
+
+    root = Path(__file__).resolve().parent.parent / "examples" / "hospitality"
+    ws = load_workspace(sorted(root.glob("*.seg")))
+    assert ws.ok, ws.diagnostics
+    rules = {}
+    for line in _doc_examples():
+        parsed = parse_expression(line)
+        assert parsed.expr is not None, (line, parsed.diagnostics)
+        node, diags = check_expression(parsed.expr, ws.schema, ws.segments)
+        assert node is not None and not diags, (line, diags)
+        rules[line] = node
+    table = load_profile(ws.schema, ws.project.data_dir, list(rules.values()), DOC_AS_OF)
+    return ws, rules, table
+
+
+def test_the_docs_examples_check_and_agree_in_memory(hotel):
+    ws, rules, table = hotel
+    assert len(rules) == 5
+    for line, node in rules.items():
+        keys = member_keys(node, table, DOC_AS_OF)
+        is_true = compile_row(node, DOC_AS_OF, table)
+        assert keys == sorted(r[ws.schema.key.column] for r in table.records() if is_true(r)), line
+        assert keys, f"{line}: no member on the example CRM"
+
+
+@pytest.mark.parametrize("suffix, options", GOLDEN_TARGETS, ids=[t[0] for t in GOLDEN_TARGETS])
+def test_the_docs_examples_sql(hotel, suffix, options, golden):
+    ws, rules, _ = hotel
+    parts = []
+    for line, node in rules.items():
+        compiled = compile_rule(node, ws.schema, target=suffix.split(".")[0], as_of=DOC_AS_OF, **options)
+        assert compiled.ok, compiled.diagnostics
+        params = f"-- params: {compiled.params}\n" if compiled.params else ""
+        parts.append(f"-- {line}\n{params}{compiled.sql};\n")
+    golden(f"sql/rankings.{suffix}.sql", "\n".join(parts))
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite", "postgres", "mysql"])
+def test_the_docs_examples_on_every_engine(hotel, engine, tmp_path, request):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from segdsl.data.engines import connect
+
+    ws, rules, table = hotel
+    dsn = {"duckdb": f"duckdb:{tmp_path / 'crm.duckdb'}", "sqlite": f"sqlite:{tmp_path / 'crm.sqlite'}"}.get(engine)
+    if dsn is None:
+        dsn = request.getfixturevalue("pg_dsn" if engine == "postgres" else "mysql_dsn")
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "segdsl", "db", "load", "examples/hospitality", "--dsn", dsn],
+                   cwd=root, check=True, capture_output=True)
+    conn = connect(dsn)
+    try:
+        for line, node in rules.items():
+            compiled = compile_rule(node, ws.schema, target=conn.dialect, as_of=DOC_AS_OF)
+            assert compiled.ok, compiled.diagnostics
+            assert fetch_keys(conn, compiled.sql, compiled.params) == member_keys(node, table, DOC_AS_OF), line
+    finally:
+        conn.close()
