@@ -12,6 +12,7 @@ from segdsl.diagnostics import error
 from segdsl.ir.semantics import INT64_MAX
 from segdsl.schema.model import ORDERED
 from segdsl.syntax import ast
+from segdsl.syntax.printer import print_expr
 
 if TYPE_CHECKING:
     from segdsl.check.checker import Checker
@@ -60,4 +61,4 @@ def check_ranking(ck: Checker, e: ast.Ranking) -> ir.Node | None:
         ok = ok and population is not None
     if not ok:
         return None
-    return ir.Rank(f, days, percent, limit, population, e.span)
+    return ir.Rank(f, days, percent, limit, population, e.span, print_expr(e))

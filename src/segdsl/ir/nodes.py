@@ -189,6 +189,8 @@ class Rank(Value):
     limit: int | None
     population: Node | None
     span: Span | None = _span()
+    #: The ranking as written (for ``plan`` and ``size``); not part of its meaning.
+    text: str = attrs.field(default="", eq=False, repr=False)
 
 
 Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member, Rank]
