@@ -427,3 +427,84 @@ def test_the_docs_examples_on_every_engine(hotel, engine, tmp_path, request):
             assert fetch_keys(conn, compiled.sql, compiled.params) == member_keys(node, table, DOC_AS_OF), line
     finally:
         conn.close()
+
+
+# ------------------------------------------------------------------ plan and size print the cut-off
+
+
+def _project(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    project = tmp_path / "hotel"
+    project.mkdir()
+    for f in ("schema.toml", "segments.seg", "system.seg"):
+        (project / f).write_text((root / "examples" / "hospitality" / f).read_text(encoding="utf-8"), encoding="utf-8")
+    (project / "segdsl.toml").write_text(
+        f'name = "hotel"\nschema = "schema.toml"\ndata = "{(root / "seeds" / "hospitality").as_posix()}"\n',
+        encoding="utf-8")
+    (project / "rank.seg").write_text(
+        'segment best_actives { where ltv in top 10% among in segment active_members }\n'
+        'segment top_win_back { where top 500 by ltv among in segment win_back }\n', encoding="utf-8")
+    return project
+
+
+def test_size_reports_each_cut_off_in_memory_and_on_a_database(tmp_path, hotel):
+    import segdsl
+
+    _, _, table = hotel
+    project = _project(tmp_path)
+    ws = segdsl.load_project(project)
+    here = segdsl.sizes(ws, ["best_actives", "top_win_back"], as_of=DOC_AS_OF)
+    assert here.ok, here.diagnostics
+    cut = here.sizes[0].cutoffs[0]
+    # By hand from the profile: the active members' non-NULL ltv, best first.
+    active = member_keys(ws.segments["active_members"].rule, table, DOC_AS_OF)
+    values = sorted((r["ltv"] for r in table.records() if r["guest_id"] in set(active) and r["ltv"] is not None),
+                    reverse=True)
+    m = cutoff_index(len(values), Decimal(10), None)
+    assert (cut.value, cut.n, cut.rank) == (values[m], len(values), values.index(values[m]) + 1)
+    assert cut.members == here.sizes[0].size == sum(v >= values[m] for v in values)
+    assert str(cut) == (f"ltv in top 10% among in segment active_members: cut-off ltv ≥ {values[m]:,} "
+                        f"(rank {cut.rank:,} of {len(values):,})")
+    top = here.sizes[1].cutoffs[0]
+    assert top.members == here.sizes[1].size and top.key is not None
+    dsn = f"sqlite:{tmp_path / 'crm.sqlite'}"
+    assert segdsl.load_database(ws, dsn).ok
+    there = segdsl.sizes(ws, ["best_actives", "top_win_back"], as_of=DOC_AS_OF, dsn=dsn)
+    assert [s.cutoffs for s in there.sizes] == [s.cutoffs for s in here.sizes]
+
+
+def test_the_cli_prints_the_cut_offs(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from segdsl.cli.main import cli
+
+    project = _project(tmp_path)
+    files = [str(p) for p in sorted(project.glob("*.seg"))]
+    out = CliRunner().invoke(cli, ["size", *files, "-s", "best_actives", "--as-of", "2026-11-01"])
+    assert out.exit_code == 0, out.output
+    assert "rankings, cut at the as-of:" in out.output
+    assert "best_actives: ltv in top 10% among in segment active_members: cut-off ltv ≥ " in out.output
+    out = CliRunner().invoke(cli, ["size", *files, "-s", "top_win_back", "--as-of", "2026-11-01", "--format", "json"])
+    cut = json.loads(out.output)["results"][0]["segments"][0]["cutoffs"][0]
+    assert cut["ranking"] == "top 500 by ltv among in segment win_back" and cut["members"] <= 500
+    out = CliRunner().invoke(cli, ["plan", *files, "--as-of", "2026-11-01", "--state", str(tmp_path / "s.db")])
+    assert out.exit_code == 0, out.output
+    assert "      ltv in top 10% among in segment active_members: cut-off ltv ≥ " in out.output
+    assert "      top 500 by ltv among in segment win_back: cut-off ltv ≥ " in out.output
+
+
+def test_the_plan_api_carries_the_cut_offs(tmp_path):
+    import segdsl
+
+    ws = segdsl.load_project(_project(tmp_path))
+    preview = segdsl.preview_refresh(ws, as_of=DOC_AS_OF, state=str(tmp_path / "s.db"))
+    assert preview.ok, preview.diagnostics
+    by_name = {c.segment: c for c in preview.segments}
+    sizes = segdsl.sizes(ws, ["best_actives"], as_of=DOC_AS_OF)
+    assert by_name["best_actives"].cutoffs == sizes.sizes[0].cutoffs
+    assert by_name["best_actives"].cutoffs[0].members == by_name["best_actives"].size
+    assert by_name["lapsed"].cutoffs == ()

@@ -41,6 +41,7 @@ def plan(files, as_of, state, dsn, fmt):
         rows = [{
             "segment": c.segment, "action": c.action, "size_before": c.size_before, "size": c.size,
             "entered": c.entered, "exited": c.exited, "journeys": list(c.journeys), "syncs": list(c.syncs),
+            **({"cutoffs": [str(cut) for cut in c.cutoffs]} if c.cutoffs else {}),
         } for c in preview.segments]
         blocks.append({"entity": preview.entity, "state": preview.state, "segments": rows})
     stamp = instant.isoformat().replace("+00:00", "Z")
@@ -60,6 +61,8 @@ def plan(files, as_of, state, dsn, fmt):
                 affects.append("sync: " + ", ".join(r["syncs"]))
             click.echo(f"  {marks[r['action']]} {r['segment']:<28} {before:>7} -> {r['size']:<7,} {change:<16} "
                        + "; ".join(affects))
+            for cut in r.get("cutoffs", []):
+                click.echo(f"      {cut}")
         changed = [r for r in b["segments"] if r["action"] != "no change"]
         click.echo(f"Plan: {len(changed)} to refresh (+{sum(r['entered'] for r in changed):,} "
                    f"-{sum(r['exited'] for r in changed):,}), {len(b['segments']) - len(changed)} unchanged. "

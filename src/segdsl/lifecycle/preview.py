@@ -16,6 +16,7 @@ import attrs
 
 from segdsl import ir
 from segdsl.diagnostics import Diagnostic
+from segdsl.lifecycle.cutoffs import CutoffError, RankCutoff
 from segdsl.schema.model import Schema
 
 
@@ -33,6 +34,8 @@ class SegmentChange:
     exited: int
     journeys: tuple[str, ...] = ()
     syncs: tuple[str, ...] = ()
+    #: Where each ranking the segment's rule reaches was cut at the as-of.
+    cutoffs: tuple[RankCutoff, ...] = ()
 
 
 @attrs.frozen
@@ -81,10 +84,12 @@ def preview_refresh(
     if dsn:
         try:
             members = members_on_database(segments, schema, dsn, as_of)
-        except EvaluationError as exc:
+            cutoffs = _cutoffs(segments, schema, as_of, dsn=dsn)
+        except (EvaluationError, CutoffError) as exc:
             return RefreshPreview(schema.entity, "none", as_of, diagnostics=exc.diagnostics)
     elif data_dir is not None:
         members = members_in_memory(segments, schema, data_dir, as_of)
+        cutoffs = _cutoffs(segments, schema, as_of, data_dir=data_dir)
     else:
         raise StateError("no data to evaluate on: pass a data directory or a database")
     try:
@@ -111,8 +116,28 @@ def preview_refresh(
             changes.append(SegmentChange(
                 seg.name, action, len(before) if head else None, len(now), entered, exited,
                 tuple(journeys_of.get(seg.name, [])), tuple(store.consumers(seg.name)) if store else (),
+                cutoffs.get(seg.name, ()),
             ))
     finally:
         if store is not None:
             store.close()
     return RefreshPreview(schema.entity, location, as_of, tuple(changes))
+
+
+def _cutoffs(segments: Sequence[ir.Segment], schema: Schema, as_of: dt.datetime, *, dsn: str | None = None,
+             data_dir: Path | None = None) -> dict[str, tuple[RankCutoff, ...]]:
+    """The cut-offs of the segments that rank (none read anything when none does)."""
+    from segdsl.lifecycle.cutoffs import cutoffs_in_memory, cutoffs_on_database
+
+    ranking = [s for s in segments if ir.rankings(s.rule)]
+    if not ranking:
+        return {}
+    if dsn:
+        from segdsl.data.loading import open_loaded
+
+        with open_loaded(dsn, schema) as engine:
+            return {s.name: cutoffs_on_database(s.rule, schema, engine, as_of) for s in ranking}
+    from segdsl.backends.memory.profile import load_profile
+
+    table = load_profile(schema, data_dir, [s.rule for s in ranking], as_of)
+    return {s.name: cutoffs_in_memory(s.rule, table, as_of) for s in ranking}
