@@ -508,3 +508,26 @@ def test_the_plan_api_carries_the_cut_offs(tmp_path):
     assert by_name["best_actives"].cutoffs == sizes.sizes[0].cutoffs
     assert by_name["best_actives"].cutoffs[0].members == by_name["best_actives"].size
     assert by_name["lapsed"].cutoffs == ()
+
+
+# ------------------------------------------------------------------ the formatter
+
+
+def test_the_formatter_lays_out_rankings_and_keeps_their_comments():
+    from segdsl.syntax.formatter import format_source
+
+    src = (
+        "segment  r {\n"
+        "  where   ltv  in top 10 %   among in   segment lapsed   # the best tenth\n"
+        "     and top 500 by sum(bookings.amount_inr where status = \"completed\" and nights > 1 and nights < 30)"
+        " among ( loyalty_tier = \"Gold\" or   loyalty_tier = \"Platinum\" )\n"
+        "}\n"
+    )
+    out, diags = format_source(src)
+    assert not diags and out is not None
+    before, after = parse_source("<in>", src).module, parse_source("<out>", out).module
+    assert after == before
+    assert [c.text for c in after.comments] == ["# the best tenth"]
+    assert "ltv in top 10% among in segment lapsed" in out
+    assert 'among (loyalty_tier = "Gold" or loyalty_tier = "Platinum")' in out
+    assert format_source(out)[0] == out

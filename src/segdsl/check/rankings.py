@@ -44,7 +44,7 @@ def check_ranking(ck: Checker, e: ast.Ranking) -> ir.Node | None:
             why = ("a percentage has at most 4 decimal places" if places > MAX_PERCENT_PLACES
                    else "a percentage of a population is above 0 and at most 100")
             ck.diags.append(error("E0161", f"`{amount.text}%` is not a percentage a ranking can take", amount.span,
-                                  label=why, help="write e.g. `top 10%` or `top 2.5%`"))
+                                  label=why, help="write e.g. `ltv in top 10%` or `ltv in top 2.5%`"))
             ok = False
         percent = value.normalize() if ok else None
     else:

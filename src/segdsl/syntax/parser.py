@@ -748,6 +748,7 @@ _FRIENDLY = {
     "LSQB": "`[`",
     "RSQB": "`]`",
     "COMMA": "`,`",
+    "PERCENT": "`%` (a ranking's percentage: `in top 10%`)",
     "$END": "the end of the input",
 }
 
