@@ -519,15 +519,21 @@ def test_the_formatter_lays_out_rankings_and_keeps_their_comments():
     src = (
         "segment  r {\n"
         "  where   ltv  in top 10 %   among in   segment lapsed   # the best tenth\n"
-        "     and top 500 by sum(bookings.amount_inr where status = \"completed\" and nights > 1 and nights < 30)"
-        " among ( loyalty_tier = \"Gold\" or   loyalty_tier = \"Platinum\" )\n"
+        "     and top 500 by ltv among ( loyalty_tier = \"Gold\" or   loyalty_tier = \"Platinum\"  # metal\n"
+        "     or loyalty_tier = \"Silver\" and email_opt_in )\n"
         "}\n"
     )
     out, diags = format_source(src)
     assert not diags and out is not None
     before, after = parse_source("<in>", src).module, parse_source("<out>", out).module
     assert after == before
-    assert [c.text for c in after.comments] == ["# the best tenth"]
-    assert "ltv in top 10% among in segment lapsed" in out
-    assert 'among (loyalty_tier = "Gold" or loyalty_tier = "Platinum")' in out
+    assert [c.text for c in after.comments] == ["# the best tenth", "# metal"]
+    assert out == (
+        "segment r {\n"
+        "    where ltv in top 10% among in segment lapsed  # the best tenth\n"
+        "      and top 500 by ltv among (loyalty_tier = \"Gold\"\n"
+        "                                or loyalty_tier = \"Platinum\"  # metal\n"
+        "                                or loyalty_tier = \"Silver\" and email_opt_in)\n"
+        "}\n"
+    )
     assert format_source(out)[0] == out
