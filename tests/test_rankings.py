@@ -537,3 +537,39 @@ def test_the_formatter_lays_out_rankings_and_keeps_their_comments():
         "}\n"
     )
     assert format_source(out)[0] == out
+
+
+def test_explain_judges_a_ranking_against_the_whole_population(tmp_path):
+    import segdsl
+
+    ws = segdsl.load_project(_project(tmp_path))
+    sized = segdsl.sizes(ws, ["best_actives"], as_of=DOC_AS_OF)
+    (cut,) = sized.sizes[0].cutoffs
+    found = segdsl.members(ws, ["best_actives", "active_members"], as_of=DOC_AS_OF).members
+    inside = found["best_actives"]
+    below = next(k for k in found["active_members"] if k not in set(inside))  # ranked, under the cut-off
+    dsn = f"sqlite:{tmp_path / 'crm.sqlite'}"
+    assert segdsl.load_database(ws, dsn).ok
+    for where in ({}, {"dsn": dsn}):
+        trace = segdsl.explain_member(ws, "best_actives", inside[0], as_of=DOC_AS_OF, **where)
+        assert trace.root.verdict == "true", where
+        details = trace.root.details
+        assert trace.root.kind == "ranking" and details["in_population"] is True
+        assert (details["cut_off"], details["cut_off_rank"], details["ranked"]) == (cut.value, cut.rank, cut.n)
+        under = segdsl.explain_member(ws, "best_actives", below, as_of=DOC_AS_OF, **where)
+        assert under.root.verdict in ("false", "unknown") and under.root.details["in_population"] is True
+
+
+def test_the_cli_explains_a_ranking(tmp_path):
+    from click.testing import CliRunner
+
+    from segdsl.cli.main import cli
+
+    project = _project(tmp_path)
+    both = project / "both.seg"
+    both.write_text((project / "system.seg").read_text() + (project / "rank.seg").read_text())
+    out = CliRunner().invoke(cli, ["explain", str(both), "--segment", "best_actives", "--key", "1003",
+                                   "--as-of", "2026-11-01"])
+    assert out.exit_code == 0, out.output
+    assert "ltv in top 10% among in segment active_members" in out.output
+    assert "· in the population; cut at " in out.output and " ranked)" in out.output

@@ -112,6 +112,32 @@ def cutoffs_on_database(rule: ir.Node, schema, engine, as_of: dt.datetime) -> tu
     return tuple(out)
 
 
+def resolved_on_database(rule: ir.Node, schema, engine, as_of: dt.datetime) -> dict:
+    """Each ranking ``rule`` reaches, resolved on a database as the row evaluator
+    resolves it over a table (``segdsl.backends.memory.row.Resolved``, by ranking id):
+    the population's keys, and the cut-off of its ranked values."""
+    from segdsl.backends.memory.row import Resolved
+    from segdsl.backends.sql import compile_ranked, compile_rule
+    from segdsl.backends.sql.storage import python_value
+    from segdsl.backends.sql.targets import get_target
+    from segdsl.data.engines import fetch_keys
+
+    target = get_target(engine.dialect)
+    out = {}
+    for rank in ir.rankings(rule):
+        population = compile_rule(rank.population if rank.population is not None else ir.Const(True), schema,
+                                  target=engine.dialect, as_of=as_of, params=engine.binds_named_params, pretty=False)
+        ranked = compile_ranked(rank, schema, target=engine.dialect, as_of=as_of, params=engine.binds_named_params)
+        for compiled in (population, ranked):
+            if not compiled.ok:
+                raise CutoffError(compiled.diagnostics)
+        keys = frozenset(fetch_keys(engine, population.sql, population.params))
+        f = rank.field
+        rows = ((k, python_value(target, f, v)) for k, v in engine.execute(ranked.sql, ranked.params))
+        out[id(rank)] = Resolved(schema.key.column, keys, rank_cutoff(_pairs(rank, rows), rank))
+    return out
+
+
 class CutoffError(Exception):
     def __init__(self, diagnostics: Sequence):
         self.diagnostics = tuple(diagnostics)

@@ -118,7 +118,7 @@ def _shallow(node: ir.Node, limit: int) -> bool:
 
 
 class _Codegen:
-    def __init__(self, as_of_day: dt.date, counts: Mapping[int, int], ranks: Mapping[int, _Resolved] | None = None):
+    def __init__(self, as_of_day: dt.date, counts: Mapping[int, int], ranks: Mapping[int, Resolved] | None = None):
         self.as_of_day = as_of_day
         #: Each ranking's population and cut-off (by the ranking's id), resolved before
         #: the rule is compiled (see ``resolve_rankings``).
@@ -327,15 +327,16 @@ class _Codegen:
 
 
 @attrs.frozen
-class _Resolved:
-    """A ranking's population (its members' keys) and cut-off, for one table and as-of."""
+class Resolved:
+    """A ranking's population (its members' keys) and cut-off, for one table (or
+    database) and as-of: what the row evaluator compares a record with."""
 
     key_column: str
     population: frozenset
     cutoff: Cutoff | None
 
 
-def resolve_rankings(rule: ir.Node, as_of: dt.datetime, table: Table | None) -> dict[int, _Resolved]:
+def resolve_rankings(rule: ir.Node, as_of: dt.datetime, table: Table | None) -> dict[int, Resolved]:
     """Each ranking ``rule`` reaches, resolved over ``table``'s records: its population
     judged record by record by this evaluator, its cut-off by
     :func:`segdsl.ir.semantics.rank_cutoff`. Rankings inside a population are resolved
@@ -347,7 +348,7 @@ def resolve_rankings(rule: ir.Node, as_of: dt.datetime, table: Table | None) -> 
         raise ValueError("a ranking needs its population: pass the table to compile_row")
     records = table.records()
     key = table.schema.key.column
-    done: dict[int, _Resolved] = {}
+    done: dict[int, Resolved] = {}
     for rank in found:
         if rank.population is None:
             inside = records
@@ -358,16 +359,17 @@ def resolve_rankings(rule: ir.Node, as_of: dt.datetime, table: Table | None) -> 
         col = rank.field.column
         day = rank.days and rank.field.kind is Kind.TIMESTAMP
         pairs = [(as_of_date(r[col]) if day else r[col], r[key]) for r in inside if r[col] is not None]
-        done[id(rank)] = _Resolved(key, frozenset(r[key] for r in inside), rank_cutoff(pairs, rank))
+        done[id(rank)] = Resolved(key, frozenset(r[key] for r in inside), rank_cutoff(pairs, rank))
     return done
 
 
-def compile_source(rule: ir.Node, as_of: dt.datetime, table: Table | None = None) -> tuple[str, dict[str, Any]]:
+def compile_source(rule: ir.Node, as_of: dt.datetime, table: Table | None = None,
+                   ranks: Mapping[int, Resolved] | None = None) -> tuple[str, dict[str, Any]]:
     """The generated module text and the namespace it runs in (for tests and debugging)."""
-    return _source(rule, as_of, resolve_rankings(rule, as_of, table))
+    return _source(rule, as_of, resolve_rankings(rule, as_of, table) if ranks is None else ranks)
 
 
-def _source(rule: ir.Node, as_of: dt.datetime, ranks: Mapping[int, _Resolved]) -> tuple[str, dict[str, Any]]:
+def _source(rule: ir.Node, as_of: dt.datetime, ranks: Mapping[int, Resolved]) -> tuple[str, dict[str, Any]]:
     gen = _Codegen(rule_as_of_date(as_of), ir.references(rule)[1], ranks)
     body = gen.true(rule)
     # ``c``: the results of the segments kept per record (see _Codegen.member).
@@ -377,12 +379,14 @@ def _source(rule: ir.Node, as_of: dt.datetime, ranks: Mapping[int, _Resolved]) -
     return source, gen.namespace
 
 
-def compile_row(rule: ir.Node, as_of: dt.datetime, table: Table | None = None) -> Callable[[Mapping[str, Any]], bool]:
+def compile_row(rule: ir.Node, as_of: dt.datetime, table: Table | None = None, *,
+                ranks: Mapping[int, Resolved] | None = None) -> Callable[[Mapping[str, Any]], bool]:
     """A function of one record (a mapping keyed by column, values as
     :meth:`segdsl.data.tables.Table.records` gives them) that is True exactly where ``rule``
     is TRUE at ``as_of``. A rule with a ranking needs the ``table`` it ranks: each
-    ranking's cut-off is resolved over its records first (see ``resolve_rankings``)."""
-    return _load(*compile_source(rule, as_of, table))
+    ranking's cut-off is resolved over its records first (see ``resolve_rankings``), or
+    ``ranks``, resolved already (by ranking id, e.g. over a database)."""
+    return _load(*compile_source(rule, as_of, table, ranks))
 
 
 def _load(source: str, namespace: dict[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
@@ -393,4 +397,4 @@ def _load(source: str, namespace: dict[str, Any]) -> Callable[[Mapping[str, Any]
     return fn
 
 
-__all__ = ["compile_row", "compile_source", "rule_as_of_date"]
+__all__ = ["Resolved", "compile_row", "compile_source", "resolve_rankings", "rule_as_of_date"]
