@@ -268,8 +268,32 @@ def combine(children):
     )
 
 
-BASE_RULES = st.recursive(predicate().filter(lambda p: "segment" not in p), combine, max_leaves=5)
-RULES = st.recursive(predicate(), combine, max_leaves=8)
+#: What a ranking ranks: numbers, dates, timestamps and day counts (ties are common:
+#: the values come from short lists).
+RANKED = ["i", "d", "f", "joined", "ts", "since", "days_since(joined)", "days_since(ts)"]
+
+
+@st.composite
+def ranking(draw, in_base: bool = False):
+    """`X in top P%` or `top N by X`, over every row, a segment (not `base` inside
+    `base`, which would be a cycle) or a rule, which may itself rank."""
+    simple = predicate().filter(lambda p: "segment" not in p)
+    populations = ["", " among in segment vip", f" among ({draw(simple)})"]
+    if not in_base:
+        populations += [" among in segment base", " among (not in segment base)"]
+    if draw(st.integers(0, 5)) == 0:
+        populations.append(f" among (top {draw(st.sampled_from([1, 3]))} by {draw(st.sampled_from(RANKED))})")
+    among = draw(st.sampled_from(populations))
+    value = draw(st.sampled_from(RANKED))
+    if draw(st.booleans()):
+        p = draw(st.sampled_from(["10", "25", "50", "100", "0.5", "33.3333", "12.5", "90", "1"]))
+        return f"{value} in top {p}%{among}"
+    return f"top {draw(st.sampled_from([1, 2, 3, 5, 10, 2**63 - 1]))} by {value}{among}"
+
+
+BASE_RULES = st.recursive(st.one_of(predicate().filter(lambda p: "segment" not in p), ranking(in_base=True)),
+                          combine, max_leaves=5)
+RULES = st.recursive(st.one_of(predicate(), predicate(), ranking()), combine, max_leaves=8)
 
 
 def module_text(base: str, main: str, text_keys: bool = False) -> str:
@@ -349,16 +373,17 @@ def test_every_engine_returns_the_same_members(engines, data, base, main, as_of,
     assert not errors, errors
     rule = checked.segments["main"].rule
 
-    # In memory: the row evaluator judges TRUE and FALSE; the rest is unknown.
-    is_true = compile_row(rule, as_of)
-    is_false = compile_row(ir.Not(rule), as_of)
+    # In memory: the row evaluator judges TRUE and FALSE; the rest is unknown. A ranking
+    # needs the whole table.
+    table = Table.from_records(schema, records)
+    is_true = compile_row(rule, as_of, table)
+    is_false = compile_row(ir.Not(rule), as_of, table)
     # Members are listed by key, text keys in code point order.
     expected = sorted(r["id"] for r in records if is_true(r))
     false_keys = {r["id"] for r in records if is_false(r)}
     assert not set(expected) & false_keys, "a row cannot be both TRUE and FALSE"
     unknown = len(records) - len(expected) - len(false_keys)
 
-    table = Table.from_records(schema, records)
     assert member_keys(rule, table, as_of) == expected, "columnar evaluator disagrees with the row evaluator"
 
     for name, engine in engines.items():

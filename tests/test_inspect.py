@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import segdsl
 from segdsl import ir
 from segdsl.backends.memory import member_keys
+from segdsl.backends.memory.row import resolve_rankings
 from segdsl.backends.memory.trace import Tracer
 from segdsl.check.checker import check_modules
 from segdsl.cli.main import cli
@@ -229,8 +230,11 @@ def test_explains_root_is_membership(data, base, main, as_of):
     checked = check_modules([parsed.module], schema)
     assert not [d for d in checked.diagnostics if d.is_error]
     rule = checked.segments["main"].rule
-    members = set(member_keys(rule, Table.from_records(schema, records), as_of))
-    tracer = Tracer(rule, as_of, lambda span, node: text[span.start:span.end] if span else "")
+    table = Table.from_records(schema, records)
+    members = set(member_keys(rule, table, as_of))
+    # A ranking is judged against its whole population, resolved over the table.
+    tracer = Tracer(rule, as_of, lambda span, node: text[span.start:span.end] if span else "",
+                    resolve_rankings(rule, as_of, table))
     for r in records:
         trace = tracer.trace(r)
         assert (trace.verdict == "true") == (r["id"] in members)

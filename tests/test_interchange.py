@@ -538,6 +538,7 @@ EXPORT_CASES = [
     ("E0537", "segment s { }"),
     ("E0539", "segment s { where count(visits) > 1 }"),
     ("E0527", "segment s { where days_since_seen > days_since(joined_on) }"),
+    ("E0540", "segment s { where visits in top 10% among in segment base }"),
 ]
 
 
@@ -559,6 +560,13 @@ def test_export_depth_limit():
         e = ast.Not(e, sp)
     text, diags = export_json(e, "segdsl")
     assert text is None and codes(diags) == {"E0538"}
+
+
+def test_a_ranking_is_not_exported_in_either_format():
+    module = parse_source("e.seg", "segment s { where top 5 by visits and opted_in }").module
+    for fmt in ("segdsl", "rqb"):
+        text, diags = export_json(module.segments[0], fmt)
+        assert text is None and codes(diags) == {"E0540"}
 
 
 def test_every_code_is_tested():

@@ -889,3 +889,41 @@ def test_vscode_extension_files_are_valid():
     assert declaration.search("static segment board_members {").groups() == ("static", "segment", "board_members")
     assert "extension.js" == package["main"].removeprefix("./")
     assert 'require("vscode-languageclient/node")' in (ext / "extension.js").read_text()
+
+
+@lsp_test
+async def test_rankings_complete_and_hover(client: LanguageClient, project: Path):
+    path = project / "ranking.seg"
+    text = (
+        "segment ranking {\n"
+        "    where \n"                                          # 1: `top` starts a rule
+        "    where ltv \n"                                      # 2: `in top` for an ordered field
+        "    where ltv in top 10% \n"                           # 3: `among` after a ranking
+        "    where top 5 by \n"                                 # 4: ordered fields only
+        "    where top 5 by ltv among \n"                       # 5: the population's forms
+        "    where email \n"                                    # 6: text cannot be ranked
+        "}\n"
+        "segment hovered { where top 5 by ltv among in segment lapsed }\n"
+    )
+    open_doc(client, path, text)
+    lines = text.split("\n")
+
+    def eol(n: int) -> types.Position:
+        return types.Position(n, len(lines[n]))
+
+    assert "top" in await completion_labels(client, path, text, eol(1))
+    assert "in top" in await completion_labels(client, path, text, eol(2))
+    assert {"among", "and", "or"} <= set(await completion_labels(client, path, text, eol(3)))
+    labels = await completion_labels(client, path, text, eol(4))
+    assert "ltv" in labels and "email" not in labels and "loyalty_tier" not in labels
+    assert set(await completion_labels(client, path, text, eol(5))) == {"in segment", "("}
+    assert "in top" not in await completion_labels(client, path, text, eol(6))
+
+    hover = await client.text_document_hover_async(types.HoverParams(**doc_pos(path, at(text, "top 5 by ltv among in"))))
+    assert hover.contents.value.startswith("**ranking**") and "ties broken by the smallest key" in hover.contents.value
+    hover = await client.text_document_hover_async(types.HoverParams(**doc_pos(path, at(text, "among in segment lapsed"))))
+    assert "A NULL value is unknown" in hover.contents.value
+    hover = await client.text_document_hover_async(
+        types.HoverParams(**doc_pos(path, at(text, "lapsed }"))))
+    assert hover.contents.value.startswith('**lapsed** · dynamic segment')
+    close_doc(client, path)

@@ -195,6 +195,15 @@ RULES = st.sampled_from(
         "first_day < min(events.on_day where kind = \"b\")",
         "count(events where points > amount) >= 1",
         "count(events where not (amount <= points) or at within 6 hours) = count(events where amount < points)",
+        # Rankings by traits and inline aggregates (a count or sum of no rows is 0, and ranks).
+        "count(events) in top 50%",
+        "top 2 by total",
+        'total in top 25% among (tier = "a")',
+        'top 1 by sum(events.points where kind = "a")',
+        "max(events.at) in top 34%",
+        "since_last in top 50%",
+        "latest(events.amount by at) in top 50% among (count(events) >= 1)",
+        'not (top 2 by count(events where kind = "b"))',
     ]
 )
 
@@ -232,7 +241,7 @@ def test_traits_agree_everywhere(engines, data, rules, combine, as_of, params):
         schema, Table.from_records(schema, entity_rows), {"events": Table.from_records(source, event_rows)},
         profile_fields([rule]), as_of,
     )
-    is_member = compile_row(rule, as_of)
+    is_member = compile_row(rule, as_of, profile)
     # Members are listed by key, text keys in code point order.
     expected = sorted(r["id"] for r in profile.records() if is_member(r))
     assert member_keys(rule, profile, as_of) == expected

@@ -156,8 +156,29 @@ def explain_member(
             profile = profile_in_memory(schema, data_folder(workspace, data), chosen.rule, typed, instant)
     except UnknownKey as exc:
         raise UsageError(str(exc), "key") from None
-    tracer = Tracer(chosen.rule, instant, rule_text(workspace))
+    tracer = Tracer(chosen.rule, instant, rule_text(workspace), _rankings(workspace, chosen.rule, instant, dsn, data))
     return MemberTrace(chosen.name, typed, instant, where, tracer.trace(profile.record, profile.aggregate_rows))
+
+
+def _rankings(workspace: Workspace, rule: ir.Node, instant, dsn: str | None, data: PathLike | None) -> dict:
+    """The rankings ``rule`` reaches, resolved over the whole population (one entity's
+    profile cannot rank it): in memory over the project's profile, or on the database."""
+    from segdsl import ir as ir_
+
+    if not ir_.rankings(rule):
+        return {}
+    if dsn:
+        from segdsl.data.loading import open_loaded
+        from segdsl.lifecycle.cutoffs import resolved_on_database
+
+        with open_loaded(dsn, workspace.schema) as engine:
+            return resolved_on_database(rule, workspace.schema, engine, instant)
+    from segdsl.api.run import data_folder
+    from segdsl.backends.memory.profile import load_profile
+    from segdsl.backends.memory.row import resolve_rankings
+
+    table = load_profile(workspace.schema, data_folder(workspace, data), [rule], instant)
+    return resolve_rankings(rule, instant, table)
 
 
 def history(

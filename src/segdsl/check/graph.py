@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import attrs
+
 from segdsl import ir
 from segdsl.syntax.span import Span
 
@@ -31,6 +33,8 @@ def substitute_refs(node: ir.Node, segments: Mapping[str, ir.Segment]) -> ir.Nod
             return ir.Or(tuple(substitute_refs(i, segments) for i in items), span)
         case ir.Not(item=item, span=span):
             return ir.Not(substitute_refs(item, segments), span)
+        case ir.Rank(population=population) if population is not None:
+            return attrs.evolve(node, population=substitute_refs(population, segments))
     return node
 
 
@@ -42,6 +46,8 @@ def nesting_depth(node, ref_depth: Mapping[str, int]) -> int:
             return 1 + max(nesting_depth(i, ref_depth) for i in items)
         case ir.Not(item=item):
             return 1 + nesting_depth(item, ref_depth)
+        case ir.Rank(population=population) if population is not None:
+            return 1 + nesting_depth(population, ref_depth)
     return 1
 
 

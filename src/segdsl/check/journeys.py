@@ -130,6 +130,8 @@ def _unused_segments(segments, journeys: Iterable[ast.Journey], defs) -> list[Di
                     stack.extend(items)
                 case ast.Not(item=item):
                     stack.append(item)
+                case ast.Ranking(population=population) if population is not None:
+                    stack.append(population)
     return [
         info("I0210", f"segment `{name}` is not used by any journey or other segment", defs[name].name_span,
              help="start a journey with `audience in segment " + name + "`, or sync it with `segdsl sync`")

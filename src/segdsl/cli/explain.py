@@ -135,4 +135,13 @@ def _details(node) -> list[str]:
         for lo, hi in d["windows"]:
             parts.append(f"[{cell(lo) if lo is not None else '…'}, {cell(hi) if hi is not None else '…'})")
         out.append(f"day {cell(d['day'])} ({d['op']}): true within {' or '.join(parts) or 'no day'}")
+    if "in_population" in d:
+        if not d["in_population"]:
+            out.append("not in the population ranked")
+        elif "cut_off" in d:
+            tie = f", ties to keys up to {cell(d['cut_off_key'])}" if "cut_off_key" in d else ""
+            out.append(f"in the population; cut at {cell(d['cut_off'])}{tie} (rank {d['cut_off_rank']:,} "
+                       f"of {d['ranked']:,} ranked)")
+        else:
+            out.append("in the population; nothing ranked")
     return out

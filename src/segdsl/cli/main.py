@@ -282,6 +282,13 @@ def size(files, expr, segments, as_of, dsn, data_dir, schema, fmt, overlap):
     _print_sizes(reports, instant, fmt)
 
 
+def _cutoff_json(c) -> dict:
+    """A ranking's cut-off (lifecycle/cutoffs.py) as JSON: numbers exact, as text."""
+    value = c.value if c.value is None or isinstance(c.value, (int, float)) else str(c.value)
+    return {"ranking": c.ranking, "ranked": c.ranked, "value": value, "key": c.key, "rank": c.rank, "n": c.n,
+            "members": c.members, "text": str(c)}
+
+
 def _print_sizes(blocks, instant: dt.datetime, fmt: str) -> None:
     stamp = instant.isoformat().replace("+00:00", "Z")
     tables = []
@@ -296,6 +303,7 @@ def _print_sizes(blocks, instant: dt.datetime, fmt: str) -> None:
                 "size": r.size,
                 "total": r.total,
                 "share": round(r.share, 6),
+                **({"cutoffs": [_cutoff_json(c) for c in r.cutoffs]} if r.cutoffs else {}),
             }
             for r in results
         ]
@@ -342,6 +350,12 @@ def _print_sizes(blocks, instant: dt.datetime, fmt: str) -> None:
         click.echo(line(tuple("-" * w for w in widths)))
         for b in body:
             click.echo(line(b))
+        cuts = [(r["segment"], c["text"]) for r in rows for c in r.get("cutoffs", [])]
+        if cuts:
+            click.echo("")
+            click.echo("rankings, cut at the as-of:")
+            for name, text in cuts:
+                click.echo(f"  {name}: {text}")
         if "overlaps" in t:
             _print_overlap_matrix(rows, t["overlaps"])
 

@@ -79,6 +79,7 @@ def plan(files, as_of, everything, segments, state, dsn, data_dir, base, fmt):
             "segment": c.segment, "action": c.action, "size_before": c.size_before, "size": c.size,
             "entered": c.entered, "exited": c.exited, "journeys": list(c.journeys), "syncs": list(c.syncs),
             "reason": c.reason,
+            **({"cutoffs": [str(cut) for cut in c.cutoffs]} if c.cutoffs else {}),
         } for c in preview.segments]
         blocks.append({"entity": preview.entity, "state": preview.state, "segments": rows})
     stamp = instant.isoformat().replace("+00:00", "Z")
@@ -101,6 +102,8 @@ def plan(files, as_of, everything, segments, state, dsn, data_dir, base, fmt):
                 affects.append("sync: " + ", ".join(r["syncs"]))
             click.echo(f"  {marks[r['action']]} {r['segment']:<28} {before:>7} -> {r['size']:<7,} {change:<16} "
                        + "; ".join(affects))
+            for cut in r.get("cutoffs", []):
+                click.echo(f"      {cut}")
         refreshed = [r for r in b["segments"] if r["action"] in marks]
         changed = [r for r in refreshed if r["action"] != "no change"]
         skipped = len(b["segments"]) - len(refreshed)

@@ -145,6 +145,13 @@ class _Exporter:
     def predicate(self, e: ast.Expr) -> dict | None:
         rqb = self.fmt == "rqb"
         match e:
+            case ast.Ranking():
+                # A ranking judges an entity against a whole population; neither JSON
+                # format has an operator that compares rows with each other.
+                self.err("E0540", f"a ranking (`{'in top' if e.kind == 'percent' else 'top N by'}`) cannot be "
+                                  f"expressed in {FORMAT_NAMES[self.fmt]}", e.span,
+                         help="keep the rule in a .seg file; export the segments that do not rank")
+                return None
             case ast.SegmentRef(name=name):
                 if rqb:
                     self.err("E0534", "`in segment` cannot be expressed in react-querybuilder", e.span,

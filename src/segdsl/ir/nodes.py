@@ -11,6 +11,7 @@ Semantics (three-valued, as SQL): a row is a member exactly where the rule is TR
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Union
 
 import attrs
@@ -195,7 +196,30 @@ class Member(Value):
         return self._key  # type: ignore[return-value]
 
 
-Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, InstantCmp, FieldCmp, Member]
+@frozen
+class Rank(Value):
+    """A ranking: ``field in top P%`` (``percent``) or ``top N by field`` (``limit``),
+    among the entities where ``population`` is TRUE (None: every entity).
+
+    The entities of the population whose value is not NULL are ranked, best first:
+    greatest value first, or for ``days`` (``days_since(field)``) earliest UTC date first.
+    TRUE for a ranked entity that makes the cut (:mod:`segdsl.ir.semantics`, "ranking"),
+    unknown for a population member whose value is NULL, FALSE for everyone else (an
+    entity outside the population included). Passes treat it as a leaf that reads
+    ``field``; the population is a rule of its own, entered like a referenced segment.
+    """
+
+    field: Field
+    days: bool
+    percent: Decimal | None
+    limit: int | None
+    population: Node | None
+    span: Span | None = _span()
+    #: The ranking as written (for ``plan`` and ``size``); not part of its meaning.
+    text: str = attrs.field(default="", eq=False, repr=False)
+
+
+Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, InstantCmp, FieldCmp, Member, Rank]
 
 
 def _rule_keys(member: Member, known: dict[int, str]) -> None:
@@ -225,6 +249,10 @@ def _rule_keys(member: Member, known: dict[int, str]) -> None:
             elif cls is Not:
                 parts.append("Not")
                 stack.append(n.item)
+            elif cls is Rank:
+                parts.append(f"Rank/{n.field!r}/{n.days}/{n.percent}/{n.limit}/{n.population is not None}")
+                if n.population is not None:
+                    stack.append(n.population)
             elif cls is Member:
                 key = n._key if n._key is not None else known.get(id(n.rule))
                 if key is None:
@@ -309,5 +337,5 @@ class Segment(Value):
 
 
 __all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Cmp", "Const", "Day", "DayCmp", "FieldCmp", "InSet",
-           "InstantCmp", "IsNull", "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Segment", "SendStep", "TagMatch", "TextMatch",
+           "InstantCmp", "IsNull", "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Rank", "Segment", "SendStep", "TagMatch", "TextMatch",
            "WaitStep"]

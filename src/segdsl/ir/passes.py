@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from segdsl.ir.nodes import And, Cmp, Const, DayCmp, FieldCmp, InstantCmp, IsNull, IsTrue, Member, Node, Not, Or
+from segdsl.ir.nodes import And, Cmp, Const, DayCmp, FieldCmp, InstantCmp, IsNull, IsTrue, Member, Node, Not, Or, Rank
 from segdsl.ir.semantics import FLIP, NEGATE
 from segdsl.schema.model import Field
 
@@ -54,6 +54,9 @@ def walk(node: Node):
             case Member(rule=rule) if id(rule) not in entered:
                 entered.add(id(rule))
                 stack.append(rule)
+            case Rank(population=population) if population is not None and id(population) not in entered:
+                entered.add(id(population))
+                stack.append(population)
 
 
 def references(node: Node) -> tuple[list[Member], dict[int, int]]:
@@ -82,7 +85,8 @@ def references(node: Node) -> tuple[list[Member], dict[int, int]]:
 
 
 def own_references(node: Node) -> list[Member]:
-    """The references in ``node`` itself, not inside the segments they reference."""
+    """The references in ``node`` itself (the populations of its rankings included),
+    not inside the segments they reference."""
     out = []
     stack = [node]
     while stack:
@@ -94,6 +98,37 @@ def own_references(node: Node) -> list[Member]:
             stack.append(n.item)
         elif cls is Member:
             out.append(n)
+        elif cls is Rank and n.population is not None:
+            stack.append(n.population)
+    return out
+
+
+def rankings(node: Node) -> list[Rank]:
+    """The rankings a rule reaches (through segment references and populations), each
+    once, those a population depends on before the ranking that reads it."""
+    out: list[Rank] = []
+    seen: set[int] = set()  # rules of segments entered
+    ranked: set[int] = set()  # rankings met (a segment's whole rule may be one)
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        n, done = stack.pop()
+        if done:
+            out.append(n)  # type: ignore[arg-type]
+            continue
+        cls = n.__class__
+        if cls is And or cls is Or:
+            stack.extend((i, False) for i in reversed(n.items))
+        elif cls is Not:
+            stack.append((n.item, False))
+        elif cls is Member:
+            if id(n.rule) not in seen:
+                seen.add(id(n.rule))
+                stack.append((n.rule, False))
+        elif cls is Rank and id(n) not in ranked:
+            ranked.add(id(n))
+            stack.append((n, True))
+            if n.population is not None:
+                stack.append((n.population, False))
     return out
 
 
@@ -195,4 +230,4 @@ def depth(node: Node, leaf: Callable[[Member], bool] | None = None) -> int:
 
 
 __all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "fields_used", "implies_true",
-           "negation_normal_form", "own_references", "references", "walk"]
+           "negation_normal_form", "own_references", "rankings", "references", "walk"]

@@ -16,6 +16,8 @@ storage encodings import their rules from here, so each meaning is written once:
   (``INT64_MIN``, ``INT64_MAX``, ``scale_decimal``, ``unscale``, ``scaled``,
   ``integer_comparison``);
 - ``latest``: which row wins, and where NULL ranks (``latest_rank``);
+- ranking: who is in ``top P%`` and ``top N`` of a population, and the cut-off
+  (``percent_ratio``, ``in_percent``, ``cutoff_index``, ``rank_cutoff``, ``Cutoff``);
 - timestamps as text: fixed-width UTC text whose order is time order (``timestamp_text``),
   and the calendar of instants every engine stores (``utc_instant``).
 """
@@ -28,10 +30,12 @@ import operator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable
 
+import attrs
+
 if TYPE_CHECKING:
     from fractions import Fraction
 
-    from segdsl.ir.nodes import Aggregate, Day
+    from segdsl.ir.nodes import Aggregate, Day, Rank
 
 # ---- comparison operators
 
@@ -314,6 +318,89 @@ def latest_rank(agg: Aggregate) -> tuple[str, str]:
     first: ``by``, then the row id (a tie on ``by`` goes to the greatest id). Text ids
     compare by code point (Python's order), whatever a database's collation says."""
     return (agg.by.column, agg.id_column)
+
+
+# ---- ranking: `field in top P%` and `top N by field`, among a population.
+# Only the population's entities whose value is not NULL are ranked (engines disagree on
+# where NULL sorts, so it never sorts). Best first: the greatest value, or for
+# `days_since(f)` the earliest UTC date of f (the most days since).
+# - Percentile: an entity's rank is 1 + the number of ranked values strictly better
+#   than its own (SQL's RANK), N the number of ranked entities; it is in the top P%
+#   when 100 * (rank - 1) < P * N, in exact integers. Ties share a rank, so a tie at
+#   the cut-off is all in; the best value is always in (0 < P).
+# - Top N: the first N in the order best value first, then the smallest key (text keys
+#   by code point, as Python orders str): SQL's ROW_NUMBER over that order, <= N.
+# A population member whose value is NULL is unknown; an entity outside it is FALSE.
+# Membership is a cut-off: percentile members are the values at least as good as the
+# cut-off value; top-N members are the (value, key) pairs at least as good as the
+# cut-off pair. `plan` and `size` print the cut-off.
+
+#: Ties at the top-N cut-off go to the smallest key (code-point order for text).
+TOP_KEY_ASCENDING = True
+
+
+def percent_ratio(percent: Decimal) -> tuple[int, int]:
+    """P% as the reduced fraction a/b (10% is 1/10): the percentile test is
+    ``b * (rank - 1) < a * N``, exact in integers on every engine."""
+    import fractions
+
+    f = fractions.Fraction(percent) / 100
+    return f.numerator, f.denominator
+
+
+def in_percent(rank: int, n: int, ratio: tuple[int, int]) -> bool:
+    """Whether rank ``rank`` (1 = best) of ``n`` ranked values is in the top P%:
+    100 * (rank - 1) < P * n."""
+    a, b = ratio
+    return b * (rank - 1) < a * n
+
+
+def cutoff_index(n: int, percent: Decimal | None, limit: int | None) -> int | None:
+    """The 0-based position, in best-first order, of the cut-off among ``n`` ranked
+    values: the last position the top P% (``in_percent`` of a value at that position
+    with every better value distinct) or the top N reaches; None when nothing is ranked.
+    For a percentile, the value at this position is the worst value still in: a value at
+    least as good has a rank <= position + 1, a worse one a rank >= position + 2."""
+    if n == 0:
+        return None
+    if limit is not None:
+        return min(limit, n) - 1
+    a, b = percent_ratio(percent)
+    # The greatest m with b * m < a * n: m = ceil(a * n / b) - 1, and at most n - 1.
+    return min(n, -(-a * n // b)) - 1
+
+
+@attrs.frozen
+class Cutoff:
+    """Where a ranking was cut at an as-of: the worst ``value`` still in (and for top N
+    the ``key`` that won the tie at it), that value's ``rank`` (1 + the number of
+    strictly better values), ``n`` ranked values, and how many ``members`` made it."""
+
+    value: object
+    key: object
+    rank: int
+    n: int
+    members: int
+
+
+def rank_better(days: bool) -> Callable[[object, object], bool]:
+    """``better(x, y)``: whether value x ranks strictly before value y."""
+    return operator.lt if days else operator.gt
+
+
+def rank_cutoff(pairs: list[tuple[object, object]], rank: Rank) -> Cutoff | None:
+    """The cut-off of ``rank`` over the population's ranked ``(value, key)`` pairs (values
+    not NULL, each key once): the reference the evaluators and ``plan`` share."""
+    m = cutoff_index(len(pairs), rank.percent, rank.limit)
+    if m is None:
+        return None
+    by_key = sorted(pairs, key=operator.itemgetter(1), reverse=not TOP_KEY_ASCENDING)
+    order = sorted(by_key, key=operator.itemgetter(0), reverse=not rank.days)  # stable: ties keep key order
+    value, key = order[m]
+    better = rank_better(rank.days)
+    position = sum(1 for v, _ in pairs if better(v, value))
+    members = m + 1 if rank.limit is not None else sum(1 for v, _ in pairs if not better(value, v))
+    return Cutoff(value, key if rank.limit is not None else None, position + 1, len(pairs), members)
 
 
 # ---- timestamps as text, and the calendar every engine stores

@@ -19,6 +19,7 @@ import attrs
 
 from segdsl import ir
 from segdsl.diagnostics import Diagnostic
+from segdsl.lifecycle.cutoffs import CutoffError, RankCutoff
 from segdsl.schema.model import Schema
 
 
@@ -44,6 +45,8 @@ class SegmentChange:
     journeys: tuple[str, ...] = ()
     syncs: tuple[str, ...] = ()
     reason: str = ""
+    #: Where each ranking the segment's rule reaches was cut at the as-of.
+    cutoffs: tuple[RankCutoff, ...] = ()
 
     @property
     def refreshed(self) -> bool:
@@ -112,9 +115,11 @@ def preview_refresh(
         due = [p.segment for p in plans if p.due]
         if dsn:
             members = members_on_database(due, schema, dsn, as_of)
+            cutoffs = _cutoffs(due, schema, as_of, dsn=dsn)
         else:
             members = members_in_memory(due, schema, data_dir, as_of)
-    except EvaluationError as exc:
+            cutoffs = _cutoffs(due, schema, as_of, data_dir=data_dir)
+    except (EvaluationError, CutoffError) as exc:
         if store is not None:
             store.close()
         return RefreshPreview(schema.entity, "none", as_of, diagnostics=exc.diagnostics)
@@ -145,7 +150,7 @@ def preview_refresh(
             action = "create" if head is None else ("update" if entered or exited else "no change")
             changes.append(SegmentChange(
                 seg.name, action, len(before) if head else None, len(now), entered, exited,
-                tuple(journeys_of.get(seg.name, [])), syncs, p.reason,
+                tuple(journeys_of.get(seg.name, [])), syncs, p.reason, cutoffs.get(seg.name, ()),
             ))
     finally:
         if store is not None:
@@ -229,3 +234,22 @@ def preview_against(
                                     len((a or set()) - (b or set())), len((b or set()) - (a or set()))))
     return RevisionPreview(schema.entity, base_name, commit, as_of, "database" if dsn else "in memory", tuple(out),
                            unchanged)
+
+
+def _cutoffs(segments: Sequence[ir.Segment], schema: Schema, as_of: dt.datetime, *, dsn: str | None = None,
+             data_dir: Path | None = None) -> dict[str, tuple[RankCutoff, ...]]:
+    """The cut-offs of the segments that rank (none read anything when none does)."""
+    from segdsl.lifecycle.cutoffs import cutoffs_in_memory, cutoffs_on_database
+
+    ranking = [s for s in segments if ir.rankings(s.rule)]
+    if not ranking:
+        return {}
+    if dsn:
+        from segdsl.data.loading import open_loaded
+
+        with open_loaded(dsn, schema) as engine:
+            return {s.name: cutoffs_on_database(s.rule, schema, engine, as_of) for s in ranking}
+    from segdsl.backends.memory.profile import load_profile
+
+    table = load_profile(schema, data_dir, [s.rule for s in ranking], as_of)
+    return {s.name: cutoffs_in_memory(s.rule, table, as_of) for s in ranking}

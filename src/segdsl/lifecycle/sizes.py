@@ -13,6 +13,7 @@ from pathlib import Path
 import attrs
 
 from segdsl import ir
+from segdsl.lifecycle.cutoffs import CutoffError, RankCutoff, cutoffs_in_memory, cutoffs_on_database
 from segdsl.schema.model import Schema
 
 
@@ -21,6 +22,8 @@ class Size:
     segment: ir.Segment
     size: int
     total: int
+    #: Where each ranking the segment's rule reaches was cut (see lifecycle/cutoffs.py).
+    cutoffs: tuple[RankCutoff, ...] = ()
 
     @property
     def share(self) -> float:
@@ -34,7 +37,8 @@ def sizes_in_memory(
     from segdsl.backends.memory.profile import load_profile
 
     table = load_profile(schema, data_dir, [s.rule for s in segments], as_of)
-    return [Size(s, int(evaluate(s.rule, table, as_of).sum()), table.n_rows) for s in segments]
+    return [Size(s, int(evaluate(s.rule, table, as_of).sum()), table.n_rows, cutoffs_in_memory(s.rule, table, as_of))
+            for s in segments]
 
 
 def sizes_on_database(
@@ -55,7 +59,11 @@ def sizes_on_database(
             )
             if not compiled.ok:
                 raise SizeError(compiled.diagnostics)
-            out.append(Size(s, fetch_count(engine, compiled.sql, compiled.params), total))
+            try:
+                cuts = cutoffs_on_database(s.rule, schema, engine, as_of)
+            except CutoffError as exc:
+                raise SizeError(exc.diagnostics) from None
+            out.append(Size(s, fetch_count(engine, compiled.sql, compiled.params), total, cuts))
         return out
 
 

@@ -15,7 +15,7 @@ from segdsl.check.predicates import comparable
 from segdsl.lsp.analysis import Document, Snapshot
 from segdsl.lsp.hover import field_markdown, type_text
 from segdsl.lsp.text import AGGREGATES, CLAUSES, KINDS, Token, enclosing_aggregate
-from segdsl.schema.model import NUMERIC, Field, Kind, Schema
+from segdsl.schema.model import NUMERIC, ORDERED, Field, Kind, Schema
 from segdsl.syntax.keywords import KEYWORDS, first_words
 
 
@@ -240,11 +240,23 @@ def _expression(
             return [Item("null", "keyword")]
         return [i for i in _expression_start(schema, nested) if i.label != "not"]
     if last.text == "in":
-        if _operand_ending(schema, e, len(e) - 2) is not None or (
+        ranked = _operand_ending(schema, e, len(e) - 2)
+        if ranked is not None and _rankable(ranked):
+            return [_TOP_PERCENT]  # `ltv in top 10%`, or a list `[`
+        if ranked is not None or (
             before is not None and before.text == "not" and _operand_ending(schema, e, len(e) - 3) is not None
         ):
             return []
         return [Item("segment", "keyword", "in segment NAME: the members of another segment")]
+    if last.text == "among":
+        return [Item("in segment", "keyword", "rank the members of a segment"),
+                Item("(", "keyword", "rank the entities where a rule is TRUE: among (rule)")]
+    if last.text == "by" and before is not None and before.kind == "number" and len(e) > 2 and e[-3].text == "top":
+        return [_field_item(schema, f) for f in (schema.fields.values() if schema else ()) if f.kind in ORDERED]
+    if last.text == "top" or (last.kind == "number" and before is not None and before.text == "top"):
+        return [Item("by", "keyword", "top N by value")] if last.kind == "number" else []
+    if _ends_ranking(schema, e):
+        return [_AMONG, Item("and", "keyword"), Item("or", "keyword")]
     if last.text == "segment" and before is not None and before.text == "in":
         return _segment_names(snapshot)
     if last.text == "(" and before is not None and before.text == "days_since":
@@ -292,6 +304,32 @@ def _expression(
     return out
 
 
+_RANKING_DOC = ("A ranking: `ltv in top 10% [among ...]` is TRUE for the entities whose value ranks in the "
+                "best 10% of the population (ties at the cut-off all in); `top 500 by ltv [among ...]` for the "
+                "first 500 (ties broken by the smallest key). A NULL value is unknown; an entity outside the "
+                "population is false. See docs/language.md, \"Ranking\".")
+_TOP_PERCENT = Item("in top", "keyword", "in top P% [among ...]: the best P% of a population", _RANKING_DOC)
+_AMONG = Item("among", "keyword", "the population ranked: among in segment NAME, or among (rule)", _RANKING_DOC)
+
+
+def _rankable(op: _Operand) -> bool:
+    """Whether a ranking can rank the operand (an aggregate's type is not known here)."""
+    return op.days or op.field is None or op.field.kind in ORDERED
+
+
+def _ends_ranking(schema: Schema | None, e: list[Token]) -> bool:
+    """Whether the tokens end with a ranking that has no `among` yet: `... in top P %`
+    or `top N by OPERAND`."""
+    if e and e[-1].text == "%":
+        return True
+    for k in range(len(e) - 1, 1, -1):
+        if e[k].kind == "name" and e[k].text in ("and", "or", "not", "among"):
+            return False
+        if e[k].text == "by" and e[k - 1].kind == "number" and e[k - 2].text == "top":
+            return k < len(e) - 1 and _operand_ending(schema, e, len(e) - 1) is not None
+    return False
+
+
 def _paren_depth(e: list[Token]) -> int:
     depth = 0
     for t in e:
@@ -308,6 +346,8 @@ def _expression_start(schema: Schema | None, nested: bool = False) -> list[Item]
     if not nested:
         out += [
             Item("in segment", "keyword", "the members of another segment"),
+            Item("top", "keyword", "top N by value [among ...]: the N best entities of a population",
+                 _RANKING_DOC),
             Item("days_since(", "keyword", "whole UTC days since a date or timestamp field"),
         ]
         if getattr(schema, "sources", None):
@@ -390,6 +430,8 @@ def _operators(op: _Operand) -> list[Item]:
         words += [("within", "within N days"), ("before", "before N days ago"), ("after", "after N days ago")]
     words += [("is null", "true where the value is missing"), ("is not null", "true where the value is present")]
     out = [Item(w, "keyword", d) for w, d in words]
+    if _rankable(op):
+        out.append(_TOP_PERCENT)
     if kind is Kind.BOOL and not op.days:
         out += [Item("and", "keyword"), Item("or", "keyword")]
     return out

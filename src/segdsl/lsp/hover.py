@@ -17,7 +17,7 @@ from segdsl.schema.model import Field, Kind, Schema
 
 @attrs.frozen
 class Target:
-    kind: str  # "field" | "segment" | "source" | "column"
+    kind: str  # "field" | "segment" | "source" | "column" | "ranking" (the keywords `top`, `among`)
     name: str
     start: int
     end: int
@@ -29,6 +29,8 @@ def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
     """The name under ``offset`` (token-based: works while typing)."""
     sc = doc.scan
     tok = sc.token_at(offset)
+    if tok is not None and tok.kind == "name" and tok.text in ("top", "among"):
+        return Target("ranking", tok.text, tok.start, tok.end)
     if tok is None or tok.kind != "name" or tok.text in KEYWORDS:
         return None
     i = sc.index_before(tok.end) - 1
@@ -55,6 +57,8 @@ def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
 
 def target_markdown(snapshot: Snapshot, target: Target) -> str | None:
     """Hover text for a field, a source table or one of its columns (not segments)."""
+    if target.kind == "ranking":
+        return RANKING_MARKDOWN
     schema = snapshot.schema
     if schema is None:
         return None
@@ -72,6 +76,18 @@ def target_markdown(snapshot: Snapshot, target: Target) -> str | None:
         src = sources[target.source]
         return field_markdown(src, src.fields[target.name])
     return None
+
+
+#: Hover text for `top` and `among` (docs/language.md, "Ranking").
+RANKING_MARKDOWN = (
+    "**ranking** · `X in top P% [among ...]` · `top N by X [among ...]`\n\n"
+    "Ranks the population's entities whose value is not NULL, best first (the greatest value; for "
+    "`days_since(...)` the most days). `in top P%`: TRUE where 100 × (rank − 1) < P × N, N the number ranked; "
+    "ties at the cut-off are all in. `top N by`: the first N, ties broken by the smallest key (code-point "
+    "order).\n\n"
+    "`among in segment NAME` or `among (rule)` is the population (default: every entity). A NULL value is "
+    "unknown; an entity outside the population is false. `segdsl plan` and `segdsl size` show each cut-off."
+)
 
 
 def type_text(f: Field) -> str:

@@ -235,8 +235,21 @@ class SegmentRef(Value):
     span: Span = _span()
 
 
-Expr = Union[BoolOp, Not, Truthy, Compare, CompareOperands, InList, Between, IsNull, TextMatch, TagMatch, TimeWindow,
-             SegmentRef]
+@frozen
+class Ranking(Value):
+    """``operand in top P%`` (kind ``percent``) or ``top N by operand`` (kind ``count``),
+    ranked among ``population``: a :class:`SegmentRef` (``among in segment NAME``), a
+    rule (``among (rule)``), or None for every entity."""
+
+    operand: Operand
+    kind: str  # "percent" | "count"
+    amount: IntLit | DecimalLit
+    population: Expr | None
+    span: Span = _span()
+
+
+Expr = Union[BoolOp, Not, Truthy, Compare, CompareOperands, InList, Between, IsNull, TextMatch, TagMatch, TimeWindow, SegmentRef,
+             Ranking]
 
 
 # --------------------------------------------------------------------- declarations

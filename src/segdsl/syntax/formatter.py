@@ -528,7 +528,16 @@ def _list_of(e: ast.Expr) -> ast.ListLit | None:
 
 def _aggregate_split(e: ast.Expr, text: str) -> tuple[str, ast.Expr, str] | None:
     """For a predicate whose subject is an aggregate with a ``where`` rule, its text
-    around that rule: ``("count(bookings where ", rule, ") >= 3")``; else ``None``."""
+    around that rule: ``("count(bookings where ", rule, ") >= 3")``; for a ranking among
+    a rule, its text around that rule: ``("top 5 by ltv among (", rule, ")")``; else
+    ``None``."""
+    if isinstance(e, ast.Ranking) and e.population is not None and not isinstance(e.population, ast.SegmentRef):
+        # A ranking among a rule: that rule is laid out like a parenthesised group.
+        rule = expr_text(e.population)
+        if not text.endswith(f" among ({rule})"):
+            return None
+        cut = len(text) - len(rule) - 1
+        return text[:cut], e.population, text[cut + len(rule):]
     agg = getattr(e, "left", None) or getattr(e, "operand", None)
     if not isinstance(agg, ast.Aggregate) or agg.where is None:
         return None

@@ -549,6 +549,25 @@ class _Builder:
             )
         return ast.SegmentRef(name, self._tok(args[0]), span)
 
+    def in_top(self, args, span):
+        operand, amount, population = args
+        node = ast.Ranking(self._operand(operand), "percent", amount, population, span)
+        return self._nest(node, population) if population is not None else node
+
+    def top_n(self, args, span):
+        amount, operand, population = args
+        node = ast.Ranking(self._operand(operand), "count", self._value(amount), population, span)
+        return self._nest(node, population) if population is not None else node
+
+    def percent(self, args, span):
+        return self._value(args[0])
+
+    def among_segment(self, args, span):
+        return self.segment_ref(args, span)
+
+    def among_rule(self, args, span):
+        return args[0]
+
     # -- operands
 
     def _operand(self, operand):
@@ -733,6 +752,7 @@ _FRIENDLY = {
     "LSQB": "`[`",
     "RSQB": "`]`",
     "COMMA": "`,`",
+    "PERCENT": "`%` (a ranking's percentage: `in top 10%`)",
     "$END": "the end of the input",
 }
 

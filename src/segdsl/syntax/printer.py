@@ -75,6 +75,12 @@ def _predicate(e: ast.Expr) -> str:
             return f"{operand_text(left)} {kind} {d.amount} {unit}{tail}"
         case ast.SegmentRef(name=name):
             return f"in segment {name}"
+        case ast.Ranking(operand=o, kind=kind, amount=amount, population=population):
+            among = "" if population is None else " among " + (
+                _predicate(population) if isinstance(population, ast.SegmentRef) else f"({print_expr(population)})")
+            if kind == "percent":
+                return f"{operand_text(o)} in top {literal_text(amount)}%{among}"
+            return f"top {literal_text(amount)} by {operand_text(o)}{among}"
     raise AssertionError(f"cannot print {e!r}")  # pragma: no cover
 
 

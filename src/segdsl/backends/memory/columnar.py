@@ -29,6 +29,8 @@ from segdsl.ir.semantics import (
     FIXED_POINT,
     INT64_MAX,
     INT64_MIN,
+    TOP_KEY_ASCENDING,
+    cutoff_index,
     day_bound,
     day_ordinal,
     day_start,
@@ -78,6 +80,7 @@ class _Columnar:
         self.as_of = as_of
         self.as_of_day = rule_as_of_date(as_of)
         self.members: dict[tuple[str, int], np.ndarray] = {}
+        self.ranks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def column(self, field: Field) -> Column:
         col = self.table.columns.get(field.column)
@@ -105,6 +108,9 @@ class _Columnar:
                 return ~m if rows is None else ~m[rows]
             case ir.FieldCmp():
                 return self.field_cmp(node, polarity, rows)
+            case ir.Rank():
+                m = self.rank(node)[0 if polarity else 1]
+                return m.copy() if rows is None else m[rows]
             case ir.IsNull(field):
                 # Never unknown: TRUE exactly on the NULL rows.
                 valid = self.column(field).valid
@@ -168,6 +174,39 @@ class _Columnar:
         if key not in self.members:
             self.members[key] = self.test(node.rule, True, None)
         return self.members[key]
+
+    def rank(self, node: ir.Rank) -> tuple[np.ndarray, np.ndarray]:
+        """Where the ranking is TRUE and where it is FALSE (see ``ir.Rank``), over all
+        rows, computed once per evaluation from the cut-off
+        (:func:`segdsl.ir.semantics.cutoff_index`)."""
+        if id(node) in self.ranks:
+            return self.ranks[id(node)]
+        pop = np.ones(self.n, dtype=bool) if node.population is None else self.test(node.population, True, None)
+        col = self.column(node.field)
+        at = np.flatnonzero(pop & col.valid)
+        values = ranked_values(node, col.values[at])
+        hit = np.zeros(len(at), dtype=bool)
+        m = cutoff_index(len(at), node.percent, node.limit)
+        if m is not None:
+            ordered = np.sort(values)
+            cut = ordered[m] if node.days else ordered[len(ordered) - 1 - m]
+            better = values < cut if node.days else values > cut
+            hit = better | (values == cut)
+            if node.limit is not None:
+                # Ties at the cut-off: the smallest keys take the places left.
+                tied = np.flatnonzero(values == cut)
+                keys = self.table.columns[self.table.schema.key.column].values[at[tied]]
+                places = m + 1 - int(better.sum())
+                last = np.sort(keys)[places - 1] if TOP_KEY_ASCENDING else np.sort(keys)[len(keys) - places]
+                won = np.asarray(keys <= last if TOP_KEY_ASCENDING else keys >= last, dtype=bool)
+                hit = better.copy()
+                hit[tied[won]] = True
+        true = np.zeros(self.n, dtype=bool)
+        true[at[hit]] = True
+        false = ~pop
+        false[at[~hit]] = True
+        self.ranks[id(node)] = (true, false)
+        return true, false
 
     def leaf(self, node: ir.Node, polarity: bool, rows: np.ndarray | None) -> np.ndarray:
         """A predicate: TRUE where the value is non-NULL and the test holds; FALSE
@@ -261,6 +300,17 @@ class _Columnar:
                 part = np.ones(len(col.values), dtype=bool)
             out = part if out is None else np.logical_or(out, part, out=out)
         return np.zeros(len(col.values), dtype=bool) if out is None else out
+
+
+def ranked_values(node: ir.Rank, values: np.ndarray) -> np.ndarray:
+    """A column's non-NULL values as a ranking compares them: as stored (scaled
+    decimals, day and microsecond codes), or for ``days_since`` the UTC day."""
+    if node.days and node.field.kind is Kind.TIMESTAMP:
+        return values // _MICROS_PER_DAY
+    return values
+
+
+_MICROS_PER_DAY = 86_400 * 1_000_000
 
 
 # ------------------------------------------------------------------ column views

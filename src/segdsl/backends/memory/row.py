@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -23,6 +23,8 @@ from segdsl.ir.semantics import (
     ASCII_FOLD,
     COMPARE,
     NEGATE,
+    TOP_KEY_ASCENDING,
+    Cutoff,
     as_of_date,
     day_bound,
     day_of,
@@ -31,7 +33,11 @@ from segdsl.ir.semantics import (
     fold_ascii,
     hours_before,
     instant_comparison,
+    rank_cutoff,
 )
+
+if TYPE_CHECKING:
+    from segdsl.data.tables import Table
 
 #: Above this many nested and/or levels a subtree becomes a helper function, so the
 #: generated source stays far below Python's limit of 200 nested parentheses.
@@ -115,9 +121,12 @@ def _shallow(node: ir.Node, limit: int) -> bool:
 
 
 class _Codegen:
-    def __init__(self, as_of: dt.datetime, counts: Mapping[int, int]):
+    def __init__(self, as_of: dt.datetime, counts: Mapping[int, int], ranks: Mapping[int, Resolved] | None = None):
         self.as_of = as_of
         self.as_of_day = rule_as_of_date(as_of)
+        #: Each ranking's population and cut-off (by the ranking's id), resolved before
+        #: the rule is compiled (see ``resolve_rankings``).
+        self.ranks = ranks or {}
         #: References to each segment (by its rule's id) in the rule and the segments it
         #: reaches (see ``ir.references``).
         self.counts = counts
@@ -159,6 +168,8 @@ class _Codegen:
                 return TRUE if value else FALSE
             case ir.Member():
                 return self.member(node, depth)
+            case ir.Rank():
+                return self.rank(node, negate=False)
         return self.predicate(node, negate=False)
 
     def false(self, node: ir.Node, depth: int = 0) -> _E:
@@ -176,6 +187,8 @@ class _Codegen:
             case ir.Member():
                 # Membership is two-valued: not a member whenever the rule is not TRUE.
                 return _not(self.member(node, depth))
+            case ir.Rank():
+                return self.rank(node, negate=True)
         return self.predicate(node, negate=True)
 
     def member(self, node: ir.Member, depth: int) -> _E:
@@ -201,6 +214,34 @@ class _Codegen:
         if slot is None:
             return _E(f"{name}(r, c)", ATOM)
         return _E(f"(c[{slot}] if c[{slot}] is not None else {name}(r, c))", ATOM)
+
+    def rank(self, node: ir.Rank, negate: bool) -> _E:
+        """A ranking against its resolved cut-off: TRUE for a population member whose
+        value is at least as good as the cut-off (for top N, whose (value, key) is);
+        FALSE outside the population and below the cut-off; unknown for a member whose
+        value is NULL."""
+        resolved = self.ranks.get(id(node))
+        if resolved is None:
+            raise ValueError("a ranking needs its population: pass the table to compile_row")
+        key = f"r[{self.const(resolved.key_column)}]"
+        inside = _E(f"{key} in {self.const(resolved.population)}", ATOM)
+        cut = resolved.cutoff
+        if cut is None:  # no population member has a value: unknown for each of them
+            return _not(inside) if negate else FALSE
+        v = f"v{self.n_vars}"
+        self.n_vars += 1
+        value = f"{self.const(as_of_date)}({v})" if node.days and node.field.kind is Kind.TIMESTAMP else v
+        better, equal = ("<" if node.days else ">"), ("<=" if node.days else ">=")
+        if node.limit is None:
+            test = _E(f"{value} {equal} {self.const(cut.value)}", ATOM)
+        else:
+            tie = "<=" if TOP_KEY_ASCENDING else ">="
+            test = _E(f"{value} {better} {self.const(cut.value)} or ({value} == {self.const(cut.value)} "
+                      f"and {key} {tie} {self.const(cut.key)})", OR)
+        guard = _E(f"({v} := r[{self.const(node.field.column)}]) is not None", ATOM)
+        if negate:
+            return _or([_not(inside), _and([guard, _not(test)])])
+        return _and([inside, guard, test])
 
     # Predicates: a guard that the field is not NULL, then a two-valued test on ``v``.
 
@@ -311,10 +352,51 @@ class _Codegen:
         return _or(parts)
 
 
-def compile_source(rule: ir.Node, as_of: dt.datetime) -> tuple[str, dict[str, Any]]:
+@attrs.frozen
+class Resolved:
+    """A ranking's population (its members' keys) and cut-off, for one table (or
+    database) and as-of: what the row evaluator compares a record with."""
+
+    key_column: str
+    population: frozenset
+    cutoff: Cutoff | None
+
+
+def resolve_rankings(rule: ir.Node, as_of: dt.datetime, table: Table | None) -> dict[int, Resolved]:
+    """Each ranking ``rule`` reaches, resolved over ``table``'s records: its population
+    judged record by record by this evaluator, its cut-off by
+    :func:`segdsl.ir.semantics.rank_cutoff`. Rankings inside a population are resolved
+    before the ranking that reads it."""
+    found = ir.rankings(rule)
+    if not found:
+        return {}
+    if table is None:
+        raise ValueError("a ranking needs its population: pass the table to compile_row")
+    records = table.records()
+    key = table.schema.key.column
+    done: dict[int, Resolved] = {}
+    for rank in found:
+        if rank.population is None:
+            inside = records
+        else:
+            source, namespace = _source(rank.population, as_of, done)
+            test = _load(source, namespace)
+            inside = [r for r in records if test(r)]
+        col = rank.field.column
+        day = rank.days and rank.field.kind is Kind.TIMESTAMP
+        pairs = [(as_of_date(r[col]) if day else r[col], r[key]) for r in inside if r[col] is not None]
+        done[id(rank)] = Resolved(key, frozenset(r[key] for r in inside), rank_cutoff(pairs, rank))
+    return done
+
+
+def compile_source(rule: ir.Node, as_of: dt.datetime, table: Table | None = None,
+                   ranks: Mapping[int, Resolved] | None = None) -> tuple[str, dict[str, Any]]:
     """The generated module text and the namespace it runs in (for tests and debugging)."""
-    rule_as_of_date(as_of)  # refuses a naive instant
-    gen = _Codegen(as_of, ir.references(rule)[1])
+    return _source(rule, as_of, resolve_rankings(rule, as_of, table) if ranks is None else ranks)
+
+
+def _source(rule: ir.Node, as_of: dt.datetime, ranks: Mapping[int, Resolved]) -> tuple[str, dict[str, Any]]:
+    gen = _Codegen(as_of, ir.references(rule)[1], ranks)  # refuses a naive instant
     body = gen.true(rule)
     # ``c``: the results of the segments kept per record (see _Codegen.member).
     results = f"[None] * {gen.n_cached}" if gen.n_cached else "None"
@@ -323,11 +405,17 @@ def compile_source(rule: ir.Node, as_of: dt.datetime) -> tuple[str, dict[str, An
     return source, gen.namespace
 
 
-def compile_row(rule: ir.Node, as_of: dt.datetime) -> Callable[[Mapping[str, Any]], bool]:
+def compile_row(rule: ir.Node, as_of: dt.datetime, table: Table | None = None, *,
+                ranks: Mapping[int, Resolved] | None = None) -> Callable[[Mapping[str, Any]], bool]:
     """A function of one record (a mapping keyed by column, values as
     :meth:`segdsl.data.tables.Table.records` gives them) that is True exactly where ``rule``
-    is TRUE at ``as_of``."""
-    source, namespace = compile_source(rule, as_of)
+    is TRUE at ``as_of``. A rule with a ranking needs the ``table`` it ranks: each
+    ranking's cut-off is resolved over its records first (see ``resolve_rankings``), or
+    ``ranks``, resolved already (by ranking id, e.g. over a database)."""
+    return _load(*compile_source(rule, as_of, table, ranks))
+
+
+def _load(source: str, namespace: dict[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
     namespace = dict(namespace, __builtins__={})
     exec(compile(source, "<segdsl rule>", "exec"), namespace)
     fn = namespace["_rule"]
@@ -335,4 +423,4 @@ def compile_row(rule: ir.Node, as_of: dt.datetime) -> Callable[[Mapping[str, Any
     return fn
 
 
-__all__ = ["compile_row", "compile_source", "rule_as_of_date"]
+__all__ = ["Resolved", "compile_row", "compile_source", "resolve_rankings", "rule_as_of_date"]

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from segdsl import ir
-from segdsl.backends.memory.row import compile_row
+from segdsl.backends.memory.row import Resolved, compile_row
 from segdsl.ir.semantics import as_of_date, day_bound, day_ordinal, day_windows, hours_before
 from segdsl.schema.model import Field, Kind
 from segdsl.syntax.span import Span
@@ -71,16 +71,20 @@ AggregateRows = Callable[[Field], Mapping[str, int]]
 class Tracer:
     """A rule compiled once per node, to trace any number of records (profile rows)."""
 
-    def __init__(self, rule: ir.Node, as_of: dt.datetime, text: Callable[[Span | None, ir.Node], str]):
+    def __init__(self, rule: ir.Node, as_of: dt.datetime, text: Callable[[Span | None, ir.Node], str],
+                 ranks: Mapping[int, Resolved] | None = None):
         self.rule = rule
         self.as_of = as_of
         self.text = text
+        #: The rule's rankings, resolved over the whole population (by ranking id).
+        self.ranks = ranks
         self._tests: dict[int, tuple[Callable, Callable]] = {}
 
     def _compiled(self, node: ir.Node) -> tuple[Callable, Callable]:
         found = self._tests.get(id(node))
         if found is None:
-            found = self._tests[id(node)] = (compile_row(node, self.as_of), compile_row(ir.Not(node), self.as_of))
+            found = self._tests[id(node)] = (compile_row(node, self.as_of, ranks=self.ranks),
+                                             compile_row(ir.Not(node), self.as_of, ranks=self.ranks))
         return found
 
     def verdict(self, node: ir.Node, record: Mapping[str, Any]) -> str:
@@ -139,7 +143,28 @@ class Tracer:
                 details.update(op=op, as_of=self.as_of, hours=hours, instant=hours_before(self.as_of, hours))
             case ir.FieldCmp(op=op, other=other, days=days):
                 details.update(op=op, other_field=other.name, other_value=record.get(other.column), days=days)
+            case ir.Rank():
+                details.update(self._ranking(node, record))
         return details
+
+    def _ranking(self, node: ir.Rank, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Whether the entity is in the ranking's population, and where it was cut."""
+        resolved = (self.ranks or {}).get(id(node))
+        if resolved is None:
+            return {}
+        out: dict[str, Any] = {"in_population": record.get(resolved.key_column) in resolved.population,
+                               "ranked": resolved.cutoff.n if resolved.cutoff is not None else 0}
+        if node.percent is not None:
+            out["top_percent"] = node.percent
+        else:
+            out["top"] = node.limit
+        cut = resolved.cutoff
+        if cut is not None:
+            out["cut_off"] = cut.value
+            out["cut_off_rank"] = cut.rank
+            if node.limit is not None:
+                out["cut_off_key"] = cut.key
+        return out
 
     def _window(self, field: Field, op: str, day: ir.Day) -> dict[str, Any]:
         """The calendar day the test compares with, and the instants a non-null value
@@ -158,7 +183,8 @@ class Tracer:
 
 _KINDS = {ir.And: "and", ir.Or: "or", ir.Not: "not", ir.Const: "constant", ir.Cmp: "compare", ir.InSet: "in",
           ir.IsNull: "is null", ir.IsTrue: "boolean", ir.TextMatch: "text", ir.TagMatch: "tags",
-          ir.DayCmp: "time", ir.InstantCmp: "time", ir.FieldCmp: "compare fields", ir.Member: "in segment"}
+          ir.DayCmp: "time", ir.InstantCmp: "time", ir.FieldCmp: "compare fields", ir.Member: "in segment",
+          ir.Rank: "ranking"}
 
 
 __all__ = ["VERDICTS", "AggregateRows", "TraceNode", "Tracer", "jsonable"]

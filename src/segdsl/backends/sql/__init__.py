@@ -10,12 +10,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from segdsl.backends.sql.compile import FORMS, SqlResult, compile_rule, compile_segment, condition
+    from segdsl.backends.sql.compile import FORMS, SqlResult, compile_ranked, compile_rule, compile_segment, condition
     from segdsl.backends.sql.targets import Target, get_target
 
 _WHERE = {
     "FORMS": "compile", "SqlResult": "compile", "compile_rule": "compile", "compile_segment": "compile",
-    "condition": "compile", "Target": "targets", "get_target": "targets",
+    "condition": "compile", "compile_ranked": "compile", "Target": "targets", "get_target": "targets",
 }
 
 
@@ -25,4 +25,4 @@ def __getattr__(name: str):
     return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
 
 
-__all__ = ["FORMS", "SqlResult", "Target", "compile_rule", "compile_segment", "condition", "get_target"]
+__all__ = ["FORMS", "SqlResult", "Target", "compile_ranked", "compile_rule", "compile_segment", "condition", "get_target"]

@@ -31,6 +31,7 @@ from segdsl.ir.semantics import (
     EVERY_DAY,
     FIXED_POINT,
     NO_DAY,
+    TOP_KEY_ASCENDING,
     as_of_date,
     day_bound,
     day_ordinal,
@@ -42,6 +43,7 @@ from segdsl.ir.semantics import (
     instant_comparison,
     integer_comparison,
     latest_rank,
+    percent_ratio,
     scaled,
     timestamp_text,
     utc_instant,
@@ -92,6 +94,8 @@ class Builder:
         self.bare: set[str] = set()
         #: Segments read from a CTE (by their rule's id) and the key's name in those CTEs.
         self.shared: dict[int, str] = {}
+        #: Rankings read from a CTE (by the ranking's id): the CTE's name.
+        self.ranks: dict[int, str] = {}
         self.member_column = "member"
         #: For a bare condition (Builder.condition): the CTEs its segment tests read.
         self.subquery_ctes: list | None = None
@@ -132,14 +136,55 @@ class Builder:
     def segment_ctes(self, plan: Plan) -> list:
         """One CTE per segment the statement reads from one (see
         :mod:`segdsl.backends.sql.references`), in dependency order."""
-        self.shared, self.member_column = plan.ctes, plan.column
+        self.shared, self.ranks, self.member_column = plan.ctes, plan.ranks, plan.column
         key = self.column(self.schema.key)
         out = []
         for b in plan.blocks[:-1]:
-            select = self.block(b, plan, [_as(key.copy(), plan.column)])
-            select.set("distinct", exp.Distinct())
+            if b.rank is not None:
+                select = self.block(b, plan, [_as(key.copy(), plan.column), _as(self.rank_hit(b.rank), "hit")])
+            else:
+                select = self.block(b, plan, [_as(key.copy(), plan.column)])
+                select.set("distinct", exp.Distinct())
             out.append(_cte(b.name, select))
         return out
+
+    def rank_hit(self, rank: ir.Rank):
+        """A ranking's verdict for each member of its population (see
+        :mod:`segdsl.ir.semantics`, "ranking"): 1 in, 0 out, NULL where the value is
+        NULL. Only non-NULL values are ranked: they are a partition of their own, so no
+        engine's place for NULL in an order matters."""
+        value = self.column(rank.field)
+        if rank.days and rank.field.kind is Kind.TIMESTAMP:
+            value = self.utc_day(value)
+        is_null = exp.Is(this=self.column(rank.field), expression=exp.Null())
+        nulls = exp.Case(ifs=[exp.If(this=is_null.copy(), true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        order = [exp.Ordered(this=value, desc=not rank.days)]
+        if rank.limit is not None:
+            key = self.code_point_order(self.schema.key, self.column(self.schema.key))
+            order.append(exp.Ordered(this=key, desc=not TOP_KEY_ASCENDING))
+            place = exp.Window(this=exp.RowNumber(), partition_by=[nulls], order=exp.Order(expressions=order))
+            test = exp.LTE(this=place, expression=_number(str(rank.limit)))
+        else:
+            a, b = percent_ratio(rank.percent)
+            place = exp.Window(this=exp.Anonymous(this="RANK"), partition_by=[nulls],
+                               order=exp.Order(expressions=order))
+            above = exp.Paren(this=exp.Sub(this=place, expression=exp.Literal.number(1)))
+            n = exp.Window(this=exp.Count(this=self.column(rank.field)))
+            test = exp.LT(this=exp.Mul(this=_number(str(b)), expression=above) if b != 1 else above,
+                          expression=exp.Mul(this=_number(str(a)), expression=n) if a != 1 else n)
+        return exp.Case(ifs=[exp.If(this=is_null, true=exp.Null()),
+                             exp.If(this=test, true=exp.Literal.number(1))],
+                        default=exp.Literal.number(0))
+
+    def utc_day(self, e):
+        """A timestamp's UTC calendar day, in a form whose order and equality are the
+        day's (a date, or the date part of the stored text)."""
+        match self.t.timestamps:
+            case "text":
+                return exp.Substring(this=e, start=exp.Literal.number(1), length=exp.Literal.number(10))
+            case "utc_datetime":
+                return _cast(e, exp.DataType.Type.DATE)
+        return _cast(exp.AtTimeZone(this=e, zone=exp.Literal.string("UTC")), exp.DataType.Type.DATE)
 
     def profile_ctes(self, plan: Plan) -> list:
         """The profile CTE, if any block reads a trait."""
@@ -164,8 +209,9 @@ class Builder:
             )
             for cte in block.joins
         ]
-        return exp.Select(expressions=columns, from_=exp.From(this=table), joins=joins or None,
-                          where=exp.Where(this=cond))
+        # A ranking over every entity has no population to test.
+        where = None if block.rank is not None and block.rank.population is None else exp.Where(this=cond)
+        return exp.Select(expressions=columns, from_=exp.From(this=table), joins=joins or None, where=where)
 
     @staticmethod
     def with_(select, ctes: list):
@@ -294,8 +340,8 @@ class Builder:
         node = ir.negation_normal_form(rule)
         plan = plan_references(node, self.schema)
         self.check_depth(plan, rule)
-        self.shared, self.member_column = plan.ctes, plan.column
-        if plan.ctes:
+        self.shared, self.ranks, self.member_column = plan.ctes, plan.ranks, plan.column
+        if plan.ctes or plan.ranks:
             segments = self.segment_ctes(plan)
             self.subquery_ctes = self.profile_ctes(plan) + segments
         else:
@@ -431,6 +477,25 @@ class Builder:
         if not ir.can_be_null(rule):
             return exp.Paren(this=inner)
         return exp.Coalesce(this=inner, expressions=[exp.false()])
+
+    def _rank(self, node: ir.Rank):
+        """A ranking, read from its CTE: FALSE outside the population (no row joined),
+        else the verdict (NULL where the value is NULL)."""
+        cte = self.ranks[id(node)]
+        hit = exp.EQ(this=exp.Column(this=_ident("hit"), table=_ident(cte)), expression=exp.Literal.number(1))
+        if self.subquery_ctes is not None:
+            # A bare condition has no FROM to join to: the CTEs go into subqueries.
+            def keys(where):
+                select = exp.Select(expressions=[exp.Column(this=_ident(self.member_column))],
+                                    from_=exp.From(this=exp.Table(this=_ident(cte))), where=exp.Where(this=where),
+                                    with_=exp.With(expressions=[c.copy() for c in self.subquery_ctes]))
+                return exp.In(this=self.column(self.schema.key), query=exp.Subquery(this=select))
+
+            unknown = exp.Is(this=exp.Column(this=_ident("hit")), expression=exp.Null())
+            return exp.Case(ifs=[exp.If(this=keys(hit), true=exp.true()), exp.If(this=keys(unknown), true=exp.Null())],
+                            default=exp.false())
+        outside = exp.Is(this=exp.Column(this=_ident(self.member_column), table=_ident(cte)), expression=exp.Null())
+        return exp.Case(ifs=[exp.If(this=outside, true=exp.false())], default=hit)
 
     def scaled_decimals(self, f: Field) -> bool:
         """Whether ``f`` is stored as whole numbers of its last decimal place."""
@@ -827,4 +892,5 @@ _COND = {
     ir.InstantCmp: Builder.instant_cmp,
     ir.FieldCmp: Builder._field_cmp,
     ir.Member: Builder._member,
+    ir.Rank: Builder._rank,
 }

@@ -95,6 +95,16 @@ def _with_columns(plan: Plan, columns: Sequence[Field]) -> Plan:
                         bare=plan.bare - {f.name for f in extra})
 
 
+def compile_ranked(rank: ir.Rank, schema: Schema, *, target: str = "postgres", as_of: dt.datetime | None = None,
+                   params: bool = False) -> SqlResult:
+    """The SELECT of what ``rank`` ranks: the key and the ranked field's value of each
+    entity of its population whose value is not NULL, so the cut-off can be found from
+    them (:func:`segdsl.ir.semantics.rank_cutoff`), as ``plan`` and ``size`` report it."""
+    ranked = ir.Not(ir.IsNull(rank.field, rank.span), rank.span)
+    rule = ranked if rank.population is None else ir.And((rank.population, ranked), rank.span)
+    return compile_rule(rule, schema, target=target, as_of=as_of, params=params, pretty=False, columns=(rank.field,))
+
+
 def compile_segment(segment: ir.Segment, schema: Schema, **kw) -> SqlResult:
     kw.setdefault("view_name", f"segment_{segment.name}")
     return compile_rule(segment.rule, schema, **kw)

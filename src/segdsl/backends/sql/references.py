@@ -36,12 +36,14 @@ class Block:
     traits: tuple[Field, ...]  # the traits it reads (inline segments' included)
     name: str | None = None  # the CTE's name; None for the statement's own block
     member: ir.Member | None = None  # a reference to the CTE's segment
+    rank: ir.Rank | None = None  # for a ranking's CTE: the ranking (``node`` is its population)
 
 
 @attrs.frozen(eq=False)
 class Plan:
-    blocks: tuple[Block, ...]  # segment CTEs in dependency order, the statement's own last
+    blocks: tuple[Block, ...]  # segment and ranking CTEs in dependency order, the statement's own last
     ctes: dict[int, str]  # id of a CTE segment's rule → the CTE's name
+    ranks: dict[int, str]  # id of a ranking → the name of its CTE
     column: str  # the name of the key in every segment CTE
     derived: tuple[Field, ...]  # every trait read, in schema order
     bare: frozenset[str]  # traits whose missing count or sum may stay NULL (see _traits_read)
@@ -60,12 +62,17 @@ def plan_references(node: ir.Node, schema: Schema) -> Plan:
     shared = [m for m in reached if counts[id(m.rule)] > 1]
     ctes = {id(m.rule): _fresh(f"segment_{m.segment}", taken) for m in shared}
     column = _fresh("member", {f.column for f in schema.fields.values()})
+    found = ir.rankings(node)
+    ranks = {id(r): _fresh(f"rank_{i}", taken) for i, r in enumerate(found, 1)}
 
-    blocks = [_block(ir.negation_normal_form(m.rule), ctes, ctes[id(m.rule)], m) for m in shared]
-    blocks.append(_block(node, ctes, None, None))
+    blocks = [_block(ir.Const(True) if r.population is None else ir.negation_normal_form(r.population),
+                     ctes, ranks, ranks[id(r)], None, r) for r in found]
+    blocks += [_block(ir.negation_normal_form(m.rule), ctes, ranks, ctes[id(m.rule)], m) for m in shared]
+    blocks = _dependencies_first(blocks)
+    blocks.append(_block(node, ctes, ranks, None, None))
 
     # Chains of CTEs from the statement's block to each CTE, dependents first.
-    paths = dict.fromkeys(ctes.values(), 0)
+    paths = dict.fromkeys([*ctes.values(), *ranks.values()], 0)
     copies = 0
     for block in reversed(blocks):
         reach = 1 if block.name is None else paths[block.name]
@@ -78,18 +85,50 @@ def plan_references(node: ir.Node, schema: Schema) -> Plan:
     bad: set[str] = set()
     for block in blocks:
         _traits_read(block.node, ctes, derived, ok, bad)
+        if block.rank is not None and block.rank.field.derive is not None:
+            # Ranked: a count or sum of no rows is 0, which ranks, where NULL would not.
+            derived.setdefault(block.rank.field.name, block.rank.field)
+            bad.add(block.rank.field.name)
     traits = list(derived.values())
     if len(traits) > 1:  # in schema order, so rules reading the same traits share one CTE text
         rank = {name: i for i, name in enumerate(schema.fields)}
         traits.sort(key=lambda f: rank.get(f.name, len(rank)))
-    return Plan(tuple(blocks), ctes, column, tuple(traits), frozenset(ok - bad), copies)
+    return Plan(tuple(blocks), ctes, ranks, column, tuple(traits), frozenset(ok - bad), copies)
 
 
-def _block(node: ir.Node, ctes: dict[int, str], name: str | None, member: ir.Member | None) -> Block:
+def _dependencies_first(blocks: list[Block]) -> list[Block]:
+    """The CTE blocks ordered so that each comes after the CTEs it joins, keeping the
+    given order where it already is one."""
+    by_name = {b.name: b for b in blocks}
+    out: list[Block] = []
+    done: set[str] = set()
+    for root in blocks:
+        stack = [(root, iter(root.joins))]
+        if root.name in done:
+            continue
+        done.add(root.name)  # type: ignore[arg-type]
+        while stack:
+            block, deps = stack[-1]
+            for name in deps:
+                if name not in done:
+                    done.add(name)
+                    stack.append((by_name[name], iter(by_name[name].joins)))
+                    break
+            else:
+                stack.pop()
+                out.append(block)
+    return out
+
+
+def _block(node: ir.Node, ctes: dict[int, str], ranks: dict[int, str], name: str | None,
+           member: ir.Member | None, rank: ir.Rank | None = None) -> Block:
     """The block of ``node``: inline segments are entered (each is referenced once in
-    the whole statement), CTE segments are joined."""
+    the whole statement), CTE segments and rankings are joined. A ranking's block (its
+    population's) also reads the ranked field."""
     joins: dict[str, None] = {}
     traits: dict[str, Field] = {}
+    if rank is not None and rank.field.derive is not None:
+        traits[rank.field.name] = rank.field
     stack = [node]
     while stack:
         n = stack.pop()
@@ -104,11 +143,13 @@ def _block(node: ir.Node, ctes: dict[int, str], name: str | None, member: ir.Mem
                 stack.append(n.rule)
             else:
                 joins[cte] = None
+        elif cls is ir.Rank:
+            joins[ranks[id(n)]] = None
         else:
             f = getattr(n, "field", None)
             if f is not None and f.derive is not None:
                 traits.setdefault(f.name, f)
-    return Block(node, tuple(joins), tuple(traits.values()), name, member)
+    return Block(node, tuple(joins), tuple(traits.values()), name, member, rank)
 
 
 def _traits_read(node: ir.Node, ctes: dict[int, str], derived: dict[str, Field], ok: set[str], bad: set[str]) -> None:
@@ -139,6 +180,8 @@ def _traits_read(node: ir.Node, ctes: dict[int, str], derived: dict[str, Field],
                     if g.derive.fn in ("count", "sum"):
                         bad.add(g.name)
             return
+        if cls is ir.Rank:
+            return  # read in the ranking's own block
         f = getattr(n, "field", None)
         if f is None or f.derive is None:
             return
