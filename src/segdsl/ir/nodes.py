@@ -169,7 +169,21 @@ class Member(Value):
         return self._key  # type: ignore[return-value]
 
 
-Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member]
+@frozen
+class Bucket(Value):
+    """``low <= bucket(salt, key) < high`` (:func:`segdsl.ir.semantics.bucket`): an arm
+    of a split, or a holdout. Two-valued, as keys are never NULL. ``field`` is the
+    entity's key; ``label`` names what the range is (``split t.a``, ``holdout h``)."""
+
+    field: Field
+    salt: str
+    low: int
+    high: int
+    label: str = attrs.field(default="", eq=False, repr=False)
+    span: Span | None = _span()
+
+
+Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member, Bucket]
 
 
 def _rule_keys(member: Member, known: dict[int, str]) -> None:
@@ -282,6 +296,6 @@ class Segment(Value):
     depends_on: tuple[str, ...] = ()
 
 
-__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Cmp", "Const", "Day", "DayCmp", "InSet", "IsNull",
+__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Bucket", "Cmp", "Const", "Day", "DayCmp", "InSet", "IsNull",
            "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Segment", "SendStep", "TagMatch", "TextMatch",
            "WaitStep"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from segdsl.ir.nodes import And, Cmp, Const, DayCmp, IsNull, IsTrue, Member, Node, Not, Or
+from segdsl.ir.nodes import And, Bucket, Cmp, Const, DayCmp, IsNull, IsTrue, Member, Node, Not, Or
 from segdsl.ir.semantics import FLIP, NEGATE
 from segdsl.schema.model import Field
 
@@ -36,6 +36,36 @@ def implies_true(rule: Node, field_name: str) -> bool:
         return False
 
     return implies(rule)
+
+
+def excludes_bucket(rule: Node, salt: str, low: int, high: int) -> bool:
+    """Whether ``rule`` can only be TRUE where the entity's bucket under ``salt`` is
+    outside [low, high): every branch says `not in holdout ...` (through segment
+    membership too), or keeps to buckets of that salt disjoint from the range. The proof
+    that a journey never enrols a holdout's members (E0146)."""
+    memo: dict[int, bool] = {}
+
+    def excludes(node: Node) -> bool:
+        match node:
+            case Not(item=Bucket(salt=s, low=lo, high=hi)):
+                return s == salt and lo <= low and high <= hi
+            case Bucket(salt=s, low=lo, high=hi):
+                return s == salt and (hi <= low or high <= lo)
+            case Const(value=False):
+                return True
+            case And(items):
+                return any(excludes(i) for i in items)
+            case Or(items):
+                return all(excludes(i) for i in items)
+            case Not(item=(And() | Or() | Not()) as inner):
+                return excludes(negation_normal_form(inner, negate=True))
+            case Member(rule=inner):
+                if id(inner) not in memo:
+                    memo[id(inner)] = excludes(inner)
+                return memo[id(inner)]
+        return False
+
+    return excludes(rule)
 
 
 def walk(node: Node):
@@ -158,7 +188,7 @@ def can_be_null(node: Node) -> bool:
             return any(can_be_null(i) for i in items)
         case Not(item):
             return can_be_null(item)
-        case Const() | IsNull() | Member():
+        case Const() | IsNull() | Member() | Bucket():
             return False
     return node.field.nullable  # type: ignore[union-attr]
 
@@ -186,5 +216,6 @@ def depth(node: Node, leaf: Callable[[Member], bool] | None = None) -> int:
     return measure(node)
 
 
-__all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "fields_used", "implies_true",
+__all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "excludes_bucket", "fields_used",
+           "implies_true",
            "negation_normal_form", "own_references", "references", "walk"]

@@ -73,6 +73,10 @@ def _predicate(e: ast.Expr) -> str:
             return f"{operand_text(left)} {kind} {d.amount} {unit}{tail}"
         case ast.SegmentRef(name=name):
             return f"in segment {name}"
+        case ast.SplitRef(split=split, arm=arm):
+            return f"in split {split}.{arm}"
+        case ast.HoldoutRef(name=name):
+            return f"in holdout {name}"
     raise AssertionError(f"cannot print {e!r}")  # pragma: no cover
 
 
