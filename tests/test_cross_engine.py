@@ -73,7 +73,13 @@ DECIMALS = [Decimal(x) for x in ("-9999999999.99", "-150000.50", "-1.00", "-0.13
 FLOATS = [-1e10, -2.5, -1.5, -0.1, 0.0, 0.1, 2.5, 1e10]
 #: Text keys: case and accent variants, trailing and non-breaking spaces, digits that
 #: sort differently as text, the empty string, a character beyond the BMP.
-KEYS = ["a", "A", "a ", "B", "b", "é", "É", "", "_", "ß", "1", "10", "9", "z\u00a0", "\U0001f600", "%"]
+KEYS = ["a", "A", "a ", "B", "b", "é", "É", "", "_", "ß", "1", "10", "9", "z\u00a0", "\U0001f600", "%",
+        # Odd keys for split buckets: the separator, quotes, a backslash, a leading space.
+        ":", "a:b", "'", '"', "\\", " a", "-1"]
+#: Int keys beyond 1, 2, ...: the edges of the 64-bit range (their decimal text is hashed).
+INT_KEYS = INTS + [-10, 10, 99, 1000, 10**18]
+#: Salts of the generated splits and holdouts: the separator, quotes, a backslash, accents.
+SALTS = ["s", "winback-2026-12", "é:ß", 'q"\\x', "50%_off"]
 TEXT_ALPHABET = "aAbB%_\\'\" éÉ-@"
 TEXTS = st.one_of(
     st.sampled_from(["", "Gold", "gold", "GOLD", "50%_off", "50xoff", "c\\d", "a_b", "é", "É", "x@GMAIL.com"]),
@@ -137,7 +143,7 @@ def _list(values) -> str:
 
 @st.composite
 def predicate(draw):
-    kind = draw(st.integers(0, 20))
+    kind = draw(st.integers(0, 22))
     if kind == 0:
         return f"i {draw(OPS)} {draw(st.sampled_from(INTS))}"
     if kind == 1:
@@ -195,6 +201,10 @@ def predicate(draw):
         return f"ts {draw(st.sampled_from(['in', 'not in']))} {_list(d.isoformat() for d in draw(st.lists(DAY, min_size=1, max_size=2)))}"
     if kind == 19:
         return draw(st.sampled_from(["in segment base", "not in segment base", "in segment vip"]))
+    if kind == 21:
+        return f"{draw(st.sampled_from(['', 'not ']))}in split ab.{draw(st.sampled_from(['x', 'y', 'z', 'none']))}"
+    if kind == 22:
+        return f"{draw(st.sampled_from(['', 'not ']))}in holdout hold"
     return f"days_since(joined) {draw(st.sampled_from(['between 0 and 30', 'in [0, 1, 365]', 'not in [0]', 'between -5 and -1', 'in [-1, 99999]']))}"
 
 
@@ -210,10 +220,21 @@ BASE_RULES = st.recursive(predicate().filter(lambda p: "segment" not in p), comb
 RULES = st.recursive(predicate(), combine, max_leaves=8)
 
 
-def module_text(base: str, main: str, text_keys: bool = False) -> str:
+#: Splits and holdouts the generated rules test: arms of 10%, 45.5%, 44.5% and 0%, and a
+#: holdout of a share drawn from SHARES (99.99%: all but the last bucket).
+SHARES = ["5", "50", "0.01", "99.99"]
+SPLITS = st.builds(
+    lambda a, b, share: (f"split ab {{ salt {_str(a)}  x 10%  y 45.50%  z 44.5%  none 0% }}\n"
+                         f"holdout hold {share}% salt {_str(b)}\n"),
+    st.sampled_from(SALTS), st.sampled_from(SALTS), st.sampled_from(SHARES),
+)
+
+
+def module_text(base: str, main: str, text_keys: bool = False, splits: str = "") -> str:
     members = _list(map(_str, ["a", "B", "é", "a ", "zz"])) if text_keys else "[1, 3, 99]"
     return (
-        f"segment base {{ where {base} }}\n"
+        splits
+        + f"segment base {{ where {base} }}\n"
         f"static segment vip {{ members {members} }}\n"
         f"segment main {{ where {main} }}\n"
     )
@@ -261,7 +282,10 @@ def keyed_rows(draw):
     """(schema, records): rows keyed 1, 2, ... or by distinct text keys."""
     rows = draw(st.lists(ROW, max_size=10))
     if not draw(st.booleans()):
-        return SCHEMA, [{"id": i + 1, **r} for i, r in enumerate(rows)]
+        if draw(st.booleans()):
+            return SCHEMA, [{"id": i + 1, **r} for i, r in enumerate(rows)]
+        keys = draw(st.lists(st.sampled_from(INT_KEYS), min_size=len(rows), max_size=len(rows), unique=True))
+        return SCHEMA, [{"id": k, **r} for k, r in zip(keys, rows)]
     keys = draw(st.lists(st.sampled_from(KEYS), min_size=len(rows), max_size=len(rows), unique=True))
     return TEXT_SCHEMA, [{"id": k, **r} for k, r in zip(keys, rows)]
 
@@ -272,13 +296,14 @@ def keyed_rows(draw):
     main=RULES,
     as_of=st.one_of(st.sampled_from(AS_OF), st.datetimes(timezones=st.just(UTC))),
     params=st.booleans(),
+    splits=SPLITS,
 )
-def test_every_engine_returns_the_same_members(engines, data, base, main, as_of, params):
+def test_every_engine_returns_the_same_members(engines, data, base, main, as_of, params, splits):
     from sqlglot import exp
 
     schema, records = data
     text_keys = schema is TEXT_SCHEMA
-    text = module_text(base, main, text_keys)
+    text = module_text(base, main, text_keys, splits)
     note(text)
     parsed = parse_source("prop.seg", text)
     assert parsed.module is not None, parsed.diagnostics

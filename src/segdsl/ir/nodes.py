@@ -283,6 +283,45 @@ class Journey(Value):
 
 
 @frozen
+class Arm(Value):
+    """One arm of a split: the buckets [low, high)."""
+
+    name: str
+    low: int
+    high: int
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+@frozen
+class Split(Value):
+    """A deterministic split of every entity into arms by
+    :func:`segdsl.ir.semantics.bucket` under ``salt``."""
+
+    name: str
+    title: str | None
+    description: str | None
+    salt: str
+    arms: tuple[Arm, ...]
+    path: str
+    span: Span | None = attrs.field(default=None, eq=False)
+
+    def arm(self, name: str) -> Arm | None:
+        return next((a for a in self.arms if a.name == name), None)
+
+
+@frozen
+class Holdout(Value):
+    """The entities whose bucket under ``salt`` is below ``buckets``: no journey enrols them."""
+
+    name: str
+    title: str | None
+    salt: str
+    buckets: int
+    path: str
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+@frozen
 class Segment(Value):
     name: str
     kind: str  # "dynamic" | "static" | "smart"
@@ -296,6 +335,6 @@ class Segment(Value):
     depends_on: tuple[str, ...] = ()
 
 
-__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Bucket", "Cmp", "Const", "Day", "DayCmp", "InSet", "IsNull",
-           "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Segment", "SendStep", "TagMatch", "TextMatch",
-           "WaitStep"]
+__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Arm", "Bucket", "Cmp", "Const", "Day", "DayCmp",
+           "Holdout", "InSet", "IsNull", "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Segment", "SendStep",
+           "Split", "TagMatch", "TextMatch", "WaitStep"]
