@@ -40,7 +40,14 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
       segdsl journey run journeys.seg -j win_back_offer --as-of 2026-11-01
     """
     from segdsl.cli.common import fail_on_errors, load, parse_as_of, relevant
-    from segdsl.lifecycle.journeys import SIMULATED_NOTE, JourneyError, funnel_html, load_rates, simulate
+    from segdsl.lifecycle.journeys import (
+        SIMULATED_NOTE,
+        JourneyError,
+        funnel_html,
+        load_rates,
+        simulate,
+        simulate_holdout,
+    )
 
     instant = parse_as_of(as_of)
     (ws,), _ = load([file], None)
@@ -60,7 +67,10 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
         raise click.BadParameter(f"no journey `{name}`; {hint}", param_hint="--journey")
     try:
         members = _audience(ws, target, instant, dsn)
-        result = simulate(target, members, instant, seed=seed, rates=load_rates(Path(rates) if rates else None))
+        rate_table = load_rates(Path(rates) if rates else None)
+        result = simulate(target, members, instant, seed=seed, rates=rate_table)
+        holdouts = [simulate_holdout(result, h.name, _holdout_audience(ws, target, h, instant, dsn), rates=rate_table)
+                    for h in ws.holdouts.values()]
     except JourneyError as exc:
         raise click.ClickException(str(exc)) from None
     if chart:
@@ -71,7 +81,10 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
         except OSError as exc:
             raise click.ClickException(f"cannot write {chart}: {exc.strerror or exc}") from None
     if fmt == "json":
-        click.echo(json.dumps(result.to_json(), indent=2))
+        out = result.to_json()
+        if holdouts:
+            out["holdouts"] = [h.to_json() for h in holdouts]
+        click.echo(json.dumps(out, indent=2))
         return
     click.echo(f"journey {target.name}" + (f" — {target.title}" if target.title else ""))
     click.echo(SIMULATED_NOTE)
@@ -88,12 +101,35 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
             continue
         click.echo(f"  {s.index:<5} {s.channel:<8} {s.template:<26} {s.condition or '':<16} "
                    f"{s.sent:>8,} {s.opened:>8,} {s.clicked:>8,}")
+    if holdouts:
+        click.echo("")
+        click.echo("  SIMULATED holdout comparison (the holdout is sent nothing)")
+        click.echo(f"  {'group':<26} {'contacts':>9} {'converted':>9} {'rate':>7}")
+        h0 = holdouts[0]
+        click.echo(f"  {'treated audience':<26} {h0.treated:>9,} {h0.treated_converted:>9,} {100 * h0.treated_rate:6.2f}%")
+        for h in holdouts:
+            click.echo(f"  {'holdout ' + h.holdout:<26} {h.size:>9,} {h.converted:>9,} {100 * h.rate:6.2f}%"
+                       f"   lift {h.lift:+.2f} points")
     if chart:
         click.echo(f"\nchart: {chart}")
 
 
+def _holdout_audience(ws, target, holdout, instant, dsn):
+    """The members of ``holdout`` who would be in the audience had it not excluded them."""
+    from segdsl import ir
+
+    rule = ir.And((ir.without_exclusion(target.audience, holdout.salt, 0, holdout.buckets),
+                   ir.Bucket(ws.schema.key, holdout.salt, 0, holdout.buckets, f"holdout {holdout.name}")))
+    return _members(ws, rule, instant, dsn)
+
+
 def _audience(ws, target, instant, dsn):
     """The keys of the journey's audience at ``instant``, in ascending order."""
+    return _members(ws, target.audience, instant, dsn)
+
+
+def _members(ws, rule, instant, dsn):
+    """The keys of the entities ``rule`` holds for at ``instant``, in ascending order."""
     import numpy as np
 
     from segdsl.api import expression_segment, members
@@ -101,6 +137,6 @@ def _audience(ws, target, instant, dsn):
 
     if not dsn and ws.data_dir is None:
         raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
-    found = members(ws, [expression_segment(target.audience, "audience")], as_of=instant, dsn=dsn)
+    found = members(ws, [expression_segment(rule, "audience")], as_of=instant, dsn=dsn)
     fail_on_errors(ws, found.diagnostics)
     return np.asarray(found.members["audience"])

@@ -68,6 +68,32 @@ def excludes_bucket(rule: Node, salt: str, low: int, high: int) -> bool:
     return excludes(rule)
 
 
+def without_exclusion(rule: Node, salt: str, low: int, high: int) -> Node:
+    """``rule`` with every ``not (bucket in [low, high))`` under ``salt`` taken as TRUE
+    (through segment membership too): the audience a journey would have had without
+    excluding a holdout, to compare the holdout's members with."""
+    memo: dict[int, Node] = {}
+
+    def drop(node: Node) -> Node:
+        match node:
+            case Not(item=Bucket(salt=s, low=lo, high=hi)) if s == salt and lo <= low and high <= hi:
+                return Const(True, node.span)
+            case And(items):
+                return And(tuple(drop(i) for i in items), node.span)
+            case Or(items):
+                return Or(tuple(drop(i) for i in items), node.span)
+            case Not(item=(And() | Or() | Not()) as inner):
+                return drop(negation_normal_form(inner, negate=True))
+            case Member(segment=name, rule=inner):
+                if id(inner) not in memo:
+                    memo[id(inner)] = drop(inner)
+                new = memo[id(inner)]
+                return node if new is inner else Member(f"{name} (holdout kept)", new, node.span)
+        return node
+
+    return drop(rule)
+
+
 def walk(node: Node):
     """Every node of a rule, parents first. A segment reference is entered the first
     time its segment is met; later references to it are yielded but not entered."""
@@ -217,5 +243,4 @@ def depth(node: Node, leaf: Callable[[Member], bool] | None = None) -> int:
 
 
 __all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "excludes_bucket", "fields_used",
-           "implies_true",
-           "negation_normal_form", "own_references", "references", "walk"]
+           "implies_true", "negation_normal_form", "own_references", "references", "walk", "without_exclusion"]

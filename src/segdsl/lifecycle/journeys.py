@@ -36,6 +36,11 @@ DEFAULT_RATES: dict[str, dict[str, float]] = {
 
 SIMULATED_NOTE = "SIMULATED: no message was sent; response rates are representative, not measured."
 
+#: The share of a holdout's contacts (who get nothing) that convert on their own within
+#: the goal window: representative, not measured; a rates file overrides it with
+#: ``[holdout] converted = ...``.
+HOLDOUT_CONVERSION = 0.03
+
 
 class JourneyError(Exception):
     """A problem with the run's inputs (rates file, audience data), for the user."""
@@ -150,6 +155,49 @@ def simulate(journey: ir.Journey, members: np.ndarray, as_of: dt.datetime, *, se
         journey.name, as_of, seed, {c: dict(v) for c, v in rates.items()}, n, int(any_sent.sum()),
         int(any_opened.sum()), int(any_clicked.sum()), int(converted.sum()), tuple(steps),
     )
+
+
+@attrs.frozen
+class HoldoutComparison:
+    """The members of a holdout who would have been in the journey's audience, and
+    their simulated conversion without any send, beside the treated audience's."""
+
+    holdout: str
+    size: int
+    converted: int
+    treated: int
+    treated_converted: int
+    simulated: bool = True
+
+    @property
+    def rate(self) -> float:
+        return self.converted / self.size if self.size else 0.0
+
+    @property
+    def treated_rate(self) -> float:
+        return self.treated_converted / self.treated if self.treated else 0.0
+
+    @property
+    def lift(self) -> float:
+        """Treated conversion minus holdout conversion, in percentage points."""
+        return 100 * (self.treated_rate - self.rate)
+
+    def to_json(self) -> dict:
+        return {"holdout": self.holdout, "simulated": True, "size": self.size, "converted": self.converted,
+                "conversion": round(self.rate, 6), "treated_conversion": round(self.treated_rate, 6),
+                "lift_points": round(self.lift, 4)}
+
+
+def simulate_holdout(run: JourneyRun, holdout: str, members: np.ndarray, *,
+                     rates: Mapping[str, Mapping[str, float]] | None = None) -> HoldoutComparison:
+    """The simulated conversion of ``members`` (a holdout's would-be audience), who are
+    sent nothing: each converts with the holdout rate, from a stream of its own."""
+    rate = (rates or {}).get("holdout", {}).get("converted", HOLDOUT_CONVERSION)
+    n = len(members)
+    digest = hashlib.sha256(f"{run.seed}:{run.journey}:holdout:{holdout}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    converted = int((rng.random(n) < rate).sum())
+    return HoldoutComparison(holdout, n, converted, run.enrolled, run.converted)
 
 
 def funnel_html(run: JourneyRun, title: str | None = None) -> str:

@@ -59,6 +59,8 @@ class Workspace:
     diagnostics: tuple[Diagnostic, ...] = ()
     #: The files the user asked about; diagnostics elsewhere are not theirs to fix now.
     requested: tuple[str, ...] = ()
+    splits: Mapping[str, ir.Split] = attrs.Factory(dict)
+    holdouts: Mapping[str, ir.Holdout] = attrs.Factory(dict)
 
     @property
     def ok(self) -> bool:
@@ -360,4 +362,4 @@ def _load(
     diagnostics.extend(d for d in checked.diagnostics if not _refers_to(d, broken, sources))
     diagnostics = apply_lint(diagnostics, modules.values(), sources, project.lint if project else LintConfig())
     return Workspace(project, schema, sources, modules, dict(checked.segments), dict(checked.journeys),
-                     tuple(diagnostics), tuple(requested))
+                     tuple(diagnostics), tuple(requested), dict(checked.splits), dict(checked.holdouts))
