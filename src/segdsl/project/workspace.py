@@ -131,7 +131,7 @@ class Workspace:
         diagnostics = [*self.diagnostics, *found]
         rule = None
         if parsed.expr is not None and self.schema is not None:
-            rule, diags = check_expression(parsed.expr, self.schema, self.segments)
+            rule, diags = check_expression(parsed.expr, self.schema, self.segments, self.splits, self.holdouts)
             diagnostics.extend(apply_lint(diags, (), {}, self.project.lint if self.project else LintConfig()))
         ws = attrs.evolve(self, sources=sources, requested=(*self.requested, path), diagnostics=tuple(diagnostics))
         return ws, rule
