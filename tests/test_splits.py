@@ -257,3 +257,39 @@ def test_journey_run_compares_the_treated_audience_with_the_holdout(tmp_path):
     assert data["funnel"]["enrolled"] > held["size"]
     assert held["lift_points"] == round(100 * (data["funnel"]["converted"] / data["funnel"]["enrolled"]
                                                - held["converted"] / held["size"]), 4)
+
+
+def test_changing_a_recorded_split_is_a_warning(tmp_path):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from segdsl.cli.main import cli
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "segdsl.toml").write_text(
+        f'name = "h"\nschema = "{root / "examples" / "hospitality" / "schema.toml"}"\n'
+        f'data = "{root / "seeds" / "hospitality"}"\n')
+    seg = tmp_path / "s.seg"
+    split = 'split t {{ salt "{salt}"  a {a}%  b {b}% }}\nholdout h 5% salt "h"\n'
+    rules = "segment in_a { where in split t.a and not in holdout h }\nsegment other { where ltv > 1 }\n"
+    seg.write_text(split.format(salt="t1", a=50, b=50) + rules)
+    check = ["check", str(seg)]
+    assert "W0231" not in CliRunner().invoke(cli, check).output  # nothing recorded yet
+    refreshed = CliRunner().invoke(cli, ["refresh", str(seg), "--as-of", "2026-12-01", "--all"])
+    assert refreshed.exit_code == 0, refreshed.output
+    assert CliRunner().invoke(cli, check).exit_code == 0
+    seg.write_text(split.format(salt="t1", a=40, b=60) + rules)
+    shares = CliRunner().invoke(cli, check)
+    assert "warning[W0231]: the shares of split `t` changed" in shares.output
+    assert 'salt "t1" with a 50%, b 50%' in shares.output
+    assert CliRunner().invoke(cli, [*check, "--strict"]).exit_code == 1
+    seg.write_text(split.format(salt="t2", a=50, b=50) + rules)
+    assert "the salt of split `t` changed" in CliRunner().invoke(cli, check).output
+    # The first recorded assignment stays the baseline: a refresh does not silence it.
+    again = CliRunner().invoke(cli, ["refresh", str(seg), "--as-of", "2026-12-02", "--all"])
+    assert again.exit_code == 0 and "W0231" in again.output
+    assert "W0231" in CliRunner().invoke(cli, check).output
+    # A holdout whose share changes, too.
+    seg.write_text(split.format(salt="t1", a=50, b=50).replace("h 5%", "h 10%") + rules)
+    assert "the shares of holdout `h` changed" in CliRunner().invoke(cli, check).output

@@ -183,3 +183,51 @@ def _range(ck: Checker, salt: str, low: int, high: int, label: str, e) -> ir.Nod
     if low == high:
         return ir.Const(False, e.span)  # an arm of 0%
     return ir.Bucket(ck.schema.key, salt, low, high, label, e.span)
+
+
+# ------------------------------------------------------------- sticky assignment
+
+def assignment_name(decl: ir.Split | ir.Holdout) -> str:
+    """The name under which the state store records a split's or holdout's assignment."""
+    return f"assignment:{'split' if isinstance(decl, ir.Split) else 'holdout'}:{decl.name}"
+
+
+def assignment_text(decl: ir.Split | ir.Holdout) -> str:
+    """What decides who is where: the salt and the bucket ranges, as canonical text."""
+    import json
+
+    if isinstance(decl, ir.Split):
+        value: dict = {"salt": decl.salt, "arms": [[a.name, a.low, a.high] for a in decl.arms]}
+    else:
+        value = {"salt": decl.salt, "buckets": decl.buckets}
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def assignment_changes(recorded: dict[str, str], decls: Iterable[ir.Split | ir.Holdout]) -> list:
+    """W0231 for each split or holdout whose salt or shares differ from the assignment
+    recorded (``recorded``: by :func:`assignment_name`) when segments reading it were
+    refreshed: the history of who was in which group no longer matches the rule."""
+    import json
+
+    out = []
+    for decl in decls:
+        before = recorded.get(assignment_name(decl))
+        if before is None or before == assignment_text(decl):
+            continue
+        word = "split" if isinstance(decl, ir.Split) else "holdout"
+        old = json.loads(before)
+        changed = "salt" if old.get("salt") != decl.salt else "shares"
+        out.append(
+            warning("W0231", f"the {changed} of {word} `{decl.name}` changed since refresh recorded who was in it",
+                    decl.span, label="assignment changed",
+                    help=f"the recorded membership history used {_assignment_words(old)}; keep that, or declare a "
+                    "new split or holdout (new name, new salt) for a new test")
+        )
+    return out
+
+
+def _assignment_words(value: dict) -> str:
+    if "arms" in value:
+        arms = ", ".join(f"{name} {Decimal(hi - lo) / (BUCKETS // 100)}%" for name, lo, hi in value["arms"])
+        return f'salt "{value["salt"]}" with {arms}'
+    return f'salt "{value["salt"]}" with {Decimal(value["buckets"]) / (BUCKETS // 100)}%'

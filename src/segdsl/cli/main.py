@@ -145,7 +145,7 @@ def check(files, expr, schema, fmt, strict):
     from segdsl.diagnostics import Severity, render_github, render_sarif
 
     workspaces, _ = load(files, schema, expr, project=True)
-    diags = [d for ws in workspaces for d in relevant(ws, notes=True)]
+    diags = [d for ws in workspaces for d in relevant(ws, notes=True) + _assignment_changes(ws)]
     sources = {k: v for ws in workspaces for k, v in ws.sources.items()}
     if fmt == "json":
         click.echo(render_json(diags, sources))
@@ -162,6 +162,27 @@ def check(files, expr, schema, fmt, strict):
         click.echo(f"checked {n} file{'s' if n != 1 else ''}: {summary_line(diags)}")
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
     raise SystemExit(1 if any(d.severity in failing for d in diags) else 0)
+
+
+def _assignment_changes(ws) -> list:
+    """W0231 against the assignments the project's own state store recorded, if it
+    has a store; nothing is created or written."""
+    decls = [*ws.splits.values(), *ws.holdouts.values()]
+    if not decls or ws.project is None or ws.project.config is None:
+        return []
+    from segdsl.check.splits import assignment_changes
+    from segdsl.lifecycle.refresh import read_project_store, recorded_assignments
+    from segdsl.lifecycle.state import StateError
+
+    try:
+        store = read_project_store(ws.project.root, None, None)
+    except StateError:
+        return []  # an unreadable store is `segdsl refresh`'s to report
+    if store is None:
+        return []
+    with store:
+        changes = assignment_changes(recorded_assignments(store, decls), decls)
+    return [d for d in changes if d.span is None or d.span.path in ws.requested]
 
 
 # ------------------------------------------------------------------------ compile
