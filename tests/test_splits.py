@@ -293,3 +293,21 @@ def test_changing_a_recorded_split_is_a_warning(tmp_path):
     # A holdout whose share changes, too.
     seg.write_text(split.format(salt="t1", a=50, b=50).replace("h 5%", "h 10%") + rules)
     assert "the shares of holdout `h` changed" in CliRunner().invoke(cli, check).output
+
+
+def test_export_refuses_splits_and_holdouts(tmp_path):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from segdsl.cli.main import cli
+
+    root = Path(__file__).resolve().parent.parent
+    seg = tmp_path / "s.seg"
+    seg.write_text(SPLIT + HOLDOUT + "segment s { where ltv > 1 and not in split winback_test.control "
+                   "and in holdout global_control }\n")
+    for fmt in ("segdsl", "rqb"):
+        result = CliRunner().invoke(cli, ["export", str(seg), "--schema", str(root / "examples" / "hospitality" /
+                                                                                "schema.toml"), "--format", fmt])
+        assert result.exit_code == 1
+        assert result.output.count("E0545") == 2 and "`in split` cannot be expressed" in result.output
