@@ -526,6 +526,7 @@ EXPORT_CASES = [
     ("E0536", 'segment s { where email in [" padded"] }'),
     ("E0537", "segment s { }"),
     ("E0539", "segment s { where count(visits) > 1 }"),
+    ("E0545", "segment s { where not in split t.a }"),
 ]
 
 
