@@ -311,3 +311,40 @@ def test_export_refuses_splits_and_holdouts(tmp_path):
                                                                                 "schema.toml"), "--format", fmt])
         assert result.exit_code == 1
         assert result.output.count("E0545") == 2 and "`in split` cannot be expressed" in result.output
+
+
+def test_the_language_docs_on_splits_hold():
+    """docs/language.md's section: its example checks, its worked hash is right, and its
+    SQLite registration snippet makes compiled SQLite output run."""
+    import re
+    import sqlite3
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "language.md").read_text(encoding="utf-8")
+    section = text[text.index("## Splits and holdouts"):text.index("## Literals")]
+    example = section.split("```\n", 2)[1]
+    hotel = root / "examples" / "hospitality"
+    from segdsl.check.traits import load_schema
+
+    schema, _ = load_schema(hotel / "schema.toml")
+    parsed = parse_source("doc.seg", example + "segment win_back { where ltv > 1 }\n")
+    checked = check_modules([parsed.module], schema)
+    assert checked.ok, checked.diagnostics
+    assert [(a.low, a.high) for a in checked.splits["winback_test"].arms] == [(0, 1000), (1000, 5500), (5500, 10_000)]
+    m = re.search(r"the key `(\d+)` hashes to `([0-9a-f]{15})…` = (\d+), bucket (\d+)", section.replace("\n", " "))
+    key, head, number, b = m.groups()
+    digest = hashlib.sha256(f"winback-2026-12:{key}".encode()).hexdigest()
+    assert digest[:15] == head and int(head, 16) == int(number) and int(number) % 10_000 == int(b)
+    assert bucket("winback-2026-12", int(key)) == int(b)
+    for k, n in re.findall(r"`(\d+)`\s+to\s+bucket (\d+)", section.replace("\n", " ")):
+        assert bucket("winback-2026-12", int(k)) == int(n)
+    snippet = re.search(r"`(conn\.create_function\([^`]*\))`", section.replace("\n", " ")).group(1)
+    conn = sqlite3.connect(":memory:")
+    import segdsl.ir.semantics
+
+    eval(snippet, {"conn": conn, "segdsl": segdsl})
+    compiled = compile_rule(_rule("in split winback_test.offer_b"), INT_SCHEMA, target="sqlite", as_of=AS_OF)
+    conn.execute('CREATE TABLE "split_int" ("id" INTEGER PRIMARY KEY, "n" INTEGER)')
+    conn.executemany('INSERT INTO "split_int" VALUES (?, NULL)', [(LAST_BUCKET,), (CONTROL_LAST,)])
+    assert [r[0] for r in conn.execute(compiled.sql)] == [LAST_BUCKET]
