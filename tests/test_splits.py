@@ -348,3 +348,10 @@ def test_the_language_docs_on_splits_hold():
     conn.execute('CREATE TABLE "split_int" ("id" INTEGER PRIMARY KEY, "n" INTEGER)')
     conn.executemany('INSERT INTO "split_int" VALUES (?, NULL)', [(LAST_BUCKET,), (CONTROL_LAST,)])
     assert [r[0] for r in conn.execute(compiled.sql)] == [LAST_BUCKET]
+
+
+def test_sqlite_output_names_the_function_it_needs():
+    rule = _rule("in holdout global_control")
+    assert compile_rule(rule, INT_SCHEMA, target="sqlite").functions == ("segdsl_bucket_hash",)
+    assert compile_rule(rule, INT_SCHEMA, target="postgres").functions == ()
+    assert compile_rule(_rule("n > 1"), INT_SCHEMA, target="sqlite").functions == ()

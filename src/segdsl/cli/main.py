@@ -232,13 +232,18 @@ def compile(files, expr, target, segments, form, as_of, params, schema, fmt):  #
                  for name, what in chosen]
         fail_on_errors(ws, [d for _, r in jobs for d in r.diagnostics])
     if fmt == "json":
-        out = [{"segment": name, "sql": r.sql, "params": _jsonable(r.params)} for name, r in jobs]
+        out = [{"segment": name, "sql": r.sql, "params": _jsonable(r.params),
+                **({"functions": list(r.functions)} if r.functions else {})} for name, r in jobs]
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     for i, (name, r) in enumerate(jobs):
         if i:
             click.echo("")
         click.echo(f"-- segment: {name}")
+        for fn in r.functions:
+            # The names are segdsl's own constants, never user text.
+            click.echo(f"-- note: calls {fn}(text), which the connection must register "
+                       "(see docs/language.md, Splits and holdouts)")
         click.echo(r.sql + ";")
         if params:
             # json.dumps escapes newlines, so user text cannot leave this comment.

@@ -1,4 +1,5 @@
 -- segment: winback_offer_a
+-- note: calls segdsl_bucket_hash(text), which the connection must register (see docs/language.md, Splits and holdouts)
 SELECT
   "guest_id"
 FROM "guests"
@@ -15,6 +16,7 @@ ORDER BY
   "guest_id";
 
 -- segment: control_or_held
+-- note: calls segdsl_bucket_hash(text), which the connection must register (see docs/language.md, Splits and holdouts)
 WITH "profile" AS (
   SELECT
     "e".*,

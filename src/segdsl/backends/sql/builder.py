@@ -94,6 +94,8 @@ class Builder:
         self.member_column = "member"
         #: For a bare condition (Builder.condition): the CTEs its segment tests read.
         self.subquery_ctes: list | None = None
+        #: Functions the SQL calls that the connection must register (see SqlResult).
+        self.functions: set[str] = set()
 
     # -- statements
 
@@ -428,6 +430,7 @@ class Builder:
                 conv = exp.Anonymous(this="CONV", expressions=[head, _number("16"), _number("10")])
                 return _cast(conv, exp.DataType.Type.UBIGINT)
             case "function":
+                self.functions.add(BUCKET_HASH_FUNCTION)
                 return exp.Anonymous(this=BUCKET_HASH_FUNCTION, expressions=[text])
         raise Unsupported(
             error("E0409", f"{self.t.dialect}: segdsl does not know how to compute a split's buckets on this target",
