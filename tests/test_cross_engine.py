@@ -223,17 +223,20 @@ RULES = st.recursive(predicate(), combine, max_leaves=8)
 #: Splits and holdouts the generated rules test: arms of 10%, 45.5%, 44.5% and 0%, and a
 #: holdout of a share drawn from SHARES (99.99%: all but the last bucket).
 SHARES = ["5", "50", "0.01", "99.99"]
-SPLITS = st.builds(
-    lambda a, b, share: (f"split ab {{ salt {_str(a)}  x 10%  y 45.50%  z 44.5%  none 0% }}\n"
-                         f"holdout hold {share}% salt {_str(b)}\n"),
-    st.sampled_from(SALTS), st.sampled_from(SALTS), st.sampled_from(SHARES),
-)
 
 
-def module_text(base: str, main: str, text_keys: bool = False, splits: str = "") -> str:
+def splits_text(split_salt: str = "s", holdout_salt: str = "h", share: str = "50") -> str:
+    return (f"split ab {{ salt {_str(split_salt)}  x 10%  y 45.50%  z 44.5%  none 0% }}\n"
+            f"holdout hold {share}% salt {_str(holdout_salt)}\n")
+
+
+SPLITS = st.builds(splits_text, st.sampled_from(SALTS), st.sampled_from(SALTS), st.sampled_from(SHARES))
+
+
+def module_text(base: str, main: str, text_keys: bool = False, splits: str | None = None) -> str:
     members = _list(map(_str, ["a", "B", "é", "a ", "zz"])) if text_keys else "[1, 3, 99]"
     return (
-        splits
+        (splits_text() if splits is None else splits)
         + f"segment base {{ where {base} }}\n"
         f"static segment vip {{ members {members} }}\n"
         f"segment main {{ where {main} }}\n"

@@ -355,3 +355,17 @@ def test_sqlite_output_names_the_function_it_needs():
     assert compile_rule(rule, INT_SCHEMA, target="sqlite").functions == ("segdsl_bucket_hash",)
     assert compile_rule(rule, INT_SCHEMA, target="postgres").functions == ()
     assert compile_rule(_rule("n > 1"), INT_SCHEMA, target="sqlite").functions == ()
+
+
+def test_explain_shows_the_bucket():
+    from segdsl.backends.memory.trace import Tracer
+
+    rule = _rule("in split winback_test.offer_b and not in holdout global_control")
+    tracer = Tracer(rule, AS_OF, lambda span, node: "")
+    trace = tracer.trace({"id": LAST_BUCKET, "n": None})
+    split_node = trace.children[0]
+    assert split_node.kind == "bucket" and split_node.verdict == "true"
+    assert dict(split_node.details) == {"field": "id", "value": LAST_BUCKET, "group": "split winback_test.offer_b",
+                                        "salt": "winback-2026-12", "bucket": 9999, "buckets": [5500, 9999]}
+    held = trace.children[1].children[0].details
+    assert held["bucket"] == bucket("gc-2026", LAST_BUCKET) and held["buckets"] == [0, 499]

@@ -17,7 +17,7 @@ import attrs
 
 from segdsl import ir
 from segdsl.backends.memory.row import compile_row
-from segdsl.ir.semantics import as_of_date, day_bound, day_ordinal, day_windows
+from segdsl.ir.semantics import as_of_date, bucket, day_bound, day_ordinal, day_windows
 from segdsl.schema.model import Field, Kind
 from segdsl.syntax.span import Span
 
@@ -134,6 +134,10 @@ class Tracer:
                 details.update(match=kind, tags=list(values))
             case ir.DayCmp(op=op, day=day):
                 details.update(self._window(field, op, day))
+            case ir.Bucket(salt=salt, low=low, high=high, label=label):
+                key = record.get(field.column)
+                details.update(group=label, salt=salt, bucket=None if key is None else bucket(salt, key),
+                               buckets=[low, high - 1])
         return details
 
     def _window(self, field: Field, op: str, day: ir.Day) -> dict[str, Any]:
@@ -153,7 +157,7 @@ class Tracer:
 
 _KINDS = {ir.And: "and", ir.Or: "or", ir.Not: "not", ir.Const: "constant", ir.Cmp: "compare", ir.InSet: "in",
           ir.IsNull: "is null", ir.IsTrue: "boolean", ir.TextMatch: "text", ir.TagMatch: "tags",
-          ir.DayCmp: "time", ir.Member: "in segment"}
+          ir.DayCmp: "time", ir.Member: "in segment", ir.Bucket: "bucket"}
 
 
 __all__ = ["VERDICTS", "AggregateRows", "TraceNode", "Tracer", "jsonable"]
