@@ -84,7 +84,7 @@ def target_markdown(snapshot: Snapshot, target: Target) -> str | None:
 
 def split_markdown(snapshot: Snapshot, target: Target) -> str | None:
     """A split's arms (or one arm) or a holdout: shares, bucket ranges and salt."""
-    from segdsl.ir.semantics import bucket_ranges, share_buckets
+    from segdsl.ir.semantics import BUCKETS, bucket_ranges, share_buckets
 
     if target.kind == "holdout":
         h = snapshot.holdout_defs.get(target.name)
@@ -92,7 +92,7 @@ def split_markdown(snapshot: Snapshot, target: Target) -> str | None:
             return f"**{target.name}**: no holdout of this name in the project"
         n = share_buckets(h.share.value)
         title = f" — {h.title.value}" if h.title else ""
-        ranges = f"buckets 0–{n - 1} of 10,000" if n else "no whole number of buckets"
+        ranges = f"buckets 0–{n - 1} of {BUCKETS:,}" if n else "no whole number of buckets"
         return (f"**{h.name}** · holdout{title}\n\n{h.share.text}% of all entities ({ranges}) under salt "
                 f"`{literal_text(h.salt)}`; no journey may enrol them")
     name = target.source if target.kind == "arm" else target.name
