@@ -243,9 +243,12 @@ def test_journey_run_compares_the_treated_audience_with_the_holdout(tmp_path):
     refused = CliRunner().invoke(cli, args)
     assert refused.exit_code == 1 and "E0146" in refused.output
     (tmp_path / "journeys.seg").write_text(journey % " and not in holdout global_control")
-    text = CliRunner().invoke(cli, args)
+    chart = tmp_path / "funnel.html"
+    text = CliRunner().invoke(cli, [*args, "--chart", str(chart)])
     assert text.exit_code == 0, text.output
     assert "SIMULATED holdout comparison" in text.output and "holdout global_control" in text.output
+    html = chart.read_text()
+    assert "Simulated holdout comparison" in html and "<td>holdout global_control</td>" in html
     data = json.loads(CliRunner().invoke(cli, [*args, "--format", "json"]).stdout)
     (held,) = data["holdouts"]
     assert held["simulated"] is True and held["holdout"] == "global_control"

@@ -77,7 +77,7 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
         from segdsl.data.files import write_atomic
 
         try:
-            write_atomic(chart, funnel_html(result, target.title).encode("utf-8"))
+            write_atomic(chart, funnel_html(result, target.title, tuple(holdouts)).encode("utf-8"))
         except OSError as exc:
             raise click.ClickException(f"cannot write {chart}: {exc.strerror or exc}") from None
     if fmt == "json":

@@ -200,8 +200,9 @@ def simulate_holdout(run: JourneyRun, holdout: str, members: np.ndarray, *,
     return HoldoutComparison(holdout, n, converted, run.enrolled, run.converted)
 
 
-def funnel_html(run: JourneyRun, title: str | None = None) -> str:
-    """A self-contained HTML page with the funnel as an SVG bar chart."""
+def funnel_html(run: JourneyRun, title: str | None = None, holdouts: tuple[HoldoutComparison, ...] = ()) -> str:
+    """A self-contained HTML page with the funnel as an SVG bar chart, and each
+    holdout's simulated conversion beside the audience's."""
     from html import escape
 
     stages = run.funnel
@@ -225,6 +226,17 @@ def funnel_html(run: JourneyRun, title: str | None = None) -> str:
         for s in run.steps
     )
     heading = escape(title or run.journey)
+    comparison = ""
+    if holdouts:
+        h0 = holdouts[0]
+        rows_h = [f"<tr><td>treated audience</td><td>{h0.treated:,}</td><td>{h0.treated_converted:,}</td>"
+                  f"<td>{100 * h0.treated_rate:.2f}%</td><td></td></tr>"]
+        rows_h += [f"<tr><td>holdout {escape(h.holdout)}</td><td>{h.size:,}</td><td>{h.converted:,}</td>"
+                   f"<td>{100 * h.rate:.2f}%</td><td>{h.lift:+.2f} points</td></tr>" for h in holdouts]
+        comparison = ("<h2>Simulated holdout comparison</h2>\n<p class=\"sim\"><strong>Simulated.</strong> The "
+                      "holdout is sent nothing; its conversion is drawn from a representative rate.</p>\n"
+                      "<table><tr><th>group</th><th>contacts</th><th>converted</th><th>rate</th><th>lift</th></tr>"
+                      + "".join(rows_h) + "</table>\n")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{heading} — simulated funnel</title>
 <style>
@@ -241,5 +253,5 @@ journey's rule evaluated on the CRM.</p>
 <svg width="{width}" height="{height}" role="img" aria-label="funnel">{"".join(rows)}</svg>
 <table><tr><th>step</th><th>kind</th><th>channel</th><th>template</th><th>condition</th><th>sent</th><th>opened</th><th>clicked</th></tr>
 {step_rows}</table>
-</body></html>
+{comparison}</body></html>
 """
