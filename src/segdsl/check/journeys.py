@@ -1,5 +1,6 @@
 """Checking journeys: their audience rules, steps and per-channel consent (E0140–E0145),
-that no audience can enrol a member of a declared holdout (E0146), and the I0210 note for segments that no journey or other segment uses."""
+that no audience can enrol a member of a declared holdout (E0146), and the I0210 note
+for segments that no journey or other segment uses."""
 
 from __future__ import annotations
 

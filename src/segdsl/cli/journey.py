@@ -106,7 +106,8 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
         click.echo("  SIMULATED holdout comparison (the holdout is sent nothing)")
         click.echo(f"  {'group':<26} {'contacts':>9} {'converted':>9} {'rate':>7}")
         h0 = holdouts[0]
-        click.echo(f"  {'treated audience':<26} {h0.treated:>9,} {h0.treated_converted:>9,} {100 * h0.treated_rate:6.2f}%")
+        click.echo(f"  {'treated audience':<26} {h0.treated:>9,} {h0.treated_converted:>9,} "
+                   f"{100 * h0.treated_rate:6.2f}%")
         for h in holdouts:
             click.echo(f"  {'holdout ' + h.holdout:<26} {h.size:>9,} {h.converted:>9,} {100 * h.rate:6.2f}%"
                        f"   lift {h.lift:+.2f} points")
