@@ -296,6 +296,10 @@ def test_changing_a_recorded_split_is_a_warning(tmp_path):
     # A holdout whose share changes, too.
     seg.write_text(split.format(salt="t1", a=50, b=50).replace("h 5%", "h 10%") + rules)
     assert "the shares of holdout `h` changed" in CliRunner().invoke(cli, check).output
+    # The project's ignore comments apply to it, as to every warning.
+    seg.write_text("# segdsl: ignore[W0231]\n\n" + split.format(salt="t1", a=50, b=50).replace("h 5%", "h 10%") + rules)
+    quiet = CliRunner().invoke(cli, [*check, "--strict"])
+    assert quiet.exit_code == 0 and "W0231" not in quiet.output
 
 
 def test_export_refuses_splits_and_holdouts(tmp_path):
@@ -372,3 +376,16 @@ def test_explain_shows_the_bucket():
                                         "salt": "winback-2026-12", "bucket": 9999, "buckets": [5500, 9999]}
     held = trace.children[1].children[0].details
     assert held["bucket"] == bucket("gc-2026", LAST_BUCKET) and held["buckets"] == [0, 499]
+
+
+def test_a_split_that_does_not_parse_is_not_reported_again_where_it_is_used(tmp_path):
+    from pathlib import Path
+
+    from segdsl.project.workspace import load_workspace
+
+    root = Path(__file__).resolve().parent.parent
+    seg = tmp_path / "s.seg"
+    seg.write_text('split t { salt "t" a 50% b 50%\nsegment s { where in split t.a }\n'
+                   'holdout h 5% salt\nsegment u { where in holdout h }\n')
+    ws = load_workspace([seg], root / "examples" / "hospitality" / "schema.toml")
+    assert [d.code for d in ws.diagnostics if d.is_error] == ["E0010", "E0010"]

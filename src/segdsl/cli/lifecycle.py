@@ -106,7 +106,9 @@ def refresh(files, as_of, everything, segments, state, dsn, data_dir, fmt):
                     from segdsl.check.splits import assignment_changes
                     from segdsl.lifecycle.refresh import recorded_assignments
 
-                    report(ws, assignment_changes(recorded_assignments(store, decls), decls))
+                    from segdsl.cli.common import apply_project_lint
+
+                    report(ws, apply_project_lint(ws, assignment_changes(recorded_assignments(store, decls), decls)))
                 outcomes = run_refresh(store, segs, ws.schema, instant, everything=everything, only=set(segments),
                                        data_dir=folder, dsn=dsn, splits=decls)
                 blocks.append((store.project, store.location, "database" if dsn else "in memory", outcomes))

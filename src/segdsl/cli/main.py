@@ -182,7 +182,9 @@ def _assignment_changes(ws) -> list:
         return []
     with store:
         changes = assignment_changes(recorded_assignments(store, decls), decls)
-    return [d for d in changes if d.span is None or d.span.path in ws.requested]
+    from segdsl.cli.common import apply_project_lint
+
+    return [d for d in apply_project_lint(ws, changes) if d.span is None or d.span.path in ws.requested]
 
 
 # ------------------------------------------------------------------------ compile

@@ -263,9 +263,9 @@ def _schema_source(diags: Iterable[Diagnostic]) -> dict[str, SourceFile]:
 
 
 def _refers_to(d: Diagnostic, broken: set[str], sources: dict[str, SourceFile]) -> bool:
-    """Whether ``d`` is an unknown segment that is only unknown because its declaration
-    has a syntax error (reported already)."""
-    if d.code != "E0108" or d.span is None or not broken or d.span.path not in sources:
+    """Whether ``d`` is an unknown segment (split, holdout) that is only unknown because
+    its declaration has a syntax error (reported already)."""
+    if d.code not in ("E0108", "E0170") or d.span is None or not broken or d.span.path not in sources:
         return False
     return sources[d.span.path].text[d.span.start:d.span.end] in broken
 
