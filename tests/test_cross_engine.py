@@ -81,7 +81,13 @@ DECIMALS4 = [Decimal(x) for x in ("-99999999999.9999", "-9999999999.9900", "-150
 FLOATS = [-1e10, -2.5, -1.5, -0.1, 0.0, 0.1, 2.5, 1e10]
 #: Text keys: case and accent variants, trailing and non-breaking spaces, digits that
 #: sort differently as text, the empty string, a character beyond the BMP.
-KEYS = ["a", "A", "a ", "B", "b", "é", "É", "", "_", "ß", "1", "10", "9", "z\u00a0", "\U0001f600", "%"]
+KEYS = ["a", "A", "a ", "B", "b", "é", "É", "", "_", "ß", "1", "10", "9", "z\u00a0", "\U0001f600", "%",
+        # Odd keys for split buckets: the separator, quotes, a backslash, a leading space.
+        ":", "a:b", "'", '"', "\\", " a", "-1"]
+#: Int keys beyond 1, 2, ...: the edges of the 64-bit range (their decimal text is hashed).
+INT_KEYS = INTS + [-10, 10, 99, 1000, 10**18]
+#: Salts of the generated splits and holdouts: the separator, quotes, a backslash, accents.
+SALTS = ["s", "winback-2026-12", "é:ß", 'q"\\x', "50%_off"]
 TEXT_ALPHABET = "aAbB%_\\'\" éÉ-@"
 TEXTS = st.one_of(
     st.sampled_from(["", "Gold", "gold", "GOLD", "50%_off", "50xoff", "c\\d", "a_b", "é", "É", "x@GMAIL.com"]),
@@ -184,7 +190,7 @@ def _list(values) -> str:
 
 @st.composite
 def predicate(draw):
-    kind = draw(st.integers(0, 24))
+    kind = draw(st.integers(0, 26))
     if kind == 0:
         return f"i {draw(OPS)} {draw(st.sampled_from(INTS))}"
     if kind == 1:
@@ -257,6 +263,10 @@ def predicate(draw):
         unit = "hour" if n == 1 and draw(st.booleans()) else "hours"
         form = draw(st.sampled_from([f"within {n} {unit}", f"before {n} {unit} ago", f"after {n} {unit} ago"]))
         return f"{draw(st.sampled_from(['ts', 'ts2']))} {form}"
+    if kind == 25:
+        return f"{draw(st.sampled_from(['', 'not ']))}in split ab.{draw(st.sampled_from(['x', 'y', 'z', 'none']))}"
+    if kind == 26:
+        return f"{draw(st.sampled_from(['', 'not ']))}in holdout hold"
     return f"days_since(joined) {draw(st.sampled_from(['between 0 and 30', 'in [0, 1, 365]', 'not in [0]', 'between -5 and -1', 'in [-1, 99999]']))}"
 
 
@@ -296,10 +306,24 @@ BASE_RULES = st.recursive(st.one_of(predicate().filter(lambda p: "segment" not i
 RULES = st.recursive(st.one_of(predicate(), predicate(), ranking()), combine, max_leaves=8)
 
 
-def module_text(base: str, main: str, text_keys: bool = False) -> str:
+#: Splits and holdouts the generated rules test: arms of 10%, 45.5%, 44.5% and 0%, and a
+#: holdout of a share drawn from SHARES (99.99%: all but the last bucket).
+SHARES = ["5", "50", "0.01", "99.99"]
+
+
+def splits_text(split_salt: str = "s", holdout_salt: str = "h", share: str = "50") -> str:
+    return (f"split ab {{ salt {_str(split_salt)}  x 10%  y 45.50%  z 44.5%  none 0% }}\n"
+            f"holdout hold {share}% salt {_str(holdout_salt)}\n")
+
+
+SPLITS = st.builds(splits_text, st.sampled_from(SALTS), st.sampled_from(SALTS), st.sampled_from(SHARES))
+
+
+def module_text(base: str, main: str, text_keys: bool = False, splits: str | None = None) -> str:
     members = _list(map(_str, ["a", "B", "é", "a ", "zz"])) if text_keys else "[1, 3, 99]"
     return (
-        f"segment base {{ where {base} }}\n"
+        (splits_text() if splits is None else splits)
+        + f"segment base {{ where {base} }}\n"
         f"static segment vip {{ members {members} }}\n"
         f"segment main {{ where {main} }}\n"
     )
@@ -347,7 +371,10 @@ def keyed_rows(draw):
     """(schema, records): rows keyed 1, 2, ... or by distinct text keys."""
     rows = draw(st.lists(row(), max_size=10))
     if not draw(st.booleans()):
-        return SCHEMA, [{"id": i + 1, **r} for i, r in enumerate(rows)]
+        if draw(st.booleans()):
+            return SCHEMA, [{"id": i + 1, **r} for i, r in enumerate(rows)]
+        keys = draw(st.lists(st.sampled_from(INT_KEYS), min_size=len(rows), max_size=len(rows), unique=True))
+        return SCHEMA, [{"id": k, **r} for k, r in zip(keys, rows)]
     keys = draw(st.lists(st.sampled_from(KEYS), min_size=len(rows), max_size=len(rows), unique=True))
     return TEXT_SCHEMA, [{"id": k, **r} for k, r in zip(keys, rows)]
 
@@ -358,13 +385,14 @@ def keyed_rows(draw):
     main=RULES,
     as_of=st.one_of(st.sampled_from(AS_OF), st.datetimes(timezones=st.just(UTC))),
     params=st.booleans(),
+    splits=SPLITS,
 )
-def test_every_engine_returns_the_same_members(engines, data, base, main, as_of, params):
+def test_every_engine_returns_the_same_members(engines, data, base, main, as_of, params, splits):
     from sqlglot import exp
 
     schema, records = data
     text_keys = schema is TEXT_SCHEMA
-    text = module_text(base, main, text_keys)
+    text = module_text(base, main, text_keys, splits)
     note(text)
     parsed = parse_source("prop.seg", text)
     assert parsed.module is not None, parsed.diagnostics

@@ -430,7 +430,8 @@ def predicate(draw, aggregates=True):
     if kind == 9:
         return ["days_since", "(", name, ")", draw(OPS), draw(st.sampled_from(["-1", "0", "180"]))]
     if kind == 10:
-        return ["in", "segment", name]
+        return draw(st.sampled_from([["in", "segment", name], ["in", "split", name, ".", draw(NAMES)],
+                                     ["in", "holdout", name]]))
     return [name, draw(OPS), draw(VALUES)]
 
 
@@ -473,9 +474,23 @@ def join(draw, tokens) -> str:
     return "".join(out)
 
 
+PERCENTS = st.sampled_from(["10%", "45%", "33.33%", "0%", "1_000%", "5.125%"])
+
+
+@st.composite
+def split_or_holdout(draw):
+    title = draw(st.sampled_from([[], [draw(STRINGS)]]))
+    if draw(st.booleans()):
+        return ["holdout", draw(NAMES), *title, draw(PERCENTS), "salt", draw(STRINGS)]
+    items = draw(st.lists(st.one_of(st.builds(lambda s: ["salt", s], STRINGS),
+                                    st.builds(lambda s: ["description", s], STRINGS),
+                                    st.builds(lambda n, p: [n, p], NAMES, PERCENTS)), max_size=4))
+    return ["split", draw(NAMES), *title, "{", *[t for i in items for t in i], "}"]
+
+
 @st.composite
 def module_text(draw):
-    segments = draw(st.lists(segment(), max_size=4))
+    segments = draw(st.lists(st.one_of(segment(), segment(), split_or_holdout()), max_size=4))
     text = draw(st.sampled_from(["", "\n", "# header\n\n", "  # a\n# b\n"])) + join(draw, [t for s in segments for t in s])
     if draw(st.booleans()):
         text += draw(COMMENTS)  # a comment on the last line, no newline after it

@@ -539,6 +539,7 @@ EXPORT_CASES = [
     ("E0539", "segment s { where count(visits) > 1 }"),
     ("E0527", "segment s { where days_since_seen > days_since(joined_on) }"),
     ("E0540", "segment s { where visits in top 10% among in segment base }"),
+    ("E0545", "segment s { where not in split t.a }"),
 ]
 
 

@@ -108,9 +108,16 @@ def test_journey_run_cli(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["simulated"] is True and "no message was sent" in data["note"]
-    size = runner.invoke(cli, ["size", "examples/hospitality/segments.seg", "-s", "win_back", "--as-of", "2026-11-01",
+    # The audience: win_back, less the project's holdout (which no journey may enrol).
+    size = runner.invoke(cli, ["size", "examples/hospitality/segments.seg", "-e",
+                               "in segment win_back and not in holdout global_control", "--as-of", "2026-11-01",
                                "--format", "json"])
     assert data["funnel"]["enrolled"] == json.loads(size.stdout)["results"][0]["segments"][0]["size"]
+    (held,) = data["holdouts"]
+    both = runner.invoke(cli, ["size", "examples/hospitality/segments.seg", "-e",
+                               "in segment win_back and in holdout global_control", "--as-of", "2026-11-01",
+                               "--format", "json"])
+    assert held["size"] == json.loads(both.stdout)["results"][0]["segments"][0]["size"] > 0
     html = chart.read_text()
     assert "<svg" in html and "Simulated." in html
     text = runner.invoke(cli, ["journey", "run", "examples/golf/journeys.seg", "-j", "back_on_the_course",

@@ -927,3 +927,48 @@ async def test_rankings_complete_and_hover(client: LanguageClient, project: Path
         types.HoverParams(**doc_pos(path, at(text, "lapsed }"))))
     assert hover.contents.value.startswith('**lapsed** · dynamic segment')
     close_doc(client, path)
+
+
+@lsp_test
+async def test_splits_and_holdouts_complete_and_hover(client: LanguageClient, project: Path):
+    path = project / "tests_ab.seg"
+    text = (
+        'split winback_test "Win-back offer test" { salt "winback-2026-12"  control 10%  offer_a 45%  offer_b 45% }\n'
+        'holdout global_control 5% salt "gc-2026"\n'
+        "segment ab {\n"
+        "    where in \n"                                   # 3: what may follow `in`
+        "    where in split \n"                             # 4: split names
+        "    where in split winback_test.\n"                # 5: its arms
+        "    where in holdout \n"                           # 6: holdout names
+        "    where in split winback_test.offer_a and not in holdout global_control\n"
+        "}\n"
+    )
+    open_doc(client, path, text)
+    lines = text.split("\n")
+
+    def eol(n: int) -> types.Position:
+        return types.Position(n, len(lines[n]))
+
+    assert {"segment", "split", "holdout"} <= set(await completion_labels(client, path, text, eol(3)))
+    result = await client.text_document_completion_async(types.CompletionParams(**doc_pos(path, eol(4))))
+    assert [i.label for i in result.items] == ["winback_test"]
+    assert result.items[0].detail == "Win-back offer test"
+    assert await completion_labels(client, path, text, eol(5)) == ["control", "offer_a", "offer_b"]
+    assert await completion_labels(client, path, text, eol(6)) == ["global_control"]
+    labels = await completion_labels(client, path, text, types.Position(3, 4))
+    assert "where" in labels
+    top = await completion_labels(client, path, text + "\n", position(text + "\n", len(text) + 1))
+    assert {"split", "holdout"} <= set(top)
+
+    hover = await client.text_document_hover_async(
+        types.HoverParams(**doc_pos(path, at(text, "offer_a and", 1))))
+    assert hover.contents.value.startswith("**offer_a** · arm of split `winback_test`")
+    assert "- `offer_a` 45%: buckets 1000–5499" in hover.contents.value
+    hover = await client.text_document_hover_async(
+        types.HoverParams(**doc_pos(path, at(text, "winback_test.offer_a and", 1))))
+    assert "- `control` 10%: buckets 0–999" in hover.contents.value and 'salt `"winback-2026-12"`' in hover.contents.value
+    hover = await client.text_document_hover_async(
+        types.HoverParams(**doc_pos(path, at(text, "global_control\n}", 1))))
+    assert hover.contents.value.startswith("**global_control** · holdout")
+    assert "5% of all entities (buckets 0–499 of 10,000)" in hover.contents.value
+    close_doc(client, path)

@@ -126,7 +126,9 @@ def check_modules(modules: ast.Module | ParseResult | Iterable[ast.Module | Pars
     result = check(found, resolved)
     # A reference to a declaration that did not parse is no second error.
     kept = [d for d in result.diagnostics
-            if not (d.code == "E0108" and any(d.message == f"unknown segment `{n}`" for n in broken))]
+            if not (d.code in ("E0108", "E0170")
+                    and any(d.message == f"unknown {what} `{n}`" for n in broken
+                            for what in ("segment", "split", "holdout")))]
     return attrs.evolve(result, diagnostics=(*diagnostics, *kept))
 
 

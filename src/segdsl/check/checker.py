@@ -51,6 +51,8 @@ class CheckResult:
     segments: Mapping[str, ir.Segment]
     diagnostics: tuple[Diagnostic, ...]
     journeys: Mapping[str, ir.Journey] = attrs.field(factory=dict)
+    splits: Mapping[str, ir.Split] = attrs.field(factory=dict)
+    holdouts: Mapping[str, ir.Holdout] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -66,6 +68,11 @@ def check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult:
 def _check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult:
     ck = Checker(schema)
     modules = list(modules)
+    if any(module.splits or module.holdouts for module in modules):
+        from segdsl.check.splits import check_splits  # only projects with splits need it
+
+        ck.declare(modules)
+        ck.splits, ck.holdouts = check_splits(ck, modules)
     defs: dict[str, ast.SegmentDef] = {}
     for module in modules:
         for seg in module.segments:
@@ -94,14 +101,19 @@ def _check_modules(modules: Iterable[ast.Module], schema: Schema) -> CheckResult
         from segdsl.check.journeys import check_journeys  # only projects with journeys need it
 
         journeys = check_journeys(ck, modules, defs, segments)
-    return CheckResult(segments, tuple(ck.diags), journeys)
+    return CheckResult(segments, tuple(ck.diags), journeys, ck.splits, ck.holdouts)
 
 
 def check_expression(
-    expr: ast.Expr, schema: Schema, segments: Mapping[str, ir.Segment] | None = None
+    expr: ast.Expr, schema: Schema, segments: Mapping[str, ir.Segment] | None = None,
+    splits: Mapping[str, ir.Split] | None = None, holdouts: Mapping[str, ir.Holdout] | None = None,
 ) -> tuple[ir.Node | None, tuple[Diagnostic, ...]]:
-    """Check a bare rule (``--expr``); ``segments`` are those it may reference."""
+    """Check a bare rule (``--expr``); ``segments``, ``splits`` and ``holdouts`` are
+    those it may reference."""
     ck = Checker(schema)
+    ck.splits, ck.holdouts = dict(splits or {}), dict(holdouts or {})
+    ck.declared_splits, ck.declared_holdouts = set(ck.splits), set(ck.holdouts)
+    ck.declared = ck.declared_splits | ck.declared_holdouts
     known = dict(segments or {})
     ck.known_segments = set(known)
     node = ck.expr(expr)
@@ -133,6 +145,19 @@ class Checker(PredicateChecks):
         self.diags: list[Diagnostic] = []
         self.refs: list[ast.SegmentRef] = []
         self.known_segments: set[str] = set()
+        #: The splits and holdouts that checked, by name, and the names of every one
+        #: declared (those with errors too, whose own diagnostics explain them).
+        self.splits: dict[str, ir.Split] = {}
+        self.holdouts: dict[str, ir.Holdout] = {}
+        self.declared_splits: set[str] = set()
+        self.declared_holdouts: set[str] = set()
+        self.declared: set[str] = set()
+
+    def declare(self, modules: Iterable[ast.Module]) -> None:
+        for module in modules:
+            self.declared_splits.update(s.name for s in module.splits)
+            self.declared_holdouts.update(h.name for h in module.holdouts)
+        self.declared = self.declared_splits | self.declared_holdouts
 
     # ---------------------------------------------------------------- segments
 
@@ -466,6 +491,18 @@ class Checker(PredicateChecks):
         return Field(name or text, ftype, nullable, alias, derive=agg)
 
 
+def _split_ref(self: Checker, e: ast.SplitRef) -> ir.Node | None:
+    from segdsl.check.splits import split_ref
+
+    return split_ref(self, e)
+
+
+def _holdout_ref(self: Checker, e: ast.HoldoutRef) -> ir.Node | None:
+    from segdsl.check.splits import holdout_ref
+
+    return holdout_ref(self, e)
+
+
 def _resolving(check):
     """``check`` of a predicate whose left side is first resolved (see Checker.resolve)."""
 
@@ -482,6 +519,8 @@ _EXPR = {
     ast.BoolOp: Checker._bool_op,
     ast.Not: Checker._not,
     ast.SegmentRef: Checker._segment_ref,
+    ast.SplitRef: _split_ref,
+    ast.HoldoutRef: _holdout_ref,
     ast.Truthy: Checker._truthy,
     ast.Compare: _resolving(Checker.compare),
     ast.CompareOperands: Checker.compare_operands,

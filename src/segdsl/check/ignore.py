@@ -92,7 +92,7 @@ def apply_lint(diags: Sequence[Diagnostic], modules: Iterable[ast.Module], sourc
 
 def _scopes(module: ast.Module, src: SourceFile | None) -> list[tuple[int, int, frozenset[str]]]:
     """(start, end, codes) of each ignore comment's reach in ``module``."""
-    decls = sorted([*module.segments, *module.journeys], key=lambda d: d.span.start)
+    decls = sorted([*module.segments, *module.journeys, *module.splits, *module.holdouts], key=lambda d: d.span.start)
     out = []
     for comment in module.comments:
         codes = comment_codes(comment.text)

@@ -1,5 +1,6 @@
 """Checking journeys: their audience rules, steps and per-channel consent (E0140–E0145),
-and the I0210 note for segments that no journey or other segment uses."""
+that no audience can enrol a member of a declared holdout (E0146), and the I0210 note
+for segments that no journey or other segment uses."""
 
 from __future__ import annotations
 
@@ -61,6 +62,13 @@ def check_journey(ck: Checker, j: ast.Journey, defs: Mapping[str, ast.SegmentDef
         partial = ck.expr(audiences[0].expr)
         if partial is not None and all(r.name in segments for r in ck.refs):
             rule = substitute_refs(partial, segments)
+        for h in ck.holdouts.values() if rule is not None else ():
+            if not ir.excludes_bucket(rule, h.salt, 0, h.buckets):
+                ck.diags.append(
+                    error("E0146", f"journey `{j.name}` could enrol members of holdout `{h.name}`",
+                          audiences[0].span, label="this audience",
+                          help=f"add `and not in holdout {h.name}` to the audience, so the holdout stays untreated")
+                )
     steps: list[ir.SendStep | ir.WaitStep] = []
     sent = False
     for item in j.items:

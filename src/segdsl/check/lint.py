@@ -129,6 +129,8 @@ def _key(node: ir.Node):
             return (f.name, "value")
         case ir.DayCmp(field=f, day=day):
             return (f.name, "relative" if day.offset is not None else "date")
+        case ir.Bucket(salt=salt):
+            return (salt, "bucket")  # two arms of one split, say, exclude each other
     return None
 
 
@@ -146,6 +148,9 @@ def _contradicts(items) -> bool:
                 r.restrict(set(values))
             case ir.DayCmp(op=op, day=day) if op != "!=":
                 r.add(op, day.offset if day.offset is not None else day.date)
+            case ir.Bucket(low=low, high=high):
+                r.add(">=", low)
+                r.add("<", high)
     return any(r.empty() for r in ranges.values())
 
 

@@ -204,3 +204,11 @@ def echo_diagnostics(text: str, err: bool = False) -> None:
     """Rendered diagnostics on stdout (or stderr), in colour where colour is wanted."""
     colour = color_enabled()
     click.echo(colorize(text) if colour is not False else text, err=err, color=colour)
+
+
+def apply_project_lint(ws, diags: list) -> list:
+    """``diags`` without the warnings the project's `[lint]` and ignore comments turn off."""
+    from segdsl.check.ignore import LintConfig, apply_lint
+
+    config = ws.project.lint if ws.project is not None else LintConfig()
+    return apply_lint(diags, ws.modules.values(), ws.sources, config)

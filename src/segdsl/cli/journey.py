@@ -50,6 +50,7 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
         load_rates,
         reachable_contacts,
         simulate,
+        simulate_holdout,
     )
     from segdsl.lifecycle.sync import SyncError
 
@@ -74,19 +75,24 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
         channels = {s.channel for s in target.steps if isinstance(s, ir.SendStep)}
         reach = reachable_contacts(ws.schema, np.sort(members), channels, instant,
                                    data_dir=None if dsn else ws.data_dir, dsn=dsn)
-        result = simulate(target, members, instant, seed=seed, rates=load_rates(Path(rates) if rates else None),
-                          reachable=reach)
+        rate_table = load_rates(Path(rates) if rates else None)
+        result = simulate(target, members, instant, seed=seed, rates=rate_table, reachable=reach)
+        holdouts = [simulate_holdout(result, h.name, _holdout_audience(ws, target, h, instant, dsn), rates=rate_table)
+                    for h in ws.holdouts.values()]
     except (JourneyError, SyncError) as exc:
         raise click.ClickException(str(exc)) from None
     if chart:
         from segdsl.data.files import write_atomic
 
         try:
-            write_atomic(chart, funnel_html(result, target.title).encode("utf-8"))
+            write_atomic(chart, funnel_html(result, target.title, tuple(holdouts)).encode("utf-8"))
         except OSError as exc:
             raise click.ClickException(f"cannot write {chart}: {exc.strerror or exc}") from None
     if fmt == "json":
-        click.echo(json.dumps(result.to_json(), indent=2))
+        out = result.to_json()
+        if holdouts:
+            out["holdouts"] = [h.to_json() for h in holdouts]
+        click.echo(json.dumps(out, indent=2))
         return
     click.echo(f"journey {target.name}" + (f" — {target.title}" if target.title else ""))
     click.echo(SIMULATED_NOTE)
@@ -108,12 +114,36 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
                    f"{s.sent:>8,} {s.opened:>8,} {s.clicked:>8,} {s.unreachable:>12,}")
     click.echo("")
     click.echo("  unreachable: enrolled, but without consent or an address for the channel (as `segdsl sync`)")
+    if holdouts:
+        click.echo("")
+        click.echo("  SIMULATED holdout comparison (the holdout is sent nothing)")
+        click.echo(f"  {'group':<26} {'contacts':>9} {'converted':>9} {'rate':>7}")
+        h0 = holdouts[0]
+        click.echo(f"  {'treated audience':<26} {h0.treated:>9,} {h0.treated_converted:>9,} "
+                   f"{100 * h0.treated_rate:6.2f}%")
+        for h in holdouts:
+            click.echo(f"  {'holdout ' + h.holdout:<26} {h.size:>9,} {h.converted:>9,} {100 * h.rate:6.2f}%"
+                       f"   lift {h.lift:+.2f} points")
     if chart:
         click.echo(f"\nchart: {chart}")
 
 
+def _holdout_audience(ws, target, holdout, instant, dsn):
+    """The members of ``holdout`` who would be in the audience had it not excluded them."""
+    from segdsl import ir
+
+    rule = ir.And((ir.without_exclusion(target.audience, holdout.salt, 0, holdout.buckets),
+                   ir.Bucket(ws.schema.key, holdout.salt, 0, holdout.buckets, f"holdout {holdout.name}")))
+    return _members(ws, rule, instant, dsn)
+
+
 def _audience(ws, target, instant, dsn):
     """The keys of the journey's audience at ``instant``, in ascending order."""
+    return _members(ws, target.audience, instant, dsn)
+
+
+def _members(ws, rule, instant, dsn):
+    """The keys of the entities ``rule`` holds for at ``instant``, in ascending order."""
     import numpy as np
 
     from segdsl.api import expression_segment, members
@@ -121,6 +151,6 @@ def _audience(ws, target, instant, dsn):
 
     if not dsn and ws.data_dir is None:
         raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
-    found = members(ws, [expression_segment(target.audience, "audience")], as_of=instant, dsn=dsn)
+    found = members(ws, [expression_segment(rule, "audience")], as_of=instant, dsn=dsn)
     fail_on_errors(ws, found.diagnostics)
     return np.asarray(found.members["audience"])

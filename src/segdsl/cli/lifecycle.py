@@ -101,8 +101,16 @@ def refresh(files, as_of, everything, segments, state, dsn, data_dir, fmt):
             raise click.UsageError("no data: pass --data DIR or --dsn URL, or set `data` in segdsl.toml")
         try:
             with open_project_store(root, state, dsn) as store:
+                decls = [*ws.splits.values(), *ws.holdouts.values()]
+                if decls:
+                    from segdsl.check.splits import assignment_changes
+                    from segdsl.lifecycle.refresh import recorded_assignments
+
+                    from segdsl.cli.common import apply_project_lint
+
+                    report(ws, apply_project_lint(ws, assignment_changes(recorded_assignments(store, decls), decls)))
                 outcomes = run_refresh(store, segs, ws.schema, instant, everything=everything, only=set(segments),
-                                       data_dir=folder, dsn=dsn)
+                                       data_dir=folder, dsn=dsn, splits=decls)
                 blocks.append((store.project, store.location, "database" if dsn else "in memory", outcomes))
         except StateError as exc:
             fail(str(exc))

@@ -146,7 +146,7 @@ def check(files, expr, schema, fmt, strict):
     from segdsl.diagnostics import Severity, render_github, render_sarif
 
     workspaces, _ = load(files, schema, expr, project=True)
-    diags = [d for ws in workspaces for d in relevant(ws, notes=True)]
+    diags = [d for ws in workspaces for d in relevant(ws, notes=True) + _assignment_changes(ws)]
     sources = {k: v for ws in workspaces for k, v in ws.sources.items()}
     if fmt == "json":
         click.echo(render_json(diags, sources))
@@ -163,6 +163,29 @@ def check(files, expr, schema, fmt, strict):
         click.echo(f"checked {n} file{'s' if n != 1 else ''}: {summary_line(diags)}")
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
     raise SystemExit(1 if any(d.severity in failing for d in diags) else 0)
+
+
+def _assignment_changes(ws) -> list:
+    """W0231 against the assignments the project's own state store recorded, if it
+    has a store; nothing is created or written."""
+    decls = [*ws.splits.values(), *ws.holdouts.values()]
+    if not decls or ws.project is None or ws.project.config is None:
+        return []
+    from segdsl.check.splits import assignment_changes
+    from segdsl.lifecycle.refresh import read_project_store, recorded_assignments
+    from segdsl.lifecycle.state import StateError
+
+    try:
+        store = read_project_store(ws.project.root, None, None)
+    except StateError:
+        return []  # an unreadable store is `segdsl refresh`'s to report
+    if store is None:
+        return []
+    with store:
+        changes = assignment_changes(recorded_assignments(store, decls), decls)
+    from segdsl.cli.common import apply_project_lint
+
+    return [d for d in apply_project_lint(ws, changes) if d.span is None or d.span.path in ws.requested]
 
 
 # ------------------------------------------------------------------------ compile
@@ -212,13 +235,18 @@ def compile(files, expr, target, segments, form, as_of, params, schema, fmt):  #
                  for name, what in chosen]
         fail_on_errors(ws, [d for _, r in jobs for d in r.diagnostics])
     if fmt == "json":
-        out = [{"segment": name, "sql": r.sql, "params": _jsonable(r.params)} for name, r in jobs]
+        out = [{"segment": name, "sql": r.sql, "params": _jsonable(r.params),
+                **({"functions": list(r.functions)} if r.functions else {})} for name, r in jobs]
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     for i, (name, r) in enumerate(jobs):
         if i:
             click.echo("")
         click.echo(f"-- segment: {name}")
+        for fn in r.functions:
+            # The names are segdsl's own constants, never user text.
+            click.echo(f"-- note: calls {fn}(text), which the connection must register "
+                       "(see docs/language.md, Splits and holdouts)")
         click.echo(r.sql + ";")
         if params:
             # json.dumps escapes newlines, so user text cannot leave this comment.

@@ -156,9 +156,11 @@ def connect(dsn: str, *, create: bool = True) -> Engine:
 
         try:
             # A load holds the write lock to its end; others wait up to a minute for it.
-            return Engine("sqlite", sqlite3.connect(_file_path(dsn), timeout=60))
+            conn = sqlite3.connect(_file_path(dsn), timeout=60)
         except sqlite3.Error as exc:
             raise EngineError(f"cannot open {dsn}: {str(exc).strip()}") from None
+        register_functions(conn)
+        return Engine("sqlite", conn)
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is an optional dependency
@@ -172,6 +174,16 @@ def connect(dsn: str, *, create: bool = True) -> Engine:
     conn.execute("SET TIME ZONE 'UTC'")
     conn.commit()
     return Engine("postgres", conn)
+
+
+def register_functions(conn) -> None:
+    """Give a SQLite connection the functions segdsl's SQL for SQLite calls: SQLite has
+    no SHA-256, so a split's or holdout's bucket reads
+    :data:`segdsl.ir.semantics.BUCKET_HASH_FUNCTION` (see docs/language.md). Any
+    program that runs `segdsl compile --target sqlite` output must register it too."""
+    from segdsl.ir.semantics import BUCKET_HASH_FUNCTION, bucket_hash
+
+    conn.create_function(BUCKET_HASH_FUNCTION, 1, bucket_hash, deterministic=True)
 
 
 def _file_path(dsn: str) -> str:

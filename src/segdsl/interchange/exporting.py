@@ -158,6 +158,11 @@ class _Exporter:
                              help="export as segdsl-json, or expand the referenced rule by hand")
                     return None
                 return {"operator": "inSegment", "value": name}
+            case ast.SplitRef() | ast.HoldoutRef():
+                what = "`in split`" if isinstance(e, ast.SplitRef) else "`in holdout`"
+                self.err("E0545", f"{what} cannot be expressed in {FORMAT_NAMES[self.fmt]}", e.span,
+                         help="the format has no splits or holdouts; export the rule without it")
+                return None
             case ast.Truthy(operand=o):
                 # react-querybuilder has no bare boolean; `f` means exactly `f = true`.
                 if rqb:

@@ -219,7 +219,22 @@ class Rank(Value):
     text: str = attrs.field(default="", eq=False, repr=False)
 
 
-Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, InstantCmp, FieldCmp, Member, Rank]
+
+@frozen
+class Bucket(Value):
+    """``low <= bucket(salt, key) < high`` (:func:`segdsl.ir.semantics.bucket`): an arm
+    of a split, or a holdout. Two-valued, as keys are never NULL. ``field`` is the
+    entity's key; ``label`` names what the range is (``split t.a``, ``holdout h``)."""
+
+    field: Field
+    salt: str
+    low: int
+    high: int
+    label: str = attrs.field(default="", eq=False, repr=False)
+    span: Span | None = _span()
+
+
+Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, InstantCmp, FieldCmp, Member, Rank, Bucket]
 
 
 def _rule_keys(member: Member, known: dict[int, str]) -> None:
@@ -323,6 +338,45 @@ class Journey(Value):
 
 
 @frozen
+class Arm(Value):
+    """One arm of a split: the buckets [low, high)."""
+
+    name: str
+    low: int
+    high: int
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+@frozen
+class Split(Value):
+    """A deterministic split of every entity into arms by
+    :func:`segdsl.ir.semantics.bucket` under ``salt``."""
+
+    name: str
+    title: str | None
+    description: str | None
+    salt: str
+    arms: tuple[Arm, ...]
+    path: str
+    span: Span | None = attrs.field(default=None, eq=False)
+
+    def arm(self, name: str) -> Arm | None:
+        return next((a for a in self.arms if a.name == name), None)
+
+
+@frozen
+class Holdout(Value):
+    """The entities whose bucket under ``salt`` is below ``buckets``: no journey enrols them."""
+
+    name: str
+    title: str | None
+    salt: str
+    buckets: int
+    path: str
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+@frozen
 class Segment(Value):
     name: str
     kind: str  # "dynamic" | "static" | "smart"
@@ -336,6 +390,6 @@ class Segment(Value):
     depends_on: tuple[str, ...] = ()
 
 
-__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Cmp", "Const", "Day", "DayCmp", "FieldCmp", "InSet",
-           "InstantCmp", "IsNull", "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Rank", "Segment", "SendStep", "TagMatch", "TextMatch",
-           "WaitStep"]
+__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Arm", "Bucket", "Cmp", "Const", "Day", "DayCmp",
+           "FieldCmp", "Holdout", "InSet", "InstantCmp", "IsNull", "IsTrue", "Journey", "Member", "Node", "Not", "Or",
+           "Rank", "Segment", "SendStep", "Split", "TagMatch", "TextMatch", "WaitStep"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from segdsl.ir.nodes import And, Cmp, Const, DayCmp, FieldCmp, InstantCmp, IsNull, IsTrue, Member, Node, Not, Or, Rank
+from segdsl.ir.nodes import And, Bucket, Cmp, Const, DayCmp, FieldCmp, InstantCmp, IsNull, IsTrue, Member, Node, Not, Or, Rank
 from segdsl.ir.semantics import FLIP, NEGATE
 from segdsl.schema.model import Field
 
@@ -36,6 +36,62 @@ def implies_true(rule: Node, field_name: str) -> bool:
         return False
 
     return implies(rule)
+
+
+def excludes_bucket(rule: Node, salt: str, low: int, high: int) -> bool:
+    """Whether ``rule`` can only be TRUE where the entity's bucket under ``salt`` is
+    outside [low, high): every branch says `not in holdout ...` (through segment
+    membership too), or keeps to buckets of that salt disjoint from the range. The proof
+    that a journey never enrols a holdout's members (E0146)."""
+    memo: dict[int, bool] = {}
+
+    def excludes(node: Node) -> bool:
+        match node:
+            case Not(item=Bucket(salt=s, low=lo, high=hi)):
+                return s == salt and lo <= low and high <= hi
+            case Bucket(salt=s, low=lo, high=hi):
+                return s == salt and (hi <= low or high <= lo)
+            case Const(value=False):
+                return True
+            case And(items):
+                return any(excludes(i) for i in items)
+            case Or(items):
+                return all(excludes(i) for i in items)
+            case Not(item=(And() | Or() | Not()) as inner):
+                return excludes(negation_normal_form(inner, negate=True))
+            case Member(rule=inner):
+                if id(inner) not in memo:
+                    memo[id(inner)] = excludes(inner)
+                return memo[id(inner)]
+        return False
+
+    return excludes(rule)
+
+
+def without_exclusion(rule: Node, salt: str, low: int, high: int) -> Node:
+    """``rule`` with every ``not (bucket in [low, high))`` under ``salt`` taken as TRUE
+    (through segment membership too): the audience a journey would have had without
+    excluding a holdout, to compare the holdout's members with."""
+    memo: dict[int, Node] = {}
+
+    def drop(node: Node) -> Node:
+        match node:
+            case Not(item=Bucket(salt=s, low=lo, high=hi)) if s == salt and lo <= low and high <= hi:
+                return Const(True, node.span)
+            case And(items):
+                return And(tuple(drop(i) for i in items), node.span)
+            case Or(items):
+                return Or(tuple(drop(i) for i in items), node.span)
+            case Not(item=(And() | Or() | Not()) as inner):
+                return drop(negation_normal_form(inner, negate=True))
+            case Member(segment=name, rule=inner):
+                if id(inner) not in memo:
+                    memo[id(inner)] = drop(inner)
+                new = memo[id(inner)]
+                return node if new is inner else Member(f"{name} (holdout kept)", new, node.span)
+        return node
+
+    return drop(rule)
 
 
 def walk(node: Node):
@@ -199,7 +255,7 @@ def can_be_null(node: Node) -> bool:
             return any(can_be_null(i) for i in items)
         case Not(item):
             return can_be_null(item)
-        case Const() | IsNull() | Member():
+        case Const() | IsNull() | Member() | Bucket():
             return False
         case FieldCmp(field=f, other=g):
             return f.nullable or g.nullable
@@ -229,5 +285,6 @@ def depth(node: Node, leaf: Callable[[Member], bool] | None = None) -> int:
     return measure(node)
 
 
-__all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "fields_used", "implies_true",
-           "negation_normal_form", "own_references", "rankings", "references", "walk"]
+__all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "excludes_bucket", "fields_used",
+           "implies_true", "negation_normal_form", "own_references", "rankings", "references", "walk",
+           "without_exclusion"]

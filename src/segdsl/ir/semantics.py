@@ -19,7 +19,10 @@ storage encodings import their rules from here, so each meaning is written once:
 - ranking: who is in ``top P%`` and ``top N`` of a population, and the cut-off
   (``percent_ratio``, ``in_percent``, ``cutoff_index``, ``rank_cutoff``, ``Cutoff``);
 - timestamps as text: fixed-width UTC text whose order is time order (``timestamp_text``),
-  and the calendar of instants every engine stores (``utc_instant``).
+  and the calendar of instants every engine stores (``utc_instant``);
+- deterministic buckets for splits and holdouts: an entity's bucket under a salt, and
+  the bucket ranges that shares take (``BUCKETS``, ``key_text``, ``bucket_hash``,
+  ``bucket``, ``share_buckets``, ``bucket_ranges``).
 """
 
 from __future__ import annotations
@@ -423,3 +426,64 @@ def timestamp_text(instant: dt.datetime, sep: str = " ", suffix: str = "") -> st
     is time order: how SQLite stores and compares timestamps (``sep`` and ``suffix`` give
     the state store's ``...T...Z``)."""
     return utc_instant(instant).replace(tzinfo=None).isoformat(sep=sep, timespec="microseconds") + suffix
+
+
+# ---- deterministic buckets (splits and holdouts). An entity's bucket under a salt is
+#
+#     int(first 15 hex digits of SHA-256(UTF-8(salt + ":" + key_text(key))), 16) mod 10,000
+#
+# identical in Python and on every engine: 15 hex digits are 60 bits, so the integer
+# fits a signed 64-bit column and no engine passes it through a float. Keys are never
+# NULL, so a bucket always exists and `in split` / `in holdout` are never unknown.
+
+#: How many buckets a salt spreads the entities over: a share is a whole number of
+#: buckets, so it has at most two decimals (33.33% is 3,333 buckets).
+BUCKETS = 10_000
+#: Hex digits of the SHA-256 digest read as the bucket's integer.
+BUCKET_HEX_DIGITS = 15
+#: The SQL function segdsl registers on every SQLite connection it opens (SQLite has no
+#: SHA-256): ``segdsl_bucket_hash(text)`` is :func:`bucket_hash` of the text.
+BUCKET_HASH_FUNCTION = "segdsl_bucket_hash"
+
+
+def key_text(key: int | str) -> str:
+    """An entity key as the text the bucket hashes: an integer in decimal (``-42``, no
+    sign for positives, no leading zeros), a text key exactly as stored, every
+    character kept (case, trailing spaces), encoded as UTF-8."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool) or not isinstance(key, int):
+        raise TypeError(f"an entity key is an int or a str, not {type(key).__name__}")
+    return str(int(key))
+
+
+def bucket_hash(text: str | None) -> int | None:
+    """The first 15 hex digits of SHA-256 of ``text``'s UTF-8 bytes, as an integer
+    (NULL for NULL: SQLite calls it through SQL)."""
+    if text is None:
+        return None
+    import hashlib  # ~10 ms (OpenSSL): only rules with splits or holdouts need it
+
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:BUCKET_HEX_DIGITS], 16)
+
+
+def bucket(salt: str, key: int | str) -> int:
+    """The entity's bucket under ``salt``, in [0, BUCKETS)."""
+    return bucket_hash(salt + ":" + key_text(key)) % BUCKETS  # type: ignore[operator]
+
+
+def share_buckets(percent: Decimal) -> int | None:
+    """How many of the BUCKETS a share of ``percent`` % is, or None when it is not a
+    whole number of buckets (more than two decimals)."""
+    n = percent * (BUCKETS // 100)
+    return int(n) if n == n.to_integral_value() else None
+
+
+def bucket_ranges(shares: list[int]) -> list[tuple[int, int]]:
+    """The consecutive half-open bucket ranges that shares (in buckets) take, in order:
+    the first arm starts at bucket 0."""
+    out, low = [], 0
+    for n in shares:
+        out.append((low, low + n))
+        low += n
+    return out

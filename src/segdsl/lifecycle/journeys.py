@@ -39,6 +39,11 @@ DEFAULT_RATES: dict[str, dict[str, float]] = {
 
 SIMULATED_NOTE = "SIMULATED: no message was sent; response rates are representative, not measured."
 
+#: The share of a holdout's contacts (who get nothing) that convert on their own within
+#: the goal window: representative, not measured; a rates file overrides it with
+#: ``[holdout] converted = ...``.
+HOLDOUT_CONVERSION = 0.03
+
 
 class JourneyError(Exception):
     """A problem with the run's inputs (rates file, audience data), for the user."""
@@ -188,8 +193,52 @@ def simulate(journey: ir.Journey, members: np.ndarray, as_of: dt.datetime, *, se
     )
 
 
-def funnel_html(run: JourneyRun, title: str | None = None) -> str:
-    """A self-contained HTML page with the funnel as an SVG bar chart."""
+@attrs.frozen
+class HoldoutComparison:
+    """The members of a holdout who would have been in the journey's audience, and
+    their simulated conversion without any send, beside the treated audience's."""
+
+    holdout: str
+    size: int
+    converted: int
+    treated: int
+    treated_converted: int
+    simulated: bool = True
+
+    @property
+    def rate(self) -> float:
+        return self.converted / self.size if self.size else 0.0
+
+    @property
+    def treated_rate(self) -> float:
+        return self.treated_converted / self.treated if self.treated else 0.0
+
+    @property
+    def lift(self) -> float:
+        """Treated conversion minus holdout conversion, in percentage points."""
+        return 100 * (self.treated_rate - self.rate)
+
+    def to_json(self) -> dict:
+        return {"holdout": self.holdout, "simulated": True, "size": self.size, "converted": self.converted,
+                "conversion": round(self.rate, 6), "treated_conversion": round(self.treated_rate, 6),
+                "lift_points": round(self.lift, 4)}
+
+
+def simulate_holdout(run: JourneyRun, holdout: str, members: np.ndarray, *,
+                     rates: Mapping[str, Mapping[str, float]] | None = None) -> HoldoutComparison:
+    """The simulated conversion of ``members`` (a holdout's would-be audience), who are
+    sent nothing: each converts with the holdout rate, from a stream of its own."""
+    rate = (rates or {}).get("holdout", {}).get("converted", HOLDOUT_CONVERSION)
+    n = len(members)
+    digest = hashlib.sha256(f"{run.seed}:{run.journey}:holdout:{holdout}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    converted = int((rng.random(n) < rate).sum())
+    return HoldoutComparison(holdout, n, converted, run.enrolled, run.converted)
+
+
+def funnel_html(run: JourneyRun, title: str | None = None, holdouts: tuple[HoldoutComparison, ...] = ()) -> str:
+    """A self-contained HTML page with the funnel as an SVG bar chart, and each
+    holdout's simulated conversion beside the audience's."""
     from html import escape
 
     stages = run.funnel
@@ -213,6 +262,17 @@ def funnel_html(run: JourneyRun, title: str | None = None) -> str:
         for s in run.steps
     )
     heading = escape(title or run.journey)
+    comparison = ""
+    if holdouts:
+        h0 = holdouts[0]
+        rows_h = [f"<tr><td>treated audience</td><td>{h0.treated:,}</td><td>{h0.treated_converted:,}</td>"
+                  f"<td>{100 * h0.treated_rate:.2f}%</td><td></td></tr>"]
+        rows_h += [f"<tr><td>holdout {escape(h.holdout)}</td><td>{h.size:,}</td><td>{h.converted:,}</td>"
+                   f"<td>{100 * h.rate:.2f}%</td><td>{h.lift:+.2f} points</td></tr>" for h in holdouts]
+        comparison = ("<h2>Simulated holdout comparison</h2>\n<p class=\"sim\"><strong>Simulated.</strong> The "
+                      "holdout is sent nothing; its conversion is drawn from a representative rate.</p>\n"
+                      "<table><tr><th>group</th><th>contacts</th><th>converted</th><th>rate</th><th>lift</th></tr>"
+                      + "".join(rows_h) + "</table>\n")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{heading} — simulated funnel</title>
 <style>
@@ -229,5 +289,5 @@ journey's rule evaluated on the CRM.</p>
 <svg width="{width}" height="{height}" role="img" aria-label="funnel">{"".join(rows)}</svg>
 <table><tr><th>step</th><th>kind</th><th>channel</th><th>template</th><th>condition</th><th>sent</th><th>opened</th><th>clicked</th></tr>
 {step_rows}</table>
-</body></html>
+{comparison}</body></html>
 """

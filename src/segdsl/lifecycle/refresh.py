@@ -189,9 +189,12 @@ class Outcome:
 def refresh(
     store: Store, segments: Sequence[ir.Segment], schema: Schema, as_of: dt.datetime, *,
     everything: bool = False, only: Collection[str] = (), data_dir: Path | None = None, dsn: str | None = None,
+    splits: Collection[ir.Split | ir.Holdout] = (),
 ) -> list[Outcome]:
     """Refresh the due segments among ``segments`` at ``as_of``: evaluate them all at
-    that one instant, then store every snapshot and its events in one transaction."""
+    that one instant, then store every snapshot and its events in one transaction.
+    ``splits``: the project's splits and holdouts; the assignment of each one a
+    refreshed segment reads is recorded the first time (see :func:`recorded_assignments`)."""
     plans = plan(segments, store.heads(), as_of, everything=everything, only=only)
     due = [p.segment for p in plans if p.due]
     if dsn is not None:
@@ -204,6 +207,7 @@ def refresh(
         found = {}
     snapshots = [Snapshot(s.name, found.pop(s.name), definition_hash(s)) for s in due]
     committed = {c.segment: c for c in (store.commit(as_of, snapshots) if snapshots else [])}
+    _record_assignments(store, [s for s in due if s.name in committed], splits)
     out = []
     for p in plans:
         c = committed.get(p.segment.name)
@@ -217,6 +221,33 @@ def refresh(
             reason = "already refreshed at this as-of" if c.status == "already" else \
                 f"already refreshed at the later {_stamp(c.run.as_of)}"
             out.append(Outcome(p.segment, False, c.status, reason, c.run.size))
+    return out
+
+
+def _record_assignments(store: Store, refreshed: Sequence[ir.Segment],
+                        decls: Collection[ir.Split | ir.Holdout]) -> None:
+    """Record, once, the assignment of each split and holdout the refreshed segments'
+    rules read (by its salt): the baseline W0231 compares later declarations with."""
+    if not decls or not refreshed:
+        return
+    from segdsl.check.splits import assignment_name, assignment_text
+
+    salts = {n.salt for seg in refreshed for n in ir.walk(seg.rule) if n.__class__ is ir.Bucket}
+    for decl in decls:
+        if decl.salt in salts:
+            store.remember(assignment_name(decl), assignment_text(decl))
+
+
+def recorded_assignments(store: Store, decls: Collection[ir.Split | ir.Holdout]) -> dict[str, str]:
+    """The assignments the store recorded for ``decls``, by name (none for those never
+    read by a refreshed segment)."""
+    from segdsl.check.splits import assignment_name
+
+    out = {}
+    for decl in decls:
+        value = store.meta(assignment_name(decl))
+        if value is not None:
+            out[assignment_name(decl)] = value
     return out
 
 

@@ -85,6 +85,9 @@ class Snapshot:
     diagnostics: dict[str, list[Located]]
     #: Problems that belong to no .seg file (schema, segdsl.toml); shown on every open file.
     global_problems: list[Located]
+    #: The first declaration of each split and holdout name that parsed.
+    split_defs: dict[str, ast.Split] = attrs.Factory(dict)
+    holdout_defs: dict[str, ast.Holdout] = attrs.Factory(dict)
 
     def segment_names(self) -> list[str]:
         names: dict[str, None] = {}
@@ -298,9 +301,15 @@ def analyze_documents(
     raw = apply_lint(raw, modules, pieces, project.lint if project is not None else LintConfig())
 
     defs: dict[str, tuple[Document, ast.SegmentDef]] = {}
+    split_defs: dict[str, ast.Split] = {}
+    holdout_defs: dict[str, ast.Holdout] = {}
     for module in modules:
         for seg in module.segments:
             defs.setdefault(seg.name, (module_doc[module.path], seg))
+        for sp in module.splits:
+            split_defs.setdefault(sp.name, sp)
+        for h in module.holdouts:
+            holdout_defs.setdefault(h.name, h)
 
     def resolve(span: Span | None) -> Where | None:
         if span is None:
@@ -329,7 +338,7 @@ def analyze_documents(
             global_problems.append(located)
     for items in by_doc.values():
         items.sort(key=lambda x: (x.where.start, x.diagnostic.code))
-    return Snapshot(project, schema, docs, segments, defs, by_doc, global_problems)
+    return Snapshot(project, schema, docs, segments, defs, by_doc, global_problems, split_defs, holdout_defs)
 
 
 def relocate(span: Span, doc: Document) -> Where:

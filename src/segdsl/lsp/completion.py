@@ -22,7 +22,7 @@ from segdsl.syntax.keywords import KEYWORDS, first_words
 @attrs.frozen
 class Item:
     label: str
-    kind: str  # field | keyword | value | segment | cadence | source
+    kind: str  # field | keyword | value | segment | cadence | source | split | holdout | arm
     detail: str | None = None
     doc: str | None = None
     insert: str | None = None
@@ -150,6 +150,8 @@ def _declaration_keywords() -> list[Item]:
         Item("static segment", "keyword", "a fixed list of member keys"),
         Item("smart segment", "keyword", "a rule over a model score"),
         Item("dynamic segment", "keyword", "a segment with a `where` rule (the default kind)"),
+        Item("split", "keyword", "a deterministic split of every entity into arms"),
+        Item("holdout", "keyword", "a share of entities no journey may enrol: holdout NAME 5% salt \"...\""),
     ]
 
 
@@ -247,7 +249,9 @@ def _expression(
             before is not None and before.text == "not" and _operand_ending(schema, e, len(e) - 3) is not None
         ):
             return []
-        return [Item("segment", "keyword", "in segment NAME: the members of another segment")]
+        return [Item("segment", "keyword", "in segment NAME: the members of another segment"),
+                Item("split", "keyword", "in split NAME.ARM: the entities in one arm of a split"),
+                Item("holdout", "keyword", "in holdout NAME: the entities of a holdout")]
     if last.text == "among":
         return [Item("in segment", "keyword", "rank the members of a segment"),
                 Item("(", "keyword", "rank the entities where a rule is TRUE: among (rule)")]
@@ -259,6 +263,10 @@ def _expression(
         return [_AMONG, Item("and", "keyword"), Item("or", "keyword")]
     if last.text == "segment" and before is not None and before.text == "in":
         return _segment_names(snapshot)
+    if last.text in ("split", "holdout") and before is not None and before.text == "in":
+        return _split_names(snapshot, last.text)
+    if last.text == "." and len(e) >= 3 and e[-3].text == "split":
+        return _arm_names(snapshot, e[-2].text)
     if last.text == "(" and before is not None and before.text == "days_since":
         return [_field_item(schema, f) for f in (schema.fields.values() if schema else ())
                 if f.kind in (Kind.DATE, Kind.TIMESTAMP) and f.days_since is None]
@@ -320,7 +328,7 @@ def _rankable(op: _Operand) -> bool:
 def _ends_ranking(schema: Schema | None, e: list[Token]) -> bool:
     """Whether the tokens end with a ranking that has no `among` yet: `... in top P %`
     or `top N by OPERAND`."""
-    if e and e[-1].text == "%":
+    if e and e[-1].text.endswith("%"):
         return True
     for k in range(len(e) - 1, 1, -1):
         if e[k].kind == "name" and e[k].text in ("and", "or", "not", "among"):
@@ -348,6 +356,8 @@ def _expression_start(schema: Schema | None, nested: bool = False) -> list[Item]
             Item("in segment", "keyword", "the members of another segment"),
             Item("top", "keyword", "top N by value [among ...]: the N best entities of a population",
                  _RANKING_DOC),
+            Item("in split", "keyword", "the entities in one arm of a split: in split NAME.ARM"),
+            Item("in holdout", "keyword", "the entities of a holdout"),
             Item("days_since(", "keyword", "whole UTC days since a date or timestamp field"),
         ]
         if getattr(schema, "sources", None):
@@ -378,6 +388,20 @@ def _segment_names(snapshot: Snapshot | None) -> list[Item]:
         title = found[1].title.value if found is not None and found[1].title is not None else None
         out.append(Item(name, "segment", title or "segment"))
     return out
+
+
+def _split_names(snapshot: Snapshot | None, word: str) -> list[Item]:
+    if snapshot is None:
+        return []
+    defs = snapshot.split_defs if word == "split" else snapshot.holdout_defs
+    return [Item(name, word, d.title.value if d.title is not None else word) for name, d in defs.items()]
+
+
+def _arm_names(snapshot: Snapshot | None, split: str) -> list[Item]:
+    sp = snapshot.split_defs.get(split) if snapshot is not None else None
+    if sp is None:
+        return []
+    return [Item(a.name, "arm", f"{a.weight.text}% of split {split}") for a in sp.arms]
 
 
 def _enum_values(f: Field, used: tuple[str, ...]) -> list[Item]:

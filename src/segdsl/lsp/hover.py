@@ -1,4 +1,5 @@
-"""Hover text: a field's type, nullability, column and doc; a segment's title, rule and size."""
+"""Hover text: a field's type, nullability, column and doc; a segment's title, rule and
+size; a split's arms and a holdout's share, with their bucket ranges."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from segdsl.schema.model import Field, Kind, Schema
 
 @attrs.frozen
 class Target:
-    kind: str  # "field" | "segment" | "source" | "column" | "ranking" (the keywords `top`, `among`)
+    kind: str  # "field" | "segment" | "source" | "column" | "ranking" (`top`, `among`) | "split" | "arm" | "holdout"
     name: str
     start: int
     end: int
@@ -37,6 +38,10 @@ def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
     prev = sc.tokens[i - 1] if i > 0 else None
     if prev is not None and prev.kind == "name" and prev.text == "segment":
         return Target("segment", tok.text, tok.start, tok.end)
+    if prev is not None and prev.kind == "name" and prev.text in ("split", "holdout"):
+        return Target(prev.text, tok.text, tok.start, tok.end)
+    if prev is not None and prev.text == "." and i >= 3 and sc.tokens[i - 3].text == "split":
+        return Target("arm", tok.text, tok.start, tok.end, sc.tokens[i - 2].text)
     schema = snapshot.schema
     if schema is None:
         return None
@@ -56,9 +61,12 @@ def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
 
 
 def target_markdown(snapshot: Snapshot, target: Target) -> str | None:
-    """Hover text for a field, a source table or one of its columns (not segments)."""
+    """Hover text for a field, a source table or one of its columns, a ranking keyword, a
+    split, an arm or a holdout (not segments)."""
     if target.kind == "ranking":
         return RANKING_MARKDOWN
+    if target.kind in ("split", "arm", "holdout"):
+        return split_markdown(snapshot, target)
     schema = snapshot.schema
     if schema is None:
         return None
@@ -88,6 +96,36 @@ RANKING_MARKDOWN = (
     "`among in segment NAME` or `among (rule)` is the population (default: every entity). A NULL value is "
     "unknown; an entity outside the population is false. `segdsl plan` and `segdsl size` show each cut-off."
 )
+
+
+def split_markdown(snapshot: Snapshot, target: Target) -> str | None:
+    """A split's arms (or one arm) or a holdout: shares, bucket ranges and salt."""
+    from segdsl.ir.semantics import BUCKETS, bucket_ranges, share_buckets
+
+    if target.kind == "holdout":
+        h = snapshot.holdout_defs.get(target.name)
+        if h is None:
+            return f"**{target.name}**: no holdout of this name in the project"
+        n = share_buckets(h.share.value)
+        title = f" — {h.title.value}" if h.title else ""
+        ranges = f"buckets 0–{n - 1} of {BUCKETS:,}" if n else "no whole number of buckets"
+        return (f"**{h.name}** · holdout{title}\n\n{h.share.text}% of all entities ({ranges}) under salt "
+                f"`{literal_text(h.salt)}`; no journey may enrol them")
+    name = target.source if target.kind == "arm" else target.name
+    sp = snapshot.split_defs.get(name or "")
+    if sp is None:
+        return f"**{name}**: no split of this name in the project"
+    shares = [share_buckets(a.weight.value) for a in sp.arms]
+    ranges = bucket_ranges([n or 0 for n in shares])
+    salt = next((i.text for i in sp.items if isinstance(i, ast.Salt)), None)
+    rows = [f"- `{a.name}` {a.weight.text}%: buckets {lo}–{hi - 1}" if hi > lo else f"- `{a.name}` 0%: empty"
+            for a, (lo, hi) in zip(sp.arms, ranges) if target.kind == "split" or a.name == target.name]
+    if not rows:
+        return f"**{target.name}**: split `{name}` has no arm of this name"
+    title = f" — {sp.title.value}" if sp.title else ""
+    head = f"**{sp.name}** · split{title}" if target.kind == "split" else f"**{target.name}** · arm of split `{name}`"
+    salt_text = f"salt `{literal_text(salt)}`" if salt is not None else "no salt yet"
+    return "\n".join([head, "", *rows, "", f"{salt_text}; each entity's bucket is SHA-256 of `salt:key` (docs/language.md)"])
 
 
 def type_text(f: Field) -> str:

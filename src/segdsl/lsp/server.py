@@ -65,6 +65,9 @@ _COMPLETION_KIND = {
     "segment": types.CompletionItemKind.Class,
     "cadence": types.CompletionItemKind.EnumMember,
     "source": types.CompletionItemKind.Struct,
+    "split": types.CompletionItemKind.Class,
+    "holdout": types.CompletionItemKind.Class,
+    "arm": types.CompletionItemKind.EnumMember,
 }
 
 

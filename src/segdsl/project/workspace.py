@@ -59,6 +59,8 @@ class Workspace:
     diagnostics: tuple[Diagnostic, ...] = ()
     #: The files the user asked about; diagnostics elsewhere are not theirs to fix now.
     requested: tuple[str, ...] = ()
+    splits: Mapping[str, ir.Split] = attrs.Factory(dict)
+    holdouts: Mapping[str, ir.Holdout] = attrs.Factory(dict)
 
     @property
     def ok(self) -> bool:
@@ -129,7 +131,7 @@ class Workspace:
         diagnostics = [*self.diagnostics, *found]
         rule = None
         if parsed.expr is not None and self.schema is not None:
-            rule, diags = check_expression(parsed.expr, self.schema, self.segments)
+            rule, diags = check_expression(parsed.expr, self.schema, self.segments, self.splits, self.holdouts)
             diagnostics.extend(apply_lint(diags, (), {}, self.project.lint if self.project else LintConfig()))
         ws = attrs.evolve(self, sources=sources, requested=(*self.requested, path), diagnostics=tuple(diagnostics))
         return ws, rule
@@ -261,9 +263,9 @@ def _schema_source(diags: Iterable[Diagnostic]) -> dict[str, SourceFile]:
 
 
 def _refers_to(d: Diagnostic, broken: set[str], sources: dict[str, SourceFile]) -> bool:
-    """Whether ``d`` is an unknown segment that is only unknown because its declaration
-    has a syntax error (reported already)."""
-    if d.code != "E0108" or d.span is None or not broken or d.span.path not in sources:
+    """Whether ``d`` is an unknown segment (split, holdout) that is only unknown because
+    its declaration has a syntax error (reported already)."""
+    if d.code not in ("E0108", "E0170") or d.span is None or not broken or d.span.path not in sources:
         return False
     return sources[d.span.path].text[d.span.start:d.span.end] in broken
 
@@ -360,4 +362,4 @@ def _load(
     diagnostics.extend(d for d in checked.diagnostics if not _refers_to(d, broken, sources))
     diagnostics = apply_lint(diagnostics, modules.values(), sources, project.lint if project else LintConfig())
     return Workspace(project, schema, sources, modules, dict(checked.segments), dict(checked.journeys),
-                     tuple(diagnostics), tuple(requested))
+                     tuple(diagnostics), tuple(requested), dict(checked.splits), dict(checked.holdouts))

@@ -248,8 +248,30 @@ class Ranking(Value):
     span: Span = _span()
 
 
+
+@frozen
+class SplitRef(Value):
+    """``in split NAME.ARM``: true exactly for the entities whose bucket falls in ARM's
+    range (never unknown: keys are never NULL)."""
+
+    split: str
+    arm: str
+    split_span: Span = _span()
+    arm_span: Span = _span()
+    span: Span = _span()
+
+
+@frozen
+class HoldoutRef(Value):
+    """``in holdout NAME``: true exactly for the entities in the holdout (never unknown)."""
+
+    name: str
+    name_span: Span = _span()
+    span: Span = _span()
+
+
 Expr = Union[BoolOp, Not, Truthy, Compare, CompareOperands, InList, Between, IsNull, TextMatch, TagMatch, TimeWindow, SegmentRef,
-             Ranking]
+             Ranking, SplitRef, HoldoutRef]
 
 
 # --------------------------------------------------------------------- declarations
@@ -359,6 +381,59 @@ class Journey(Value):
 
 
 @frozen
+class Percent(Value):
+    """A share written ``45%`` or ``33.33%``: ``text`` as written, without the sign."""
+
+    value: Decimal
+    text: str = attrs.field(eq=False)
+    span: Span = _span()
+
+
+@frozen
+class Salt(Value):
+    text: StringLit
+    span: Span = _span()
+
+
+@frozen
+class Arm(Value):
+    name: str
+    weight: Percent
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+SplitItem = Union[Description, Salt, Arm]
+
+
+@frozen
+class Split(Value):
+    """``split NAME [title] { salt "..."  ARM P% ... }``: every entity in exactly one arm."""
+
+    name: str
+    title: StringLit | None
+    items: tuple[SplitItem, ...]
+    name_span: Span = _span()
+    span: Span = _span()
+
+    @property
+    def arms(self) -> tuple[Arm, ...]:
+        return tuple(i for i in self.items if isinstance(i, Arm))
+
+
+@frozen
+class Holdout(Value):
+    """``holdout NAME [title] P% salt "..."``: the entities no journey may enrol."""
+
+    name: str
+    title: StringLit | None
+    share: Percent
+    salt: StringLit
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@frozen
 class Comment(Value):
     text: str  # including the leading '#'
     span: Span = _span()
@@ -370,3 +445,5 @@ class Module(Value):
     segments: tuple[SegmentDef, ...]
     comments: tuple[Comment, ...] = attrs.field(default=(), eq=False)
     journeys: tuple[Journey, ...] = ()
+    splits: tuple[Split, ...] = ()
+    holdouts: tuple[Holdout, ...] = ()

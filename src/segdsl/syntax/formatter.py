@@ -209,9 +209,10 @@ class _Formatter:
     def module(self, module: ast.Module) -> str:
         lines: list[_Line] = []
         prev_end, prev_line = 0, None
-        # Segments and journeys, in the order the file has them.
-        for seg in sorted((*module.segments, *module.journeys), key=lambda d: d.span.start):
-            hoisted, body = self.segment(seg) if isinstance(seg, ast.SegmentDef) else self.journey(seg)
+        # Segments, journeys, splits and holdouts, in the order the file has them.
+        decls = (*module.segments, *module.journeys, *module.splits, *module.holdouts)
+        for seg in sorted(decls, key=lambda d: d.span.start):
+            hoisted, body = self.declaration(seg)
             self._module_gap(lines, prev_end, prev_line, seg.span.start, hoisted)
             lines.extend(body)
             prev_end, prev_line = seg.span.end, body[-1]
@@ -241,6 +242,21 @@ class _Formatter:
         if gap_blank and lines:
             lines.append(_Line(0, ""))
         lines.extend(_own(0, c) for c in hoisted)
+
+    def declaration(self, decl) -> tuple[list[str], list[_Line]]:
+        match decl:
+            case ast.SegmentDef():
+                return self.segment(decl)
+            case ast.Journey():
+                return self.journey(decl)
+            case ast.Split():
+                header = f"split {decl.name}" + (f" {string_text(decl.title.value)}" if decl.title else "")
+                return self._block(header, decl, decl.items)
+        # A holdout is one line; comments inside it go on the lines above.
+        h = decl
+        text = (f"holdout {h.name}" + (f" {string_text(h.title.value)}" if h.title else "")
+                + f" {h.share.text}% salt {string_text(h.salt.value)}")
+        return self.texts(h.span.start, h.span.end), [_Line(0, text)]
 
     def segment(self, seg: ast.SegmentDef) -> tuple[list[str], list[_Line]]:
         kind = f"{seg.kind} " if seg.kind != "dynamic" or seg.kind_explicit else ""
@@ -315,6 +331,10 @@ class _Formatter:
                 return [], [_Line(INDENT, text, self.texts(span.start, span.end))]
             case ast.Wait(duration=d):
                 return [], [_Line(INDENT, f"wait {_duration(d)}", self.texts(span.start, span.end))]
+            case ast.Salt(text=t):
+                return [], [_Line(INDENT, f"salt {string_text(t.value)}", self.texts(span.start, span.end))]
+            case ast.Arm(name=name, weight=w):
+                return [], [_Line(INDENT, f"{name} {w.text}%", self.texts(span.start, span.end))]
             case ast.Goal(event=event, duration=d):
                 return [], [_Line(INDENT, f"goal {event} within {_duration(d)}", self.texts(span.start, span.end))]
         raise AssertionError(f"cannot format {clause!r}")  # pragma: no cover

@@ -18,7 +18,7 @@ import attrs
 from segdsl.syntax import ast
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.frozen import building
-from segdsl.syntax.keywords import KEYWORDS, grammar_text
+from segdsl.syntax.keywords import KEYWORDS, first_words, grammar_text
 from segdsl.syntax.source import check_text, decode_source, line_separators
 from segdsl.syntax.span import SourceFile, Span, line_end
 
@@ -120,7 +120,9 @@ def _module(src: SourceFile, declarations) -> ast.Module:
     comments = tuple(ast.Comment(token[2], src.span(token[0], token[1])) for token in find_comments(src.text))
     segments = tuple(r for r in declarations if isinstance(r, ast.SegmentDef))
     journeys = tuple(r for r in declarations if isinstance(r, ast.Journey))
-    return ast.Module(src.path, segments, comments, journeys)
+    splits = tuple(r for r in declarations if isinstance(r, ast.Split))
+    holdouts = tuple(r for r in declarations if isinstance(r, ast.Holdout))
+    return ast.Module(src.path, segments, comments, journeys, splits, holdouts)
 
 
 def _parse_piece(src: SourceFile, text: str, lists: dict[int, int], offset: int, start: str):
@@ -230,7 +232,7 @@ def _declaration_keywords() -> tuple[frozenset[str], frozenset[str]]:
     lark = lark_parser("module")
     words = frozenset(lark.get_terminal(t).pattern.value for t in lark.parse_interactive("").accepts()
                       if t != "$END")
-    return words | {"segment"}, words - {"segment", "journey"}
+    return words | {"segment"}, words & frozenset(first_words("segment_kind"))
 
 
 def find_comments(text: str) -> list[tuple[int, int, str]]:
@@ -413,6 +415,34 @@ class _Builder:
     def expression(self, args, span):
         return args[0]
 
+    def _declared_name(self, tok, what: str) -> None:
+        if str(tok) in KEYWORDS:
+            self.diagnostics.append(
+                error("E0017", f"`{tok}` is a keyword, not a {what} name", self._tok(tok), label="keyword")
+            )
+
+    def split(self, args, span):
+        name_tok, title, *items = args
+        self._declared_name(name_tok, "split")
+        return ast.Split(str(name_tok), title, tuple(items), self._tok(name_tok), span)
+
+    def salt(self, args, span):
+        return ast.Salt(self._string(args[0]), span)
+
+    def arm(self, args, span):
+        name_tok, weight = args
+        self._declared_name(name_tok, "arm")
+        return ast.Arm(str(name_tok), self._percent(weight), self._tok(name_tok), span)
+
+    def holdout(self, args, span):
+        name_tok, title, share, salt = args
+        self._declared_name(name_tok, "holdout")
+        return ast.Holdout(str(name_tok), title, self._percent(share), self._string(salt), self._tok(name_tok), span)
+
+    def _percent(self, tok) -> ast.Percent:
+        text = str(tok)[:-1]
+        return ast.Percent(Decimal(text.replace("_", "")), text, self._tok(tok))
+
     def segment(self, args, span):
         kind, name_tok, title, *clauses = args
         if str(name_tok) in KEYWORDS:
@@ -550,7 +580,10 @@ class _Builder:
         return ast.SegmentRef(name, self._tok(args[0]), span)
 
     def in_top(self, args, span):
-        operand, amount, population = args
+        operand, share, population = args
+        # The ranking's P: the number before `%`, as the literal it would be on its own.
+        digits = str(share)[:-1]
+        amount = self._value(share.update("DECIMAL" if "." in digits else "INT", digits))
         node = ast.Ranking(self._operand(operand), "percent", amount, population, span)
         return self._nest(node, population) if population is not None else node
 
@@ -559,14 +592,18 @@ class _Builder:
         node = ast.Ranking(self._operand(operand), "count", self._value(amount), population, span)
         return self._nest(node, population) if population is not None else node
 
-    def percent(self, args, span):
-        return self._value(args[0])
-
     def among_segment(self, args, span):
         return self.segment_ref(args, span)
 
     def among_rule(self, args, span):
         return args[0]
+
+    def split_ref(self, args, span):
+        split, arm = args
+        return ast.SplitRef(str(split), str(arm), self._tok(split), self._tok(arm), span)
+
+    def holdout_ref(self, args, span):
+        return ast.HoldoutRef(str(args[0]), self._tok(args[0]), span)
 
     # -- operands
 
@@ -740,6 +777,7 @@ _FRIENDLY = {
     "TIMESTAMP": "a timestamp",
     "COMP_OP": "a comparison (= != < <= > >=)",
     "UNIT": "`days`, `weeks` or `hours`",
+    "PERCENT": "a percentage such as `45%`",
     "TRUE": "`true`",
     "FALSE": "`false`",
     "STATIC": "`static`",
@@ -752,7 +790,6 @@ _FRIENDLY = {
     "LSQB": "`[`",
     "RSQB": "`]`",
     "COMMA": "`,`",
-    "PERCENT": "`%` (a ranking's percentage: `in top 10%`)",
     "$END": "the end of the input",
 }
 

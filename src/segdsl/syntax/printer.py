@@ -81,6 +81,10 @@ def _predicate(e: ast.Expr) -> str:
             if kind == "percent":
                 return f"{operand_text(o)} in top {literal_text(amount)}%{among}"
             return f"top {literal_text(amount)} by {operand_text(o)}{among}"
+        case ast.SplitRef(split=split, arm=arm):
+            return f"in split {split}.{arm}"
+        case ast.HoldoutRef(name=name):
+            return f"in holdout {name}"
     raise AssertionError(f"cannot print {e!r}")  # pragma: no cover
 
 

@@ -23,6 +23,7 @@ _KINDS = {
     "STRING": "string",
     "INT": "number",
     "DECIMAL": "number",
+    "PERCENT": "number",
     "DATE": "date",
     "TIMESTAMP": "date",
     "COMP_OP": "op",

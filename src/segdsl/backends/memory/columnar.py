@@ -31,6 +31,7 @@ from segdsl.ir.semantics import (
     INT64_MIN,
     TOP_KEY_ASCENDING,
     cutoff_index,
+    bucket,
     day_bound,
     day_ordinal,
     day_start,
@@ -111,6 +112,12 @@ class _Columnar:
             case ir.Rank():
                 m = self.rank(node)[0 if polarity else 1]
                 return m.copy() if rows is None else m[rows]
+            case ir.Bucket(field=key, salt=salt, low=low, high=high):
+                # Never unknown: keys are never NULL.
+                b = _buckets(self.column(key), salt)
+                b = b if rows is None else b[rows]
+                inside = (b >= low) & (b < high)
+                return inside if polarity else ~inside
             case ir.IsNull(field):
                 # Never unknown: TRUE exactly on the NULL rows.
                 valid = self.column(field).valid
@@ -320,6 +327,23 @@ _MICROS_PER_DAY = 86_400 * 1_000_000
 _CODES: weakref.WeakKeyDictionary[Column, tuple] = weakref.WeakKeyDictionary()
 _BITS: weakref.WeakKeyDictionary[Column, tuple] = weakref.WeakKeyDictionary()
 _NO_NULLS: weakref.WeakKeyDictionary[Column, tuple] = weakref.WeakKeyDictionary()
+
+
+_BUCKETS: weakref.WeakKeyDictionary[Column, tuple] = weakref.WeakKeyDictionary()
+
+
+def _buckets(col: Column, salt: str) -> np.ndarray:
+    """Every row's bucket under ``salt`` (:func:`segdsl.ir.semantics.bucket` of its
+    key), computed once per key column and salt."""
+    cached = _BUCKETS.get(col)
+    if cached is None or cached[0] is not col.values:
+        cached = (col.values, {})
+        _BUCKETS[col] = cached
+    by_salt = cached[1]
+    if salt not in by_salt:
+        by_salt[salt] = np.fromiter((bucket(salt, k) for k in col.values.tolist()), dtype=np.int64,
+                                    count=len(col.values))
+    return by_salt[salt]
 
 
 def _no_nulls(col: Column) -> bool:

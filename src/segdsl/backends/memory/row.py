@@ -26,6 +26,7 @@ from segdsl.ir.semantics import (
     TOP_KEY_ASCENDING,
     Cutoff,
     as_of_date,
+    bucket,
     day_bound,
     day_of,
     day_ordinal,
@@ -254,6 +255,11 @@ class _Codegen:
             case ir.Cmp(op=op, value=value) if (NEGATE[op] if negate else op) == "=" and value is not None:
                 # ``None == value`` is False, so the test needs no guard.
                 return _E(f"r[{self.const(node.field.column)}] == {self.const(value)}", ATOM)
+            case ir.Bucket(field=key, salt=salt, low=low, high=high):
+                # Keys are never NULL: two-valued, no guard.
+                test = (f"{self.const(low)} <= {self.const(bucket)}({self.const(salt)}, r[{self.const(key.column)}])"
+                        f" < {self.const(high)}")
+                return _E(f"not ({test})", NOT) if negate else _E(test, ATOM)
             case ir.InSet(values=values) if not negate and None not in values:
                 return _E(f"r[{self.const(node.field.column)}] in {self.const(frozenset(values))}", ATOM)
         if node.__class__ is ir.FieldCmp:

@@ -17,7 +17,7 @@ import attrs
 
 from segdsl import ir
 from segdsl.backends.memory.row import Resolved, compile_row
-from segdsl.ir.semantics import as_of_date, day_bound, day_ordinal, day_windows, hours_before
+from segdsl.ir.semantics import as_of_date, bucket, day_bound, day_ordinal, day_windows, hours_before
 from segdsl.schema.model import Field, Kind
 from segdsl.syntax.span import Span
 
@@ -145,6 +145,10 @@ class Tracer:
                 details.update(op=op, other_field=other.name, other_value=record.get(other.column), days=days)
             case ir.Rank():
                 details.update(self._ranking(node, record))
+            case ir.Bucket(salt=salt, low=low, high=high, label=label):
+                key = record.get(field.column)
+                details.update(group=label, salt=salt, bucket=None if key is None else bucket(salt, key),
+                               buckets=[low, high - 1])
         return details
 
     def _ranking(self, node: ir.Rank, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,7 +188,7 @@ class Tracer:
 _KINDS = {ir.And: "and", ir.Or: "or", ir.Not: "not", ir.Const: "constant", ir.Cmp: "compare", ir.InSet: "in",
           ir.IsNull: "is null", ir.IsTrue: "boolean", ir.TextMatch: "text", ir.TagMatch: "tags",
           ir.DayCmp: "time", ir.InstantCmp: "time", ir.FieldCmp: "compare fields", ir.Member: "in segment",
-          ir.Rank: "ranking"}
+          ir.Rank: "ranking", ir.Bucket: "bucket"}
 
 
 __all__ = ["VERDICTS", "AggregateRows", "TraceNode", "Tracer", "jsonable"]

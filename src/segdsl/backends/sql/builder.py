@@ -26,6 +26,9 @@ from segdsl.diagnostics import Diagnostic, error
 from segdsl.ir.semantics import (
     ASCII_LOWER,
     ASCII_UPPER,
+    BUCKET_HASH_FUNCTION,
+    BUCKET_HEX_DIGITS,
+    BUCKETS,
     COMPARE,
     DAY_WINDOWS,
     EVERY_DAY,
@@ -99,6 +102,8 @@ class Builder:
         self.member_column = "member"
         #: For a bare condition (Builder.condition): the CTEs its segment tests read.
         self.subquery_ctes: list | None = None
+        #: Functions the SQL calls that the connection must register (see SqlResult).
+        self.functions: set[str] = set()
 
     # -- statements
 
@@ -497,6 +502,56 @@ class Builder:
         outside = exp.Is(this=exp.Column(this=_ident(self.member_column), table=_ident(cte)), expression=exp.Null())
         return exp.Case(ifs=[exp.If(this=outside, true=exp.false())], default=hit)
 
+    def bucket(self, node: ir.Bucket):
+        """``low <= bucket < high``, the bucket computed as
+        :func:`segdsl.ir.semantics.bucket` defines it, exactly on every engine."""
+        key = self.column(node.field)
+        if node.field.kind is not Kind.TEXT:
+            key = _cast(key, exp.DataType.Type.TEXT)  # an integer in decimal on every engine
+        text = exp.DPipe(this=self.value_of(Kind.TEXT, node.salt + ":"), expression=key, safe=True)
+        hashed, buckets = self.bucket_hash(text, node.span), _number(str(BUCKETS))
+        b = (exp.Anonymous(this="MOD", expressions=[hashed, buckets]) if self.t.mod_function
+             else exp.Paren(this=exp.Mod(this=hashed, expression=buckets)))
+        low, high = _number(str(node.low)), _number(str(node.high - 1))
+        if node.low > 0 and node.high < BUCKETS:
+            return exp.Between(this=b, low=low, high=high)
+        if node.low > 0:
+            return exp.GTE(this=b, expression=low)
+        if node.high < BUCKETS:
+            return exp.LTE(this=b, expression=high)
+        return exp.true()
+
+    def bucket_hash(self, text, span):
+        """The integer of :func:`segdsl.ir.semantics.bucket_hash` of the SQL text ``text``."""
+        digits = _number(str(BUCKET_HEX_DIGITS))
+        match self.t.bucket_hash:
+            case "sha256_bit":
+                digest = exp.Anonymous(this="SHA256", expressions=[
+                    exp.Anonymous(this="CONVERT_TO", expressions=[text, exp.Literal.string("UTF8")])])
+                hex_ = exp.Anonymous(this="ENCODE", expressions=[digest, exp.Literal.string("hex")])
+                head = exp.Substring(this=hex_, start=_number("1"), length=digits)
+                bits = exp.DPipe(this=exp.Literal.string("x"), expression=exp.Pad(
+                    this=head, expression=_number("16"), fill_pattern=exp.Literal.string("0"), is_left=True))
+                return exp.Cast(this=exp.Cast(this=bits, to=exp.DataType.build("BIT(64)", dialect="postgres")),
+                                to=exp.DataType(this=exp.DataType.Type.BIGINT, nested=False))
+            case "sha256_hex":
+                head = exp.Substring(this=exp.Anonymous(this="SHA256", expressions=[text]), start=_number("1"),
+                                     length=digits)
+                return _cast(exp.DPipe(this=exp.Literal.string("0x"), expression=head, safe=True),
+                             exp.DataType.Type.BIGINT)
+            case "sha2_conv":
+                head = exp.Substring(this=exp.Anonymous(this="SHA2", expressions=[text, _number("256")]),
+                                     start=_number("1"), length=digits)
+                conv = exp.Anonymous(this="CONV", expressions=[head, _number("16"), _number("10")])
+                return _cast(conv, exp.DataType.Type.UBIGINT)
+            case "function":
+                self.functions.add(BUCKET_HASH_FUNCTION)
+                return exp.Anonymous(this=BUCKET_HASH_FUNCTION, expressions=[text])
+        raise Unsupported(
+            error("E0409", f"{self.t.dialect}: segdsl does not know how to compute a split's buckets on this target",
+                  span, help="compile for postgres, duckdb, sqlite or mysql, where the bucket is verified")
+        )
+
     def scaled_decimals(self, f: Field) -> bool:
         """Whether ``f`` is stored as whole numbers of its last decimal place."""
         return f.kind is Kind.DECIMAL and self.t.decimals == "scaled"
@@ -893,4 +948,5 @@ _COND = {
     ir.FieldCmp: Builder._field_cmp,
     ir.Member: Builder._member,
     ir.Rank: Builder._rank,
+    ir.Bucket: Builder.bucket,
 }

@@ -27,6 +27,9 @@ class SqlResult:
     statements: tuple[str, ...]
     params: dict[str, Any]
     diagnostics: tuple[Diagnostic, ...]
+    #: Functions the SQL calls that the engine does not have and the connection must
+    #: be given (SQLite's bucket hash: see docs/language.md#splits-and-holdouts).
+    functions: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -73,7 +76,7 @@ def compile_rule(
         sql = tuple(generate_sql(tgt, s, pretty, rule) for s in statements)
     except Unsupported as exc:
         return SqlResult((), {}, (exc.diagnostic,))
-    return SqlResult(sql, builder.params, ())
+    return SqlResult(sql, builder.params, (), tuple(sorted(builder.functions)))
 
 
 def _with_columns(plan: Plan, columns: Sequence[Field]) -> Plan:

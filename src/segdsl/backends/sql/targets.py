@@ -94,6 +94,19 @@ class Target:
     #: a segment reached through many chains of references is copied once per chain.
     #: None: the engine computes a CTE once for all its references.
     cte_copies: int | None = None
+    #: How the integer of a text's bucket hash (:func:`segdsl.ir.semantics.bucket_hash`:
+    #: the first 15 hex digits of SHA-256 of its UTF-8 bytes) is computed:
+    #: "sha256_bit" (sha256(convert_to(t, 'UTF8')) in hex, read through a BIT(64)),
+    #: "sha256_hex" (a sha256 returning hex, read by a cast of '0x...' to BIGINT),
+    #: "sha2_conv" (SHA2(t, 256), CONV to decimal text, cast to UNSIGNED: CONV's text
+    #: used as a number would pass through a double and lose the low digits),
+    #: "function" (the function segdsl registers on the connections it opens,
+    #: :data:`segdsl.ir.semantics.BUCKET_HASH_FUNCTION`), or None: not supported.
+    bucket_hash: str | None = None
+    #: Whether a remainder is written MOD(a, b) rather than a % b: a driver that binds
+    #: parameters with %s markers (psycopg, PyMySQL) reads a bare % as one. (SQLite's
+    #: MOD, where it exists at all, returns a float.)
+    mod_function: bool = False
 
     # -- how the Python driver runs statements
 
@@ -176,7 +189,8 @@ CTE_COPIES = 250
 _FAMILIES = {
     "postgres": Target(
         "postgres", "postgres", tags="array", ascii_lower="translate", bare_bool=True,
-        backslash_text="escape_string", code_point_collation="C", clock="at_time_zone",
+        backslash_text="escape_string", code_point_collation="C", clock="at_time_zone", bucket_hash="sha256_bit",
+        mod_function=True,
         column_types=_POSTGRES_TYPES, param_marker="%s", cursors=True, stream_cursor="named", bulk_load="copy",
         serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", lock_rows=" FOR UPDATE",
         begin_read="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -187,6 +201,7 @@ _FAMILIES = {
     ),
     "duckdb": Target(
         "duckdb", "duckdb", tags="array", ascii_lower="translate", bare_bool=True, clock="at_time_zone",
+        bucket_hash="sha256_hex",
         column_types={**_POSTGRES_TYPES, Kind.FLOAT: "DOUBLE"}, bulk_load="arrow", analyze="each",
     ),
     # SQLite's parser gives up near 31 nested (a OR (...)) groups (measured). Without
@@ -203,7 +218,7 @@ _FAMILIES = {
         begin_write="BEGIN IMMEDIATE",
         find_table="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
         read_only_session="PRAGMA query_only = ON", schemas=False, analyze="each", table_catalog="sqlite_master",
-        cte_copies=CTE_COPIES,
+        cte_copies=CTE_COPIES, bucket_hash="function",
     ),
     # MySQL and MariaDB: default collations stay as the server has them, and
     # case-insensitive ones are overridden in the SQL itself; tag lists are JSON arrays.
@@ -221,7 +236,7 @@ _FAMILIES = {
         transactional_ddl=False, load_lock="SELECT GET_LOCK(CONCAT('segdsl db load ', DATABASE()), 3600)",
         load_unlock="SELECT RELEASE_LOCK(CONCAT('segdsl db load ', DATABASE()))",
         analyze="list_table",
-        cte_copies=CTE_COPIES,
+        cte_copies=CTE_COPIES, bucket_hash="sha2_conv", mod_function=True,
     ),
 }
 

@@ -1,0 +1,18 @@
+-- exit 1
+error[E0409]: bigquery: segdsl does not know how to compute a split's buckets on this target
+  --> tests/cases/splits/splits.seg:12:11
+   |
+12 |     where in split winback_test.offer_a and not in holdout global_control
+   |           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+   |
+   = help: compile for postgres, duckdb, sqlite or mysql, where the bucket is verified
+
+error[E0409]: bigquery: segdsl does not know how to compute a split's buckets on this target
+  --> tests/cases/splits/splits.seg:16:11
+   |
+16 |     where in split winback_test.control or (in holdout global_control and ltv > 100)
+   |           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+   |
+   = help: compile for postgres, duckdb, sqlite or mysql, where the bucket is verified
+
+segdsl: 2 errors
