@@ -256,7 +256,8 @@ def test_refusals_name_both_sides_and_a_fix(text, code, message, help_):
 def test_a_journey_counts_whole_days():
     from segdsl.project.workspace import load_workspace
 
-    text = ('journey j {\n    audience in segment lapsed and email_opt_in\n    send email "x"\n    wait 5 hours\n'
+    text = ('journey j {\n    audience in segment lapsed and email_opt_in and not in holdout global_control\n'
+            '    send email "x"\n    wait 5 hours\n'
             '    goal converted within 30 days\n}\n')
     ws = _hospitality_workspace(load_workspace, text)
     errors = [d for d in ws.diagnostics if d.is_error]

@@ -296,6 +296,8 @@ def _tie_rows():
         "joined": st.sampled_from([None, day, day, dt.date(1, 1, 1), dt.date(9999, 12, 31)]),
         "ts": st.sampled_from([None, *instants]),
         "tags": st.none(),
+        "money4": st.sampled_from([None, Decimal("0.0000"), Decimal("1.5000"), Decimal("1.5000")]),
+        "ts2": st.sampled_from([None, *instants]),
     })
 
     @st.composite
@@ -518,7 +520,7 @@ def test_the_formatter_lays_out_rankings_and_keeps_their_comments():
 
     src = (
         "segment  r {\n"
-        "  where   ltv  in top 10 %   among in   segment lapsed   # the best tenth\n"
+        "  where   ltv  in top 10%   among in   segment lapsed   # the best tenth\n"
         "     and top 500 by ltv among ( loyalty_tier = \"Gold\" or   loyalty_tier = \"Platinum\"  # metal\n"
         "     or loyalty_tier = \"Silver\" and email_opt_in )\n"
         "}\n"

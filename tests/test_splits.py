@@ -389,3 +389,18 @@ def test_a_split_that_does_not_parse_is_not_reported_again_where_it_is_used(tmp_
                    'holdout h 5% salt\nsegment u { where in holdout h }\n')
     ws = load_workspace([seg], root / "examples" / "hospitality" / "schema.toml")
     assert [d.code for d in ws.diagnostics if d.is_error] == ["E0010", "E0010"]
+
+
+def test_a_bare_rule_checked_against_a_project_may_name_its_splits_and_holdouts(tmp_path):
+    """`segdsl size -e`, the serve page's editor and the API check a bare rule with the
+    project's splits and holdouts in scope, as they are in its files."""
+    import segdsl
+    from example_projects import copy_example
+
+    ws = segdsl.load_project(copy_example(tmp_path / "hotel", "hospitality"))
+    rule = segdsl.check_expression("in segment win_back and not in holdout global_control", ws)
+    assert rule.ok, rule.diagnostics
+    found = segdsl.members(ws, ["win_back", rule], as_of="2026-11-01").members
+    assert set(found["expr"]) < set(found["win_back"])
+    unknown = segdsl.check_expression("in holdout nope", ws)
+    assert [d.code for d in unknown.diagnostics] == ["E0170"]

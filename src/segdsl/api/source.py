@@ -139,15 +139,16 @@ def check_expression(
     segments: Mapping[str, ir.Segment] | None = None,
 ) -> CheckedRule:
     """Check a bare rule (text, or a parsed one) against a schema. With a
-    :class:`Workspace`, its schema is used and the rule may refer to its segments;
-    otherwise to ``segments``, if given."""
+    :class:`Workspace`, its schema is used and the rule may refer to its segments,
+    splits and holdouts; otherwise to ``segments``, if given."""
     from segdsl.check.checker import check_expression as check
     from segdsl.project.workspace import Workspace
     from segdsl.syntax.parser import ExprResult
 
+    splits = holdouts = None
     if isinstance(schema, Workspace):
         # The workspace's own problems stay its own, unless they leave it no schema.
-        resolved = schema.schema
+        resolved, splits, holdouts = schema.schema, schema.splits, schema.holdouts
         diagnostics = [d for d in schema.relevant() if d.is_error] if resolved is None else []
         if segments is None:
             segments = schema.segments
@@ -161,7 +162,7 @@ def check_expression(
         parsed = parsed.expr
     if parsed is None or resolved is None:
         return CheckedRule(None, tuple(diagnostics), source)
-    rule, more = check(parsed, resolved, segments)
+    rule, more = check(parsed, resolved, segments, splits, holdouts)
     return CheckedRule(rule, (*diagnostics, *more), source)
 
 

@@ -257,7 +257,8 @@ def _expression(
                 Item("(", "keyword", "rank the entities where a rule is TRUE: among (rule)")]
     if last.text == "by" and before is not None and before.kind == "number" and len(e) > 2 and e[-3].text == "top":
         return [_field_item(schema, f) for f in (schema.fields.values() if schema else ()) if f.kind in ORDERED]
-    if last.text == "top" or (last.kind == "number" and before is not None and before.text == "top"):
+    if last.text == "top" or (last.kind == "number" and not last.text.endswith("%") and before is not None
+                              and before.text == "top"):
         return [Item("by", "keyword", "top N by value")] if last.kind == "number" else []
     if _ends_ranking(schema, e):
         return [_AMONG, Item("and", "keyword"), Item("or", "keyword")]
