@@ -217,7 +217,30 @@ class SegmentRef(Value):
     span: Span = _span()
 
 
-Expr = Union[BoolOp, Not, Truthy, Compare, InList, Between, IsNull, TextMatch, TagMatch, TimeWindow, SegmentRef]
+@frozen
+class Events(Value):
+    """``(SOURCE [where RULE])``: the rows of an event source where RULE is TRUE (every
+    row without ``where``), one side of a :class:`Sequence`."""
+
+    source: FieldRef
+    where: Expr | None
+    span: Span = _span()
+
+
+@frozen
+class Sequence(Value):
+    """``FIRST [not] followed by THEN within N``: an event of FIRST followed by one of
+    THEN within the window (``negated``: a FIRST event whose window closed without one)."""
+
+    first: Events
+    then: Events
+    negated: bool
+    duration: Duration
+    span: Span = _span()
+
+
+Expr = Union[BoolOp, Not, Truthy, Compare, InList, Between, IsNull, TextMatch, TagMatch, TimeWindow, SegmentRef,
+             Sequence]
 
 
 # --------------------------------------------------------------------- declarations
