@@ -32,6 +32,7 @@ from segdsl.check.predicates import (
     MAX_DIGITS,
     PredicateChecks,
 )
+from segdsl.check.sequences import check_sequence
 from segdsl.check.messages import example_condition, first_time_field, kind_name, source_column_help
 from segdsl.diagnostics import Diagnostic, Label, error, warning
 from segdsl.frozen import building
@@ -489,4 +490,5 @@ _EXPR = {
     ast.TextMatch: _resolving(Checker.text_match),
     ast.TagMatch: _resolving(Checker.tag_match),
     ast.TimeWindow: _resolving(Checker.time_window),
+    ast.Sequence: check_sequence,
 }

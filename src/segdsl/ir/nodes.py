@@ -169,7 +169,43 @@ class Member(Value):
         return self._key  # type: ignore[return-value]
 
 
-Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member]
+@frozen
+class Events(Value):
+    """One side of a :class:`Sequence`: the rows of an event source whose ``entity_key``
+    is the profile's key, whose ``time`` is not NULL, and where ``where`` is TRUE."""
+
+    source: str
+    table: str
+    entity_key: str
+    time: str  # the source's timestamp column
+    where: Node | None
+
+
+@frozen
+class Sequence(Value):
+    """``first followed by then within seconds`` (``negated``: ``not followed by``),
+    two-valued, as :func:`segdsl.ir.semantics.sequence_holds` defines it: TRUE for an
+    entity with a ``first`` event at tA and a ``then`` event at tB, tA < tB <= tA +
+    seconds, both at or before the as-of; negated, with a ``first`` event whose window
+    has closed (tA + seconds <= as-of) holding no ``then`` event. Otherwise FALSE."""
+
+    first: Events
+    then: Events
+    seconds: int
+    negated: bool
+    span: Span | None = _span()
+
+    @property
+    def column(self) -> str:
+        """The name of the profile column holding the sequence's truth per entity in
+        memory (see :mod:`segdsl.backends.memory.profile`): the same for equal sequences,
+        and never a field's name (it holds a space)."""
+        import hashlib
+
+        return "sequence " + hashlib.blake2b(repr(self).encode("utf-8"), digest_size=8).hexdigest()
+
+
+Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, Member, Sequence]
 
 
 def _rule_keys(member: Member, known: dict[int, str]) -> None:
@@ -282,6 +318,6 @@ class Segment(Value):
     depends_on: tuple[str, ...] = ()
 
 
-__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Cmp", "Const", "Day", "DayCmp", "InSet", "IsNull",
-           "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Segment", "SendStep", "TagMatch", "TextMatch",
-           "WaitStep"]
+__all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Cmp", "Const", "Day", "DayCmp", "Events", "InSet",
+           "IsNull", "IsTrue", "Journey", "Member", "Node", "Not", "Or", "Segment", "SendStep", "Sequence", "TagMatch",
+           "TextMatch", "WaitStep"]

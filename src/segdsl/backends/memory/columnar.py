@@ -97,6 +97,13 @@ class _Columnar:
                 if polarity:
                     return m.copy() if rows is None else m[rows]
                 return ~m if rows is None else ~m[rows]
+            case ir.Sequence():
+                # Two-valued: the profile's column holds its truth (profile.sequence_field).
+                col = self.table.columns.get(node.column)
+                if col is None:
+                    raise KeyError("the table has no column for an event sequence; build it with build_profile")
+                m = col.values.astype(bool) if rows is None else col.values[rows].astype(bool)
+                return m if polarity else ~m
             case ir.IsNull(field):
                 # Never unknown: TRUE exactly on the NULL rows.
                 valid = self.column(field).valid

@@ -18,18 +18,28 @@ import attrs
 import numpy as np
 
 from segdsl import ir
-from segdsl.data.tables import Column, DataError, Table, load_table, read_csv
+from segdsl.data.tables import Column, DataError, Table, load_table, read_csv, timestamp_code
 from segdsl.ir.semantics import latest_rank
-from segdsl.schema.model import Field, Schema
+from segdsl.schema.model import Field, FieldType, Kind, Schema
 
 
 def profile_fields(rules: Iterable[ir.Node]) -> list[Field]:
-    """The derived fields a set of rules reads, without repeats."""
+    """The derived fields a set of rules reads, without repeats: its traits, and a
+    boolean column per event sequence (see :func:`sequence_field`)."""
     seen: dict[str, Field] = {}
     for rule in rules:
         for f in ir.derived_fields(rule):
             seen.setdefault(f.column, f)
+        for node in ir.sequences(rule):
+            f = sequence_field(node)
+            seen.setdefault(f.column, f)
     return list(seen.values())
+
+
+def sequence_field(node: ir.Sequence) -> Field:
+    """The profile column holding an event sequence's truth for each entity (never
+    NULL: a sequence is two-valued), which both evaluators read for the node."""
+    return Field(node.column, FieldType(Kind.BOOL), False, node.column, derive=node)
 
 
 def load_profile(schema: Schema, data_dir: Path, rules: Iterable[ir.Node], as_of: dt.datetime) -> Table:
@@ -49,6 +59,13 @@ def source_columns(fields: Iterable[Field]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for f in fields:
         agg = f.derive
+        if isinstance(agg, ir.Sequence):
+            for side in (agg.first, agg.then):
+                cols = out.setdefault(side.source, set())
+                cols.update((side.entity_key, side.time))
+                if side.where is not None:
+                    cols.update(g.column for g in ir.fields_used(side.where))
+            continue
         cols = out.setdefault(agg.source, set())
         cols.update((agg.entity_key, agg.id_column))
         cols.update(g.column for g in (agg.column, agg.by) if g is not None)
@@ -108,6 +125,8 @@ class _Derivation:
         self._masks: dict[tuple[str, object], np.ndarray | None] = {}
 
     def derive(self, f: Field) -> Column:
+        if isinstance(f.derive, ir.Sequence):
+            return Column(self.sequence(f.derive), np.ones(self.n, dtype=bool))
         agg: ir.Aggregate = f.derive
         src = self.sources[agg.source]
         rows, keep = self.rows(agg), self.where(agg)
@@ -135,7 +154,45 @@ class _Derivation:
         ufunc.at(out, picked, values)
         return Column(out, np.bincount(picked, minlength=n) > 0)
 
-    def rows(self, agg: ir.Aggregate) -> np.ndarray:
+    def sequence(self, node: ir.Sequence) -> np.ndarray:
+        """Per entity, whether the sequence holds (:func:`segdsl.ir.semantics.sequence_holds`),
+        by a sorted merge: each first event meets the earliest later event of the same
+        entity, which alone decides whether any falls in its window."""
+        as_of = timestamp_code(self.as_of)
+        window = node.seconds * 1_000_000  # microseconds, as timestamps are stored
+        ea, ta = self.events(node.first, as_of)
+        eb, tb = self.events(node.then, as_of)
+        # Dense ranks of the instants, so that (entity, instant) packs into one int64.
+        ranks = np.unique(np.concatenate([ta, tb]), return_inverse=True)[1].reshape(-1).astype(np.int64)
+        width = len(ranks) + 1
+        ka, kb = ea * width + ranks[: len(ta)], eb * width + ranks[len(ta):]
+        order = np.argsort(kb, kind="stable")
+        kb, eb, tb = kb[order], eb[order], tb[order]
+        # The first B event strictly after each A event, if it is the same entity's.
+        nxt = np.searchsorted(kb, ka, side="right")
+        inside = nxt < len(kb)
+        at = np.where(inside, nxt, 0)
+        followed = inside & (eb[at] == ea) & (tb[at] <= ta + window) if len(kb) else np.zeros(len(ka), dtype=bool)
+        hit = (ta + window <= as_of) & ~followed if node.negated else followed
+        out = np.zeros(self.n, dtype=bool)
+        out[ea[hit]] = True
+        return out
+
+    def events(self, side: ir.Events, as_of: int) -> tuple[np.ndarray, np.ndarray]:
+        """The entity row and instant of each event of ``side`` that can count: of a
+        known entity, with a non-NULL time at or before the as-of, where its rule is
+        TRUE."""
+        from segdsl.backends.memory.columnar import evaluate
+
+        src = self.sources[side.source]
+        rows = self.rows(side)
+        time = src.columns[side.time]
+        keep = (rows >= 0) & time.valid & (time.values <= as_of)
+        if side.where is not None:
+            keep &= evaluate(side.where, src, self.as_of)
+        return rows[keep].astype(np.int64), time.values[keep].astype(np.int64)
+
+    def rows(self, agg: ir.Aggregate | ir.Events) -> np.ndarray:
         """The entity row of each source row, -1 for rows of unknown entities; cached
         per source."""
         if agg.source not in self._rows:

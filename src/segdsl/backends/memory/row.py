@@ -155,6 +155,8 @@ class _Codegen:
                 return TRUE if value else FALSE
             case ir.Member():
                 return self.member(node, depth)
+            case ir.Sequence():
+                return self.sequence(node)
         return self.predicate(node, negate=False)
 
     def false(self, node: ir.Node, depth: int = 0) -> _E:
@@ -172,7 +174,14 @@ class _Codegen:
             case ir.Member():
                 # Membership is two-valued: not a member whenever the rule is not TRUE.
                 return _not(self.member(node, depth))
+            case ir.Sequence():
+                return _not(self.sequence(node))  # two-valued too
         return self.predicate(node, negate=True)
+
+    def sequence(self, node: ir.Sequence) -> _E:
+        """An event sequence, two-valued: the profile's column for it (see
+        :func:`segdsl.backends.memory.profile.sequence_field`) holds its truth."""
+        return _E(f"r[{self.const(node.column)}] is True", ATOM)
 
     def member(self, node: ir.Member, depth: int) -> _E:
         """The segment's "is TRUE" test, which is two-valued: pasted inline when the

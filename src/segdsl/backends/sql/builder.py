@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.backends.sql.references import Block, Plan, plan_references
+from segdsl.backends.sql.sequences import sequence_sql
 from segdsl.backends.sql.storage import param_value, table_ref
 from segdsl.backends.sql.targets import Target
 from segdsl.diagnostics import Diagnostic, error
@@ -91,6 +92,12 @@ class Builder:
         self.member_column = "member"
         #: For a bare condition (Builder.condition): the CTEs its segment tests read.
         self.subquery_ctes: list | None = None
+        #: The name of the table the condition being built reads its rows from (the
+        #: profile CTE or the entity table), which event sequences correlate with.
+        self.outer_table = "profile"
+        #: The alias a source's columns are qualified with inside an event sequence's
+        #: subquery (None elsewhere: columns of the one table read).
+        self.qualifier: str | None = None
 
     # -- statements
 
@@ -146,9 +153,10 @@ class Builder:
 
     def block(self, block: Block, plan: Plan, columns: list):
         """``SELECT columns FROM <profile or table> LEFT JOIN <segment CTEs> WHERE ...``."""
-        cond = self.cond(block.node)
         table = exp.Table(this=exp.to_identifier("profile", quoted=True)) if block.traits else self.table()
         name = table.name  # what the joins' conditions call it: the table's name without its schema
+        self.outer_table = name
+        cond = self.cond(block.node)
         joins = [
             exp.Join(
                 this=exp.Table(this=_ident(cte)),
@@ -279,6 +287,8 @@ class Builder:
         return table_ref(self.t, self.schema.table)
 
     def column(self, f: Field):
+        if self.qualifier is not None:
+            return exp.Column(this=exp.to_identifier(f.column, quoted=True), table=_ident(self.qualifier))
         return exp.Column(this=exp.to_identifier(f.column, quoted=True))
 
     # -- conditions
@@ -296,6 +306,7 @@ class Builder:
             self.subquery_ctes = self.profile_ctes(plan) + segments
         else:
             self.subquery_ctes = []
+        self.outer_table = "profile" if plan.main.traits else self.table().name
         return self.cond(node)
 
     def check_depth(self, plan: Plan, rule: ir.Node) -> None:
@@ -651,6 +662,23 @@ class Builder:
                   help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
         )
 
+    def clock_instant(self, span):
+        """The database clock's instant, in the form the target stores instants in."""
+        match self.t.clock_instant:
+            case "current_timestamp":
+                return exp.CurrentTimestamp()
+            case "utc_timestamp":
+                return exp.Anonymous(this="UTC_TIMESTAMP", expressions=[exp.Literal.number(6)])
+            case "strftime_now":
+                # Milliseconds, padded to the six places of the stored text.
+                now = exp.Anonymous(this="strftime", expressions=[exp.Literal.string("%Y-%m-%d %H:%M:%f"),
+                                                                  exp.Literal.string("now")])
+                return exp.DPipe(this=now, expression=exp.Literal.string("000"))
+        raise Unsupported(
+            error("E0401", f"{self.t.dialect}: an event sequence needs a pinned as-of instant on this target", span,
+                  help="pass --as-of (e.g. --as-of 2026-01-31) to compile the as-of as a literal")
+        )
+
 
 @functools.cache
 def _dialect(name: str):
@@ -735,4 +763,5 @@ _COND = {
     ir.TagMatch: Builder.tag_match,
     ir.DayCmp: Builder.day_cmp,
     ir.Member: Builder._member,
+    ir.Sequence: sequence_sql,
 }

@@ -89,6 +89,17 @@ class Target:
     #: (CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)), "utc_date" (UTC_DATE()),
     #: "date_now" (DATE('now')), or None: relative time needs a pinned as-of.
     clock: str | None = None
+    #: How seconds are added to a stored instant (event sequences' windows): "interval"
+    #: (``t + INTERVAL 'n' SECOND``, exact on instants whatever the session's zone) or
+    #: "text_datetime" (fixed-width text: ``datetime()`` moves its whole seconds and the
+    #: fraction is kept as written).
+    instant_shift: str = "interval"
+    #: Whether such a sum past the year 9999 is NULL (it then reads as the last instant).
+    shift_past_calendar_null: bool = False
+    #: How the database clock's instant is read, as the target stores instants:
+    #: "current_timestamp", "utc_timestamp" (UTC_TIMESTAMP(6)), "strftime_now" (SQLite's
+    #: text), or None: event sequences need a pinned as-of.
+    clock_instant: str | None = None
     #: Most copies of segment CTEs the engine is given: SQLite and MariaDB expand each
     #: reference to a CTE into a copy (SQLite while parsing, MariaDB computing each), so
     #: a segment reached through many chains of references is copied once per chain.
@@ -177,6 +188,7 @@ _FAMILIES = {
     "postgres": Target(
         "postgres", "postgres", tags="array", ascii_lower="translate", bare_bool=True,
         backslash_text="escape_string", code_point_collation="C", clock="at_time_zone",
+        clock_instant="current_timestamp",
         column_types=_POSTGRES_TYPES, param_marker="%s", cursors=True, stream_cursor="named", bulk_load="copy",
         serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", lock_rows=" FOR UPDATE",
         begin_read="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -187,6 +199,7 @@ _FAMILIES = {
     ),
     "duckdb": Target(
         "duckdb", "duckdb", tags="array", ascii_lower="translate", bare_bool=True, clock="at_time_zone",
+        clock_instant="current_timestamp",
         column_types={**_POSTGRES_TYPES, Kind.FLOAT: "DOUBLE"}, bulk_load="arrow", analyze="each",
     ),
     # SQLite's parser gives up near 31 nested (a OR (...)) groups (measured). Without
@@ -199,7 +212,8 @@ _FAMILIES = {
             Kind.ENUM: "TEXT", Kind.BOOL: "INTEGER", Kind.DATE: "TEXT", Kind.TIMESTAMP: "TEXT", Kind.TAGS: "TEXT",
         },
         strict_tables=True, ascii_lower="lower", bare_bool=True, replace_view=False, max_depth=24,
-        clock="date_now", serial_key="INTEGER PRIMARY KEY AUTOINCREMENT", without_rowid=True,
+        clock="date_now", clock_instant="strftime_now", instant_shift="text_datetime",
+        shift_past_calendar_null=True, serial_key="INTEGER PRIMARY KEY AUTOINCREMENT", without_rowid=True,
         begin_write="BEGIN IMMEDIATE",
         find_table="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
         read_only_session="PRAGMA query_only = ON", schemas=False, analyze="each", table_catalog="sqlite_master",
@@ -214,7 +228,8 @@ _FAMILIES = {
             Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "DATETIME(6)", Kind.TAGS: "JSON",
         },
         key_text_type="VARCHAR(255)", key_collations=("utf8mb4_nopad_bin", "utf8mb4_0900_bin"), bare_bool=True,
-        backslash_text="hex", binary_text=True, clock="utc_date", named_params=False, param_marker="%s", cursors=True,
+        backslash_text="hex", binary_text=True, clock="utc_date", clock_instant="utc_timestamp",
+        shift_past_calendar_null=True, named_params=False, param_marker="%s", cursors=True,
         stream_cursor="unbuffered",
         # GET_LOCK is the session's until it ends, a kill -9 included; names are
         # server-wide, so the database's name is part of it.
