@@ -66,6 +66,8 @@ def sequence_sql(b: Builder, node: ir.Sequence):
     else:
         as_of = b.clock_instant(node.span)
         closed = shift(b, b.clock_instant(node.span), -seconds)
+    if node.negated and closed is None:
+        return exp.false()  # built before any parameter of the sides' rules is taken
     a_time, b_time = col(FIRST, first.time), col(THEN, then.time)
     inner = [
         exp.EQ(this=b.exact(key, col(THEN, then.entity_key)), expression=b.exact(key, col(FIRST, first.entity_key))),
@@ -79,8 +81,6 @@ def sequence_sql(b: Builder, node: ir.Sequence):
                            table=exp.to_identifier(b.outer_table, quoted=True))
     outer = [exp.EQ(this=b.exact(key, col(FIRST, first.entity_key)), expression=b.exact(key, outer_key))]
     if node.negated:
-        if closed is None:
-            return exp.false()
         outer.append(exp.LTE(this=a_time.copy(), expression=closed))
         outer += rule(first, FIRST)
         outer.append(exp.Not(this=then_exists))
