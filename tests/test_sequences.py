@@ -332,3 +332,39 @@ def test_sequence_diagnostics(text, code):
         return
     rule, diags = check_expression(parsed.expr, SCHEMA)
     assert rule is None and code in [d.code for d in diags], diags
+
+
+# ----------------------------------------------------------------- the docs
+
+LANGUAGE = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "language.md").read_text("utf-8")
+SECTION = LANGUAGE.split("### Event sequences", 1)[1].split("\n### ", 1)[0]
+
+
+def test_the_docs_examples_check_against_the_hospitality_schema():
+    from segdsl.check.traits import load_schema
+
+    schema, diags = load_schema(__import__("pathlib").Path(__file__).resolve().parent.parent
+                                / "examples" / "hospitality" / "schema.toml")
+    assert schema is not None, diags
+    block = SECTION.split("```\n", 2)[1]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert len(lines) == 3
+    for line in lines:
+        rule, diags = check_expression(parse_expression(line).expr, schema)
+        assert rule is not None and not diags, (line, diags)
+        assert isinstance(rule, ir.Sequence)
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.split(" ")[0].replace("Z", "+00:00"))
+
+
+def test_the_docs_boundary_table_holds_on_every_engine(engines):
+    rows = [line for line in SECTION.splitlines() if line.startswith(("| 2026", "| none"))]
+    assert len(rows) == 6, rows
+    for row in rows:
+        b_at, as_of, followed, not_followed = (c.strip() for c in row.strip("|").split("|"))
+        events = [(1, A_TIME, "a")] + ([] if b_at == "none" else [(1, _instant(b_at), "b")])
+        as_of = _instant(as_of)
+        assert (_members(FOLLOWED, events, as_of, engines) == [1]) is (followed == "true"), row
+        assert (_members(NOT_FOLLOWED, events, as_of, engines) == [1]) is (not_followed == "true"), row
