@@ -368,3 +368,20 @@ def test_the_docs_boundary_table_holds_on_every_engine(engines):
         as_of = _instant(as_of)
         assert (_members(FOLLOWED, events, as_of, engines) == [1]) is (followed == "true"), row
         assert (_members(NOT_FOLLOWED, events, as_of, engines) == [1]) is (not_followed == "true"), row
+
+
+def test_without_a_pinned_as_of_the_database_clock_decides(engines):
+    """Compiled without an as-of, each engine reads its clock as the as-of instant."""
+    now = dt.datetime.now(UTC)
+    events = [(1, now - 10 * DAY, "a"),  # closed long ago, never followed
+              (2, now - DAY / 2, "a"),  # its 1-day window is still open
+              (3, now - 3 * DAY, "a"), (3, now - 3 * DAY + DAY / 2, "b"),  # followed
+              (4, now - DAY / 2, "a"), (4, now + DAY / 4, "b")]  # B is in the future
+    expected = {FOLLOWED: [3], NOT_FOLLOWED: [1]}
+    for text, members in expected.items():
+        assert _members(text, events, now, engines) == members
+        rule, _ = check_expression(parse_expression(text).expr, SCHEMA)
+        for name, engine in engines.items():
+            compiled = compile_rule(rule, SCHEMA, target=engine.dialect)
+            assert compiled.ok, compiled.diagnostics
+            assert fetch_keys(engine, compiled.sql, compiled.params) == members, (name, text)
