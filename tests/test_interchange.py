@@ -526,6 +526,7 @@ EXPORT_CASES = [
     ("E0536", 'segment s { where email in [" padded"] }'),
     ("E0537", "segment s { }"),
     ("E0539", "segment s { where count(visits) > 1 }"),
+    ("E0540", "segment s { where opted_in and (visits) not followed by (visits) within 7 days }"),
 ]
 
 
@@ -538,6 +539,13 @@ def test_export_diagnostics_point_at_the_seg_source(code, src):
     assert d.span.path == "e.seg"
     if code not in ("E0535", "E0537"):
         assert src[d.span.start:d.span.end] in src.split("where ")[1]
+
+
+def test_an_event_sequence_is_refused_by_segdsl_json_too():
+    src = "segment s { where (visits) followed by (visits) within 1 day }"
+    text, diags = export_json(parse_source("e.seg", src).module.segments[0], "segdsl")
+    assert text is None and codes(diags) == {"E0540"}
+    assert "followed by" in diags[0].message
 
 
 def test_export_depth_limit():

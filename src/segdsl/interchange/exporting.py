@@ -145,6 +145,12 @@ class _Exporter:
     def predicate(self, e: ast.Expr) -> dict | None:
         rqb = self.fmt == "rqb"
         match e:
+            case ast.Sequence():
+                word = "not followed by" if e.negated else "followed by"
+                self.err("E0540", f"an event sequence (`{word}`) cannot be expressed in {FORMAT_NAMES[self.fmt]}",
+                         e.span, help="a JSON rule tests the profile's fields one by one; keep rules with "
+                         "sequences in .seg files")
+                return None
             case ast.SegmentRef(name=name):
                 if rqb:
                     self.err("E0534", "`in segment` cannot be expressed in react-querybuilder", e.span,
