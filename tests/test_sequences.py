@@ -385,3 +385,30 @@ def test_without_a_pinned_as_of_the_database_clock_decides(engines):
             compiled = compile_rule(rule, SCHEMA, target=engine.dialect)
             assert compiled.ok, compiled.diagnostics
             assert fetch_keys(engine, compiled.sql, compiled.params) == members, (name, text)
+
+
+# ----------------------------------------------------------------- text
+
+@pytest.mark.parametrize("text", [
+    "(events) followed by (visits) within 1 day",
+    '(events where kind = "a" and (amount > 1 or amount is null)) not followed by (events) within 2 weeks',
+    "not ((visits where not flag) followed by (visits where flag) within 30 days) or tier = \"a\"",
+    "((events)) followed by (events) within 1 days",
+])
+def test_printing_and_formatting_keep_the_meaning(text):
+    from segdsl.syntax.formatter import format_source
+    from segdsl.syntax.printer import print_expr
+
+    parsed = parse_expression(text).expr
+    assert parsed is not None
+    printed = print_expr(parsed)
+    assert parse_expression(printed).expr == parsed
+    source = f"segment s {{\n    where {text}  # why\n}}\n"
+    formatted, diags = format_source(source)
+    assert formatted is not None and not diags, diags
+    assert format_source(formatted)[0] == formatted
+    assert "# why" in formatted
+    (seg,) = parse_source("s.seg", formatted).module.segments
+    assert seg.where == parsed
+    rule, diags = check_expression(parsed, SCHEMA)
+    assert rule is not None, diags
