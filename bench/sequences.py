@@ -73,7 +73,7 @@ def _duckdb(schema, rules, entity, sources):
         compiled = compile_rule(rule, schema, target="duckdb", form="count", as_of=AS_OF, pretty=False)
         if not compiled.ok:
             raise BenchError(f"cannot compile `{name}` for DuckDB: {compiled.diagnostics}")
-        sqls[name] = compiled.sql[0]
+        sqls[name] = compiled.sql
     counters = {k: (lambda q=q: int(con.execute(q).fetchone()[0])) for k, q in sqls.items()}
     return counters, {"sql": sqls, "version": duckdb.__version__,
                       "threads": con.execute("SELECT current_setting('threads')").fetchone()[0]}

@@ -156,23 +156,13 @@ class _Derivation:
 
     def sequence(self, node: ir.Sequence) -> np.ndarray:
         """Per entity, whether the sequence holds (:func:`segdsl.ir.semantics.sequence_holds`),
-        by a sorted merge: each first event meets the earliest later event of the same
-        entity, which alone decides whether any falls in its window."""
+        by a merge of each entity's events: whether some B event falls in each A event's
+        window, (tA, tA + N]."""
         as_of = timestamp_code(self.as_of)
         window = node.seconds * 1_000_000  # microseconds, as timestamps are stored
         ea, ta = self.events(node.first, as_of)
         eb, tb = self.events(node.then, as_of)
-        # Dense ranks of the instants, so that (entity, instant) packs into one int64.
-        ranks = np.unique(np.concatenate([ta, tb]), return_inverse=True)[1].reshape(-1).astype(np.int64)
-        width = len(ranks) + 1
-        ka, kb = ea * width + ranks[: len(ta)], eb * width + ranks[len(ta):]
-        order = np.argsort(kb, kind="stable")
-        kb, eb, tb = kb[order], eb[order], tb[order]
-        # The first B event strictly after each A event, if it is the same entity's.
-        nxt = np.searchsorted(kb, ka, side="right")
-        inside = nxt < len(kb)
-        at = np.where(inside, nxt, 0)
-        followed = inside & (eb[at] == ea) & (tb[at] <= ta + window) if len(kb) else np.zeros(len(ka), dtype=bool)
+        followed = _windows_hit(ea, ta, eb, tb, window)
         hit = (ta + window <= as_of) & ~followed if node.negated else followed
         out = np.zeros(self.n, dtype=bool)
         out[ea[hit]] = True
@@ -244,6 +234,66 @@ def _and(a: np.ndarray | None, b: np.ndarray) -> np.ndarray | None:
     if a is None:
         return None if b.all() else b
     return a & b
+
+
+#: Up to this many B events per entity, each A event's window is tested against every
+#: B event of its entity (one vectorised step per event) instead of sorting B by time.
+_SCAN_BLOCK = 16
+
+
+def _windows_hit(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray, window: int) -> np.ndarray:
+    """For each A event (entity row ``ea``, instant ``ta``): whether a B event of the same
+    entity has ``ta < tb <= ta + window``. B events are grouped by entity (sources are
+    usually stored so: then nothing is sorted), and each A event meets its entity's
+    block of B events: a short block is scanned whole; the long ones are sorted by time
+    and searched for the first B event after ``ta``, which alone decides."""
+    if len(ea) == 0 or len(eb) == 0:
+        return np.zeros(len(ea), dtype=bool)
+    step = eb[1:] - eb[:-1]
+    if bool(((step > 0) | ((step == 0) & (tb[1:] >= tb[:-1]))).all()):  # already in time order
+        return _first_after(ea, ta, eb, tb, window)
+    if not (step >= 0).all():
+        order = np.argsort(eb)
+        eb, tb = eb[order], tb[order]
+    lo = np.searchsorted(eb, ea, side="left")
+    end = np.searchsorted(eb, ea, side="right")
+    long_ = end - lo > _SCAN_BLOCK
+    hit = np.zeros(len(ea), dtype=bool)
+    end_of_window = ta + window
+    rows = np.flatnonzero((end > lo) & ~long_)
+    at = lo[rows]
+    while len(rows):  # one step per B event of the longest short block
+        t = tb[at]
+        hit[rows] |= (t > ta[rows]) & (t <= end_of_window[rows])
+        at += 1
+        more = (at < end[rows]) & ~hit[rows]
+        rows, at = rows[more], at[more]
+    if long_.any():
+        entities = np.zeros(int(eb[-1]) + 1, dtype=bool)
+        entities[ea[long_]] = True
+        sub = np.flatnonzero(entities[eb])
+        seb, stb = eb[sub], tb[sub]
+        order = np.argsort(stb)
+        order = order[np.argsort(seb[order], kind="stable")]
+        hit[long_] = _first_after(ea[long_], ta[long_], seb[order], stb[order], window)
+    return hit
+
+
+def _first_after(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray, window: int) -> np.ndarray:
+    """:func:`_windows_hit` for B events in (entity, time) order: within each A event's
+    block, the first B event after ``ta`` by a binary search run on every block at once
+    (as many steps as the longest block needs), then whether it is in the window."""
+    lo = np.searchsorted(eb, ea, side="left")
+    end = np.searchsorted(eb, ea, side="right")
+    hi = end.copy()
+    for _ in range(int((end - lo).max()).bit_length()):
+        mid = (lo + hi) >> 1
+        later = tb[np.minimum(mid, len(tb) - 1)] > ta
+        open_ = lo < hi
+        hi = np.where(open_ & later, mid, hi)
+        lo = np.where(open_ & ~later, mid + 1, lo)
+    inside = lo < end
+    return inside & (tb[np.where(inside, lo, 0)] <= ta + window)
 
 
 def _bincount(rows: np.ndarray, keep: np.ndarray | None, n: int) -> np.ndarray:
