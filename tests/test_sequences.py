@@ -428,3 +428,21 @@ def test_printing_and_formatting_keep_the_meaning(text):
     assert seg.where == parsed
     rule, diags = check_expression(parsed, SCHEMA)
     assert rule is not None, diags
+
+
+def test_explain_traces_a_sequence_with_the_row_evaluator():
+    import segdsl
+
+    ws = segdsl.load_project(__import__("pathlib").Path(__file__).resolve().parent.parent / "examples" / "hospitality")
+    at = "2026-11-01"
+    members = segdsl.members(ws, "cancelled_not_rebooked", as_of=at).members["cancelled_not_rebooked"]
+    trace = segdsl.explain_member(ws, "cancelled_not_rebooked", str(members[0]), as_of=at)
+    assert trace.verdict == "true" and trace.member
+    assert trace.root.kind == "sequence" and "not followed by" in trace.root.text
+    assert trace.root.details["sequence"] == "not followed by"
+    assert trace.root.details["window_seconds"] == 30 * 86_400
+    assert trace.root.details["first"] == trace.root.details["then"] == "bookings"
+    everyone = segdsl.members(ws, "all_customers", as_of=at).members["all_customers"]
+    outside = next(k for k in everyone if k not in set(members))
+    trace = segdsl.explain_member(ws, "cancelled_not_rebooked", str(outside), as_of=at)
+    assert trace.verdict == "false" and not trace.member
