@@ -57,6 +57,11 @@ class Target:
     #: Whether tables are created STRICT: a value of the wrong type is an error, never
     #: silently stored as text.
     strict_tables: bool = False
+    #: Whether each event source (a source with a ``time``) is loaded with an index on
+    #: (entity key, time), which event sequences' lookups use. Not on DuckDB: it cannot
+    #: rename a table that has an index (a load swaps tables in by renaming them), and
+    #: its hash joins need none.
+    event_index: bool = True
     #: Whether the engine has schemas (MySQL's databases count), so that a table named
     #: `schema_name.name` is the table `name` in the schema `schema_name`. Where it has
     #: none (SQLite, whose qualified names name attached database files), the whole
@@ -200,7 +205,7 @@ _FAMILIES = {
     "duckdb": Target(
         "duckdb", "duckdb", tags="array", ascii_lower="translate", bare_bool=True, clock="at_time_zone",
         clock_instant="current_timestamp",
-        column_types={**_POSTGRES_TYPES, Kind.FLOAT: "DOUBLE"}, bulk_load="arrow", analyze="each",
+        column_types={**_POSTGRES_TYPES, Kind.FLOAT: "DOUBLE"}, bulk_load="arrow", analyze="each", event_index=False,
     ),
     # SQLite's parser gives up near 31 nested (a OR (...)) groups (measured). Without
     # exact decimals or a date type, values are stored so that SQLite's integer and text
