@@ -1,4 +1,4 @@
-"""``python -m bench [--quick | --scale N] [compile] [startup] [project] [lsp] [derive] [sizing] [row] [columnar] [plans] [refresh]``:
+"""``python -m bench [--quick | --scale N] [compile] [startup] [project] [lsp] [derive] [sizing] [row] [columnar] [sequences] [plans] [refresh]``:
 run the figures, print ours, the baseline (measured in the same run), the ratio and the
 goal for each, write ``bench/results/latest.json``, and exit 1 if any goal is missed.
 ``--scale 10000000`` runs the in-memory data figures (derive, sizing, columnar) on ten
@@ -23,12 +23,13 @@ from bench import RESULTS, ROOT, bigdata
 from bench.compile_time import BenchError
 from bench.report import environment, environment_line, print_figure, write_json
 
-FIGURES = ("compile", "startup", "project", "lsp", "derive", "sizing", "row", "columnar", "plans", "refresh")
+FIGURES = ("compile", "startup", "project", "lsp", "derive", "sizing", "row", "columnar", "sequences", "plans",
+           "refresh")
 TOOLS = ("profile", "profile-memory", "verify")
 #: What `--scale N` runs when no figure is named: the in-memory data figures. `plans` and
 #: `refresh` load the data into Postgres, about 2 minutes per 1,000,000 guests here, so
 #: at another scale they run only when named.
-SCALED = ("derive", "sizing", "columnar")
+SCALED = ("derive", "sizing", "columnar", "sequences")
 
 
 def _log(msg: str) -> None:
@@ -130,6 +131,10 @@ def _run_figures(names: list[str], quick: bool, output: str, dsn: str | None, wo
             from bench import columnar
 
             figures.append(columnar.run(quick=quick, log=_log))
+        elif name == "sequences":
+            from bench import sequences
+
+            figures.append(sequences.run(quick=quick, log=_log))
         elif name == "plans":
             from bench import pg_plans
 

@@ -540,6 +540,7 @@ EXPORT_CASES = [
     ("E0527", "segment s { where days_since_seen > days_since(joined_on) }"),
     ("E0540", "segment s { where visits in top 10% among in segment base }"),
     ("E0545", "segment s { where not in split t.a }"),
+    ("E0541", "segment s { where opted_in and (visits) not followed by (visits) within 7 days }"),
 ]
 
 
@@ -552,6 +553,13 @@ def test_export_diagnostics_point_at_the_seg_source(code, src):
     assert d.span.path == "e.seg"
     if code not in ("E0535", "E0537"):
         assert src[d.span.start:d.span.end] in src.split("where ")[1]
+
+
+def test_an_event_sequence_is_refused_by_segdsl_json_too():
+    src = "segment s { where (visits) followed by (visits) within 1 day }"
+    text, diags = export_json(parse_source("e.seg", src).module.segments[0], "segdsl")
+    assert text is None and codes(diags) == {"E0541"}
+    assert "followed by" in diags[0].message
 
 
 def test_export_depth_limit():

@@ -33,6 +33,7 @@ from segdsl.check.predicates import (
     PredicateChecks,
 )
 from segdsl.check.rankings import check_ranking
+from segdsl.check.sequences import check_sequence
 from segdsl.check.messages import example_condition, first_time_field, kind_name, source_column_help
 from segdsl.diagnostics import Diagnostic, Label, error, warning
 from segdsl.frozen import building
@@ -531,4 +532,5 @@ _EXPR = {
     ast.TagMatch: _resolving(Checker.tag_match),
     ast.TimeWindow: _resolving(Checker.time_window),
     ast.Ranking: check_ranking,
+    ast.Sequence: check_sequence,
 }

@@ -62,7 +62,7 @@ def lint_segment(segment: ir.Segment) -> list[Diagnostic]:
 
 def _nullable_fields(node: ir.Node) -> list[Field]:
     """Nullable fields in ``node`` whose NULL makes it unknown (segment membership and
-    null tests are never unknown)."""
+    null tests and event sequences are never unknown)."""
     seen: dict[str, Field] = {}
     stack = [node]
     while stack:
@@ -72,7 +72,7 @@ def _nullable_fields(node: ir.Node) -> list[Field]:
                 stack.extend(items)
             case ir.Not(item=item):
                 stack.append(item)
-            case ir.Member() | ir.IsNull() | ir.Const():
+            case ir.Member() | ir.IsNull() | ir.Const() | ir.Sequence():
                 pass
             case ir.FieldCmp(field=f, other=g):
                 for h in (f, g):

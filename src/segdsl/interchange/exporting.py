@@ -151,6 +151,11 @@ class _Exporter:
                 self.err("E0540", f"a ranking (`{'in top' if e.kind == 'percent' else 'top N by'}`) cannot be "
                                   f"expressed in {FORMAT_NAMES[self.fmt]}", e.span,
                          help="keep the rule in a .seg file; export the segments that do not rank")
+            case ast.Sequence():
+                word = "not followed by" if e.negated else "followed by"
+                self.err("E0541", f"an event sequence (`{word}`) cannot be expressed in {FORMAT_NAMES[self.fmt]}",
+                         e.span, help="a JSON rule tests the profile's fields one by one; keep rules with "
+                         "sequences in .seg files")
                 return None
             case ast.SegmentRef(name=name):
                 if rqb:

@@ -234,7 +234,44 @@ class Bucket(Value):
     span: Span | None = _span()
 
 
-Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, InstantCmp, FieldCmp, Member, Rank, Bucket]
+@frozen
+class Events(Value):
+    """One side of a :class:`Sequence`: the rows of an event source whose ``entity_key``
+    is the profile's key, whose ``time`` is not NULL, and where ``where`` is TRUE."""
+
+    source: str
+    table: str
+    entity_key: str
+    time: str  # the source's timestamp column
+    where: Node | None
+
+
+@frozen
+class Sequence(Value):
+    """``first followed by then within seconds`` (``negated``: ``not followed by``),
+    two-valued, as :func:`segdsl.ir.semantics.sequence_holds` defines it: TRUE for an
+    entity with a ``first`` event at tA and a ``then`` event at tB, tA < tB <= tA +
+    seconds, both at or before the as-of; negated, with a ``first`` event whose window
+    has closed (tA + seconds <= as-of) holding no ``then`` event. Otherwise FALSE."""
+
+    first: Events
+    then: Events
+    seconds: int
+    negated: bool
+    span: Span | None = _span()
+
+    @property
+    def column(self) -> str:
+        """The name of the profile column holding the sequence's truth per entity in
+        memory (see :mod:`segdsl.backends.memory.profile`): the same for equal sequences,
+        and never a field's name (it holds a space)."""
+        import hashlib
+
+        return "sequence " + hashlib.blake2b(repr(self).encode("utf-8"), digest_size=8).hexdigest()
+
+
+Node = Union[And, Or, Not, Const, Cmp, InSet, IsNull, IsTrue, TextMatch, TagMatch, DayCmp, InstantCmp, FieldCmp, Member, Rank, Bucket,
+              Sequence]
 
 
 def _rule_keys(member: Member, known: dict[int, str]) -> None:
@@ -391,5 +428,5 @@ class Segment(Value):
 
 
 __all__ = ["CADENCES", "EVENTS", "GOALS", "Aggregate", "And", "Arm", "Bucket", "Cmp", "Const", "Day", "DayCmp",
-           "FieldCmp", "Holdout", "InSet", "InstantCmp", "IsNull", "IsTrue", "Journey", "Member", "Node", "Not", "Or",
-           "Rank", "Segment", "SendStep", "Split", "TagMatch", "TextMatch", "WaitStep"]
+           "Events", "FieldCmp", "Holdout", "InSet", "InstantCmp", "IsNull", "IsTrue", "Journey", "Member", "Node", "Not",
+           "Or", "Rank", "Segment", "SendStep", "Sequence", "Split", "TagMatch", "TextMatch", "WaitStep"]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from segdsl.ir.nodes import And, Bucket, Cmp, Const, DayCmp, FieldCmp, InstantCmp, IsNull, IsTrue, Member, Node, Not, Or, Rank
+from segdsl.ir.nodes import (
+    And, Bucket, Cmp, Const, DayCmp, FieldCmp, InstantCmp, IsNull, IsTrue, Member, Node, Not, Or, Rank, Sequence,
+)
 from segdsl.ir.semantics import FLIP, NEGATE
 from segdsl.schema.model import Field
 
@@ -200,6 +202,16 @@ def fields_used(node: Node) -> list[Field]:
     return list(seen.values())
 
 
+def sequences(node: Node) -> list[Sequence]:
+    """The event sequences a rule tests (through segment references too), without
+    repeats, in first-use order."""
+    seen: dict[Sequence, None] = {}
+    for n in walk(node):
+        if n.__class__ is Sequence:
+            seen.setdefault(n, None)
+    return list(seen)
+
+
 def derived_fields(node: Node) -> list[Field]:
     """The fields of a rule that are computed from source tables, in first-use order."""
     return [f for f in fields_used(node) if f.derive is not None]
@@ -255,7 +267,7 @@ def can_be_null(node: Node) -> bool:
             return any(can_be_null(i) for i in items)
         case Not(item):
             return can_be_null(item)
-        case Const() | IsNull() | Member() | Bucket():
+        case Const() | IsNull() | Member() | Bucket() | Sequence():
             return False
         case FieldCmp(field=f, other=g):
             return f.nullable or g.nullable
@@ -280,11 +292,14 @@ def depth(node: Node, leaf: Callable[[Member], bool] | None = None) -> int:
                 if id(rule) not in memo:
                     memo[id(rule)] = measure(rule)
                 return 1 + memo[id(rule)]
+            case Sequence(first=first, then=then):
+                # Each side's rule is written inside the sequence's subqueries.
+                return 1 + max((measure(w) for w in (first.where, then.where) if w is not None), default=1)
         return 1
 
     return measure(node)
 
 
 __all__ = ["FLIP", "NEGATE", "can_be_null", "depth", "derived_fields", "excludes_bucket", "fields_used",
-           "implies_true", "negation_normal_form", "own_references", "rankings", "references", "walk",
+           "implies_true", "negation_normal_form", "own_references", "rankings", "references", "sequences", "walk",
            "without_exclusion"]

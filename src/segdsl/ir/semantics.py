@@ -18,6 +18,8 @@ storage encodings import their rules from here, so each meaning is written once:
 - ``latest``: which row wins, and where NULL ranks (``latest_rank``);
 - ranking: who is in ``top P%`` and ``top N`` of a population, and the cut-off
   (``percent_ratio``, ``in_percent``, ``cutoff_index``, ``rank_cutoff``, ``Cutoff``);
+- event sequences: the window of ``within N days`` as exact seconds, and which entities
+  ``A [not] followed by B`` holds for (``window_seconds``, ``sequence_holds``);
 - timestamps as text: fixed-width UTC text whose order is time order (``timestamp_text``),
   and the calendar of instants every engine stores (``utc_instant``);
 - deterministic buckets for splits and holdouts: an entity's bucket under a salt, and
@@ -31,6 +33,7 @@ import datetime as dt
 import math
 import operator
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Callable
 
 import attrs
@@ -308,6 +311,41 @@ def fixed_point_comparison(op: str, left_scale: int, right_scale: int) -> tuple[
     if left_scale <= right_scale:
         return False, 10 ** (right_scale - left_scale), op
     return True, 10 ** (left_scale - right_scale), FLIP[op]
+
+
+# ---- event sequences. `A followed by B within N` measures its window in exact seconds
+# from each A event's instant: N days are N x 86,400 s and N weeks N x 604,800 s (hours,
+# where a duration has them, 3,600 s), never calendar days, so DST, month ends and the
+# session's time zone change nothing. (Day windows such as `f within 30 days` count whole
+# UTC dates instead; see docs/language.md.)
+
+#: Seconds in one unit of a sequence's window, by the duration's (plural) unit.
+UNIT_SECONDS = {"hours": SECONDS_PER_HOUR, "days": 24 * SECONDS_PER_HOUR, "weeks": 7 * 24 * SECONDS_PER_HOUR}
+
+
+def window_seconds(amount: int, unit: str) -> int:
+    """The length of ``within amount unit`` in seconds."""
+    return amount * UNIT_SECONDS[unit]
+
+
+def sequence_holds(first: Iterable[dt.datetime | None], then: Iterable[dt.datetime | None], seconds: int,
+                   negated: bool, as_of: dt.datetime) -> bool:
+    """The definition every backend implements, over one entity's event instants (NULL
+    instants never count). ``followed by``: some A at tA and some B at tB with tA < tB
+    <= tA + seconds, both <= as_of. ``not followed by``: some A whose window has closed
+    (tA + seconds <= as_of) with no B in (tA, tA + seconds]. Never unknown."""
+    window = dt.timedelta(seconds=seconds)
+    a_times = sorted(t for t in first if t is not None and t <= as_of)
+    b_times = sorted(t for t in then if t is not None and t <= as_of)
+    for ta in a_times:
+        # tA + window may pass the calendar's end: every instant is before it then.
+        end = ta + window if ta <= dt.datetime.max.replace(tzinfo=UTC) - window else None
+        if negated and (end is None or end > as_of):
+            continue
+        hit = any(ta < tb and (end is None or tb <= end) for tb in b_times)
+        if hit != negated:
+            return True
+    return False
 
 
 # ---- latest(column by by): among an entity's source rows (where the trait's rule is TRUE)

@@ -164,8 +164,15 @@ class EntityProfile:
         return {"rows": len(rows), "counted": counted}
 
 
-def _derived_sources(fields: Sequence[Field]) -> dict[str, ir.Aggregate]:
-    return {f.derive.source: f.derive for f in fields}
+def _derived_sources(fields: Sequence[Field]) -> dict[str, str]:
+    """Each source the fields read (an aggregate's, or either side of an event
+    sequence's), and its column holding the entity's key."""
+    out: dict[str, str] = {}
+    for f in fields:
+        d = f.derive
+        for read in ((d.first, d.then) if isinstance(d, ir.Sequence) else (d,)):
+            out[read.source] = read.entity_key
+    return out
 
 
 def profile_in_memory(schema: Schema, data_dir: Path, rule: ir.Node, key: Any, as_of: dt.datetime) -> EntityProfile:
@@ -185,9 +192,8 @@ def profile_in_memory(schema: Schema, data_dir: Path, rule: ir.Node, key: Any, a
     fields = profile_fields([rule])
     sources = {}
     for name, cols in source_columns(fields).items():
-        agg = _derived_sources(fields)[name]
         table = load_source(schema.sources[name], data_dir, columns=cols)
-        kc = table.columns[agg.entity_key]
+        kc = table.columns[_derived_sources(fields)[name]]
         mine = np.nonzero(kc.valid & (kc.values == key))[0]
         sources[name] = Table(table.schema, {c: Column(v.values[mine], v.valid[mine]) for c, v in table.columns.items()},
                               len(mine))
@@ -215,8 +221,8 @@ def profile_on_database(schema: Schema, dsn: str, rule: ir.Node, key: Any, as_of
         if not found:
             raise UnknownKey(f"no {schema.entity} with {schema.key.name} `{key}` on the database")
         one = Table.from_records(schema, found[:1])
-        sources = {name: Table.from_records(schema.sources[name], fetch(schema.sources[name], agg.entity_key))
-                   for name, agg in _derived_sources(fields).items()}
+        sources = {name: Table.from_records(schema.sources[name], fetch(schema.sources[name], entity_key))
+                   for name, entity_key in _derived_sources(fields).items()}
     return _profile(schema, one, sources, fields, as_of)
 
 

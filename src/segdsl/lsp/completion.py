@@ -14,7 +14,7 @@ from segdsl import ir
 from segdsl.check.predicates import comparable
 from segdsl.lsp.analysis import Document, Snapshot
 from segdsl.lsp.hover import field_markdown, type_text
-from segdsl.lsp.text import AGGREGATES, CLAUSES, KINDS, Token, enclosing_aggregate
+from segdsl.lsp.text import AGGREGATES, CLAUSES, KINDS, Token, enclosing_aggregate, enclosing_events
 from segdsl.schema.model import NUMERIC, ORDERED, Field, Kind, Schema
 from segdsl.syntax.keywords import KEYWORDS, first_words
 
@@ -74,6 +74,9 @@ def _items(snapshot: Snapshot | None, prior: tuple[Token, ...], in_string: bool)
     agg = enclosing_aggregate(prior, len(prior))
     if agg is not None:
         return _aggregate(snapshot, schema, prior, agg, in_string)
+    side = enclosing_events(prior, len(prior))
+    if side is not None:
+        return _events(snapshot, schema, prior, side, in_string)
     anchor = None
     for i in range(len(prior) - 1, -1, -1):
         t = prior[i]
@@ -81,8 +84,8 @@ def _items(snapshot: Snapshot | None, prior: tuple[Token, ...], in_string: bool)
             anchor = i
             break
         if t.kind == "name" and t.text in CLAUSES:
-            if t.text == "where" and enclosing_aggregate(prior, i) is not None:
-                continue  # the rule of an inline aggregate, already closed
+            if t.text == "where" and (enclosing_aggregate(prior, i) is not None or _side_where(prior, i)):
+                continue  # the rule of an inline aggregate or a sequence's side, already closed
             anchor = i
             break
         if t.kind == "name" and t.text == "segment" and not (i > 0 and prior[i - 1].text == "in"):
@@ -139,6 +142,60 @@ def _aggregate(
         return [Item("where", "keyword", "only the rows where a rule over the source's columns holds"),
                 Item("by", "keyword", "latest(source.column by ordering_column)")]
     return []
+
+
+def _side_where(prior: tuple[Token, ...], i: int) -> bool:
+    """Whether ``prior[i]`` is the ``where`` of a sequence's side: ``( NAME where``."""
+    return i >= 2 and prior[i - 1].kind == "name" and prior[i - 2].kind == "punct" and prior[i - 2].text == "("
+
+
+def _event_sources(schema: Schema | None) -> dict[str, Schema]:
+    sources = dict(getattr(schema, "sources", None) or {}) if schema is not None else {}
+    return {name: src for name, src in sources.items() if getattr(src, "time", None)}
+
+
+def _events(
+    snapshot: Snapshot | None, schema: Schema | None, prior: tuple[Token, ...], paren: int, in_string: bool
+) -> list[Item]:
+    """Inside one side of an event sequence, ``(source [where rule])``."""
+    head = list(prior[paren + 1 :])
+    source = _event_sources(schema).get(head[0].text) if head else None
+    if len(head) >= 2 and head[1].text == "where":
+        if source is None:
+            return []
+        return _expression(snapshot, source, prior, paren + 2, head[2:], in_string, nested=True)
+    if in_string:
+        return []
+    if not head:
+        return _event_source_items(schema)
+    if source is not None:
+        return [Item("where", "keyword", "only the events where a rule over the source's columns holds")]
+    return []
+
+
+def _event_source_items(schema: Schema | None) -> list[Item]:
+    return [Item(name, "source", f"event source, time `{src.time}`" + (f": {src.doc}" if src.doc else ""))
+            for name, src in _event_sources(schema).items()]
+
+
+def _closed_side(schema: Schema | None, e: list[Token]) -> bool:
+    """Whether ``e`` ends with a closed ``(SOURCE [where ...])`` over an event source."""
+    depth = 0
+    for k in range(len(e) - 1, -1, -1):
+        t = e[k]
+        if t.kind != "punct":
+            continue
+        if t.text == ")":
+            depth += 1
+        elif t.text == "(":
+            depth -= 1
+            if depth == 0:
+                return k + 1 < len(e) and e[k + 1].text in _event_sources(schema) and (
+                    e[k + 2].text in ("where", ")"))
+    return False
+
+
+_SEQUENCE_DOC = "an event of the group before, then one of the group after within the window"
 
 
 # ------------------------------------------------------------------- declarations
@@ -233,8 +290,14 @@ def _expression(
             if op is not None and op.field is not None and op.field.kind is Kind.ENUM:
                 return _enum_values(op.field, ())
         return []
+    if last is not None and last.text == "(" and before is not None and before.text == "by" and len(e) > 2 \
+            and e[-3].text == "followed":
+        return _event_source_items(schema)  # the second side: an event source only
     if last is None or last.text in ("and", "or") or (last.text == "(" and not (before and before.text == "days_since")):
-        return _expression_start(schema, nested)
+        out = _expression_start(schema, nested)
+        if last is not None and last.text == "(" and not nested:
+            out += _event_source_items(schema)  # `(bookings where ...) followed by ...`
+        return out
     if last.text == "not":
         if _operand_ending(schema, e, len(e) - 2) is not None:
             return [Item("in", "keyword", "not in [values]"), Item("between", "keyword", "not between low and high")]
@@ -291,6 +354,18 @@ def _expression(
         return [Item("any", "keyword", "has any [tags]"), Item("all", "keyword", "has all [tags]")]
     if last.text == "ignoring":
         return [Item("case", "keyword")]
+    if last.text == "followed" and not nested:
+        return [Item("by", "keyword")]
+    if last.text == "by" and before is not None and before.text == "followed" and not nested:
+        return [Item(f"({name})", "source", item.detail) for name, item in
+                ((i.label, i) for i in _event_source_items(schema))]
+    if last.text == ")" and not nested and _closed_side(schema, e):
+        if len(e) > 2 and any(t.text == "followed" for t in e[-40:]) and _after_sequence_head(e):
+            return [Item("within", "keyword", "within N days | weeks: the window after each first event")]
+        return [Item("followed by", "keyword", _SEQUENCE_DOC),
+                Item("not followed by", "keyword", "an event of the group before whose window closed without one "
+                     "of the group after"),
+                Item("and", "keyword"), Item("or", "keyword")]
     if last.text in _TIME_WORDS + ("between", "days_since", "contains", "with"):
         return []
     if last.kind == "number" and before is not None and before.text in _TIME_WORDS:
@@ -339,6 +414,20 @@ def _ends_ranking(schema: Schema | None, e: list[Token]) -> bool:
     return False
 
 
+def _after_sequence_head(e: list[Token]) -> bool:
+    """Whether the closed group ``e`` ends with is the second side: ``followed by (...)``."""
+    depth = 0
+    for k in range(len(e) - 1, -1, -1):
+        t = e[k]
+        if t.kind == "punct" and t.text == ")":
+            depth += 1
+        elif t.kind == "punct" and t.text == "(":
+            depth -= 1
+            if depth == 0:
+                return k >= 2 and e[k - 1].text == "by" and e[k - 2].text == "followed"
+    return False
+
+
 def _paren_depth(e: list[Token]) -> int:
     depth = 0
     for t in e:
@@ -363,6 +452,8 @@ def _expression_start(schema: Schema | None, nested: bool = False) -> list[Item]
         ]
         if getattr(schema, "sources", None):
             out += [Item(f"{fn}(", "keyword", doc) for fn, doc in _AGGREGATE_DOC.items()]
+        out += [Item(f"({name} where ", "keyword", f"an event sequence starting with `{name}` events: "
+                     f"(...) followed by (...) within N days") for name in _event_sources(schema)]
     return out
 
 

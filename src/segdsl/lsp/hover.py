@@ -10,15 +10,24 @@ import attrs
 from segdsl.syntax import ast
 from segdsl.check.checker import DEFAULT_REFRESH
 from segdsl.lsp.analysis import Document, Snapshot, relocate
-from segdsl.lsp.text import enclosing_aggregate
+from segdsl.lsp.text import enclosing_aggregate, enclosing_events
 from segdsl.syntax.keywords import KEYWORDS
 from segdsl.syntax.printer import literal_text, print_expr
 from segdsl.schema.model import Field, Kind, Schema
 
 
+#: Hover text for `followed` (see docs/language.md, "Event sequences").
+SEQUENCE_HOVER = (
+    "**event sequence** · `(A) followed by (B) within N`\n\n"
+    "TRUE when some A event at tA has a B event at tB with tA < tB ≤ tA + N, both at or before the as-of; "
+    "`not followed by`: some A event whose window has closed (tA + N ≤ as-of) has none. Never unknown; "
+    "events with a NULL time never count. N is exact time: N days are N × 86,400 s."
+)
+
+
 @attrs.frozen
 class Target:
-    kind: str  # "field" | "segment" | "source" | "column" | "ranking" (`top`, `among`) | "split" | "arm" | "holdout"
+    kind: str  # "field" | "segment" | "source" | "column" | "ranking" (`top`, `among`) | "split" | "arm" | "holdout" | "keyword" (`followed`)
     name: str
     start: int
     end: int
@@ -32,6 +41,8 @@ def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
     tok = sc.token_at(offset)
     if tok is not None and tok.kind == "name" and tok.text in ("top", "among"):
         return Target("ranking", tok.text, tok.start, tok.end)
+    if tok is not None and tok.kind == "name" and tok.text == "followed":
+        return Target("keyword", tok.text, tok.start, tok.end)
     if tok is None or tok.kind != "name" or tok.text in KEYWORDS:
         return None
     i = sc.index_before(tok.end) - 1
@@ -55,6 +66,19 @@ def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
         if source is not None and tok.text in source.fields:
             return Target("column", tok.text, tok.start, tok.end, src_name)
         return None
+    side = enclosing_events(sc.tokens, i)
+    if side is None and i > 0 and sc.tokens[i - 1].text == "(" and i + 1 < len(sc.tokens) and (
+            sc.tokens[i + 1].text in (")", "where")):
+        side = i - 1  # the source of a side: `(bookings)` or `(bookings where`
+    if side is not None:
+        sources = getattr(schema, "sources", None) or {}
+        src_name = sc.tokens[side + 1].text
+        if i == side + 1:
+            return Target("source", tok.text, tok.start, tok.end) if tok.text in sources else None
+        source = sources.get(src_name)
+        if source is not None and tok.text in source.fields:
+            return Target("column", tok.text, tok.start, tok.end, src_name)
+        return None
     if tok.text in schema.fields:
         return Target("field", tok.text, tok.start, tok.end)
     return None
@@ -62,11 +86,13 @@ def target_at(snapshot: Snapshot, doc: Document, offset: int) -> Target | None:
 
 def target_markdown(snapshot: Snapshot, target: Target) -> str | None:
     """Hover text for a field, a source table or one of its columns, a ranking keyword, a
-    split, an arm or a holdout (not segments)."""
+    split, an arm, a holdout or `followed` (not segments)."""
     if target.kind == "ranking":
         return RANKING_MARKDOWN
     if target.kind in ("split", "arm", "holdout"):
         return split_markdown(snapshot, target)
+    if target.kind == "keyword":
+        return SEQUENCE_HOVER
     schema = snapshot.schema
     if schema is None:
         return None
@@ -79,6 +105,8 @@ def target_markdown(snapshot: Snapshot, target: Target) -> str | None:
         if src.doc:
             lines += [src.doc, ""]
         lines.append("columns: " + ", ".join(f"`{n}`" for n in src.fields))
+        if getattr(src, "time", None):
+            lines += ["", f"event source: each row happened at `{src.time}` (event sequences read it)"]
         return "\n".join(lines)
     if target.kind == "column":
         src = sources[target.source]

@@ -227,6 +227,32 @@ def enclosing_aggregate(tokens: tuple[Token, ...] | list[Token], end: int) -> in
     return None
 
 
+def enclosing_events(tokens: tuple[Token, ...] | list[Token], end: int) -> int | None:
+    """Index of the ``(`` of an event sequence's side (``(bookings where ...``, or any
+    ``(NAME`` right after ``followed by``) still open just before ``tokens[end]``, or
+    None. Whether NAME is an event source is the caller's to ask of the schema."""
+    depth = 0
+    for k in range(end - 1, -1, -1):
+        t = tokens[k]
+        if t.kind != "punct":
+            continue
+        if t.text == ")":
+            depth += 1
+        elif t.text == "(":
+            if depth:
+                depth -= 1
+                continue
+            if k + 1 < end and tokens[k + 1].kind == "name" and (
+                (k + 2 < end and tokens[k + 2].text == "where")
+                or (k >= 2 and tokens[k - 1].text == "by" and tokens[k - 2].text == "followed")
+            ):
+                return k
+            return None
+        elif t.text in "{}":
+            return None
+    return None
+
+
 # ---------------------------------------------------------------------- declarations
 
 

@@ -112,6 +112,9 @@ class Schema(Value):
     entity_key: str | None = None
     #: Messaging channels, by name (``email``, ``sms``, ``push``).
     channels: Mapping[str, Channel] = attrs.field(factory=dict)
+    #: For a source whose rows are events: its timestamp column holding when each
+    #: happened (``time = "..."``), which event sequences read.
+    time: str | None = None
 
     def field(self, name: str) -> Field | None:
         return self.fields.get(name)
@@ -333,7 +336,7 @@ def _source(name: str, spec, entity_key: Field | None, path: str, locate) -> tup
         return None, [error("E0302", f"`{name}` cannot name a source (use letters, digits and `_`, not a keyword)", where)]
     if not isinstance(spec, Mapping):
         return None, [error("E0302", f"source `{name}` must be a table with `table`, `id`, `entity_key`, `columns`", where)]
-    keys = {"table", "id", "entity_key", "columns", "doc"}
+    keys = {"table", "id", "entity_key", "columns", "doc", "time"}
     unknown = [error("E0302", f"source `{name}`: unknown key `{k}`", locate(("sources", name, k)), help=_close(k, keys))
                for k in sorted(set(spec) - keys)]
     data = {"entity": name, "table": spec.get("table"), "key": spec.get("id"), "fields": spec.get("columns"),
@@ -350,7 +353,17 @@ def _source(name: str, spec, entity_key: Field | None, path: str, locate) -> tup
                              help=_close(str(ek), src.fields) if col is None else None)]
     if any(not f.stored for f in src.fields.values()):
         return None, [error("E0302", f"source `{name}`: columns cannot be derived", where)]
-    return attrs.evolve(src, entity_key=col.column), []
+    time = spec.get("time")
+    if time is not None:
+        at = src.fields.get(time) if isinstance(time, str) else None
+        if at is None or at.kind is not Kind.TIMESTAMP:
+            what = "is not one of its columns" if at is None else f"is a {at.type} column"
+            return None, [error("E0302", f"source `{name}`: `time = {time!r}` {what}; it must name the timestamp "
+                                 "column holding when each row happened", locate(("sources", name, "time")),
+                                 help="declare the column with `type = \"timestamp\"` under the source's columns, "
+                                 "or leave `time` out if the rows are not events")]
+        time = at.column
+    return attrs.evolve(src, entity_key=col.column, time=time), []
 
 
 def _field(name: str, spec) -> tuple[Field | None, list[str | _Problem]]:

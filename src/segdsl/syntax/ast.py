@@ -248,7 +248,6 @@ class Ranking(Value):
     span: Span = _span()
 
 
-
 @frozen
 class SplitRef(Value):
     """``in split NAME.ARM``: true exactly for the entities whose bucket falls in ARM's
@@ -270,8 +269,30 @@ class HoldoutRef(Value):
     span: Span = _span()
 
 
+@frozen
+class Events(Value):
+    """``(SOURCE [where RULE])``: the rows of an event source where RULE is TRUE (every
+    row without ``where``), one side of a :class:`Sequence`."""
+
+    source: FieldRef
+    where: Expr | None
+    span: Span = _span()
+
+
+@frozen
+class Sequence(Value):
+    """``FIRST [not] followed by THEN within N``: an event of FIRST followed by one of
+    THEN within the window (``negated``: a FIRST event whose window closed without one)."""
+
+    first: Events
+    then: Events
+    negated: bool
+    duration: Duration
+    span: Span = _span()
+
+
 Expr = Union[BoolOp, Not, Truthy, Compare, CompareOperands, InList, Between, IsNull, TextMatch, TagMatch, TimeWindow, SegmentRef,
-             Ranking, SplitRef, HoldoutRef]
+             Ranking, SplitRef, HoldoutRef, Sequence]
 
 
 # --------------------------------------------------------------------- declarations

@@ -20,6 +20,7 @@ from segdsl.diagnostics import Diagnostic, error
 from segdsl.syntax.printer import (
     child_context,
     expr_text,
+    events_text,
     literal_text,
     needs_parens,
     operand_text,
@@ -430,6 +431,12 @@ class _Formatter:
         agg = _aggregate_split(e, text)
         if agg is not None:
             return self.aggregate(e, agg, col, tail)
+        if isinstance(e, ast.Sequence) and col + len(text) + tail > WIDTH:
+            # Too long for one line: the second side and its window go on a line of
+            # their own, indented under the first (comments inside trail that line).
+            first = events_text(e.first)
+            rest = text[len(first) + 1:]
+            return [_Line(col, first), _Line(col + 4, rest, self.texts(e.span.start, e.span.end))]
         lst = _list_of(e)
         if lst is None or not text.endswith(literal_text(lst)):
             # Atomic: a comment inside it can only trail its line.

@@ -605,6 +605,35 @@ class _Builder:
     def holdout_ref(self, args, span):
         return ast.HoldoutRef(str(args[0]), self._tok(args[0]), span)
 
+    # -- event sequences
+
+    def events(self, args, span):
+        source, where = args
+        node = ast.Events(ast.FieldRef(str(source), self._tok(source)), where, span)
+        return self._nest(node, where) if where is not None else node
+
+    def grouped_events(self, args, span):
+        """``(expr) followed by ...``: the group must hold a source's name alone."""
+        inner = args[0]
+        if isinstance(inner, ast.Truthy) and isinstance(inner.operand, ast.FieldRef):
+            return ast.Events(inner.operand, None, span)
+        raise _Abort(
+            error("E0010", "expected `(SOURCE)` or `(SOURCE where ...)` before `followed by`", span,
+                  label="not an event source",
+                  help='name an event source, e.g. `(bookings where status = "cancelled") followed by (bookings) '
+                  "within 30 days`")
+        )
+
+    def _sequence(self, args, span, negated: bool):
+        first, then, duration = args
+        return self._nest(ast.Sequence(first, then, negated, duration, span), first, then)
+
+    def followed_by(self, args, span):
+        return self._sequence(args, span, False)
+
+    def not_followed_by(self, args, span):
+        return self._sequence(args, span, True)
+
     # -- operands
 
     def _operand(self, operand):

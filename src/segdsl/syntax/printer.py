@@ -85,6 +85,10 @@ def _predicate(e: ast.Expr) -> str:
             return f"in split {split}.{arm}"
         case ast.HoldoutRef(name=name):
             return f"in holdout {name}"
+        case ast.Sequence(first=first, then=then, negated=neg, duration=d):
+            unit = d.unit if d.amount != 1 else d.unit[:-1]
+            word = "not followed by" if neg else "followed by"
+            return f"{events_text(first)} {word} {events_text(then)} within {d.amount} {unit}"
     raise AssertionError(f"cannot print {e!r}")  # pragma: no cover
 
 
@@ -99,6 +103,11 @@ def operand_text(o: ast.Operand) -> str:
             text += f" where {print_expr(o.where)}"
         return f"{o.fn}({text})"
     return o.name
+
+
+def events_text(e: ast.Events) -> str:
+    """``(SOURCE)`` or ``(SOURCE where RULE)``: one side of an event sequence."""
+    return f"({e.source.name} where {print_expr(e.where)})" if e.where is not None else f"({e.source.name})"
 
 
 def literal_text(lit: ast.Literal) -> str:

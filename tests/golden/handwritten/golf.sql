@@ -136,3 +136,40 @@ JOIN (
 ) c ON c.member_id = m.member_id AND c.rn = 1
 WHERE c.granted
 ORDER BY m.member_id;
+
+-- segment: clicked_no_tee_time
+SELECT m.member_id
+FROM members m
+WHERE EXISTS (
+  SELECT 1
+  FROM engagement_events e
+  WHERE e.member_id = m.member_id
+    AND e.kind = 'click'
+    AND e.occurred_at <= TIMESTAMPTZ '2026-10-18 00:00:00+00'
+    AND NOT EXISTS (
+      SELECT 1
+      FROM tee_times t
+      WHERE t.member_id = e.member_id
+        AND t.starts_at > e.occurred_at
+        AND t.starts_at <= e.occurred_at + INTERVAL '14 days'
+    )
+)
+ORDER BY m.member_id;
+
+-- segment: back_to_back_rounds
+SELECT m.member_id
+FROM members m
+WHERE EXISTS (
+  SELECT 1
+  FROM tee_times a
+  WHERE a.member_id = m.member_id
+    AND EXISTS (
+      SELECT 1
+      FROM tee_times b
+      WHERE b.member_id = a.member_id
+        AND b.starts_at > a.starts_at
+        AND b.starts_at <= a.starts_at + INTERVAL '7 days'
+        AND b.starts_at <= TIMESTAMPTZ '2026-11-01 00:00:00+00'
+    )
+)
+ORDER BY m.member_id;

@@ -162,3 +162,43 @@ JOIN (
 ) c ON c.guest_id = g.guest_id AND c.rn = 1
 WHERE c.granted AND g.email IS NOT NULL
 ORDER BY g.guest_id;
+
+-- segment: cancelled_not_rebooked
+SELECT g.guest_id
+FROM guests g
+WHERE EXISTS (
+  SELECT 1
+  FROM bookings c
+  WHERE c.guest_id = g.guest_id
+    AND c.status = 'cancelled'
+    AND c.checked_in_at <= TIMESTAMPTZ '2026-10-02 00:00:00+00'
+    AND NOT EXISTS (
+      SELECT 1
+      FROM bookings r
+      WHERE r.guest_id = c.guest_id
+        AND r.status = 'completed'
+        AND r.checked_in_at > c.checked_in_at
+        AND r.checked_in_at <= c.checked_in_at + INTERVAL '30 days'
+    )
+)
+ORDER BY g.guest_id;
+
+-- segment: clicked_then_booked
+SELECT g.guest_id
+FROM guests g
+WHERE EXISTS (
+  SELECT 1
+  FROM engagement_events e
+  WHERE e.guest_id = g.guest_id
+    AND e.kind = 'click'
+    AND EXISTS (
+      SELECT 1
+      FROM bookings b
+      WHERE b.guest_id = e.guest_id
+        AND b.status = 'completed'
+        AND b.checked_in_at > e.occurred_at
+        AND b.checked_in_at <= e.occurred_at + INTERVAL '7 days'
+        AND b.checked_in_at <= TIMESTAMPTZ '2026-11-01 00:00:00+00'
+    )
+)
+ORDER BY g.guest_id;

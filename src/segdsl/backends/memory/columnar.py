@@ -118,6 +118,13 @@ class _Columnar:
                 b = b if rows is None else b[rows]
                 inside = (b >= low) & (b < high)
                 return inside if polarity else ~inside
+            case ir.Sequence():
+                # Two-valued: the profile's column holds its truth (profile.sequence_field).
+                col = self.table.columns.get(node.column)
+                if col is None:
+                    raise KeyError("the table has no column for an event sequence; build it with build_profile")
+                m = col.values.astype(bool) if rows is None else col.values[rows].astype(bool)
+                return m if polarity else ~m
             case ir.IsNull(field):
                 # Never unknown: TRUE exactly on the NULL rows.
                 valid = self.column(field).valid

@@ -18,18 +18,28 @@ import attrs
 import numpy as np
 
 from segdsl import ir
-from segdsl.data.tables import Column, DataError, Table, load_table, read_csv
+from segdsl.data.tables import Column, DataError, Table, load_table, read_csv, timestamp_code
 from segdsl.ir.semantics import latest_rank
-from segdsl.schema.model import Field, Schema
+from segdsl.schema.model import Field, FieldType, Kind, Schema
 
 
 def profile_fields(rules: Iterable[ir.Node]) -> list[Field]:
-    """The derived fields a set of rules reads, without repeats."""
+    """The derived fields a set of rules reads, without repeats: its traits, and a
+    boolean column per event sequence (see :func:`sequence_field`)."""
     seen: dict[str, Field] = {}
     for rule in rules:
         for f in ir.derived_fields(rule):
             seen.setdefault(f.column, f)
+        for node in ir.sequences(rule):
+            f = sequence_field(node)
+            seen.setdefault(f.column, f)
     return list(seen.values())
+
+
+def sequence_field(node: ir.Sequence) -> Field:
+    """The profile column holding an event sequence's truth for each entity (never
+    NULL: a sequence is two-valued), which both evaluators read for the node."""
+    return Field(node.column, FieldType(Kind.BOOL), False, node.column, derive=node)
 
 
 def load_profile(schema: Schema, data_dir: Path, rules: Iterable[ir.Node], as_of: dt.datetime) -> Table:
@@ -49,6 +59,13 @@ def source_columns(fields: Iterable[Field]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for f in fields:
         agg = f.derive
+        if isinstance(agg, ir.Sequence):
+            for side in (agg.first, agg.then):
+                cols = out.setdefault(side.source, set())
+                cols.update((side.entity_key, side.time))
+                if side.where is not None:
+                    cols.update(g.column for g in ir.fields_used(side.where))
+            continue
         cols = out.setdefault(agg.source, set())
         cols.update((agg.entity_key, agg.id_column))
         cols.update(g.column for g in (agg.column, agg.by) if g is not None)
@@ -108,6 +125,8 @@ class _Derivation:
         self._masks: dict[tuple[str, object], np.ndarray | None] = {}
 
     def derive(self, f: Field) -> Column:
+        if isinstance(f.derive, ir.Sequence):
+            return Column(self.sequence(f.derive), np.ones(self.n, dtype=bool))
         agg: ir.Aggregate = f.derive
         src = self.sources[agg.source]
         rows, keep = self.rows(agg), self.where(agg)
@@ -135,7 +154,35 @@ class _Derivation:
         ufunc.at(out, picked, values)
         return Column(out, np.bincount(picked, minlength=n) > 0)
 
-    def rows(self, agg: ir.Aggregate) -> np.ndarray:
+    def sequence(self, node: ir.Sequence) -> np.ndarray:
+        """Per entity, whether the sequence holds (:func:`segdsl.ir.semantics.sequence_holds`),
+        by a merge of each entity's events: whether some B event falls in each A event's
+        window, (tA, tA + N]."""
+        as_of = timestamp_code(self.as_of)
+        window = node.seconds * 1_000_000  # microseconds, as timestamps are stored
+        ea, ta = self.events(node.first, as_of)
+        eb, tb = self.events(node.then, as_of)
+        followed = _windows_hit(ea, ta, eb, tb, window)
+        hit = (ta + window <= as_of) & ~followed if node.negated else followed
+        out = np.zeros(self.n, dtype=bool)
+        out[ea[hit]] = True
+        return out
+
+    def events(self, side: ir.Events, as_of: int) -> tuple[np.ndarray, np.ndarray]:
+        """The entity row and instant of each event of ``side`` that can count: of a
+        known entity, with a non-NULL time at or before the as-of, where its rule is
+        TRUE."""
+        from segdsl.backends.memory.columnar import evaluate
+
+        src = self.sources[side.source]
+        rows = self.rows(side)
+        time = src.columns[side.time]
+        keep = (rows >= 0) & time.valid & (time.values <= as_of)
+        if side.where is not None:
+            keep &= evaluate(side.where, src, self.as_of)
+        return rows[keep].astype(np.int64), time.values[keep].astype(np.int64)
+
+    def rows(self, agg: ir.Aggregate | ir.Events) -> np.ndarray:
         """The entity row of each source row, -1 for rows of unknown entities; cached
         per source."""
         if agg.source not in self._rows:
@@ -187,6 +234,66 @@ def _and(a: np.ndarray | None, b: np.ndarray) -> np.ndarray | None:
     if a is None:
         return None if b.all() else b
     return a & b
+
+
+#: Up to this many B events per entity, each A event's window is tested against every
+#: B event of its entity (one vectorised step per event) instead of sorting B by time.
+_SCAN_BLOCK = 16
+
+
+def _windows_hit(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray, window: int) -> np.ndarray:
+    """For each A event (entity row ``ea``, instant ``ta``): whether a B event of the same
+    entity has ``ta < tb <= ta + window``. B events are grouped by entity (sources are
+    usually stored so: then nothing is sorted), and each A event meets its entity's
+    block of B events: a short block is scanned whole; the long ones are sorted by time
+    and searched for the first B event after ``ta``, which alone decides."""
+    if len(ea) == 0 or len(eb) == 0:
+        return np.zeros(len(ea), dtype=bool)
+    step = eb[1:] - eb[:-1]
+    if bool(((step > 0) | ((step == 0) & (tb[1:] >= tb[:-1]))).all()):  # already in time order
+        return _first_after(ea, ta, eb, tb, window)
+    if not (step >= 0).all():
+        order = np.argsort(eb)
+        eb, tb = eb[order], tb[order]
+    lo = np.searchsorted(eb, ea, side="left")
+    end = np.searchsorted(eb, ea, side="right")
+    long_ = end - lo > _SCAN_BLOCK
+    hit = np.zeros(len(ea), dtype=bool)
+    end_of_window = ta + window
+    rows = np.flatnonzero((end > lo) & ~long_)
+    at = lo[rows]
+    while len(rows):  # one step per B event of the longest short block
+        t = tb[at]
+        hit[rows] |= (t > ta[rows]) & (t <= end_of_window[rows])
+        at += 1
+        more = (at < end[rows]) & ~hit[rows]
+        rows, at = rows[more], at[more]
+    if long_.any():
+        entities = np.zeros(int(eb[-1]) + 1, dtype=bool)
+        entities[ea[long_]] = True
+        sub = np.flatnonzero(entities[eb])
+        seb, stb = eb[sub], tb[sub]
+        order = np.argsort(stb)
+        order = order[np.argsort(seb[order], kind="stable")]
+        hit[long_] = _first_after(ea[long_], ta[long_], seb[order], stb[order], window)
+    return hit
+
+
+def _first_after(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray, window: int) -> np.ndarray:
+    """:func:`_windows_hit` for B events in (entity, time) order: within each A event's
+    block, the first B event after ``ta`` by a binary search run on every block at once
+    (as many steps as the longest block needs), then whether it is in the window."""
+    lo = np.searchsorted(eb, ea, side="left")
+    end = np.searchsorted(eb, ea, side="right")
+    hi = end.copy()
+    for _ in range(int((end - lo).max()).bit_length()):
+        mid = (lo + hi) >> 1
+        later = tb[np.minimum(mid, len(tb) - 1)] > ta
+        open_ = lo < hi
+        hi = np.where(open_ & later, mid, hi)
+        lo = np.where(open_ & ~later, mid + 1, lo)
+    inside = lo < end
+    return inside & (tb[np.where(inside, lo, 0)] <= ta + window)
 
 
 def _bincount(rows: np.ndarray, keep: np.ndarray | None, n: int) -> np.ndarray:

@@ -171,6 +171,8 @@ class _Codegen:
                 return self.member(node, depth)
             case ir.Rank():
                 return self.rank(node, negate=False)
+            case ir.Sequence():
+                return self.sequence(node)
         return self.predicate(node, negate=False)
 
     def false(self, node: ir.Node, depth: int = 0) -> _E:
@@ -190,7 +192,14 @@ class _Codegen:
                 return _not(self.member(node, depth))
             case ir.Rank():
                 return self.rank(node, negate=True)
+            case ir.Sequence():
+                return _not(self.sequence(node))  # two-valued too
         return self.predicate(node, negate=True)
+
+    def sequence(self, node: ir.Sequence) -> _E:
+        """An event sequence, two-valued: the profile's column for it (see
+        :func:`segdsl.backends.memory.profile.sequence_field`) holds its truth."""
+        return _E(f"r[{self.const(node.column)}] is True", ATOM)
 
     def member(self, node: ir.Member, depth: int) -> _E:
         """The segment's "is TRUE" test, which is two-valued: pasted inline when the

@@ -112,6 +112,9 @@ class Tracer:
                 children = (self._node(rule, record, aggregates),)
             case ir.Const(value):
                 details = {"value": value}
+            case ir.Sequence(first=first, then=then, seconds=seconds, negated=negated):
+                details = {"sequence": "not followed by" if negated else "followed by", "first": first.source,
+                           "then": then.source, "window_seconds": seconds, "as_of": self.as_of}
             case _:
                 details = self._leaf(node, record, aggregates)
         return TraceNode(kind, self.text(span, node), span, verdict, details, children)
@@ -188,7 +191,7 @@ class Tracer:
 _KINDS = {ir.And: "and", ir.Or: "or", ir.Not: "not", ir.Const: "constant", ir.Cmp: "compare", ir.InSet: "in",
           ir.IsNull: "is null", ir.IsTrue: "boolean", ir.TextMatch: "text", ir.TagMatch: "tags",
           ir.DayCmp: "time", ir.InstantCmp: "time", ir.FieldCmp: "compare fields", ir.Member: "in segment",
-          ir.Rank: "ranking", ir.Bucket: "bucket"}
+          ir.Rank: "ranking", ir.Bucket: "bucket", ir.Sequence: "sequence"}
 
 
 __all__ = ["VERDICTS", "AggregateRows", "TraceNode", "Tracer", "jsonable"]

@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from segdsl import ir
 from segdsl.backends.sql.references import Block, Plan, plan_references
+from segdsl.backends.sql.sequences import sequence_sql
 from segdsl.backends.sql.storage import param_value, table_ref
 from segdsl.backends.sql.targets import Target
 from segdsl.diagnostics import Diagnostic, error
@@ -104,6 +105,12 @@ class Builder:
         self.subquery_ctes: list | None = None
         #: Functions the SQL calls that the connection must register (see SqlResult).
         self.functions: set[str] = set()
+        #: The name of the table the condition being built reads its rows from (the
+        #: profile CTE or the entity table), which event sequences correlate with.
+        self.outer_table = "profile"
+        #: The alias a source's columns are qualified with inside an event sequence's
+        #: subquery (None elsewhere: columns of the one table read).
+        self.qualifier: str | None = None
 
     # -- statements
 
@@ -200,9 +207,10 @@ class Builder:
 
     def block(self, block: Block, plan: Plan, columns: list):
         """``SELECT columns FROM <profile or table> LEFT JOIN <segment CTEs> WHERE ...``."""
-        cond = self.cond(block.node)
         table = exp.Table(this=exp.to_identifier("profile", quoted=True)) if block.traits else self.table()
         name = table.name  # what the joins' conditions call it: the table's name without its schema
+        self.outer_table = name
+        cond = self.cond(block.node)
         joins = [
             exp.Join(
                 this=exp.Table(this=_ident(cte)),
@@ -334,6 +342,8 @@ class Builder:
         return table_ref(self.t, self.schema.table)
 
     def column(self, f: Field):
+        if self.qualifier is not None:
+            return exp.Column(this=exp.to_identifier(f.column, quoted=True), table=_ident(self.qualifier))
         return exp.Column(this=exp.to_identifier(f.column, quoted=True))
 
     # -- conditions
@@ -351,6 +361,7 @@ class Builder:
             self.subquery_ctes = self.profile_ctes(plan) + segments
         else:
             self.subquery_ctes = []
+        self.outer_table = "profile" if plan.main.traits else self.table().name
         return self.cond(node)
 
     def check_depth(self, plan: Plan, rule: ir.Node) -> None:
@@ -949,4 +960,5 @@ _COND = {
     ir.Member: Builder._member,
     ir.Rank: Builder._rank,
     ir.Bucket: Builder.bucket,
+    ir.Sequence: sequence_sql,
 }

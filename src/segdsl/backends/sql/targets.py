@@ -57,6 +57,11 @@ class Target:
     #: Whether tables are created STRICT: a value of the wrong type is an error, never
     #: silently stored as text.
     strict_tables: bool = False
+    #: Whether each event source (a source with a ``time``) is loaded with an index on
+    #: (entity key, time), which event sequences' lookups use. Not on DuckDB: it cannot
+    #: rename a table that has an index (a load swaps tables in by renaming them), and
+    #: its hash joins need none.
+    event_index: bool = True
     #: Whether the engine has schemas (MySQL's databases count), so that a table named
     #: `schema_name.name` is the table `name` in the schema `schema_name`. Where it has
     #: none (SQLite, whose qualified names name attached database files), the whole
@@ -89,6 +94,13 @@ class Target:
     #: (CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)), "utc_date" (UTC_DATE()),
     #: "date_now" (DATE('now')), or None: relative time needs a pinned as-of.
     clock: str | None = None
+    #: How seconds are added to a stored instant (event sequences' windows): "interval"
+    #: (``t + INTERVAL 'n' SECOND``, exact on instants whatever the session's zone) or
+    #: "text_datetime" (fixed-width text: ``datetime()`` moves its whole seconds and the
+    #: fraction is kept as written).
+    instant_shift: str = "interval"
+    #: Whether such a sum past the year 9999 is NULL (it then reads as the last instant).
+    shift_past_calendar_null: bool = False
     #: Most copies of segment CTEs the engine is given: SQLite and MariaDB expand each
     #: reference to a CTE into a copy (SQLite while parsing, MariaDB computing each), so
     #: a segment reached through many chains of references is copied once per chain.
@@ -202,7 +214,7 @@ _FAMILIES = {
     "duckdb": Target(
         "duckdb", "duckdb", tags="array", ascii_lower="translate", bare_bool=True, clock="at_time_zone",
         bucket_hash="sha256_hex",
-        column_types={**_POSTGRES_TYPES, Kind.FLOAT: "DOUBLE"}, bulk_load="arrow", analyze="each",
+        column_types={**_POSTGRES_TYPES, Kind.FLOAT: "DOUBLE"}, bulk_load="arrow", analyze="each", event_index=False,
     ),
     # SQLite's parser gives up near 31 nested (a OR (...)) groups (measured). Without
     # exact decimals or a date type, values are stored so that SQLite's integer and text
@@ -214,7 +226,8 @@ _FAMILIES = {
             Kind.ENUM: "TEXT", Kind.BOOL: "INTEGER", Kind.DATE: "TEXT", Kind.TIMESTAMP: "TEXT", Kind.TAGS: "TEXT",
         },
         strict_tables=True, ascii_lower="lower", bare_bool=True, replace_view=False, max_depth=24,
-        clock="date_now", serial_key="INTEGER PRIMARY KEY AUTOINCREMENT", without_rowid=True,
+        clock="date_now", instant_shift="text_datetime",
+        shift_past_calendar_null=True, serial_key="INTEGER PRIMARY KEY AUTOINCREMENT", without_rowid=True,
         begin_write="BEGIN IMMEDIATE",
         find_table="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
         read_only_session="PRAGMA query_only = ON", schemas=False, analyze="each", table_catalog="sqlite_master",
@@ -229,7 +242,8 @@ _FAMILIES = {
             Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "DATETIME(6)", Kind.TAGS: "JSON",
         },
         key_text_type="VARCHAR(255)", key_collations=("utf8mb4_nopad_bin", "utf8mb4_0900_bin"), bare_bool=True,
-        backslash_text="hex", binary_text=True, clock="utc_date", named_params=False, param_marker="%s", cursors=True,
+        backslash_text="hex", binary_text=True, clock="utc_date",
+        shift_past_calendar_null=True, named_params=False, param_marker="%s", cursors=True,
         stream_cursor="unbuffered",
         # GET_LOCK is the session's until it ends, a kill -9 included; names are
         # server-wide, so the database's name is part of it.

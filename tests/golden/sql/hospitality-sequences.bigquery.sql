@@ -1,0 +1,91 @@
+-- segment: cancelled_not_rebooked
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `l0`.`email_opt_in` AS `email_opt_in`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `email_opt_in`
+    FROM (
+      SELECT
+        `guest_id` AS `k`,
+        `granted` AS `email_opt_in`,
+        ROW_NUMBER() OVER (PARTITION BY `guest_id` ORDER BY `recorded_at` DESC, `consent_id` DESC) AS `rn`
+      FROM `consents`
+      WHERE
+        (
+          `channel` = 'email'
+        ) AND NOT `recorded_at` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l0`
+    ON `l0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  EXISTS(
+    SELECT
+      1
+    FROM `bookings` AS `seq_first`
+    WHERE
+      `seq_first`.`guest_id` = `profile`.`guest_id`
+      AND `seq_first`.`checked_in_at` <= CAST('2026-10-02 00:00:00+00:00' AS TIMESTAMP)
+      AND (
+        `seq_first`.`status` = 'cancelled'
+      )
+      AND NOT EXISTS(
+        SELECT
+          1
+        FROM `bookings` AS `seq_then`
+        WHERE
+          `seq_then`.`guest_id` = `seq_first`.`guest_id`
+          AND `seq_then`.`checked_in_at` > `seq_first`.`checked_in_at`
+          AND `seq_then`.`checked_in_at` <= (
+            `seq_first`.`checked_in_at` + INTERVAL '2592000' SECOND
+          )
+          AND (
+            `seq_then`.`status` = 'completed'
+          )
+      )
+  )
+  AND `email_opt_in` = TRUE
+ORDER BY
+  `guest_id`;
+
+-- segment: clicked_then_booked
+SELECT
+  `guest_id`
+FROM `guests`
+WHERE
+  EXISTS(
+    SELECT
+      1
+    FROM `engagement_events` AS `seq_first`
+    WHERE
+      `seq_first`.`guest_id` = `guests`.`guest_id`
+      AND (
+        `seq_first`.`kind` = 'click'
+      )
+      AND EXISTS(
+        SELECT
+          1
+        FROM `bookings` AS `seq_then`
+        WHERE
+          `seq_then`.`guest_id` = `seq_first`.`guest_id`
+          AND `seq_then`.`checked_in_at` > `seq_first`.`occurred_at`
+          AND `seq_then`.`checked_in_at` <= (
+            `seq_first`.`occurred_at` + INTERVAL '604800' SECOND
+          )
+          AND `seq_then`.`checked_in_at` <= CAST('2026-11-01 00:00:00+00:00' AS TIMESTAMP)
+          AND (
+            `seq_then`.`status` = 'completed'
+          )
+      )
+  )
+ORDER BY
+  `guest_id`;
