@@ -1,39 +1,14 @@
 -- segment: cancelled_not_rebooked
-WITH "profile" AS (
-  SELECT
-    "e".*,
-    "l0"."email_opt_in" AS "email_opt_in"
-  FROM "guests" AS "e"
-  LEFT JOIN (
-    SELECT
-      "k",
-      "email_opt_in"
-    FROM (
-      SELECT
-        "guest_id" AS "k",
-        "granted" AS "email_opt_in",
-        ROW_NUMBER() OVER (PARTITION BY "guest_id" ORDER BY "recorded_at" DESC, "consent_id" DESC) AS "rn"
-      FROM "consents"
-      WHERE
-        (
-          "channel" = 'email'
-        ) AND NOT "recorded_at" IS NULL
-    ) AS "ranked"
-    WHERE
-      "rn" = 1
-  ) AS "l0"
-    ON "l0"."k" = "e"."guest_id"
-)
 SELECT
   "guest_id"
-FROM "profile"
+FROM "guests"
 WHERE
   EXISTS(
     SELECT
       1
     FROM "bookings" AS "seq_first"
     WHERE
-      "seq_first"."guest_id" = "profile"."guest_id"
+      "seq_first"."guest_id" = "guests"."guest_id"
       AND "seq_first"."checked_in_at" <= (
         CURRENT_TIMESTAMP - INTERVAL '2592000' SECOND
       )
@@ -55,7 +30,6 @@ WHERE
           )
       )
   )
-  AND "email_opt_in"
 ORDER BY
   "guest_id";
 
