@@ -308,7 +308,9 @@ def test_static_members_edits_keep_comments_and_record_history(segdsl, hotel):
     ws = load_workspace([seg])
     assert ws.segments["board_members"].members == (1001, 1002, 1004, 1005)
     original = load_workspace([ROOT / "examples/hospitality/segments.seg"]).segments
-    assert all(ws.segments[n].rule == original[n].rule for n in original if n != "board_members")
+    # (the copy may hold fewer of the project's files than examples/ does)
+    assert set(ws.segments) <= set(original)
+    assert all(ws.segments[n].rule == original[n].rule for n in ws.segments if n != "board_members")
 
     # The manual segment says its definition changed; the forced refresh records it.
     plain = refresh_json(segdsl, hotel, "--as-of", "2026-11-02")

@@ -19,6 +19,7 @@ from segdsl.api.results import (
     CheckedRule,
     DatabaseLoad,
     Formatted,
+    JourneyReport,
     LoadedSchema,
     MemberReport,
     PathLike,
@@ -33,6 +34,7 @@ from segdsl.api.run import (
     parse_as_of,
     preview_against,
     preview_refresh,
+    run_journey,
     sizes,
     sql_target,
 )
@@ -54,10 +56,10 @@ from segdsl.api.source import (
 )
 
 __all__ = [
-    "FORMATS", "AsOf", "CheckedRule", "DatabaseLoad", "Formatted", "LoadedSchema", "MemberReport", "PathLike",
+    "FORMATS", "AsOf", "CheckedRule", "DatabaseLoad", "Formatted", "JourneyReport", "LoadedSchema", "MemberReport", "PathLike",
     "RuleLike", "SizeReport", "check_expression", "check_modules", "compile_sql", "expression_segment",
     "format_expression", "format_source", "load_database", "load_files", "load_project", "load_schema",
-    "load_workspaces", "members", "parse", "parse_as_of", "parse_expression", "preview_against", "preview_refresh",
+    "load_workspaces", "members", "parse", "parse_as_of", "parse_expression", "preview_against", "preview_refresh", "run_journey",
     "render",
     "sizes", "sql_target", "summary", "version",
 ]

@@ -101,6 +101,30 @@ class MemberReport(Value):
 
 
 @frozen
+class JourneyReport(Value):
+    """A journey's simulated run at one instant (``run``: a
+    :class:`~segdsl.lifecycle.journeys.JourneyRun`, ``None`` when the audience could not
+    be evaluated) and, beside it, each declared holdout's simulated comparison. Every
+    figure is SIMULATED: no message is ever sent."""
+
+    journey: str
+    as_of: dt.datetime
+    run: Any = None
+    holdouts: tuple[Any, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.run is not None and not any(d.is_error for d in self.diagnostics)
+
+    def to_json(self) -> dict:
+        out = self.run.to_json()
+        if self.holdouts:
+            out["holdouts"] = [h.to_json() for h in self.holdouts]
+        return out
+
+
+@frozen
 class Formatted(Value):
     """Source in the canonical layout: ``text`` (``None`` when it does not parse, the
     input unchanged with ``E0090`` should the layout ever change its meaning)."""

@@ -12,6 +12,7 @@ from segdsl.api.results import (
     AsOf,
     CheckedRule,
     DatabaseLoad,
+    JourneyReport,
     MemberReport,
     PathLike,
     RuleLike,
@@ -145,6 +146,64 @@ def members(
     except EvaluationError as exc:
         return MemberReport(instant, where, diagnostics=exc.diagnostics)
     return MemberReport(instant, where, {name: tuple(sorted(keys)) for name, keys in found.items()})
+
+
+def run_journey(
+    workspace: Workspace,
+    journey: str,
+    *,
+    as_of: AsOf | None = None,
+    seed: int = 7,
+    rates: PathLike | None = None,
+    dsn: str | None = None,
+) -> JourneyReport:
+    """Enrol ``journey``'s audience at ``as_of`` and simulate its sends (``segdsl journey
+    run``): each send reaches the enrolled contacts ``segdsl sync`` would list on its
+    channel; each declared holdout's members who would otherwise be in the audience are
+    compared with the treated audience. ``rates``: a TOML file of response rates.
+    Raises :class:`~segdsl.lifecycle.journeys.JourneyError` (bad rates, or contacts that
+    cannot be read) and :class:`UsageError` (no such journey, no data)."""
+    import numpy as np
+
+    from segdsl import ir
+    from segdsl.lifecycle.journeys import JourneyError, load_rates, reachable_contacts, simulate, simulate_holdout
+    from segdsl.lifecycle.sync import SyncError
+
+    instant = parse_as_of("now" if as_of is None else as_of)
+    target = workspace.journeys.get(journey)
+    if target is None:
+        from segdsl.check.suggest import did_you_mean
+
+        known = workspace.journeys
+        hint = did_you_mean(journey, known) or f"the journeys are: {', '.join(known) or '(none)'}"
+        raise UsageError(f"no journey `{journey}`; {hint}", param="journey")
+    if not dsn and workspace.data_dir is None:
+        raise UsageError("no data: set `data` in segdsl.toml or pass a database", param="dsn")
+
+    def keys(rule: ir.Node) -> np.ndarray | tuple[Diagnostic, ...]:
+        found = members(workspace, [expression_segment(rule, "audience")], as_of=instant, dsn=dsn)
+        return found.diagnostics if not found.ok else np.asarray(found.members["audience"])
+
+    audience = keys(target.audience)
+    if isinstance(audience, tuple):
+        return JourneyReport(journey, instant, diagnostics=audience)
+    table = load_rates(Path(rates) if rates else None)
+    channels = {s.channel for s in target.steps if isinstance(s, ir.SendStep)}
+    try:
+        reach = reachable_contacts(workspace.schema, np.sort(audience), channels, instant,
+                                   data_dir=None if dsn else workspace.data_dir, dsn=dsn)
+    except SyncError as exc:
+        raise JourneyError(str(exc)) from None
+    run = simulate(target, audience, instant, seed=seed, rates=table, reachable=reach)
+    compared = []
+    for h in workspace.holdouts.values():
+        # The holdout's members who would be in the audience had it not excluded them.
+        held = keys(ir.And((ir.without_exclusion(target.audience, h.salt, 0, h.buckets),
+                            ir.Bucket(workspace.schema.key, h.salt, 0, h.buckets, f"holdout {h.name}"))))
+        if isinstance(held, tuple):
+            return JourneyReport(journey, instant, diagnostics=held)
+        compared.append(simulate_holdout(run, h.name, held, rates=table))
+    return JourneyReport(journey, instant, run, tuple(compared))
 
 
 def preview_refresh(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -39,20 +38,10 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
     Examples:
       segdsl journey run journeys.seg -j win_back_offer --as-of 2026-11-01
     """
-    from segdsl.cli.common import fail_on_errors, load, parse_as_of, relevant
-    import numpy as np
-
-    from segdsl import ir
-    from segdsl.lifecycle.journeys import (
-        SIMULATED_NOTE,
-        JourneyError,
-        funnel_html,
-        load_rates,
-        reachable_contacts,
-        simulate,
-        simulate_holdout,
-    )
-    from segdsl.lifecycle.sync import SyncError
+    from segdsl.api import run_journey
+    from segdsl.cli.common import fail_on_errors, load, parse_as_of, relevant, usage
+    from segdsl.lifecycle.journeys import SIMULATED_NOTE, JourneyError, funnel_html
+    from segdsl.project.errors import UsageError
 
     instant = parse_as_of(as_of)
     (ws,), _ = load([file], None)
@@ -64,23 +53,16 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
                 f"{file} declares {len(declared)} journeys; choose one with --journey ({', '.join(declared) or 'none'})"
             )
         name = declared[0]
-    target = ws.journeys.get(name)
-    if target is None:
-        from segdsl.check.suggest import did_you_mean
-
-        hint = did_you_mean(name, ws.journeys) or f"the journeys are: {', '.join(ws.journeys) or '(none)'}"
-        raise click.BadParameter(f"no journey `{name}`; {hint}", param_hint="--journey")
     try:
-        members = _audience(ws, target, instant, dsn)
-        channels = {s.channel for s in target.steps if isinstance(s, ir.SendStep)}
-        reach = reachable_contacts(ws.schema, np.sort(members), channels, instant,
-                                   data_dir=None if dsn else ws.data_dir, dsn=dsn)
-        rate_table = load_rates(Path(rates) if rates else None)
-        result = simulate(target, members, instant, seed=seed, rates=rate_table, reachable=reach)
-        holdouts = [simulate_holdout(result, h.name, _holdout_audience(ws, target, h, instant, dsn), rates=rate_table)
-                    for h in ws.holdouts.values()]
-    except (JourneyError, SyncError) as exc:
+        report = run_journey(ws, name, as_of=instant, seed=seed, rates=rates, dsn=dsn)
+    except UsageError as exc:
+        if exc.param == "journey":
+            raise click.BadParameter(str(exc), param_hint="--journey") from None
+        raise usage(exc) from None
+    except JourneyError as exc:
         raise click.ClickException(str(exc)) from None
+    fail_on_errors(ws, report.diagnostics)
+    target, result, holdouts = ws.journeys[name], report.run, report.holdouts
     if chart:
         from segdsl.data.files import write_atomic
 
@@ -89,10 +71,7 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
         except OSError as exc:
             raise click.ClickException(f"cannot write {chart}: {exc.strerror or exc}") from None
     if fmt == "json":
-        out = result.to_json()
-        if holdouts:
-            out["holdouts"] = [h.to_json() for h in holdouts]
-        click.echo(json.dumps(out, indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
         return
     click.echo(f"journey {target.name}" + (f" — {target.title}" if target.title else ""))
     click.echo(SIMULATED_NOTE)
@@ -126,31 +105,3 @@ def run(file, name, as_of, seed, rates, dsn, fmt, chart):
                        f"   lift {h.lift:+.2f} points")
     if chart:
         click.echo(f"\nchart: {chart}")
-
-
-def _holdout_audience(ws, target, holdout, instant, dsn):
-    """The members of ``holdout`` who would be in the audience had it not excluded them."""
-    from segdsl import ir
-
-    rule = ir.And((ir.without_exclusion(target.audience, holdout.salt, 0, holdout.buckets),
-                   ir.Bucket(ws.schema.key, holdout.salt, 0, holdout.buckets, f"holdout {holdout.name}")))
-    return _members(ws, rule, instant, dsn)
-
-
-def _audience(ws, target, instant, dsn):
-    """The keys of the journey's audience at ``instant``, in ascending order."""
-    return _members(ws, target.audience, instant, dsn)
-
-
-def _members(ws, rule, instant, dsn):
-    """The keys of the entities ``rule`` holds for at ``instant``, in ascending order."""
-    import numpy as np
-
-    from segdsl.api import expression_segment, members
-    from segdsl.cli.common import fail_on_errors
-
-    if not dsn and ws.data_dir is None:
-        raise click.UsageError("no data: set `data` in segdsl.toml or pass --dsn")
-    found = members(ws, [expression_segment(rule, "audience")], as_of=instant, dsn=dsn)
-    fail_on_errors(ws, found.diagnostics)
-    return np.asarray(found.members["audience"])

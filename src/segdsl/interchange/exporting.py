@@ -151,6 +151,7 @@ class _Exporter:
                 self.err("E0540", f"a ranking (`{'in top' if e.kind == 'percent' else 'top N by'}`) cannot be "
                                   f"expressed in {FORMAT_NAMES[self.fmt]}", e.span,
                          help="keep the rule in a .seg file; export the segments that do not rank")
+                return None
             case ast.Sequence():
                 word = "not followed by" if e.negated else "followed by"
                 self.err("E0541", f"an event sequence (`{word}`) cannot be expressed in {FORMAT_NAMES[self.fmt]}",

@@ -294,28 +294,23 @@ def _jsonable(value: Any) -> Any:
 def journey(site: Site, name: str) -> dict:
     """A journey's simulated run at the served as-of: the funnel in total and per step
     and channel. Every figure is SIMULATED (no message is sent)."""
-    from segdsl.lifecycle.journeys import SIMULATED_NOTE, JourneyError, load_rates, simulate
-
-    target = site.ws.journeys.get(name)
-    if target is None:
-        from segdsl.check.suggest import did_you_mean
-
-        hint = did_you_mean(name, site.ws.journeys) or f"the journeys are: {', '.join(site.ws.journeys) or '(none)'}"
-        raise BadRequest(404, f"no journey `{name}`; {hint}")
-    found = segdsl.members(site.ws, [segdsl.expression_segment(target.audience, "audience")], as_of=site.as_of,
-                           dsn=site.dsn)
-    if not found.ok:
-        raise BadRequest(422, "the journey's audience cannot be evaluated",
-                         json_diagnostics(found.diagnostics, site.ws.sources))
-    import numpy as np
+    from segdsl.lifecycle.journeys import SIMULATED_NOTE, JourneyError
+    from segdsl.project.errors import UsageError
 
     try:
-        run = simulate(target, np.asarray(found.members["audience"]), site.as_of, rates=load_rates(None))
+        # The same run as `segdsl journey run --as-of` at the served instant.
+        report = segdsl.run_journey(site.ws, name, as_of=site.as_of, dsn=site.dsn)
+    except UsageError as exc:
+        raise BadRequest(404 if exc.param == "journey" else 422, exc.message) from None
     except JourneyError as exc:
         raise BadRequest(422, str(exc)) from None
+    if not report.ok:
+        raise BadRequest(422, "the journey's audience cannot be evaluated",
+                         json_diagnostics(report.diagnostics, site.ws.sources))
+    target, run = site.ws.journeys[name], report.run
     from segdsl.serve import charts
 
-    out = run.to_json()
+    out = report.to_json()
     note = "SIMULATED: representative rates, no message sent"
     out["charts"] = {
         "funnel": charts.bars(run.funnel, label=f"Simulated funnel of {name}", note=note),
