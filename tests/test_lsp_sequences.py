@@ -75,3 +75,22 @@ def test_hover_explains_the_sequence_and_its_sources():
     assert "source table `engagement_events`" in _hover(text, "engagement_events")
     bare = "segment s {\n    where (bookings) followed by (bookings) within 1 day\n}\n"
     assert "source table `bookings`" in _hover(bare, "bookings", 1)
+
+
+def test_the_open_group_scans_look_through_conditions_only_for_aggregates():
+    """An aggregate is found around a parenthesised condition inside it; a sequence's
+    side is the innermost open group or nothing."""
+    from segdsl.lsp.text import enclosing_aggregate, enclosing_events, scan
+
+    text = 'count(bookings where (status = "x" and '
+    tokens = scan(text).tokens
+    assert tokens[enclosing_aggregate(tokens, len(tokens)) - 1].text == "count"
+    assert enclosing_events(tokens, len(tokens)) is None
+    text = '(bookings where status = "x") followed by (bookings where (nights > 1 and '
+    tokens = scan(text).tokens
+    assert enclosing_events(tokens, len(tokens)) is None  # inside a condition of the side
+    text = '(bookings where status = "x") followed by (bookings where '
+    tokens = scan(text).tokens
+    k = enclosing_events(tokens, len(tokens))
+    assert tokens[k - 1].text == "by" and tokens[k + 1].text == "bookings"
+    assert enclosing_aggregate(tokens, len(tokens)) is None

@@ -420,17 +420,24 @@ class Checker(PredicateChecks):
             return None
         return f
 
-    def aggregate_field(self, e: ast.Aggregate, name: str | None = None, column: str | None = None) -> Field | None:
-        """Type an aggregate over a source table; the result is a derived field."""
+    def source(self, ref: ast.FieldRef):
+        """The source table ``ref`` names, or None after E0130 (an aggregate's source and
+        an event sequence's sides are looked up alike)."""
         sources = self.schema.sources
-        src = sources.get(e.source.name)
+        src = sources.get(ref.name)
         if src is None:
             self.diags.append(
-                error("E0130", f"unknown source `{e.source.name}`", e.source.span,
+                error("E0130", f"unknown source `{ref.name}`", ref.span,
                       label=f"not a source table of `{self.schema.entity}`",
-                      help=did_you_mean(e.source.name, sources)
+                      help=did_you_mean(ref.name, sources)
                       or (f"the sources are {one_of(sources)}" if sources else "this schema declares no [sources]"))
             )
+        return src
+
+    def aggregate_field(self, e: ast.Aggregate, name: str | None = None, column: str | None = None) -> Field | None:
+        """Type an aggregate over a source table; the result is a derived field."""
+        src = self.source(e.source)
+        if src is None:
             return None
         col = by = None
         if e.column is not None:

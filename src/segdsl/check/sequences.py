@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from segdsl import ir
 from segdsl.check.predicates import MAX_DAYS
-from segdsl.check.suggest import did_you_mean, one_of
+from segdsl.check.suggest import one_of
 from segdsl.diagnostics import error
 from segdsl.ir.semantics import UNIT_SECONDS, window_seconds
 from segdsl.schema.model import Kind
@@ -60,15 +60,8 @@ def window(ck: Checker, d: ast.Duration) -> int | None:
 
 
 def side(ck: Checker, e: ast.Events) -> ir.Events | None:
-    sources = ck.schema.sources
-    src = sources.get(e.source.name)
+    src = ck.source(e.source)
     if src is None:
-        ck.diags.append(
-            error("E0130", f"unknown source `{e.source.name}`", e.source.span,
-                  label=f"not a source table of `{ck.schema.entity}`",
-                  help=did_you_mean(e.source.name, sources)
-                  or (f"the sources are {one_of(sources)}" if sources else "this schema declares no [sources]"))
-        )
         return None
     if src.time is None:
         stamps = [f.name for f in src.fields.values() if f.kind is Kind.TIMESTAMP]

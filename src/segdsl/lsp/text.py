@@ -207,30 +207,11 @@ def string_value(tok: Token) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), raw)
 
 
-def enclosing_aggregate(tokens: tuple[Token, ...] | list[Token], end: int) -> int | None:
-    """Index of the ``(`` of the aggregate call (``count(bookings where ...``) still open
-    just before ``tokens[end]``, or None when that point is not inside one."""
-    depth = 0
-    for k in range(end - 1, -1, -1):
-        t = tokens[k]
-        if t.kind != "punct":
-            continue
-        if t.text == ")":
-            depth += 1
-        elif t.text == "(":
-            if depth:
-                depth -= 1
-            elif k > 0 and tokens[k - 1].kind == "name" and tokens[k - 1].text in AGGREGATES:
-                return k
-        elif t.text in "{}":
-            return None
-    return None
-
-
-def enclosing_events(tokens: tuple[Token, ...] | list[Token], end: int) -> int | None:
-    """Index of the ``(`` of an event sequence's side (``(bookings where ...``, or any
-    ``(NAME`` right after ``followed by``) still open just before ``tokens[end]``, or
-    None. Whether NAME is an event source is the caller's to ask of the schema."""
+def _enclosing_paren(tokens, end: int, opens, *, outward: bool) -> int | None:
+    """Index of the innermost ``(`` still open just before ``tokens[end]`` that
+    ``opens(k)`` accepts, None when there is none before a brace. ``outward``: look past
+    an open group ``opens`` refuses (an aggregate around a parenthesised condition);
+    otherwise the innermost open group decides."""
     depth = 0
     for k in range(end - 1, -1, -1):
         t = tokens[k]
@@ -242,15 +223,29 @@ def enclosing_events(tokens: tuple[Token, ...] | list[Token], end: int) -> int |
             if depth:
                 depth -= 1
                 continue
-            if k + 1 < end and tokens[k + 1].kind == "name" and (
-                (k + 2 < end and tokens[k + 2].text == "where")
-                or (k >= 2 and tokens[k - 1].text == "by" and tokens[k - 2].text == "followed")
-            ):
+            if opens(k):
                 return k
-            return None
+            if not outward:
+                return None
         elif t.text in "{}":
             return None
     return None
+
+
+def enclosing_aggregate(tokens: tuple[Token, ...] | list[Token], end: int) -> int | None:
+    """Index of the ``(`` of the aggregate call (``count(bookings where ...``) still open
+    just before ``tokens[end]``, or None when that point is not inside one."""
+    return _enclosing_paren(tokens, end, lambda k: k > 0 and tokens[k - 1].kind == "name"
+                            and tokens[k - 1].text in AGGREGATES, outward=True)
+
+
+def enclosing_events(tokens: tuple[Token, ...] | list[Token], end: int) -> int | None:
+    """Index of the ``(`` of an event sequence's side (``(bookings where ...``, or any
+    ``(NAME`` right after ``followed by``) still open just before ``tokens[end]``, or
+    None. Whether NAME is an event source is the caller's to ask of the schema."""
+    return _enclosing_paren(tokens, end, lambda k: k + 1 < end and tokens[k + 1].kind == "name" and (
+        (k + 2 < end and tokens[k + 2].text == "where")
+        or (k >= 2 and tokens[k - 1].text == "by" and tokens[k - 2].text == "followed")), outward=False)
 
 
 # ---------------------------------------------------------------------- declarations
