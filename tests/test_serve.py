@@ -388,7 +388,10 @@ def test_a_journey_is_the_clis_simulated_run(client, project):
     result = CliRunner().invoke(cli, ["journey", "run", str(project / "journeys.seg"), "-j", "win_back_offer",
                                       "--as-of", AS_OF, "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert data["funnel"] == json.loads(result.output)["funnel"]
+    cli_run = json.loads(result.output)
+    assert data["funnel"] == cli_run["funnel"] and data["messages"] == cli_run["messages"]
+    # the holdout comparison, as `journey run` prints it (the example declares one)
+    assert data["holdouts"] == cli_run["holdouts"] and data["holdouts"][0]["holdout"] == "global_control"
     assert data["simulated"] is True and data["note"].startswith("SIMULATED")
     charts = [data["charts"]["funnel"], *(s["chart"] for s in data["charts"]["steps"]),
               *(c["chart"] for c in data["charts"]["channels"])]

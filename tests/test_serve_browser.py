@@ -220,6 +220,9 @@ def test_the_journey_page_says_simulated(page, server):
     for i in range(figures.count()):
         assert "SIMULATED" in figures.nth(i).inner_text()
     assert "SIMULATED" in page.inner_text(".simulated")
+    holdouts = page.inner_text("table.holdouts")
+    assert "SIMULATED" in holdouts and "holdout global_control" in holdouts and "treated audience" in holdouts
+    assert "points" in holdouts
     shot(page, "journey")
 
 

@@ -220,7 +220,8 @@ class HoldoutComparison:
 
     def to_json(self) -> dict:
         return {"holdout": self.holdout, "simulated": True, "size": self.size, "converted": self.converted,
-                "conversion": round(self.rate, 6), "treated_conversion": round(self.treated_rate, 6),
+                "conversion": round(self.rate, 6), "treated": self.treated,
+                "treated_converted": self.treated_converted, "treated_conversion": round(self.treated_rate, 6),
                 "lift_points": round(self.lift, 4)}
 
 

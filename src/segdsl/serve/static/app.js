@@ -34,6 +34,7 @@ function svgNode(text) {
 
 const fmt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US"));
 const pct = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%");
+const pct2 = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(2) + "%");
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -339,9 +340,20 @@ async function showJourney(name) {
     section("Steps",
       h("table", { class: "table compact" },
         h("caption", { text: "SIMULATED figures" }),
-        h("thead", {}, h("tr", {}, ["Step", "Kind", "Channel", "Template", "Condition", "Sent", "Opened", "Clicked"].map((t) => h("th", { scope: "col", text: t })))),
+        h("thead", {}, h("tr", {}, ["Step", "Kind", "Channel", "Template", "Condition", "Sent", "Opened", "Clicked", "Unreachable"].map((t) => h("th", { scope: "col", text: t })))),
         h("tbody", {}, j.steps.map((s) => h("tr", {}, [s.index, s.kind, s.channel || "", s.template || "", s.condition || "",
-          s.kind === "send" ? fmt(s.sent) : "", s.kind === "send" ? fmt(s.opened) : "", s.kind === "send" ? fmt(s.clicked) : ""].map((v) => h("td", { text: v }))))))));
+          s.kind === "send" ? fmt(s.sent) : "", s.kind === "send" ? fmt(s.opened) : "", s.kind === "send" ? fmt(s.clicked) : "",
+          s.kind === "send" ? fmt(s.unreachable) : ""].map((v) => h("td", { text: v })))))),
+      h("p", { class: "hint", text: `Messages sent, all steps: ${fmt(j.messages)}. Unreachable: enrolled, but without consent or an address for the channel (as segdsl sync).` })),
+    (j.holdouts || []).length ? section("Holdout comparison",
+      h("table", { class: "table compact holdouts" },
+        h("caption", { text: "SIMULATED conversion: the holdout is sent nothing" }),
+        h("thead", {}, h("tr", {}, ["Group", "Contacts", "Converted", "Conversion", "Lift"].map((t) => h("th", { scope: "col", text: t })))),
+        h("tbody", {},
+          h("tr", {}, ["treated audience", fmt(j.holdouts[0].treated), fmt(j.holdouts[0].treated_converted),
+            pct2(j.holdouts[0].treated_conversion), ""].map((v) => h("td", { text: v }))),
+          j.holdouts.map((x) => h("tr", {}, [`holdout ${x.holdout}`, fmt(x.size), fmt(x.converted), pct2(x.conversion),
+            `${x.lift_points >= 0 ? "+" : ""}${x.lift_points.toFixed(2)} points`].map((v) => h("td", { text: v }))))))) : null);
 }
 
 // ------------------------------------------------------------------ routing
