@@ -172,6 +172,80 @@ def test_aggregate_rules_break_like_groups():
     assert_faithful(src, out)
 
 
+def test_long_rankings_put_their_population_on_a_line_of_its_own():
+    src = (
+        "segment s { where email_opt_in and lifetime_value_in_rupees in top 10% among in segment "
+        "active_members_of_the_club and top 500 by lifetime_value_in_rupees among (membership_status = "
+        '"ACTIVE" and handicap < 15) and top 500 by lifetime_value_in_rupees among (membership_status = '
+        '"ACTIVE" and handicap_index_for_the_season < 15 and lifetime_rounds_played >= 200) and (x or '
+        "top 1_000 by count(bookings where status = \"completed\" and amount_inr >= 10_000 and booked_at "
+        "within 365 days) among in segment win_back) and ltv in top 5% among in segment lapsed }"
+    )
+    out = fmt_ok(src)
+    assert out == (
+        "segment s {\n"
+        "    where email_opt_in\n"
+        "      and lifetime_value_in_rupees in top 10%\n"
+        "              among in segment active_members_of_the_club\n"
+        "      and top 500 by lifetime_value_in_rupees\n"
+        '              among (membership_status = "ACTIVE" and handicap < 15)\n'
+        "      and top 500 by lifetime_value_in_rupees\n"
+        '              among (membership_status = "ACTIVE"\n'
+        "                     and handicap_index_for_the_season < 15\n"
+        "                     and lifetime_rounds_played >= 200)\n"
+        "      and (x\n"
+        '           or top 1_000 by count(bookings where status = "completed"\n'
+        "                                                and amount_inr >= 10_000\n"
+        "                                                and booked_at within 365 days)\n"
+        "                  among in segment win_back)\n"
+        "      and ltv in top 5% among in segment lapsed\n"
+        "}\n"
+    )
+    assert max(len(line) for line in out.splitlines()) <= WIDTH
+    assert_faithful(src, out)
+    assert fmt_ok(out) == out
+    # The same rule from column 0, where the first line has room to spare.
+    rule, diags = format_expression("top 500 by lifetime_value_in_rupees among in segment win_back_customers_of_2024")
+    assert (rule, diags) == ("top 500 by lifetime_value_in_rupees among in segment win_back_customers_of_2024", ())
+
+
+def test_comments_around_a_broken_ranking_stay_in_order():
+    src = (
+        "segment x { where a # c1\n"
+        " and top 5 by ltv # c2\n"
+        " # c3\n"
+        " among # c4\n"
+        " in segment lapsed_guests_from_long_ago_and_more_words_to_make_it_long # c5\n"
+        " and top 5 by ltv among (a # c6\n"
+        " or b) and top 5 by count(bookings where a # c7\n"
+        " and b) among in segment s and ltv in top 5% among (# c8\n"
+        " a or b # c9\n"
+        " ) # c10\n"
+        "}"
+    )
+    out = fmt_ok(src)
+    assert out == (
+        "segment x {\n"
+        "    where a  # c1\n"
+        "      and top 5 by ltv  # c2\n"
+        "              # c3\n"
+        "              among in segment lapsed_guests_from_long_ago_and_more_words_to_make_it_long  # c4\n"
+        "      # c5\n"
+        "      and top 5 by ltv\n"
+        "              among (a  # c6\n"
+        "                     or b)\n"
+        "      and top 5 by count(bookings where a  # c7\n"
+        "                                        and b)\n"
+        "              among in segment s\n"
+        "      and ltv in top 5% among (a or b)  # c8\n"
+        "    # c9\n"
+        "    # c10\n"
+        "}\n"
+    )
+    assert_faithful(src, out)
+    assert fmt_ok(out) == out
+
+
 def test_dynamic_is_written_only_when_the_user_wrote_it():
     assert fmt_ok("segment a { where x }").startswith("segment a {")
     assert fmt_ok("dynamic segment a { where x }").startswith("dynamic segment a {")
@@ -394,17 +468,51 @@ def list_tokens(draw, values=VALUES, min_size=1):
     return out + ["]"]
 
 
+SEGMENT_NAMES = st.builds(
+    lambda stem, n: f"{stem}_{n}",
+    st.sampled_from(["vip", "win_back", "active_members_of_the_club_this_season"]),
+    st.integers(0, 9),
+)
+
+
+@st.composite
+def aggregate_subject(draw):
+    """``fn(source[.column] [by column] [where rule])``: what an aggregate predicate or a
+    ranking reads."""
+    subject = [draw(st.sampled_from(["count", "sum", "min", "max", "latest"])), "(", draw(NAMES)]
+    subject += draw(st.sampled_from([[], [".", draw(NAMES)]]))
+    subject += draw(st.sampled_from([[], ["by", draw(NAMES)]]))
+    if draw(st.booleans()):
+        subject += ["where", *draw(st.recursive(predicate(aggregates=False), _combine, max_leaves=4))]
+    return [*subject, ")"]
+
+
+@st.composite
+def ranking(draw, subjects, populations):
+    """``X in top P% [among ...]`` or ``top N by X [among ...]``, the population a
+    segment or a parenthesised rule."""
+    subject = draw(subjects)
+    if draw(st.booleans()):
+        head = [*subject, "in", "top", draw(PERCENTS)]
+    else:
+        head = ["top", draw(st.sampled_from(["1", "500", "1_000"])), "by", *subject]
+    among = draw(st.one_of(
+        st.just([]),
+        SEGMENT_NAMES.map(lambda n: ["among", "in", "segment", n]),
+        populations.map(lambda rule: ["among", "(", *rule, ")"]),
+    ))
+    return [*head, *among]
+
+
 @st.composite
 def predicate(draw, aggregates=True):
     name = draw(NAMES)
-    kind = draw(st.integers(0, 13 if aggregates else 11))
+    kind = draw(st.integers(0, 15 if aggregates else 11))
+    if kind >= 14:  # a ranking, of a field or an aggregate, over a population or not
+        subjects = st.one_of(NAMES.map(lambda n: [n]), aggregate_subject())
+        return draw(ranking(subjects, st.recursive(predicate(aggregates=False), _combine, max_leaves=4)))
     if kind >= 12:  # an aggregate over a source table, with or without its own rule
-        subject = [draw(st.sampled_from(["count", "sum", "min", "max", "latest"])), "(", name]
-        subject += draw(st.sampled_from([[], [".", draw(NAMES)]]))
-        subject += draw(st.sampled_from([[], ["by", draw(NAMES)]]))
-        if draw(st.booleans()):
-            subject += ["where", *draw(st.recursive(predicate(aggregates=False), _combine, max_leaves=4))]
-        return [*subject, ")", draw(OPS), draw(VALUES)]
+        return [*draw(aggregate_subject()), draw(OPS), draw(VALUES)]
     if kind == 0:
         return [name]
     if kind == 1:
@@ -510,6 +618,44 @@ def test_formatting_keeps_meaning_and_comments_and_is_idempotent(src):
         assert out.endswith("\n") and not out.endswith("\n\n") and not out.endswith("\n\r\n")
     for line in out.replace("\r\n", "\n").split("\n"):
         assert line == line.rstrip(" \t"), repr(line)
+
+
+def _short_predicate():
+    return st.one_of(
+        NAMES.map(lambda n: [n]),
+        st.tuples(NAMES, OPS, st.sampled_from(["0", "150_000", '"Gold"'])).map(list),
+        SEGMENT_NAMES.map(lambda n: ["in", "segment", n]),
+    )
+
+
+def _flat_rule(items):
+    """``a and b or c ...``: operands joined by random operators, no groups."""
+    return st.lists(st.tuples(st.sampled_from(["and", "or"]), items), min_size=1, max_size=6).map(
+        lambda pairs: [t for k, (op, item) in enumerate(pairs) for t in ([op] if k else []) + item]
+    )
+
+
+#: Chains of rankings of long names over long segment names and population rules, with
+#: simple predicates between them: long lines with no single piece wider than a line.
+LONG_RANKING_RULES = _flat_rule(st.one_of(
+    _short_predicate(),
+    ranking(NAMES.map(lambda n: [n]), _flat_rule(_short_predicate()).filter(lambda r: len(r) <= 11)),
+))
+
+
+@settings(max_examples=60)
+@given(LONG_RANKING_RULES, st.data())
+def test_long_rankings_break_within_the_width_keeping_meaning(tokens, data):
+    src = "segment s {\n    where " + " ".join(tokens) + "\n}\n"
+    out = fmt_ok(src)
+    assert max(len(line) for line in out.splitlines()) <= WIDTH, out
+    assert_faithful(src, out)
+    assert fmt_ok(out) == out
+    # The same tokens, spaced and commented at random, give the same meaning and a fixed point.
+    messy = "segment s { where " + join(data.draw, tokens) + "\n}"
+    out = fmt_ok(messy)
+    assert_faithful(messy, out)
+    assert fmt_ok(out) == out
 
 
 @settings(max_examples=80)
@@ -722,9 +868,9 @@ def _doc_blocks() -> list[str]:
 
 
 def test_the_examples_in_the_formatting_docs_are_true():
-    layout, rule, aggregate, members, before, after = _doc_blocks()
+    layout, rule, aggregate, ranking, members, before, after = _doc_blocks()
     assert fmt_ok(layout) == layout
-    for snippet in (rule, aggregate):
+    for snippet in (rule, aggregate, ranking):
         assert fmt_ok("segment s {\n" + snippet + "}\n") == "segment s {\n" + snippet + "}\n"
     assert fmt_ok("static segment s {\n" + members + "}\n") == "static segment s {\n" + members + "}\n"
     assert fmt_ok(before) == after

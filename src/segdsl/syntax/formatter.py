@@ -387,6 +387,10 @@ class _Formatter:
                     e = items[-1]
                 case ast.Not(item=item):
                     e = item
+                case ast.Ranking(population=pop) if pop is not None and not isinstance(pop, ast.SegmentRef):
+                    if self.forced(_ranking_head(e)):
+                        return True
+                    e = pop
                 case _:
                     agg = _aggregate_split(e, expr_text(e))
                     if agg is not None:
@@ -427,6 +431,8 @@ class _Formatter:
         return lines
 
     def predicate(self, e: ast.Expr, col: int, tail: int) -> list[_Line]:
+        if isinstance(e, ast.Ranking) and e.population is not None:
+            return self.ranking(e, col, tail)
         text = expr_text(e)
         agg = _aggregate_split(e, text)
         if agg is not None:
@@ -445,6 +451,34 @@ class _Formatter:
         lines = self.list(lst, col + len(prefix), tail, self.texts(e.span.start, lst.span.start))
         lines[-1].comments.extend(self.texts(lst.span.end, e.span.end))
         return self._prefix(prefix, col, lines)
+
+    def ranking(self, e: ast.Ranking, col: int, tail: int) -> list[_Line]:
+        """A ranking over a population. Too long for one line, its population goes on a
+        line of its own, indented under the ranking as an event sequence's second side
+        is: ``top 500 by ltv`` / ``    among in segment x``. A population rule still too
+        long there breaks like a parenthesised group, from the column after ``among (``;
+        an aggregate being ranked breaks as it does anywhere else."""
+        pop = e.population
+        if col + len(expr_text(e)) + tail <= WIDTH and not self.forced(e):
+            return [_Line(col, expr_text(e), self.texts(e.span.start, e.span.end))]
+        head = _ranking_head(e)
+        lines = self.predicate(head, col, 0)
+        inner = col + INDENT
+        # Comments between the ranked value and its population end the ranking's first
+        # line (any beyond one go below it, above `among`), where the next formatting
+        # finds them again.
+        lines[-1].comments.extend(self.texts(head.span.end, _first(pop)))
+        lines.extend(_spill(lines[-1], inner))
+        if isinstance(pop, ast.SegmentRef):
+            return [*lines, _Line(inner, "among " + expr_text(pop), self.texts(pop.span.start, e.span.end))]
+        prefix = "among ("
+        rule = expr_text(pop)
+        if inner + len(prefix) + len(rule) + 1 + tail <= WIDTH and not self.forced(pop):
+            return [*lines, _Line(inner, prefix + rule + ")", self.texts(_first(pop), e.span.end))]
+        body = self.expr(pop, inner + len(prefix), tail + 1)
+        body[-1].text += ")"
+        body[-1].comments.extend(self.texts(pop.span.end, e.span.end))
+        return [*lines, *self._prefix(prefix, inner, body)]
 
     def aggregate(self, e: ast.Expr, agg: tuple[str, ast.Expr, str], col: int, tail: int) -> list[_Line]:
         """A predicate on ``fn(source where rule)``: the inner rule is laid out like a
@@ -553,23 +587,23 @@ def _list_of(e: ast.Expr) -> ast.ListLit | None:
     return None
 
 
+def _ranking_head(e: ast.Ranking) -> ast.Ranking:
+    """A ranking without its population (``top 500 by ltv``), spanning up to where the
+    population's part begins."""
+    end = max(e.operand.span.end, e.amount.span.end)
+    return attrs.evolve(e, population=None, span=e.span._replace(end=end))
+
+
 def _aggregate_split(e: ast.Expr, text: str) -> tuple[str, ast.Expr, str] | None:
     """For a predicate whose subject is an aggregate with a ``where`` rule, its text
-    around that rule: ``("count(bookings where ", rule, ") >= 3")``; for a ranking among
-    a rule, its text around that rule: ``("top 5 by ltv among (", rule, ")")``; else
-    ``None``."""
-    if isinstance(e, ast.Ranking) and e.population is not None and not isinstance(e.population, ast.SegmentRef):
-        # A ranking among a rule: that rule is laid out like a parenthesised group.
-        rule = expr_text(e.population)
-        if not text.endswith(f" among ({rule})"):
-            return None
-        cut = len(text) - len(rule) - 1
-        return text[:cut], e.population, text[cut + len(rule):]
+    around that rule: ``("count(bookings where ", rule, ") >= 3")``, or for a ranking of
+    such an aggregate ``("top 5 by count(bookings where ", rule, ")")``; else ``None``."""
     agg = getattr(e, "left", None) or getattr(e, "operand", None)
     if not isinstance(agg, ast.Aggregate) or agg.where is None:
         return None
+    lead = f"top {literal_text(e.amount)} by " if isinstance(e, ast.Ranking) and e.kind == "count" else ""
     subject, rule = operand_text(agg), expr_text(agg.where)
-    if not (text.startswith(subject) and subject.endswith(f" where {rule})")):
+    if not (text.startswith(lead + subject) and subject.endswith(f" where {rule})")):
         return None
-    cut = len(subject) - len(rule) - 1
-    return subject[:cut], agg.where, text[cut + len(rule) :]
+    cut = len(lead) + len(subject) - len(rule) - 1
+    return text[:cut], agg.where, text[cut + len(rule) :]
