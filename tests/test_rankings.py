@@ -533,9 +533,10 @@ def test_the_formatter_lays_out_rankings_and_keeps_their_comments():
     assert out == (
         "segment r {\n"
         "    where ltv in top 10% among in segment lapsed  # the best tenth\n"
-        "      and top 500 by ltv among (loyalty_tier = \"Gold\"\n"
-        "                                or loyalty_tier = \"Platinum\"  # metal\n"
-        "                                or loyalty_tier = \"Silver\" and email_opt_in)\n"
+        "      and top 500 by ltv\n"
+        "              among (loyalty_tier = \"Gold\"\n"
+        "                     or loyalty_tier = \"Platinum\"  # metal\n"
+        "                     or loyalty_tier = \"Silver\" and email_opt_in)\n"
         "}\n"
     )
     assert format_source(out)[0] == out
