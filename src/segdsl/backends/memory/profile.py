@@ -256,13 +256,14 @@ def _windows_hit(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray,
     """For each A event (entity row ``ea``, instant ``ta``; rows below ``n``): whether a B
     event of the same entity has ``ta < tb <= ta + window``.
 
-    The A and B events are sorted together by (entity, instant), B first at a tie: then
-    the first B event after an A event in that order, if it is of the same entity, is
-    the entity's first B event later than ``ta``, and it alone decides. The sort is one
-    stable sort of an int64 key, the entity row above the instant; the instant is shifted
-    right as far as it must be to fit. Two instants of one entity closer than that shift
-    keep their stored order; if any such pair is out of time order, the events are sorted
-    again by their exact instants."""
+    The A and B events are sorted together by (entity, instant), B first at a tie (B
+    events come first and the sort is stable): then the first B event after an A event
+    in that order, if it is of the same entity, is the entity's first B event later than
+    ``ta``, and it alone decides. The sort is one stable sort of an int64 key, the entity
+    row above the instant, quick when the sources are stored by entity (nearly sorted
+    already); the instant is shifted right as far as it must be to fit. Two instants of
+    one entity closer than that shift keep their stored order; if any such pair is out
+    of time order, the events are sorted again by their exact instants."""
     na, nb = len(ea), len(eb)
     if na == 0 or nb == 0:
         return np.zeros(na, dtype=bool)
@@ -286,7 +287,8 @@ def _windows_hit(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray,
     at_a, at_b = np.flatnonzero(~is_b), np.flatnonzero(is_b)
     before = at_a - np.arange(na)
     nxt = at_b[np.minimum(before, nb - 1)]
-    hit = (before < nb) & ((key[nxt] ^ key[at_a]) >> low == 0) & (t[nxt] <= t[at_a] + window)
+    same_entity = (key[nxt] ^ key[at_a]) >> low == 0
+    hit = (before < nb) & same_entity & (t[nxt] <= t[at_a] + window)
     out = np.empty(na, dtype=bool)
     out[order[at_a] - nb] = hit
     return out
