@@ -6,7 +6,7 @@ guests of ``bench.bigdata`` (their bookings and engagement events):
 sides) and ``clicked_then_booked`` (``followed by`` within 7 days, two sources).
 
 Ours: the columnar path, from the source rows in memory to the member count: the
-profile column of the sequence (``build_profile``, a sorted merge per entity) and
+profile column of the sequence (``build_profile``: one sort of both sides' events) and
 ``segdsl.backends.memory.columnar.evaluate`` over it. Baseline, on the same data in the
 same run, interleaved with ours: DuckDB running the ``COUNT(*)`` query segdsl compiles
 for it (correlated ``EXISTS``) over in-memory tables of the same rows. Reading the CSV

@@ -36,7 +36,10 @@ def _schema(key_kind: str, id_kind: str):
     return schema
 
 
-@pytest.mark.parametrize("keys", [[10, 11, 12], [-(2**62), 7, 2**62], ["x", "y", "z"]])
+# Dense keys from 0 (the table indexed by the key itself), dense keys from elsewhere
+# (negative, and far from 0: the stranger, 5, falls below the table), sparse keys, text.
+@pytest.mark.parametrize("keys", [[10, 11, 12], [-3, -2, -1], [5000, 5001, 5002], [-(2**62), 7, 2**62],
+                                  ["x", "y", "z"]])
 @pytest.mark.parametrize("id_kind", ["int", "text"])
 def test_profile_of_known_rows(keys, id_kind):
     key_kind = "text" if isinstance(keys[0], str) else "int"

@@ -155,32 +155,39 @@ class _Derivation:
         return Column(out, np.bincount(picked, minlength=n) > 0)
 
     def sequence(self, node: ir.Sequence) -> np.ndarray:
-        """Per entity, whether the sequence holds (:func:`segdsl.ir.semantics.sequence_holds`),
-        by a merge of each entity's events: whether some B event falls in each A event's
-        window, (tA, tA + N]."""
+        """Per entity, whether the sequence holds (:func:`segdsl.ir.semantics.sequence_holds`):
+        whether some B event falls in an A event's window, (tA, tA + N] (``followed by``),
+        or some A event's window has closed with none in it (``not followed by``)."""
         as_of = timestamp_code(self.as_of)
         window = node.seconds * 1_000_000  # microseconds, as timestamps are stored
         ea, ta = self.events(node.first, as_of)
-        eb, tb = self.events(node.then, as_of)
-        followed = _windows_hit(ea, ta, eb, tb, window)
+        with_a = np.zeros(self.n, dtype=bool)
+        with_a[ea] = True  # only B events of an entity with A events can decide anything
+        eb, tb = self.events(node.then, as_of, among=with_a)
+        followed = _windows_hit(ea, ta, eb, tb, window, self.n)
         hit = (ta + window <= as_of) & ~followed if node.negated else followed
         out = np.zeros(self.n, dtype=bool)
         out[ea[hit]] = True
         return out
 
-    def events(self, side: ir.Events, as_of: int) -> tuple[np.ndarray, np.ndarray]:
+    def events(self, side: ir.Events, as_of: int, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The entity row and instant of each event of ``side`` that can count: of a
-        known entity, with a non-NULL time at or before the as-of, where its rule is
-        TRUE."""
+        known entity (and one where ``among`` is True), with a non-NULL time at or
+        before the as-of, where its rule is TRUE."""
         from segdsl.backends.memory.columnar import evaluate
 
         src = self.sources[side.source]
         rows = self.rows(side)
         time = src.columns[side.time]
-        keep = (rows >= 0) & time.valid & (time.values <= as_of)
+        keep = time.values <= as_of
+        keep &= time.valid
+        keep &= rows >= 0
+        if among is not None:
+            keep &= among[rows]  # a row of an unknown entity (-1) reads the last entry: dropped above
         if side.where is not None:
             keep &= evaluate(side.where, src, self.as_of)
-        return rows[keep].astype(np.int64), time.values[keep].astype(np.int64)
+        picked = np.flatnonzero(keep)  # then two gathers: faster than two boolean masks
+        return rows[picked].astype(np.int64, copy=False), time.values[picked].astype(np.int64, copy=False)
 
     def rows(self, agg: ir.Aggregate | ir.Events) -> np.ndarray:
         """The entity row of each source row, -1 for rows of unknown entities; cached
@@ -197,11 +204,15 @@ class _Derivation:
         if keys.dtype.kind in "iu" and owner.dtype.kind in "iu":
             lo, hi = int(keys.min()), int(keys.max())
             if hi - lo < _DENSE_SPAN * n + 1024:
-                table = np.full(hi - lo + 1, -1, dtype=np.intp)
-                table[keys - lo] = np.arange(n, dtype=np.intp)
-                inside = (owner >= lo) & (owner <= hi)
-                # Out-of-range owners may wrap in ``owner - lo``; they are masked below.
-                rows = table[np.where(inside, owner - lo, 0)]
+                # Small non-negative keys index the table themselves: no subtraction per row.
+                base = 0 if 0 <= lo and hi < _DENSE_SPAN * n + 1024 else lo
+                table = np.full(hi - base + 1, -1, dtype=np.intp)
+                table[keys - base] = np.arange(n, dtype=np.intp)
+                if len(owner) == 0 or (owner.min() >= base and owner.max() <= hi):  # every owner in the table
+                    return table[owner - base if base else owner]
+                inside = (owner >= base) & (owner <= hi)
+                # Out-of-range owners may wrap in ``owner - base``; they are masked below.
+                rows = table[np.where(inside, owner - base, 0)]
                 rows[~inside] = -1
                 return rows
         if self._sorted is None:
@@ -236,64 +247,51 @@ def _and(a: np.ndarray | None, b: np.ndarray) -> np.ndarray | None:
     return a & b
 
 
-#: Up to this many B events per entity, each A event's window is tested against every
-#: B event of its entity (one vectorised step per event) instead of sorting B by time.
-_SCAN_BLOCK = 16
+#: The width of an event's sort key (see :func:`_windows_hit`): its entity row in the high
+#: bits, its instant in the low ones.
+_KEY_BITS = 62
 
 
-def _windows_hit(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray, window: int) -> np.ndarray:
-    """For each A event (entity row ``ea``, instant ``ta``): whether a B event of the same
-    entity has ``ta < tb <= ta + window``. B events are grouped by entity (sources are
-    usually stored so: then nothing is sorted), and each A event meets its entity's
-    block of B events: a short block is scanned whole; the long ones are sorted by time
-    and searched for the first B event after ``ta``, which alone decides."""
-    if len(ea) == 0 or len(eb) == 0:
-        return np.zeros(len(ea), dtype=bool)
-    step = eb[1:] - eb[:-1]
-    if bool(((step > 0) | ((step == 0) & (tb[1:] >= tb[:-1]))).all()):  # already in time order
-        return _first_after(ea, ta, eb, tb, window)
-    if not (step >= 0).all():
-        order = np.argsort(eb)
-        eb, tb = eb[order], tb[order]
-    lo = np.searchsorted(eb, ea, side="left")
-    end = np.searchsorted(eb, ea, side="right")
-    long_ = end - lo > _SCAN_BLOCK
-    hit = np.zeros(len(ea), dtype=bool)
-    end_of_window = ta + window
-    rows = np.flatnonzero((end > lo) & ~long_)
-    at = lo[rows]
-    while len(rows):  # one step per B event of the longest short block
-        t = tb[at]
-        hit[rows] |= (t > ta[rows]) & (t <= end_of_window[rows])
-        at += 1
-        more = (at < end[rows]) & ~hit[rows]
-        rows, at = rows[more], at[more]
-    if long_.any():
-        entities = np.zeros(int(eb[-1]) + 1, dtype=bool)
-        entities[ea[long_]] = True
-        sub = np.flatnonzero(entities[eb])
-        seb, stb = eb[sub], tb[sub]
-        order = np.argsort(stb)
-        order = order[np.argsort(seb[order], kind="stable")]
-        hit[long_] = _first_after(ea[long_], ta[long_], seb[order], stb[order], window)
-    return hit
+def _windows_hit(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray, window: int, n: int) -> np.ndarray:
+    """For each A event (entity row ``ea``, instant ``ta``; rows below ``n``): whether a B
+    event of the same entity has ``ta < tb <= ta + window``.
 
-
-def _first_after(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray, window: int) -> np.ndarray:
-    """:func:`_windows_hit` for B events in (entity, time) order: within each A event's
-    block, the first B event after ``ta`` by a binary search run on every block at once
-    (as many steps as the longest block needs), then whether it is in the window."""
-    lo = np.searchsorted(eb, ea, side="left")
-    end = np.searchsorted(eb, ea, side="right")
-    hi = end.copy()
-    for _ in range(int((end - lo).max()).bit_length()):
-        mid = (lo + hi) >> 1
-        later = tb[np.minimum(mid, len(tb) - 1)] > ta
-        open_ = lo < hi
-        hi = np.where(open_ & later, mid, hi)
-        lo = np.where(open_ & ~later, mid + 1, lo)
-    inside = lo < end
-    return inside & (tb[np.where(inside, lo, 0)] <= ta + window)
+    The A and B events are sorted together by (entity, instant), B first at a tie (B
+    events come first and the sort is stable): then the first B event after an A event
+    in that order, if it is of the same entity, is the entity's first B event later than
+    ``ta``, and it alone decides. The sort is one stable sort of an int64 key, the entity
+    row above the instant, quick when the sources are stored by entity (nearly sorted
+    already); the instant is shifted right as far as it must be to fit. Two instants of
+    one entity closer than that shift keep their stored order; if any such pair is out
+    of time order, the events are sorted again by their exact instants."""
+    na, nb = len(ea), len(eb)
+    if na == 0 or nb == 0:
+        return np.zeros(na, dtype=bool)
+    t = np.concatenate((tb, ta))
+    low = _KEY_BITS - n.bit_length()
+    t0 = int(t.min())
+    shift = max(0, (int(t.max()) - t0).bit_length() - low)
+    key = np.concatenate((eb, ea))
+    key <<= low
+    offset = t - t0
+    offset >>= shift
+    key |= offset
+    order = np.argsort(key, kind="stable")
+    key, t = key[order], t[order]
+    if shift and bool(((key[1:] == key[:-1]) & (t[1:] < t[:-1])).any()):
+        exact = np.lexsort((t, key >> low))  # stable: B still first at a tie
+        order, key, t = order[exact], key[exact], t[exact]
+    # The i-th A event in sorted order, at position p, has p - i B events before it: the
+    # first B event after it is the (p - i)-th (from 0) of the B events in sorted order.
+    is_b = order < nb
+    at_a, at_b = np.flatnonzero(~is_b), np.flatnonzero(is_b)
+    before = at_a - np.arange(na)
+    nxt = at_b[np.minimum(before, nb - 1)]
+    same_entity = (key[nxt] ^ key[at_a]) >> low == 0
+    hit = (before < nb) & same_entity & (t[nxt] <= t[at_a] + window)
+    out = np.empty(na, dtype=bool)
+    out[order[at_a] - nb] = hit
+    return out
 
 
 def _bincount(rows: np.ndarray, keep: np.ndarray | None, n: int) -> np.ndarray:
