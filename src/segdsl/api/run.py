@@ -66,7 +66,9 @@ def compile_sql(
     ``view`` (``CREATE OR REPLACE VIEW segment_<name>``). ``as_of`` pins the evaluation
     instant; ``None`` uses the database's clock at query time. With ``params`` values
     are bound parameters, returned in ``SqlResult.params``. A construct the target
-    cannot express is a diagnostic in ``SqlResult.diagnostics``.
+    cannot express is a diagnostic in ``SqlResult.diagnostics``. A segment named in a
+    workspace compiles when it checked, whatever errors other segments have; one that
+    did not check gives back the errors of the files.
     """
     from segdsl import ir
     from segdsl.backends.sql import FORMS, SqlResult, compile_rule, compile_segment
@@ -373,10 +375,16 @@ def _resolve(context: Workspace | Schema, rule: RuleLike) -> ir.Segment | ir.Nod
         if not isinstance(context, Workspace):
             raise UsageError(f"segment `{rule}` named without a workspace to find it in; pass the workspace",
                              "rule")
-        errors = tuple(d for d in context.relevant() if d.is_error)
-        if errors:
-            return errors
-        (segment,) = context.select([rule])
+        try:
+            (segment,) = context.select([rule])
+        except UsageError:
+            # A segment of the files that did not check: the files' errors say why.
+            declared = {d.name for path in context.requested if path in context.modules
+                        for d in context.modules[path].segments}
+            errors = tuple(d for d in context.relevant() if d.is_error)
+            if errors and rule in declared:
+                return errors
+            raise
         return segment
     if isinstance(rule, ir.Node):
         return rule
