@@ -116,6 +116,8 @@ def test_compile_usage_errors():
     assert "high_value" in proc.stderr
     proc = run("compile", "examples/hospitality/segments.seg", "--as-of", "yesterday", code=2)
     assert "--as-of" in proc.stderr
+    proc = run("compile", "examples/hospitality/segments.seg", "--params", "--target", "trino", code=2)
+    assert "--params" in proc.stderr and proc.stdout == ""
 
 
 def test_compile_unsupported_construct_is_a_diagnostic_beside_the_other_segments():

@@ -79,8 +79,10 @@ def test_what_compiles_parses_back_in_the_dialect(constructs, target):
     cases = [(constructs, s) for s in constructs.segments.values()] + _examples()
     parsed = 0
     for ws, segment in cases:
-        for kw in ({"as_of": AS_OF}, {"as_of": None}, {"as_of": AS_OF, "form": "count"},
-                   {"as_of": None, "form": "view"}, {"as_of": AS_OF, "params": True}):
+        forms = [{"as_of": AS_OF}, {"as_of": None}, {"as_of": AS_OF, "form": "count"}, {"as_of": None, "form": "view"}]
+        if get_target(target).named_markers:
+            forms.append({"as_of": AS_OF, "params": True})
+        for kw in forms:
             result = _compiled(ws, segment, target, **kw)
             if not result.ok:
                 continue
@@ -221,3 +223,15 @@ def test_decimal_values_of_the_examples_are_never_bare_on_bigquery():
                        if t.token_type.name == "NUMBER"]
             assert not [n for n in numbers if "." in n], (segment.name, statement)
     assert get_target("bigquery").decimal_literals == "cast"
+
+
+def test_parameters_only_where_the_clients_bind_them_by_name(constructs):
+    import segdsl
+
+    bound = segdsl.compile_sql(constructs, "text_matches", target="bigquery", params=True)
+    assert bound.ok and "@p1" in bound.sql and bound.params["p1"]
+    for target in ("snowflake", "trino"):  # their clients bind positional markers
+        with pytest.raises(segdsl.UsageError, match="parameter markers") as caught:
+            segdsl.compile_sql(constructs, "text_matches", target=target, params=True)
+        assert caught.value.param == "params"
+        assert segdsl.compile_sql(constructs, "text_matches", target=target).ok

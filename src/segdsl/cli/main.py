@@ -231,10 +231,7 @@ def compile(files, expr, target, segments, form, as_of, params, schema, fmt):  #
     workspaces, rule = load(files, schema, expr)
     if expr is not None:
         fail_on_errors(workspaces[0], relevant(workspaces[0]))  # a bare rule compiles whole or not at all
-    if not chosen_target.verified:
-        click.echo(f"segdsl: note: no test runs {chosen_target.dialect} SQL on a real engine; review it before use "
-                   "(see docs/engines.md)", err=True)
-    jobs, problems, declared = [], [], []
+    jobs, problems, declared, reports = [], [], [], []
     for ws in workspaces[:1] if expr is not None else workspaces:  # a rule is compiled once
         checked = relevant(ws)  # errors of segments that did not check, and warnings
         names = [d.name for path in ws.requested if path in ws.modules for d in ws.modules[path].segments]
@@ -247,14 +244,22 @@ def compile(files, expr, target, segments, form, as_of, params, schema, fmt):  #
                 if any(n in names for n in segments):
                     fail_on_errors(ws, checked)  # a segment asked for by name did not check
                 raise usage(exc) from None
-        compiled = [(name, compile_sql(ws, what, target=target, form=form, as_of=pinned, params=params))
-                    for name, what in chosen]
+        try:
+            compiled = [(name, compile_sql(ws, what, target=target, form=form, as_of=pinned, params=params))
+                        for name, what in chosen]
+        except UsageError as exc:  # --params on a target without named markers
+            raise usage(exc) from None
         refused = [d for _, r in compiled for d in r.diagnostics]
-        report(ws, checked + refused)  # on stderr, beside the SQL of the segments that compiled
+        reports.append((ws, checked + refused))
         jobs += [(ws, name, r) for name, r in compiled]
         problems += checked + refused
         # Segments that did not check (or refer to one that did not) are not chosen at all.
         declared += [n for n, _ in chosen] if segments or expr is not None else names
+    if not chosen_target.verified:
+        click.echo(f"segdsl: note: no test runs {chosen_target.dialect} SQL on a real engine; review it before use "
+                   "(see docs/engines.md)", err=True)
+    for ws, diags in reports:
+        report(ws, diags)  # on stderr, beside the SQL of the segments that compiled
     if fmt == "json":
         out = []
         for ws, name, r in jobs:

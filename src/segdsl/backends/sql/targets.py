@@ -155,6 +155,12 @@ class Target:
     #: MOD, where it exists at all, returns a float.)
     mod_function: bool = False
 
+    #: Whether values may be compiled as bound parameters (``--params``): the marker
+    #: sqlglot writes for the dialect is one the engine's clients bind by name (BigQuery's
+    #: @p1). Snowflake's and Trino's clients bind positional markers instead, which the
+    #: parameters' names do not order, so values stay literals there.
+    named_markers: bool = True
+
     # -- how the Python driver runs statements
 
     #: Whether the driver binds the named parameters sqlglot writes for this dialect.
@@ -301,11 +307,11 @@ _FAMILIES = {
     ),
     "snowflake": Target(
         "snowflake", "snowflake", tags="variant_array", datetime_literals="format", ascii_lower="translate",
-        bare_bool=True, clock="convert_timezone", instant_shift="dateadd", shift_capped=True,
+        bare_bool=True, clock="convert_timezone", instant_shift="dateadd", shift_capped=True, named_markers=False,
     ),
     "trino": Target(
         "trino", "trino", tags="array_functions", datetime_literals="cast_micros", ascii_lower="translate",
-        bare_bool=True, clock="with_timezone", nested_correlation=False,
+        bare_bool=True, clock="with_timezone", nested_correlation=False, named_markers=False,
     ),
 }
 
