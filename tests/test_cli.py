@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from example_projects import copy_example
+from segdsl import load_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SEGDSL = shutil.which("segdsl", path=str(Path(sys.executable).parent)) or "segdsl"
@@ -115,11 +116,51 @@ def test_compile_usage_errors():
     assert "high_value" in proc.stderr
     proc = run("compile", "examples/hospitality/segments.seg", "--as-of", "yesterday", code=2)
     assert "--as-of" in proc.stderr
+    proc = run("compile", "examples/hospitality/segments.seg", "--params", "--target", "trino", code=2)
+    assert "--params" in proc.stderr and proc.stdout == ""
 
 
-def test_compile_unsupported_construct_is_a_diagnostic():
-    proc = run("compile", "examples/golf/segments.seg", "--target", "bigquery", "--as-of", "2026-11-01", code=1)
+def test_compile_unsupported_construct_is_a_diagnostic_beside_the_other_segments():
+    # Oracle has no tag lists: competition_players is refused, every other segment printed.
+    proc = run("compile", "examples/golf/segments.seg", "--target", "oracle", "--as-of", "2026-11-01", code=1)
     assert "E0403" in proc.stderr and "segments.seg:16:36" in proc.stderr
+    printed = [line.removeprefix("-- segment: ") for line in proc.stdout.splitlines() if line.startswith("-- segment: ")]
+    declared = [s.name for s in load_files(["examples/golf/segments.seg"]).requested_segments()]
+    assert printed == [n for n in declared if n != "competition_players"] and len(printed) > 3
+    assert proc.stderr.splitlines()[-1] == (
+        f"segdsl: 1 error; {len(printed)} of {len(declared)} segments compiled (not compiled: competition_players)")
+    # The same as JSON: one entry per segment, the refused one with its diagnostics.
+    entries = json.loads(run("compile", "examples/golf/segments.seg", "--target", "oracle", "--as-of", "2026-11-01",
+                             "--format", "json", code=1).stdout)
+    assert [e["segment"] for e in entries] == declared
+    (refused,) = [e for e in entries if e["sql"] is None]
+    assert refused["segment"] == "competition_players" and refused["diagnostics"][0]["code"] == "E0403"
+
+
+def test_compile_keeps_the_segments_that_check_beside_those_that_do_not(tmp_path):
+    seg = tmp_path / "mixed.seg"
+    seg.write_text('segment good { where ltv > 5 }\nsegment bad { where ltvv > 5 }\n'
+                   'segment uses_bad { where in segment bad }\n')
+    schema = str(ROOT / "examples" / "hospitality" / "schema.toml")
+    proc = run("compile", str(seg), "--schema", schema, code=1)
+    assert proc.stdout.startswith("-- segment: good\n") and proc.stdout.count("-- segment:") == 1
+    assert "error[E0101]: unknown field `ltvv`" in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "segdsl: 1 error; 1 of 3 segments compiled (not compiled: bad, uses_bad)"
+    # Asked for by name, a segment that did not check is its errors, not an unknown name.
+    proc = run("compile", str(seg), "--schema", schema, "-s", "bad", code=1)
+    assert proc.stdout == "" and "E0101" in proc.stderr
+    run("compile", str(seg), "--schema", schema, "-s", "nonesuch", code=2)
+
+
+def test_compile_notes_a_dialect_no_test_runs_on_stderr():
+    for target, verified in (("postgres", True), ("pg", True), ("mariadb", True), ("sqlite", True),
+                             ("bigquery", False), ("trino", False), ("tsql", False)):
+        proc = run("compile", "-e", "ltv > 5", "--target", target, cwd=ROOT / "examples" / "hospitality")
+        assert proc.stdout.startswith("-- segment: expr\n")
+        note = "segdsl: note: no test runs "
+        assert (note in proc.stderr) is not verified, (target, proc.stderr)
+        if not verified:
+            assert proc.stderr.count("\n") == 1 and "docs/engines.md" in proc.stderr
 
 
 def test_size_in_memory_table():

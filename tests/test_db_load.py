@@ -48,7 +48,7 @@ def test_a_dotted_table_name_is_a_schema_and_a_table_in_compiled_sql(tmp_path):
     assert schema is not None, diagnostics
     # A trait read from a source: the profile CTE reads the bookings table.
     rule = ir.Cmp(schema.fields["bookings_365d"], ">", 1)
-    for dialect in ("postgres", "duckdb", "mysql", "bigquery"):
+    for dialect in ("postgres", "duckdb", "mysql", "bigquery", "snowflake", "trino"):
         sql = compile_rule(rule, schema, target=dialect, as_of=AS_OF).sql
         assert _tables_read(sql, dialect) == {("crm", "guests"), ("crm", "bookings")}, sql
     # SQLite has no schemas (its qualified names name attached files): one table each.

@@ -29,6 +29,7 @@ TARGETS = [
     ("mysql.pinned", ["--target", "mysql", "--as-of", "2026-11-01"]),
     ("bigquery", ["--target", "bigquery", "--as-of", "2026-11-01"]),
     ("snowflake", ["--target", "snowflake", "--as-of", "2026-11-01"]),
+    ("trino", ["--target", "trino", "--as-of", "2026-11-01"]),
 ]
 
 
@@ -44,7 +45,8 @@ def test_example_sql(example, suffix, options, golden):
     result = CliRunner().invoke(cli, ["compile", str(rel), *options])
     # Targets that cannot express a construct answer with a diagnostic: record it.
     assert result.exit_code in (0, 1), result.output
-    text = result.stdout if result.exit_code == 0 else f"-- exit {result.exit_code}\n{result.stderr}"
+    # The segments that compiled, then (when some did not) the exit status and stderr.
+    text = result.stdout if result.exit_code == 0 else f"{result.stdout}-- exit {result.exit_code}\n{result.stderr}"
     golden(f"sql/{example.parent.name}-{example.stem}.{suffix}.sql", text)
 
 

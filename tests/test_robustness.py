@@ -59,7 +59,7 @@ def test_token_soup_through_every_stage(tokens):
         if result.module is not None:
             checked = check_modules([result.module], SCHEMA)
             for seg in checked.segments.values():
-                for target in ("postgres", "sqlite", "bigquery"):
+                for target in ("postgres", "sqlite", "bigquery", "snowflake", "trino"):
                     compile_rule(seg.rule, SCHEMA, target=target, as_of=AS_OF)
         expr = parse_expression(wrapped)
         if expr.expr is not None:

@@ -65,15 +65,21 @@ def compile_sql(
     ``form`` is ``select`` (the member keys, in key order), ``count`` (the size) or
     ``view`` (``CREATE OR REPLACE VIEW segment_<name>``). ``as_of`` pins the evaluation
     instant; ``None`` uses the database's clock at query time. With ``params`` values
-    are bound parameters, returned in ``SqlResult.params``. A construct the target
-    cannot express is a diagnostic in ``SqlResult.diagnostics``.
+    are bound parameters, returned in ``SqlResult.params`` (not on Snowflake and Trino,
+    whose clients bind positional markers: a :class:`UsageError`). A construct the target
+    cannot express is a diagnostic in ``SqlResult.diagnostics``. A segment named in a
+    workspace compiles when it checked, whatever errors other segments have; one that
+    did not check gives back the errors of the files.
     """
     from segdsl import ir
     from segdsl.backends.sql import FORMS, SqlResult, compile_rule, compile_segment
 
-    sql_target(target)
+    tgt = sql_target(target)
     if form not in FORMS:
         raise UsageError(f"unknown form `{form}`; use one of {', '.join(FORMS)}", "form")
+    if params and not tgt.named_markers:
+        raise UsageError(f"{tgt.dialect}: segdsl writes no parameter markers its clients bind by name; "
+                         "compile without parameters (values are then literals, quoted safely)", "params")
     instant = None if as_of is None else parse_as_of(as_of)
     resolved = _resolve(context, rule)
     if isinstance(resolved, tuple):  # the diagnostics of a rule that did not check
@@ -373,10 +379,16 @@ def _resolve(context: Workspace | Schema, rule: RuleLike) -> ir.Segment | ir.Nod
         if not isinstance(context, Workspace):
             raise UsageError(f"segment `{rule}` named without a workspace to find it in; pass the workspace",
                              "rule")
-        errors = tuple(d for d in context.relevant() if d.is_error)
-        if errors:
-            return errors
-        (segment,) = context.select([rule])
+        try:
+            (segment,) = context.select([rule])
+        except UsageError:
+            # A segment of the files that did not check: the files' errors say why.
+            declared = {d.name for path in context.requested if path in context.modules
+                        for d in context.modules[path].segments}
+            errors = tuple(d for d in context.relevant() if d.is_error)
+            if errors and rule in declared:
+                return errors
+            raise
         return segment
     if isinstance(rule, ir.Node):
         return rule

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 #: The command-line spelling of each API argument a UsageError can name.
 OPTION_OF = {"segment": "--segment", "target": "--target", "as_of": "--as-of", "column": "--column",
-             "keys": "KEYS", "format": "--format", "form": "--form"}
+             "keys": "KEYS", "format": "--format", "form": "--form", "params": "--params"}
 
 
 def as_of_option(default: str, extra: str = ""):

@@ -207,7 +207,10 @@ def compile(files, expr, target, segments, form, as_of, params, schema, fmt):  #
     """Compile segments to SQL for a target database.
 
     FILES are .seg files or directories (searched for *.seg); the segments of all
-    of them are compiled, in order.
+    of them are compiled, in order. Every segment that checks and that the target can
+    express is printed; the diagnostics of the others go to stderr, and the exit
+    status is then 1. SQL for a dialect no test runs on a real engine comes with a
+    note on stderr saying so.
 
     \b
     Examples:
@@ -216,41 +219,79 @@ def compile(files, expr, target, segments, form, as_of, params, schema, fmt):  #
       segdsl compile -e 'ltv >= 150_000' --target mssql
     """
     from segdsl.api import compile_sql, sql_target
+    from segdsl.diagnostics import to_json_dict
 
     if not files and expr is None:
         raise click.UsageError("give one or more .seg files, or --expr")
     try:
-        sql_target(target)
+        chosen_target = sql_target(target)
     except UsageError as exc:
         raise usage(exc) from None
     pinned = None if as_of == "db" else parse_as_of(as_of)
     workspaces, rule = load(files, schema, expr)
-    for ws in workspaces:
-        fail_on_errors(ws, relevant(ws))
-    jobs = []
+    if expr is not None:
+        fail_on_errors(workspaces[0], relevant(workspaces[0]))  # a bare rule compiles whole or not at all
+    jobs, problems, declared, reports = [], [], [], []
     for ws in workspaces[:1] if expr is not None else workspaces:  # a rule is compiled once
-        report(ws, relevant(ws))  # warnings
-        chosen = [("expr", rule)] if expr is not None else [(s.name, s) for s in select_segments(ws, segments)]
-        jobs += [(name, compile_sql(ws, what, target=target, form=form, as_of=pinned, params=params))
-                 for name, what in chosen]
-        fail_on_errors(ws, [d for _, r in jobs for d in r.diagnostics])
+        checked = relevant(ws)  # errors of segments that did not check, and warnings
+        names = [d.name for path in ws.requested if path in ws.modules for d in ws.modules[path].segments]
+        if expr is not None:
+            chosen = [("expr", rule)]
+        else:
+            try:
+                chosen = [(s.name, s) for s in ws.select(segments)]
+            except UsageError as exc:
+                if any(n in names for n in segments):
+                    fail_on_errors(ws, checked)  # a segment asked for by name did not check
+                raise usage(exc) from None
+        try:
+            compiled = [(name, compile_sql(ws, what, target=target, form=form, as_of=pinned, params=params))
+                        for name, what in chosen]
+        except UsageError as exc:  # --params on a target without named markers
+            raise usage(exc) from None
+        refused = [d for _, r in compiled for d in r.diagnostics]
+        reports.append((ws, checked + refused))
+        jobs += [(ws, name, r) for name, r in compiled]
+        problems += checked + refused
+        # Segments that did not check (or refer to one that did not) are not chosen at all.
+        declared += [n for n, _ in chosen] if segments or expr is not None else names
+    if not chosen_target.verified:
+        click.echo(f"segdsl: note: no test runs {chosen_target.dialect} SQL on a real engine; review it before use "
+                   "(see docs/engines.md)", err=True)
+    for ws, diags in reports:
+        report(ws, diags)  # on stderr, beside the SQL of the segments that compiled
     if fmt == "json":
-        out = [{"segment": name, "sql": r.sql, "params": _jsonable(r.params),
-                **({"functions": list(r.functions)} if r.functions else {})} for name, r in jobs]
+        out = []
+        for ws, name, r in jobs:
+            if not r.ok:
+                out.append({"segment": name, "sql": None,
+                            "diagnostics": [to_json_dict(d, ws.sources) for d in r.diagnostics]})
+                continue
+            out.append({"segment": name, "sql": r.sql, "params": _jsonable(r.params),
+                        **({"functions": list(r.functions)} if r.functions else {})})
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
-        return
-    for i, (name, r) in enumerate(jobs):
-        if i:
-            click.echo("")
-        click.echo(f"-- segment: {name}")
-        for fn in r.functions:
-            # The names are segdsl's own constants, never user text.
-            click.echo(f"-- note: calls {fn}(text), which the connection must register "
-                       "(see docs/language.md, Splits and holdouts)")
-        click.echo(r.sql + ";")
-        if params:
-            # json.dumps escapes newlines, so user text cannot leave this comment.
-            click.echo("-- params: " + json.dumps(_jsonable(r.params), ensure_ascii=True))
+    else:
+        for i, (_, name, r) in enumerate([j for j in jobs if j[2].ok]):
+            if i:
+                click.echo("")
+            click.echo(f"-- segment: {name}")
+            for fn in r.functions:
+                # The names are segdsl's own constants, never user text.
+                click.echo(f"-- note: calls {fn}(text), which the connection must register "
+                           "(see docs/language.md, Splits and holdouts)")
+            click.echo(r.sql + ";")
+            if params:
+                # json.dumps escapes newlines, so user text cannot leave this comment.
+                click.echo("-- params: " + json.dumps(_jsonable(r.params), ensure_ascii=True))
+    if any(d.is_error for d in problems):
+        done = {name for _, name, r in jobs if r.ok}
+        missing = list(dict.fromkeys(n for n in declared if n not in done))
+        total = len(done) + len(missing)
+        counts = "" if expr is not None else (
+            f"; {len(done)} of {total} segment{'s' if total != 1 else ''} compiled"
+            + (f" (not compiled: {', '.join(missing)})" if missing else ""))
+        click.echo(f"segdsl: {summary_line(problems)}{counts}", err=True)
+        raise SystemExit(1)
 
 
 def _jsonable(params: dict) -> dict:

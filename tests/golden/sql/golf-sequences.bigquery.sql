@@ -21,7 +21,10 @@ WHERE
           `seq_then`.`member_id` = `seq_first`.`member_id`
           AND `seq_then`.`starts_at` > `seq_first`.`occurred_at`
           AND `seq_then`.`starts_at` <= (
-            `seq_first`.`occurred_at` + INTERVAL '1209600' SECOND
+            TIMESTAMP_ADD(
+              LEAST(`seq_first`.`occurred_at`, CAST('9999-12-17 23:59:59.999999+00:00' AS TIMESTAMP)),
+              INTERVAL 1209600 SECOND
+            )
           )
       )
   )
@@ -47,7 +50,10 @@ WHERE
           `seq_then`.`member_id` = `seq_first`.`member_id`
           AND `seq_then`.`starts_at` > `seq_first`.`starts_at`
           AND `seq_then`.`starts_at` <= (
-            `seq_first`.`starts_at` + INTERVAL '604800' SECOND
+            TIMESTAMP_ADD(
+              LEAST(`seq_first`.`starts_at`, CAST('9999-12-24 23:59:59.999999+00:00' AS TIMESTAMP)),
+              INTERVAL 604800 SECOND
+            )
           )
           AND `seq_then`.`starts_at` <= CAST('2026-11-01 00:00:00+00:00' AS TIMESTAMP)
       )

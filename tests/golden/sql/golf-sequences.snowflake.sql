@@ -9,7 +9,7 @@ WHERE
     FROM "engagement_events" AS "seq_first"
     WHERE
       "seq_first"."member_id" = "members"."member_id"
-      AND "seq_first"."occurred_at" <= CAST('2026-10-18 00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "seq_first"."occurred_at" <= TO_TIMESTAMP_TZ('2026-10-18 00:00:00.000000 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
       AND (
         "seq_first"."kind" = 'click'
       )
@@ -21,7 +21,14 @@ WHERE
           "seq_then"."member_id" = "seq_first"."member_id"
           AND "seq_then"."starts_at" > "seq_first"."occurred_at"
           AND "seq_then"."starts_at" <= (
-            "seq_first"."occurred_at" + INTERVAL '1209600 SECOND'
+            DATEADD(
+              SECOND,
+              1209600,
+              LEAST(
+                "seq_first"."occurred_at",
+                TO_TIMESTAMP_TZ('9999-12-17 23:59:59.999999 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
+              )
+            )
           )
       )
   )
@@ -47,9 +54,16 @@ WHERE
           "seq_then"."member_id" = "seq_first"."member_id"
           AND "seq_then"."starts_at" > "seq_first"."starts_at"
           AND "seq_then"."starts_at" <= (
-            "seq_first"."starts_at" + INTERVAL '604800 SECOND'
+            DATEADD(
+              SECOND,
+              604800,
+              LEAST(
+                "seq_first"."starts_at",
+                TO_TIMESTAMP_TZ('9999-12-24 23:59:59.999999 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
+              )
+            )
           )
-          AND "seq_then"."starts_at" <= CAST('2026-11-01 00:00:00+00:00' AS TIMESTAMPTZ)
+          AND "seq_then"."starts_at" <= TO_TIMESTAMP_TZ('2026-11-01 00:00:00.000000 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
       )
   )
 ORDER BY

@@ -21,7 +21,10 @@ WHERE
           `seq_then`.`guest_id` = `seq_first`.`guest_id`
           AND `seq_then`.`checked_in_at` > `seq_first`.`checked_in_at`
           AND `seq_then`.`checked_in_at` <= (
-            `seq_first`.`checked_in_at` + INTERVAL '2592000' SECOND
+            TIMESTAMP_ADD(
+              LEAST(`seq_first`.`checked_in_at`, CAST('9999-12-01 23:59:59.999999+00:00' AS TIMESTAMP)),
+              INTERVAL 2592000 SECOND
+            )
           )
           AND (
             `seq_then`.`status` = 'completed'
@@ -53,7 +56,10 @@ WHERE
           `seq_then`.`guest_id` = `seq_first`.`guest_id`
           AND `seq_then`.`checked_in_at` > `seq_first`.`occurred_at`
           AND `seq_then`.`checked_in_at` <= (
-            `seq_first`.`occurred_at` + INTERVAL '604800' SECOND
+            TIMESTAMP_ADD(
+              LEAST(`seq_first`.`occurred_at`, CAST('9999-12-24 23:59:59.999999+00:00' AS TIMESTAMP)),
+              INTERVAL 604800 SECOND
+            )
           )
           AND `seq_then`.`checked_in_at` <= CAST('2026-11-01 00:00:00+00:00' AS TIMESTAMP)
           AND (

@@ -9,7 +9,7 @@ WHERE
     FROM "bookings" AS "seq_first"
     WHERE
       "seq_first"."guest_id" = "guests"."guest_id"
-      AND "seq_first"."checked_in_at" <= CAST('2026-10-02 00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "seq_first"."checked_in_at" <= TO_TIMESTAMP_TZ('2026-10-02 00:00:00.000000 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
       AND (
         "seq_first"."status" = 'cancelled'
       )
@@ -21,7 +21,14 @@ WHERE
           "seq_then"."guest_id" = "seq_first"."guest_id"
           AND "seq_then"."checked_in_at" > "seq_first"."checked_in_at"
           AND "seq_then"."checked_in_at" <= (
-            "seq_first"."checked_in_at" + INTERVAL '2592000 SECOND'
+            DATEADD(
+              SECOND,
+              2592000,
+              LEAST(
+                "seq_first"."checked_in_at",
+                TO_TIMESTAMP_TZ('9999-12-01 23:59:59.999999 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
+              )
+            )
           )
           AND (
             "seq_then"."status" = 'completed'
@@ -53,9 +60,16 @@ WHERE
           "seq_then"."guest_id" = "seq_first"."guest_id"
           AND "seq_then"."checked_in_at" > "seq_first"."occurred_at"
           AND "seq_then"."checked_in_at" <= (
-            "seq_first"."occurred_at" + INTERVAL '604800 SECOND'
+            DATEADD(
+              SECOND,
+              604800,
+              LEAST(
+                "seq_first"."occurred_at",
+                TO_TIMESTAMP_TZ('9999-12-24 23:59:59.999999 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
+              )
+            )
           )
-          AND "seq_then"."checked_in_at" <= CAST('2026-11-01 00:00:00+00:00' AS TIMESTAMPTZ)
+          AND "seq_then"."checked_in_at" <= TO_TIMESTAMP_TZ('2026-11-01 00:00:00.000000 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
           AND (
             "seq_then"."status" = 'completed'
           )

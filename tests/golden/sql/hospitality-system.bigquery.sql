@@ -133,6 +133,6 @@ SELECT
   `guest_id`
 FROM `profile`
 WHERE
-  `email_opt_in` = TRUE AND NOT `email` IS NULL
+  `email_opt_in` AND NOT `email` IS NULL
 ORDER BY
   `guest_id`;

@@ -30,8 +30,8 @@ SELECT
 FROM "profile"
 WHERE
   "status" = 'ACTIVE'
-  AND "last_booking_at" >= CAST('2025-11-01 00:00:00+00:00' AS TIMESTAMPTZ)
-  AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
+  AND "last_booking_at" >= TO_TIMESTAMP_TZ('2025-11-01 00:00:00.000000 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
+  AND "last_booking_at" < TO_TIMESTAMP_TZ('2026-11-02 00:00:00.000000 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
 ORDER BY
   "guest_id";
 
@@ -142,6 +142,6 @@ SELECT
   "guest_id"
 FROM "profile"
 WHERE
-  "email_opt_in" = TRUE AND NOT "email" IS NULL
+  "email_opt_in" AND NOT "email" IS NULL
 ORDER BY
   "guest_id";

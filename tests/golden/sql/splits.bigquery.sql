@@ -1,4 +1,5 @@
 -- exit 1
+segdsl: note: no test runs bigquery SQL on a real engine; review it before use (see docs/engines.md)
 error[E0409]: bigquery: segdsl does not know how to compute a split's buckets on this target
   --> tests/cases/splits/splits.seg:12:11
    |
@@ -15,4 +16,4 @@ error[E0409]: bigquery: segdsl does not know how to compute a split's buckets on
    |
    = help: compile for postgres, duckdb, sqlite or mysql, where the bucket is verified
 
-segdsl: 2 errors
+segdsl: 2 errors; 0 of 2 segments compiled (not compiled: winback_offer_a, control_or_held)

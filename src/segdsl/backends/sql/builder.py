@@ -21,9 +21,11 @@ from sqlglot import exp
 from segdsl import ir
 from segdsl.backends.sql.references import Block, Plan, plan_references
 from segdsl.backends.sql.sequences import sequence_sql
+from segdsl.backends.sql.shared import Unsupported, unit_shift
+from segdsl.backends.sql.shared import number as _number
 from segdsl.backends.sql.storage import param_value, table_ref
 from segdsl.backends.sql.targets import Target
-from segdsl.diagnostics import Diagnostic, error
+from segdsl.diagnostics import error
 from segdsl.ir.semantics import (
     ASCII_LOWER,
     ASCII_UPPER,
@@ -34,6 +36,8 @@ from segdsl.ir.semantics import (
     DAY_WINDOWS,
     EVERY_DAY,
     FIXED_POINT,
+    INT64_MAX,
+    INT64_MIN,
     NO_DAY,
     TOP_KEY_ASCENDING,
     as_of_date,
@@ -57,12 +61,6 @@ from segdsl.schema.model import Field, Kind, Schema
 #: and/or lists longer than this are split into parenthesised groups, so an engine that
 #: parses `a AND b AND c ...` into a left-deep tree never sees thousands of levels.
 GROUP = 64
-
-
-class Unsupported(Exception):
-    def __init__(self, diagnostic: Diagnostic):
-        self.diagnostic = diagnostic
-
 
 
 def generate_sql(tgt: Target, statement, pretty: bool, rule) -> str:
@@ -604,8 +602,10 @@ class Builder:
         cls = v.__class__
         if cls is bool:
             return exp.true() if v else exp.false()
-        if cls is int or cls is Decimal:
-            return _number(str(v) if cls is int else format(v, "f"))
+        if cls is int:
+            return _number(str(v))
+        if cls is Decimal:
+            return self.decimal_literal(v)
         if cls is str:
             return self.text(v)
         if cls is dt.datetime:
@@ -618,7 +618,7 @@ class Builder:
             case int():
                 return _number(str(int(v)))
             case Decimal():
-                return _number(format(v, "f"))
+                return self.decimal_literal(Decimal(v))
             case float():
                 return _number(repr(float(v)))
             case str():
@@ -654,9 +654,25 @@ class Builder:
             return exp.Introducer(this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=s.encode().hex()))
         return exp.Literal(this=s, is_string=True)
 
+    def decimal_literal(self, v: Decimal):
+        """An exact decimal: a numeric literal, or text cast to an exact type where the
+        engine reads a literal with a point as a float."""
+        text = format(v, "f")
+        if self.t.decimal_literals == "plain":
+            return _number(text)
+        if v == v.to_integral_value() and INT64_MIN <= v <= INT64_MAX:
+            return _number(str(int(v)))  # a whole number is exact as an integer
+        places = max(0, -v.as_tuple().exponent)
+        whole = len(text.lstrip("-").split(".")[0].lstrip("0"))
+        numeric = places <= _NUMERIC_PLACES and whole <= _NUMERIC_DIGITS - _NUMERIC_PLACES
+        return _cast(exp.Literal.string(text), exp.DataType.Type.DECIMAL if numeric else exp.DataType.Type.BIGDECIMAL)
+
     def date_literal(self, d: dt.date):
         if self.t.dates == "text":
             return exp.Literal.string(d.isoformat())
+        if self.t.datetime_literals == "format":
+            return exp.Anonymous(this="TO_DATE", expressions=[exp.Literal.string(d.isoformat()),
+                                                              exp.Literal.string("YYYY-MM-DD")])
         return _cast(exp.Literal.string(d.isoformat()), exp.DataType.Type.DATE)
 
     def timestamp_literal(self, ts: dt.datetime):
@@ -666,6 +682,15 @@ class Builder:
             case "utc_datetime":
                 wall = utc_instant(ts).replace(tzinfo=None).isoformat(sep=" ")
                 return exp.Cast(this=exp.Literal.string(wall), to=_DATETIME6.copy())
+        match self.t.datetime_literals:
+            case "format":
+                # Every digit written, so the one format reads every instant.
+                text = utc_instant(ts).strftime("%Y-%m-%d %H:%M:%S.%f +00:00")
+                return exp.Anonymous(this="TO_TIMESTAMP_TZ", expressions=[
+                    exp.Literal.string(text), exp.Literal.string("YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM")])
+            case "cast_micros":
+                text = utc_instant(ts).isoformat(sep=" ")
+                return exp.Cast(this=exp.Literal.string(text), to=_TIMESTAMPTZ6.copy())
         text = utc_instant(ts).isoformat(sep=" ")
         return _cast(exp.Literal.string(text), exp.DataType.Type.TIMESTAMPTZ)
 
@@ -706,6 +731,12 @@ class Builder:
 
     def text_match(self, node: ir.TextMatch):
         text = fold_ascii(node.text) if node.ignore_case else node.text
+        if not text:
+            # Every text contains, starts and ends with the empty one (engines disagree on
+            # where they find it, and on a substring past the end).
+            col = self.column(node.field)
+            return exp.Paren(this=exp.Or(this=exp.Not(this=exp.Is(this=col, expression=exp.Null())),
+                                         expression=exp.Null()))
         needle = self.value(node.field, text)
         col = self.text_column(node.field)
         # Folding maps each ASCII letter to one letter, so it keeps lengths and commutes
@@ -722,45 +753,73 @@ class Builder:
                 f = node.field
                 return exp.EQ(this=self.exact(f, folded(piece)), expression=self.exact(f, needle))
         length = exp.Length(this=col.copy())
-        if len(text) == 0:
-            start = exp.Add(this=length, expression=exp.Literal.number(1))
-        elif len(text) == 1:
-            start = length
-        else:
-            start = exp.Sub(this=length, expression=exp.Literal.number(len(text) - 1))
+        # A suffix of one or more characters: from the length less its own, plus one.
+        start = length if len(text) == 1 else exp.Sub(this=length, expression=exp.Literal.number(len(text) - 1))
         piece = folded(exp.Substring(this=col, start=start))
         return exp.EQ(this=self.exact(node.field, piece), expression=self.exact(node.field, needle))
 
     # -- tags
 
     def tag_match(self, node: ir.TagMatch):
+        """``has`` / ``has any`` / ``has all`` with the engine's own array functions (never
+        sqlglot's array predicates, which it writes as Postgres's ``&&`` and ``@>`` on
+        engines that have neither). A NULL list makes every form unknown."""
         col = self.column(node.field)
-        values = [self.value(node.field, v) for v in node.values]
-        if self.t.tags == "array":
-            arr = exp.Array(expressions=values)
-            if node.kind == "any":
-                return exp.ArrayOverlaps(this=col, expression=arr)
-            return exp.ArrayContainsAll(this=col, expression=arr)
-        if self.t.tags == "mysql_json":
-            array = exp.Anonymous(this="JSON_ARRAY", expressions=values)
-            name = "JSON_OVERLAPS" if node.kind == "any" else "JSON_CONTAINS"
-            return exp.Anonymous(this=name, expressions=[col, array])
-        if self.t.tags == "json":
-            each = exp.Table(this=exp.Anonymous(this="json_each", expressions=[col.copy()]))
-            value = exp.Column(this=exp.to_identifier("value", quoted=True))
-            matching = exp.In(this=value, expressions=values)
-            if node.kind == "all":
-                counted = exp.select(exp.Count(this=exp.Distinct(expressions=[value.copy()]))).from_(each).where(matching)
-                test = exp.EQ(this=exp.Subquery(this=counted), expression=exp.Literal.number(len(values)))
-            else:
-                test = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(each).where(matching))
-            # A NULL list makes the test unknown, as on the array engines.
-            return exp.Case(
-                ifs=[exp.If(this=exp.Is(this=col, expression=exp.Null()), true=exp.Null())], default=test
+        if self.t.tags is not None and not self.t.null_tags and node.field.nullable:
+            raise Unsupported(
+                error("E0403", f"{self.t.dialect} stores a NULL tag list as an empty one, so `{node.field.name}` "
+                      "(nullable) cannot keep NULL apart from []", node.span,
+                      help=f"declare `{node.field.name}` with `nullable = false` if it never holds NULL, "
+                      "or compile for another target")
             )
+        values = [self.value(node.field, v) for v in node.values]
+        match self.t.tags:
+            case "array":
+                arr = exp.Array(expressions=values)
+                if node.kind == "any":
+                    return exp.ArrayOverlaps(this=col, expression=arr)
+                return exp.ArrayContainsAll(this=col, expression=arr)
+            case "mysql_json":
+                array = exp.Anonymous(this="JSON_ARRAY", expressions=values)
+                name = "JSON_OVERLAPS" if node.kind == "any" else "JSON_CONTAINS"
+                return exp.Anonymous(this=name, expressions=[col, array])
+            case "array_functions":
+                arr = exp.Array(expressions=values)
+                if node.kind == "any":
+                    return exp.Anonymous(this="arrays_overlap", expressions=[col, arr])
+                missing = exp.Anonymous(this="array_except", expressions=[arr, col])
+                return exp.EQ(this=exp.Anonymous(this="cardinality", expressions=[missing]),
+                              expression=exp.Literal.number(0))
+            case "variant_array":
+                if node.kind == "any":
+                    return exp.Anonymous(this="ARRAYS_OVERLAP", expressions=[
+                        col, exp.Anonymous(this="ARRAY_CONSTRUCT", expressions=values)])
+                tests = [exp.Anonymous(this="ARRAY_CONTAINS", expressions=[
+                    exp.Cast(this=v, to=exp.DataType.build("VARIANT", dialect="snowflake")), col.copy()])
+                    for v in values]
+                return tests[0] if len(tests) == 1 else exp.Paren(this=self.connect(True, tests))
+            case "json" | "unnest":
+                value = exp.Column(this=exp.to_identifier("value", quoted=True))
+                if self.t.tags == "json":
+                    each = exp.Table(this=exp.Anonymous(this="json_each", expressions=[col.copy()]))
+                else:
+                    each = exp.Unnest(expressions=[col.copy()], offset=False,
+                                      alias=exp.TableAlias(columns=[exp.to_identifier("value", quoted=True)]))
+                matching = exp.In(this=value, expressions=values)
+                if node.kind == "all":
+                    counted = exp.Select(expressions=[exp.Count(this=exp.Distinct(expressions=[value.copy()]))],
+                                         from_=exp.From(this=each), where=exp.Where(this=matching))
+                    test = exp.EQ(this=exp.Subquery(this=counted), expression=exp.Literal.number(len(values)))
+                else:
+                    test = exp.Exists(this=exp.Select(expressions=[exp.Literal.number(1)], from_=exp.From(this=each),
+                                                      where=exp.Where(this=matching)))
+                # A NULL list makes the test unknown, as on the array engines.
+                return exp.Case(
+                    ifs=[exp.If(this=exp.Is(this=col, expression=exp.Null()), true=exp.Null())], default=test
+                )
         raise Unsupported(
             error("E0403", f"{self.t.dialect}: tag-list predicates are not supported on this target", node.span,
-                  help="tag lists compile for postgres, duckdb, sqlite and mysql/mariadb")
+                  help="tag lists compile for postgres, duckdb, sqlite, mysql/mariadb, bigquery, snowflake and trino")
         )
 
     # -- time
@@ -832,6 +891,15 @@ class Builder:
                 text = exp.Anonymous(this="STRFTIME", expressions=[
                     exp.Literal.string("%Y-%m-%d %H:%M:%f"), exp.Literal.string("now"), *modifiers])
                 return exp.DPipe(this=text, expression=exp.Literal.string("000"))
+            case "current_date_utc":
+                now = exp.Anonymous(this="CURRENT_TIMESTAMP")
+                return unit_shift(self.t.clock, now, -hours, "HOUR") if hours else now
+            case "convert_timezone":
+                now = exp.Anonymous(this="CURRENT_TIMESTAMP")
+                return unit_shift(self.t.clock, now, -hours, "HOUR") if hours else now
+            case "with_timezone":
+                now = exp.CurrentTimestamp()
+                return unit_shift(self.t.clock, now, -hours, "HOUR") if hours else now
         raise Unsupported(
             error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
                   help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
@@ -862,6 +930,33 @@ class Builder:
                     return d
                 # The day's start as the stored text: the date, then midnight's time of day.
                 return exp.DPipe(this=d, expression=exp.Literal.string(_MIDNIGHT_TEXT))
+            case "current_date_utc":
+                d = exp.Anonymous(this="CURRENT_DATE", expressions=[exp.Literal.string("UTC")])
+                if shift:
+                    d = unit_shift(self.t.clock, d, shift, "DAY")
+                if not timestamp:
+                    return d
+                return exp.Anonymous(this="TIMESTAMP", expressions=[d, exp.Literal.string("UTC")])
+            case "convert_timezone":
+                # The clock as an instant at offset +00:00: its date, and its day's start
+                # (DATE_TRUNC keeps the offset), are UTC's.
+                utc = exp.Anonymous(this="CONVERT_TIMEZONE", expressions=[
+                    exp.Literal.string("UTC"), exp.Anonymous(this="CURRENT_TIMESTAMP")])
+                if timestamp:
+                    d = exp.Anonymous(this="DATE_TRUNC", expressions=[exp.Literal.string("DAY"), utc])
+                else:
+                    d = _cast(utc, exp.DataType.Type.DATE)
+                return unit_shift(self.t.clock, d, shift, "DAY") if shift else d
+            case "with_timezone":
+                d = _cast(exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC")),
+                          exp.DataType.Type.DATE)
+                if shift:
+                    d = unit_shift(self.t.clock, d, shift, "DAY")
+                if not timestamp:
+                    return d
+                # A timestamp without a zone made an instant in UTC, whatever the session's zone.
+                return exp.Anonymous(this="with_timezone", expressions=[
+                    _cast(d, exp.DataType.Type.TIMESTAMP), exp.Literal.string("UTC")])
         raise Unsupported(
             error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
                   help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
@@ -906,14 +1001,6 @@ def _col(name: str):
     return exp.Column(this=exp.to_identifier(name, quoted=True))
 
 
-def _number(text: str):
-    """A numeric literal from its text, a minus sign as sqlglot's Literal.number puts it
-    (without parsing the text back to a number)."""
-    if text[0] == "-":
-        return exp.Neg(this=exp.Literal(this=text[1:], is_string=False))
-    return exp.Literal(this=text, is_string=False)
-
-
 def _has_control(s: str) -> bool:
     """Whether ``s`` holds a C0 control character or DEL, which sqlglot may write as a
     backslash escape inside a string literal."""
@@ -926,6 +1013,10 @@ def _cast(e, type_: exp.DataType.Type):
 
 
 _DATETIME6 = exp.DataType.build("DATETIME(6)")
+_TIMESTAMPTZ6 = exp.DataType(this=exp.DataType.Type.TIMESTAMPTZ, nested=False,
+                             expressions=[exp.DataTypeParam(this=exp.Literal.number(6))])
+#: BigQuery's NUMERIC: 38 digits, 9 of them after the point; longer decimals are BIGNUMERIC.
+_NUMERIC_DIGITS, _NUMERIC_PLACES = 38, 9
 #: A day's first instant in the text encoding, after its date: " 00:00:00.000000".
 _MIDNIGHT_TEXT = timestamp_text(day_start(dt.date(2000, 1, 1)))[len("2000-01-01"):]
 

@@ -15,7 +15,8 @@ import attrs
 from segdsl import ir
 from segdsl.diagnostics import Diagnostic, error
 from segdsl.schema.model import Field, Schema
-from segdsl.backends.sql.builder import Builder, Unsupported, generate_sql
+from segdsl.backends.sql.builder import Builder, generate_sql
+from segdsl.backends.sql.shared import Unsupported
 from segdsl.backends.sql.references import Plan, plan_references
 from segdsl.backends.sql.targets import get_target
 

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from segdsl import ir
+from segdsl.backends.sql.shared import Unsupported, unit_shift
 from segdsl.backends.sql.storage import table_ref
+from segdsl.diagnostics import error
 
 if TYPE_CHECKING:
     from segdsl.backends.sql.builder import Builder
@@ -39,6 +41,11 @@ _LAST_INSTANT = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 def sequence_sql(b: Builder, node: ir.Sequence):
     first, then, seconds = node.first, node.then, node.seconds
     key = b.schema.key
+    if not b.t.nested_correlation:
+        raise Unsupported(error(
+            "E0404", f"{b.t.dialect} cannot run an event sequence: its SQL is a correlated EXISTS holding "
+            "another, which the engine does not support", node.span,
+            help="compile the sequence for another target (postgres, duckdb, sqlite, mysql, bigquery, snowflake)"))
 
     def col(alias: str, name: str):
         return exp.Column(this=exp.to_identifier(name, quoted=True), table=exp.to_identifier(alias, quoted=True))
@@ -101,6 +108,10 @@ def shift(b: Builder, instant, seconds: int):
     """``instant`` plus ``seconds`` (negative: minus), exact to the microsecond. Where the
     engine gives NULL past the calendar's end, the sum reads as the last instant, which
     every stored instant is at or before."""
+    if b.t.shift_capped and seconds > 0:
+        # min(t + n, last) as min(t, last - n) + n: the sum never passes the calendar.
+        last = b.timestamp_literal(_LAST_INSTANT - dt.timedelta(seconds=seconds))
+        instant = exp.Anonymous(this="LEAST", expressions=[instant, last])
     match b.t.instant_shift:
         case "text_datetime":
             # Whole seconds move the `YYYY-MM-DD HH:MM:SS` part; the fraction stays.
@@ -108,6 +119,8 @@ def shift(b: Builder, instant, seconds: int):
             moved = exp.Anonymous(this="datetime", expressions=[head, exp.Literal.string(f"{seconds:+d} seconds")])
             tail = exp.Substring(this=instant.copy(), start=exp.Literal.number(20))
             out = exp.DPipe(this=moved, expression=tail)
+        case "timestamp_add" | "dateadd":
+            out = unit_shift(b.t.instant_shift, instant, seconds, "SECOND")
         case _:
             interval = exp.Interval(this=exp.Literal.string(str(abs(seconds))), unit=exp.Var(this="SECOND"))
             out = (exp.Add if seconds >= 0 else exp.Sub)(this=instant, expression=interval)

@@ -1,9 +1,12 @@
 """What differs between SQL targets, as data: one record per engine family.
 
-Every sqlglot dialect is a valid target. The families below are the engines segdsl
-runs its cross-engine tests on; any other dialect gets the ``generic`` family, whose
-SQL is standard enough for sqlglot to transpile, and which reports the constructs it
-cannot express (tag lists, the database clock) as diagnostics instead of guessing.
+Every sqlglot dialect is a valid target. The first families below are the engines
+segdsl runs its cross-engine tests on (``VERIFIED``); BigQuery, Snowflake and Trino
+have records of their own, written from each engine's documentation and checked by
+golden files and by parsing the SQL back, not by running it. Any other dialect gets the
+``generic`` family, whose SQL is standard enough for sqlglot to transpile, and which
+reports the constructs it cannot express (tag lists, the database clock) as diagnostics
+instead of guessing.
 
 Code that differs per engine reads a field of :class:`Target`; ``family`` names the
 record (in messages and tests) and is never branched on. Importing this module does
@@ -19,20 +22,28 @@ import attrs
 
 from segdsl.schema.model import Kind
 
-#: Dialects whose output the test suite executes on a real engine.
+#: Dialects whose output the test suite executes on a real engine. `segdsl compile`
+#: for any other dialect says so in a note on stderr.
 VERIFIED = ("postgres", "duckdb", "sqlite", "mysql")
 
 
 @attrs.frozen
 class Target:
     dialect: str
-    family: str  # "postgres" | "duckdb" | "sqlite" | "mysql" | "generic"
+    family: str  # "postgres" | "duckdb" | "sqlite" | "mysql" | "bigquery" | "snowflake" | "trino" | "generic"
 
     # -- how values are stored, and written as literals and bound parameters
 
-    #: Tag lists: "array" (native TEXT[]), "json" (a JSON array in TEXT, read with
-    #: json_each), "mysql_json" (a JSON column), None (not supported).
+    #: Tag lists: "array" (native TEXT[], tested with && and @>), "json" (a JSON array in
+    #: TEXT, read with json_each), "mysql_json" (a JSON column), "unnest" (an ARRAY<STRING>
+    #: read with UNNEST in a subquery), "array_functions" (an array(varchar) tested with
+    #: arrays_overlap and array_except), "variant_array" (an ARRAY of strings tested with
+    #: ARRAYS_OVERLAP and ARRAY_CONTAINS), None (not supported).
     tags: str | None = None
+    #: Whether a tag-list column keeps NULL apart from the empty list. Where it does not
+    #: (BigQuery stores a NULL array as an empty one), a nullable tag field cannot keep
+    #: its NULL → unknown rule, and its predicates are refused (E0403).
+    null_tags: bool = True
     #: Decimals: "native" (DECIMAL(p, s)), or "scaled": whole units of their last
     #: place in an INTEGER, so sums stay exact on an engine without exact decimals;
     #: compared through :func:`segdsl.ir.semantics.integer_comparison`.
@@ -43,6 +54,16 @@ class Target:
     #: "utc_datetime" (a DATETIME(6) holding the UTC wall clock), or "text"
     #: (:func:`segdsl.ir.semantics.timestamp_text`, whose order is time order).
     timestamps: str = "timestamptz"
+    #: How date and timestamp literals are written: "cast" (CAST('...' AS DATE) and
+    #: CAST('... +00:00' AS TIMESTAMPTZ), the type as sqlglot spells it), "cast_micros"
+    #: (the same, the instant cast to TIMESTAMP(6) WITH TIME ZONE: Trino's type without a
+    #: precision keeps milliseconds), or "format" (TO_DATE and TO_TIMESTAMP_TZ with an
+    #: explicit format: Snowflake's CAST reads text as the session's input format says).
+    datetime_literals: str = "cast"
+    #: Decimal literals: "plain" (150000.25, an exact number on the engine) or "cast"
+    #: (CAST('150000.25' AS NUMERIC), or BIGNUMERIC past NUMERIC's 29 integer digits and
+    #: 9 places: a bare 150000.25 is a FLOAT64 on BigQuery).
+    decimal_literals: str = "plain"
     #: Booleans: "native", or "int" (0 and 1).
     booleans: str = "native"
     #: The column type of each kind in the tables segdsl creates and loads (decimals
@@ -92,15 +113,29 @@ class Target:
     code_point_collation: str | None = None
     #: How the database clock's date in UTC is read: "at_time_zone"
     #: (CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)), "utc_date" (UTC_DATE()),
-    #: "date_now" (DATE('now')), or None: relative time needs a pinned as-of.
+    #: "date_now" (DATE('now')), "current_date_utc" (CURRENT_DATE('UTC'), DATE_ADD, a day's
+    #: start TIMESTAMP(d, 'UTC'), TIMESTAMP_SUB), "convert_timezone" (CONVERT_TIMEZONE('UTC',
+    #: CURRENT_TIMESTAMP()), a day's start by DATE_TRUNC, DATEADD), "with_timezone"
+    #: (CURRENT_TIMESTAMP AT TIME ZONE 'UTC', date_add, a day's start
+    #: with_timezone(CAST(d AS TIMESTAMP), 'UTC')), or None: relative time needs a pinned
+    #: as-of. Each reads the instant, never the session's zone.
     clock: str | None = None
     #: How seconds are added to a stored instant (event sequences' windows): "interval"
-    #: (``t + INTERVAL 'n' SECOND``, exact on instants whatever the session's zone) or
+    #: (``t + INTERVAL 'n' SECOND``, exact on instants whatever the session's zone),
     #: "text_datetime" (fixed-width text: ``datetime()`` moves its whole seconds and the
-    #: fraction is kept as written).
+    #: fraction is kept as written), "timestamp_add" (TIMESTAMP_ADD(t, INTERVAL n SECOND))
+    #: or "dateadd" (DATEADD(SECOND, n, t)).
     instant_shift: str = "interval"
     #: Whether such a sum past the year 9999 is NULL (it then reads as the last instant).
     shift_past_calendar_null: bool = False
+    #: Whether such a sum may fail the query instead (BigQuery's TIMESTAMP_ADD overflows):
+    #: the instant is first capped at the last instant less the window (LEAST), so the sum
+    #: is at most the last instant, which every stored instant is at or before.
+    shift_capped: bool = False
+    #: Whether a correlated subquery may hold a correlated subquery of its own, as an
+    #: event sequence's ``EXISTS`` does. Trino refuses such a query ("Given correlated
+    #: subquery is not supported"), so sequences are refused there (E0404).
+    nested_correlation: bool = True
     #: Most copies of segment CTEs the engine is given: SQLite and MariaDB expand each
     #: reference to a CTE into a copy (SQLite while parsing, MariaDB computing each), so
     #: a segment reached through many chains of references is copied once per chain.
@@ -119,6 +154,12 @@ class Target:
     #: parameters with %s markers (psycopg, PyMySQL) reads a bare % as one. (SQLite's
     #: MOD, where it exists at all, returns a float.)
     mod_function: bool = False
+
+    #: Whether values may be compiled as bound parameters (``--params``): the marker
+    #: sqlglot writes for the dialect is one the engine's clients bind by name (BigQuery's
+    #: @p1). Snowflake's and Trino's clients bind positional markers instead, which the
+    #: parameters' names do not order, so values stay literals there.
+    named_markers: bool = True
 
     # -- how the Python driver runs statements
 
@@ -188,6 +229,11 @@ class Target:
     #: The statement that makes a session refuse every write (``segdsl plan``).
     read_only_session: str | None = None
 
+    @property
+    def verified(self) -> bool:
+        """Whether the test suite runs this dialect's SQL on a real engine (``VERIFIED``)."""
+        return self.dialect in VERIFIED
+
 
 _POSTGRES_TYPES = {
     Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE PRECISION", Kind.TEXT: "TEXT", Kind.ENUM: "TEXT",
@@ -251,6 +297,21 @@ _FAMILIES = {
         load_unlock="SELECT RELEASE_LOCK(CONCAT('segdsl db load ', DATABASE()))",
         analyze="list_table",
         cte_copies=CTE_COPIES, bucket_hash="sha2_conv", mod_function=True,
+    ),
+    # The warehouses: no data is loaded into them (column_types None) and no test runs
+    # their SQL; the fields follow each engine's documentation. Identifiers are quoted
+    # everywhere, so Snowflake's tables and columns must have the names' exact case.
+    "bigquery": Target(
+        "bigquery", "bigquery", tags="unnest", null_tags=False, decimal_literals="cast", ascii_lower="translate",
+        bare_bool=True, clock="current_date_utc", instant_shift="timestamp_add", shift_capped=True,
+    ),
+    "snowflake": Target(
+        "snowflake", "snowflake", tags="variant_array", datetime_literals="format", ascii_lower="translate",
+        bare_bool=True, clock="convert_timezone", instant_shift="dateadd", shift_capped=True, named_markers=False,
+    ),
+    "trino": Target(
+        "trino", "trino", tags="array_functions", datetime_literals="cast_micros", ascii_lower="translate",
+        bare_bool=True, clock="with_timezone", nested_correlation=False, named_markers=False,
     ),
 }
 
