@@ -67,8 +67,6 @@ PINNED = {
 _LOCAL_SETTINGS = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.sql.shuffle.partitions": "8",
-    "spark.sql.adaptive.enabled": "true",
     "spark.driver.memory": "4g",
 }
 DEFAULT_WAREHOUSE = "spark-warehouse"
@@ -115,6 +113,8 @@ def parse_dsn(dsn: str) -> SparkAddress:
 #: The session segdsl started in this process (None: none yet). A session is the
 #: process's for its whole life: Spark starts one per process.
 _STARTED: Any = None
+#: The catalog tables segdsl registered in that session: name → folder.
+_REGISTERED: dict[str, str] = {}
 
 
 def session(address: SparkAddress):
@@ -148,6 +148,11 @@ def session(address: SparkAddress):
             builder = SparkSession.builder.master(address.where).appName("segdsl")
             for key, value in _LOCAL_SETTINGS.items():
                 builder = builder.config(key, value)
+            if address.where.startswith("local"):
+                # A shuffle partition per core: Spark's 200 cost a task each, whatever the data.
+                cores = address.where.partition("[")[2].rstrip("]")
+                parts = str(os.cpu_count() or 2) if cores in ("", "*") else cores
+                builder = builder.config("spark.sql.shuffle.partitions", parts if cores else "1")
             # Errors only: segdsl reports what went wrong itself.
             log = Path(__file__).with_name("spark_log4j2.properties")
             builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log.as_uri()}")
@@ -159,6 +164,7 @@ def session(address: SparkAddress):
                           "(see docs/engines.md)") from None
     _pin(started)
     _STARTED = started
+    _REGISTERED.clear()
     return started
 
 
@@ -202,8 +208,6 @@ class Connection:
     def __init__(self, spark, address: SparkAddress):
         self.spark = spark
         self.address = address
-        #: The catalog tables this connection registered: name → folder.
-        self.registered: dict[str, str] = {}
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Cursor:
         cur = self.cursor()
@@ -325,7 +329,7 @@ def _register(conn: Connection, tables: Mapping[str, str]) -> None:
     t = family_target("spark")
     spark = conn.spark
     for name, folder in tables.items():
-        if conn.registered.get(name) == folder:
+        if _REGISTERED.get(name) == folder:
             continue
         where, table = table_path(t, name)
         if where is not None:
@@ -339,7 +343,7 @@ def _register(conn: Connection, tables: Mapping[str, str]) -> None:
         if exists:
             spark.sql(drop_table(t, name))  # external: its files stay
         spark.sql(external_parquet_table(t, name, folder))
-        conn.registered[name] = folder
+        _REGISTERED[name] = folder
 
 
 def _ours(spark, name: str) -> bool:
