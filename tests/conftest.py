@@ -5,6 +5,11 @@ Postgres: ``SEGDSL_TEST_DSN`` (default: the local server as user postgres). With
 server the Postgres tests skip with the reason; with ``SEGDSL_REQUIRE_POSTGRES=1`` (CI
 sets it) a missing server fails the run instead, so CI can never pass by skipping.
 
+Spark: one local session (``local[2]``) for the whole test session, started by segdsl
+as a user's first `--dsn spark://local[2]` would start it; without pyspark or Java the
+Spark tests skip with the reason, and ``SEGDSL_REQUIRE_SPARK=1`` (CI sets it) makes
+that a failure.
+
 The browser tests of ``segdsl serve`` drive the system Chromium (``SEGDSL_CHROMIUM``,
 default ``/usr/bin/chromium``) with Playwright; without them they skip with the reason,
 and ``SEGDSL_REQUIRE_BROWSER=1`` (CI sets it) makes that a failure too.
@@ -188,6 +193,36 @@ def maria(mysql_dsn):
     engine = connect(mysql_dsn)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def spark_dsn(tmp_path_factory):
+    """A DSN for the test session's local Spark session, with a warehouse folder of its
+    own; each test that loads data passes its own ``?warehouse=`` (see ``spark_warehouse``)."""
+    import shutil
+
+    problem = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        problem = "pyspark is not installed (pip install 'segdsl[spark]')"
+    if problem is None and shutil.which("java") is None:
+        problem = "no Java on PATH (Spark needs Java 17)"
+    if problem is not None:
+        if os.environ.get("SEGDSL_REQUIRE_SPARK", "") not in ("", "0"):
+            pytest.fail(f"{problem} (SEGDSL_REQUIRE_SPARK is set, so this is a failure, not a skip)")
+        pytest.skip(problem)
+    from segdsl.data.engines import connect
+
+    dsn = f"spark://local[2]?warehouse={tmp_path_factory.mktemp('spark-warehouse')}"
+    connect(dsn).close()  # starts the session, once
+    return dsn
+
+
+@pytest.fixture
+def spark_warehouse(spark_dsn, tmp_path):
+    """A DSN of the test session's Spark session with an empty warehouse of this test's."""
+    return spark_dsn.partition("?")[0] + f"?warehouse={tmp_path / 'warehouse'}"
 
 
 @pytest.fixture

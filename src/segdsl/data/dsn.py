@@ -11,11 +11,13 @@ DSN_SCHEMES = {
     "mysql": "mysql", "mariadb": "mysql",
     "duckdb": "duckdb",
     "sqlite": "sqlite",
+    "spark": "spark", "sc": "spark",
 }
 
 #: How each DSN is written, for ``--help`` and messages: every scheme of DSN_SCHEMES.
 DSN_FORMS = ("postgresql://USER@HOST/DB (or postgres://), mysql://USER@HOST/DB (or mariadb://), "
-             "duckdb:PATH, sqlite:PATH, or a Postgres keyword string (host=... dbname=...)")
+             "duckdb:PATH, sqlite:PATH, spark://local[2] (or spark://HOST:PORT, spark://active, "
+             "sc://HOST:PORT; ?warehouse=DIR), or a Postgres keyword string (host=... dbname=...)")
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 

@@ -131,11 +131,15 @@ def connect(dsn: str, *, create: bool = True) -> Engine:
     """Open ``dsn``: a Postgres URL or keyword string, ``duckdb:PATH`` or ``sqlite:PATH``
     (``:memory:`` for an in-memory database). Without ``create``, a database file that
     does not exist is an error, rather than created empty."""
-    from segdsl.data.dsn import unknown_scheme
+    from segdsl.data.dsn import DSN_SCHEMES, dsn_scheme, unknown_scheme
 
     problem = unknown_scheme(dsn)
     if problem is not None:
         raise EngineError(problem)
+    if DSN_SCHEMES.get(dsn_scheme(dsn) or "") == "spark":
+        from segdsl.data import spark
+
+        return spark.connect(dsn, create=create)
     if dsn.startswith(("mysql://", "mariadb://")):
         return _connect_mysql(dsn)
     if dsn.startswith(("duckdb:", "sqlite:")) and not create:
@@ -257,16 +261,10 @@ def fill_table(engine: Engine, schema: Schema, records: Iterable[Mapping[str, An
           label: str) -> int:
     """Insert ``records`` into the table ``into`` (of ``schema``'s shape), without
     committing; errors name the table as ``label``."""
-    from segdsl.data.tables import DataError, Table
+    from segdsl.data.tables import DataError
 
-    t = engine.target
     fields = schema.stored_fields()
-    if isinstance(records, Table):
-        # Row tuples straight from the columns: never a list of dicts of a whole table.
-        values: Iterable[tuple] = records.iter_rows([f.column for f in fields])
-    else:
-        values = (tuple(r.get(f.column) for f in fields) for r in records)
-    rows = _stored_rows(t, fields, values, label)
+    rows = stored_rows(engine.target, schema, records, label)
     try:
         return _insert(engine, fields, into, rows)
     except (DataError, EngineError):
@@ -275,11 +273,19 @@ def fill_table(engine: Engine, schema: Schema, records: Iterable[Mapping[str, An
         raise EngineError(f"{engine.family}: loading `{label}`: {str(exc).strip()}") from exc
 
 
-def _stored_rows(t: Target, fields: list[Field], values: Iterable[tuple], table: str):
-    """Each row in the form target ``t`` stores it; a value no engine can store exactly
-    is a DataError naming its row (counted from 1) and column."""
-    from segdsl.data.tables import DataError
+def stored_rows(t: Target, schema: Schema, records: Iterable[Mapping[str, Any]] | Table, table: str
+                ) -> Iterator[tuple]:
+    """Each row of ``records`` (of ``schema``'s shape) as a tuple of its stored fields in
+    the form target ``t`` stores them; a value no engine can store exactly is a
+    DataError naming its row (counted from 1) and column of ``table``."""
+    from segdsl.data.tables import DataError, Table
 
+    fields = schema.stored_fields()
+    if isinstance(records, Table):
+        # Row tuples straight from the columns: never a list of dicts of a whole table.
+        values: Iterable[tuple] = records.iter_rows([f.column for f in fields])
+    else:
+        values = (tuple(r.get(f.column) for f in fields) for r in records)
     for n, row in enumerate(values, 1):
         out = []
         for f, v in zip(fields, row):
@@ -312,7 +318,7 @@ def _insert(engine: Engine, fields: list[Field], name: str, rows: Iterable[tuple
         import pyarrow as pa
 
         columns = {f.column: [row[i] for row in batch] for i, f in enumerate(fields)}
-        arrow = pa.table({name: pa.array(values, type=_arrow_type(f)) for (name, values), f in zip(columns.items(), fields)})
+        arrow = pa.table({name: pa.array(values, type=arrow_type(f)) for (name, values), f in zip(columns.items(), fields)})
         engine.conn.register("segdsl_load", arrow)
         try:
             engine.execute(storage.insert_select_all(t, name, "segdsl_load"))
@@ -329,7 +335,9 @@ def _insert(engine: Engine, fields: list[Field], name: str, rows: Iterable[tuple
     return len(batch)
 
 
-def _arrow_type(f: Field):
+def arrow_type(f: Field):
+    """The Arrow type of a stored field's values (as :func:`stored_rows` gives them on
+    the engines that store native types)."""
     import pyarrow as pa
 
     return {

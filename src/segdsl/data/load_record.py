@@ -50,6 +50,11 @@ def new_load_id() -> str:
     return secrets.token_hex(6)
 
 
+def is_load_id(text: str) -> bool:
+    """Whether ``text`` has the form of a load id (:func:`new_load_id`)."""
+    return re.fullmatch(r"[0-9a-f]{12}", text) is not None
+
+
 def working_name(schema_name: str | None, kind: str, load_id: str, n: int | str) -> str:
     """A load's name for its ``kind`` ("new" or "old") table number ``n`` in the schema
     ``schema_name`` (None: the current one)."""

@@ -38,6 +38,10 @@ def load_project(
     per table. With ``create`` false, the existing tables (of the same shape, from an
     earlier load) are emptied and refilled instead, in one transaction."""
     t = engine.target
+    if t.bulk_load == "parquet":  # files swapped in by a record file, not by DDL
+        from segdsl.data import spark
+
+        return spark.load_project(engine, schema, tables)
     members = load_record.project_tables(schema)
     schemas = {table_path(t, name)[0] for name, _ in members}
     try:
@@ -193,6 +197,11 @@ def check_loaded(engine: Engine, schema: Schema) -> None:
     load` left a load record, loaded for this schema. (Without a record, the tables are
     the user's own.) A database never loaded is said to be so, rather than counted."""
     t = engine.target
+    if t.bulk_load == "parquet":
+        from segdsl.data import spark
+
+        spark.check_loaded(engine, schema)
+        return
     where = table_path(t, schema.table)[0]
     present = _tables_in(engine, where)
     if load_record.RECORD_TABLE in present:

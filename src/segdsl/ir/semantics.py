@@ -21,7 +21,9 @@ storage encodings import their rules from here, so each meaning is written once:
 - event sequences: the window of ``within N days`` as exact seconds, and which entities
   ``A [not] followed by B`` holds for (``window_seconds``, ``sequence_holds``);
 - timestamps as text: fixed-width UTC text whose order is time order (``timestamp_text``),
-  and the calendar of instants every engine stores (``utc_instant``);
+  and the calendar of instants every engine stores (``utc_instant``); instants as
+  microseconds after the epoch, and UTC days as whole days after it (``epoch_micros``,
+  ``from_epoch_micros``, ``HOUR_MICROS``, ``DAY_MICROS``);
 - deterministic buckets for splits and holdouts: an entity's bucket under a salt, and
   the bucket ranges that shares take (``BUCKETS``, ``key_text``, ``bucket_hash``,
   ``bucket``, ``share_buckets``, ``bucket_ranges``).
@@ -456,6 +458,25 @@ def utc_instant(instant: dt.datetime) -> dt.datetime:
         return instant.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"{instant.isoformat()} is outside the years 1-9999 in UTC") from None
+
+
+#: The epoch, and the microseconds of an hour and of a day: instants as whole
+#: microseconds after the epoch (Spark's TIMESTAMP_MICROS and UNIX_MICROS), whose UTC
+#: day is their floor division by ``DAY_MICROS``.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+HOUR_MICROS = 3_600_000_000
+DAY_MICROS = 24 * HOUR_MICROS
+
+
+def epoch_micros(instant: dt.datetime) -> int:
+    """``instant`` as whole microseconds after the epoch (negative before it), exactly."""
+    delta = utc_instant(instant) - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_epoch_micros(micros: int) -> dt.datetime:
+    """The instant ``micros`` microseconds after the epoch, in UTC."""
+    return EPOCH + dt.timedelta(microseconds=micros)
 
 
 def timestamp_text(instant: dt.datetime, sep: str = " ", suffix: str = "") -> str:

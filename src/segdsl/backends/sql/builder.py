@@ -33,11 +33,13 @@ from segdsl.ir.semantics import (
     BUCKET_HEX_DIGITS,
     BUCKETS,
     COMPARE,
+    DAY_MICROS,
     DAY_WINDOWS,
     EVERY_DAY,
     FIXED_POINT,
     INT64_MAX,
     INT64_MIN,
+    HOUR_MICROS,
     NO_DAY,
     TOP_KEY_ASCENDING,
     as_of_date,
@@ -45,6 +47,7 @@ from segdsl.ir.semantics import (
     day_ordinal,
     day_start,
     day_windows,
+    epoch_micros,
     fixed_point_comparison,
     fold_ascii,
     hours_before,
@@ -194,6 +197,8 @@ class Builder:
                 return exp.Substring(this=e, start=exp.Literal.number(1), length=exp.Literal.number(10))
             case "utc_datetime":
                 return _cast(e, exp.DataType.Type.DATE)
+            case "micros":
+                return _date_of_day(_day_number(exp.Anonymous(this="UNIX_MICROS", expressions=[e])))
         return _cast(exp.AtTimeZone(this=e, zone=exp.Literal.string("UTC")), exp.DataType.Type.DATE)
 
     def profile_ctes(self, plan: Plan) -> list:
@@ -450,12 +455,7 @@ class Builder:
         col = self.column(f)
         if f.kind is not Kind.TIMESTAMP:
             return col
-        match self.t.timestamps:
-            case "text":  # fixed-width UTC text: the date is its first ten characters
-                return exp.Substring(this=col, start=exp.Literal.number(1), length=exp.Literal.number(10))
-            case "utc_datetime":
-                return _cast(col, exp.DataType.Type.DATE)
-        return _cast(exp.AtTimeZone(this=col, zone=exp.Literal.string("UTC")), exp.DataType.Type.DATE)
+        return self.utc_day(col)
 
     def _in_set(self, node: ir.InSet):
         field, values = node.field, node.values
@@ -553,6 +553,11 @@ class Builder:
                                      start=_number("1"), length=digits)
                 conv = exp.Anonymous(this="CONV", expressions=[head, _number("16"), _number("10")])
                 return _cast(conv, exp.DataType.Type.UBIGINT)
+            case "sha2_conv_signed":
+                head = exp.Substring(this=exp.Anonymous(this="SHA2", expressions=[text, _number("256")]),
+                                     start=_number("1"), length=digits)
+                conv = exp.Anonymous(this="CONV", expressions=[head, _number("16"), _number("10")])
+                return _cast(conv, exp.DataType.Type.BIGINT)
             case "function":
                 self.functions.add(BUCKET_HASH_FUNCTION)
                 return exp.Anonymous(this=BUCKET_HASH_FUNCTION, expressions=[text])
@@ -592,6 +597,9 @@ class Builder:
             self.param_count[self.param_prefix] += 1
             name = f"{self.param_prefix}{self.param_count[self.param_prefix]}"
             self.params[name] = self.param_value(kind, v)
+            if kind is Kind.TIMESTAMP and self.t.timestamps == "micros":
+                # Bound as a number: a bound instant would be read in the session's zone.
+                return _micros_instant(exp.Placeholder(this=name))
             return exp.Placeholder(this=name)
         return self.literal(kind, v)
 
@@ -652,6 +660,10 @@ class Builder:
             # writes a backslash, NUL, TAB, LF, CR, ^H and ^Z as backslash escapes, which
             # that mode reads as two characters.
             return exp.Introducer(this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=s.encode().hex()))
+        if self.t.backslash_text == "hex_cast" and ("\\" in s or "'" in s or _has_control(s)):
+            # Spark escapes a quote with a backslash, which escapedStringLiterals=true
+            # reads as itself; the UTF-8 bytes in hex mean the same under either setting.
+            return exp.Cast(this=exp.HexString(this=s.encode().hex()), to=_STRING.copy())
         return exp.Literal(this=s, is_string=True)
 
     def decimal_literal(self, v: Decimal):
@@ -682,6 +694,8 @@ class Builder:
             case "utc_datetime":
                 wall = utc_instant(ts).replace(tzinfo=None).isoformat(sep=" ")
                 return exp.Cast(this=exp.Literal.string(wall), to=_DATETIME6.copy())
+            case "micros":
+                return _micros_instant(_number(str(epoch_micros(ts))))
         match self.t.datetime_literals:
             case "format":
                 # Every digit written, so the one format reads every instant.
@@ -783,6 +797,14 @@ class Builder:
                 array = exp.Anonymous(this="JSON_ARRAY", expressions=values)
                 name = "JSON_OVERLAPS" if node.kind == "any" else "JSON_CONTAINS"
                 return exp.Anonymous(this=name, expressions=[col, array])
+            case "functions":
+                arr = exp.Array(expressions=values)
+                if node.kind == "any":
+                    return exp.Anonymous(this="ARRAYS_OVERLAP", expressions=[col, arr])
+                # Every wanted tag is in the list; a NULL list makes ARRAY_CONTAINS, and the test, unknown.
+                tag = exp.to_identifier("segdsl_tag", quoted=True)
+                contains = exp.Anonymous(this="ARRAY_CONTAINS", expressions=[col, exp.Column(this=tag.copy())])
+                return exp.Anonymous(this="FORALL", expressions=[arr, exp.Lambda(this=contains, expressions=[tag])])
             case "array_functions":
                 arr = exp.Array(expressions=values)
                 if node.kind == "any":
@@ -819,7 +841,7 @@ class Builder:
                 )
         raise Unsupported(
             error("E0403", f"{self.t.dialect}: tag-list predicates are not supported on this target", node.span,
-                  help="tag lists compile for postgres, duckdb, sqlite, mysql/mariadb, bigquery, snowflake and trino")
+                  help="tag lists compile for postgres, duckdb, sqlite, mysql/mariadb, spark, bigquery, snowflake and trino")
         )
 
     # -- time
@@ -900,6 +922,10 @@ class Builder:
             case "with_timezone":
                 now = exp.CurrentTimestamp()
                 return unit_shift(self.t.clock, now, -hours, "HOUR") if hours else now
+            case "unix_micros":
+                if not hours:
+                    return exp.CurrentTimestamp()
+                return _micros_instant(exp.Sub(this=_clock_micros(), expression=_number(str(hours * HOUR_MICROS))))
         raise Unsupported(
             error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
                   help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
@@ -957,6 +983,13 @@ class Builder:
                 # A timestamp without a zone made an instant in UTC, whatever the session's zone.
                 return exp.Anonymous(this="with_timezone", expressions=[
                     _cast(d, exp.DataType.Type.TIMESTAMP), exp.Literal.string("UTC")])
+            case "unix_micros":
+                n = _day_number(_clock_micros())
+                if shift:
+                    n = (exp.Add if shift > 0 else exp.Sub)(this=n, expression=_number(str(abs(shift))))
+                if not timestamp:
+                    return _date_of_day(n)
+                return _micros_instant(exp.Mul(this=exp.Paren(this=n), expression=_number(str(DAY_MICROS))))
         raise Unsupported(
             error("E0401", f"{self.t.dialect}: relative time needs a pinned as-of instant on this target", span,
                   help="pass --as-of (e.g. --as-of 2026-01-31) to compile the bounds as literals")
@@ -1017,6 +1050,30 @@ _TIMESTAMPTZ6 = exp.DataType(this=exp.DataType.Type.TIMESTAMPTZ, nested=False,
                              expressions=[exp.DataTypeParam(this=exp.Literal.number(6))])
 #: BigQuery's NUMERIC: 38 digits, 9 of them after the point; longer decimals are BIGNUMERIC.
 _NUMERIC_DIGITS, _NUMERIC_PLACES = 38, 9
+_STRING = exp.DataType.build("STRING", dialect="spark")
+
+
+def _micros_instant(e):
+    """The instant ``e`` microseconds after the epoch (a TIMESTAMP_LTZ on Spark, in any session)."""
+    return exp.Anonymous(this="TIMESTAMP_MICROS", expressions=[e])
+
+
+def _clock_micros():
+    """The database clock in microseconds after the epoch: no time zone involved."""
+    return exp.Anonymous(this="UNIX_MICROS", expressions=[exp.CurrentTimestamp()])
+
+
+def _day_number(micros):
+    """The UTC day (days after 1970-01-01, floored) of an instant in microseconds:
+    ``(u - PMOD(u, D)) DIV D``, exact in integers before 1970 too (DIV truncates)."""
+    day = _number(str(DAY_MICROS))
+    rest = exp.Anonymous(this="PMOD", expressions=[micros, day])
+    return exp.Paren(this=exp.IntDiv(this=exp.Paren(this=exp.Sub(this=micros.copy(), expression=rest)),
+                                     expression=day.copy()))
+
+
+def _date_of_day(n):
+    return exp.Anonymous(this="DATE_FROM_UNIX_DATE", expressions=[_cast(n, exp.DataType.Type.INT)])
 #: A day's first instant in the text encoding, after its date: " 00:00:00.000000".
 _MIDNIGHT_TEXT = timestamp_text(day_start(dt.date(2000, 1, 1)))[len("2000-01-01"):]
 

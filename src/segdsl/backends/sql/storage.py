@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from segdsl.backends.sql.targets import Target, family_target
-from segdsl.ir.semantics import UTC, scale_decimal, timestamp_text, unscale, utc_instant
+from segdsl.ir.semantics import UTC, epoch_micros, scale_decimal, timestamp_text, unscale, utc_instant
 from segdsl.schema.model import Field, Kind, Schema, split_table_name
 
 # ----------------------------------------------------------------------- values
@@ -29,7 +29,7 @@ def storage_value(t: Target, kind: Kind, value: Any, scale: int = 0) -> Any:
         return None
     if kind is Kind.TAGS and not isinstance(value, str):
         tags = sorted(value)
-        return tags if t.tags == "array" else json.dumps(tags, ensure_ascii=False)
+        return tags if t.tags in ("array", "functions") else json.dumps(tags, ensure_ascii=False)
     match value:
         case bool():
             return int(value) if t.booleans == "int" else value
@@ -61,6 +61,8 @@ def param_value(t: Target, kind: Kind, value: Any) -> Any:
             return float(value)
         case dt.datetime() if t.timestamps == "text":
             return timestamp_text(value)
+        case dt.datetime() if t.timestamps == "micros":
+            return epoch_micros(value)  # the SQL reads it with TIMESTAMP_MICROS
     return storage_value(t, kind, value)
 
 
@@ -280,6 +282,25 @@ def select_columns(t: Target, table: str, columns: Sequence[str | None]) -> str:
 
     exprs = [exp.Column(this=exp.to_identifier(c, quoted=True)) if c else exp.Null() for c in columns]
     return exp.Select(expressions=exprs, from_=exp.From(this=table_ref(t, table))).sql(t.dialect, identify=True)
+
+
+def external_parquet_table(t: Target, table: str, location: str) -> str:
+    """CREATE TABLE ``table`` USING PARQUET LOCATION ``location``: a catalog table over
+    Parquet files a load wrote (Spark), its columns read from them."""
+    from sqlglot import exp
+
+    props = exp.Properties(expressions=[exp.FileFormatProperty(this=exp.Var(this="PARQUET")),
+                                        exp.LocationProperty(this=exp.Literal.string(location))])
+    if "'" in location or "\\" in location:
+        raise ValueError(f"a table's location must be a URI (its quotes and backslashes percent-encoded): {location}")
+    return exp.Create(this=table_ref(t, table), kind="TABLE", properties=props).sql(t.dialect, identify=True)
+
+
+def describe_table(t: Target, table: str) -> str:
+    """DESCRIBE TABLE EXTENDED ``table`` (Spark: its type and location among the rows)."""
+    from sqlglot import exp
+
+    return exp.Describe(this=table_ref(t, table), style="EXTENDED", kind="TABLE").sql(t.dialect, identify=True)
 
 
 def table_path(t: Target, name: str) -> tuple[str | None, str]:

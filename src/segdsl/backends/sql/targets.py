@@ -24,13 +24,13 @@ from segdsl.schema.model import Kind
 
 #: Dialects whose output the test suite executes on a real engine. `segdsl compile`
 #: for any other dialect says so in a note on stderr.
-VERIFIED = ("postgres", "duckdb", "sqlite", "mysql")
+VERIFIED = ("postgres", "duckdb", "sqlite", "mysql", "spark")
 
 
 @attrs.frozen
 class Target:
     dialect: str
-    family: str  # "postgres" | "duckdb" | "sqlite" | "mysql" | "bigquery" | "snowflake" | "trino" | "generic"
+    family: str  # "postgres" | "duckdb" | "sqlite" | "mysql" | "spark" | "bigquery" | "snowflake" | "trino" | "generic"
 
     # -- how values are stored, and written as literals and bound parameters
 
@@ -38,7 +38,8 @@ class Target:
     #: TEXT, read with json_each), "mysql_json" (a JSON column), "unnest" (an ARRAY<STRING>
     #: read with UNNEST in a subquery), "array_functions" (an array(varchar) tested with
     #: arrays_overlap and array_except), "variant_array" (an ARRAY of strings tested with
-    #: ARRAYS_OVERLAP and ARRAY_CONTAINS), None (not supported).
+    #: ARRAYS_OVERLAP and ARRAY_CONTAINS), "functions" (a native array tested with
+    #: ARRAYS_OVERLAP and FORALL(..., ARRAY_CONTAINS(...)): Spark), None (not supported).
     tags: str | None = None
     #: Whether a tag-list column keeps NULL apart from the empty list. Where it does not
     #: (BigQuery stores a NULL array as an empty one), a nullable tag field cannot keep
@@ -51,6 +52,9 @@ class Target:
     #: Dates: "date" (a DATE; literals CAST('YYYY-MM-DD' AS DATE)) or "text" (ISO text).
     dates: str = "date"
     #: Timestamps: "timestamptz" (an instant; literals CAST('... +00:00' AS TIMESTAMPTZ)),
+    #: "micros" (an instant, Spark's TIMESTAMP_LTZ: literals TIMESTAMP_MICROS(n) and UTC
+    #: days from UNIX_MICROS, which mean the same whatever the session's time zone and
+    #: default timestamp type; a cast of text would drop its offset under TIMESTAMP_NTZ),
     #: "utc_datetime" (a DATETIME(6) holding the UTC wall clock), or "text"
     #: (:func:`segdsl.ir.semantics.timestamp_text`, whose order is time order).
     timestamps: str = "timestamptz"
@@ -104,7 +108,9 @@ class Target:
     #: which sqlglot writes as a backslash escape: TAB as \t) is written so that it
     #: means the same under every server setting: "escape_string" (E'...', whatever
     #: Postgres's standard_conforming_strings says), "hex" (a hex literal, whatever
-    #: MySQL's NO_BACKSLASH_ESCAPES says), or None (as it is).
+    #: MySQL's NO_BACKSLASH_ESCAPES says), "hex_cast" (CAST(X'...' AS STRING) for text
+    #: holding a backslash, a quote or a control character, whatever Spark's
+    #: escapedStringLiterals says), or None (as it is).
     backslash_text: str | None = None
     #: Whether text comparisons must be forced to a binary collation.
     binary_text: bool = False
@@ -118,7 +124,8 @@ class Target:
     #: CURRENT_TIMESTAMP()), a day's start by DATE_TRUNC, DATEADD), "with_timezone"
     #: (CURRENT_TIMESTAMP AT TIME ZONE 'UTC', date_add, a day's start
     #: with_timezone(CAST(d AS TIMESTAMP), 'UTC')), or None: relative time needs a pinned
-    #: as-of. Each reads the instant, never the session's zone.
+    #: as-of, "unix_micros" (the instant UNIX_MICROS(CURRENT_TIMESTAMP()), its UTC day by
+    #: integer division). Each reads the instant, never the session's zone.
     clock: str | None = None
     #: How seconds are added to a stored instant (event sequences' windows): "interval"
     #: (``t + INTERVAL 'n' SECOND``, exact on instants whatever the session's zone),
@@ -147,6 +154,7 @@ class Target:
     #: "sha256_hex" (a sha256 returning hex, read by a cast of '0x...' to BIGINT),
     #: "sha2_conv" (SHA2(t, 256), CONV to decimal text, cast to UNSIGNED: CONV's text
     #: used as a number would pass through a double and lose the low digits),
+    #: "sha2_conv_signed" (the same, cast to BIGINT: 15 hex digits fit in 60 bits),
     #: "function" (the function segdsl registers on the connections it opens,
     #: :data:`segdsl.ir.semantics.BUCKET_HASH_FUNCTION`), or None: not supported.
     bucket_hash: str | None = None
@@ -177,7 +185,9 @@ class Target:
     #: unbuffered cursor, PyMySQL): the client never holds the whole result.
     stream_cursor: str = "fetchmany"
     #: How many rows are loaded at once: "copy" (COPY ... FROM STDIN), "arrow" (one
-    #: Arrow table, inserted with INSERT ... SELECT) or "executemany".
+    #: Arrow table, inserted with INSERT ... SELECT), "executemany", or "parquet" (each
+    #: table written as Parquet files and swapped in by a load record file: see
+    #: :mod:`segdsl.data.spark`).
     bulk_load: str = "executemany"
 
     # -- how `segdsl db load` replaces a project's tables as one unit
@@ -199,7 +209,7 @@ class Target:
     #: ANALYZE TABLE of every table), "each" (one ANALYZE per table) or None.
     analyze: str | None = None
     #: Where the names of a schema's tables are listed: "information_schema" (its
-    #: TABLES view) or "sqlite_master".
+    #: TABLES view), "sqlite_master", or "spark" (the session's catalog, SHOW TABLES).
     table_catalog: str = "information_schema"
 
     # -- the membership state store (SQLite and Postgres only)
@@ -313,7 +323,25 @@ _FAMILIES = {
         "trino", "trino", tags="array_functions", datetime_literals="cast_micros", ascii_lower="translate",
         bare_bool=True, clock="with_timezone", nested_correlation=False, named_markers=False,
     ),
+    # Spark (local, a cluster, Spark Connect; Databricks is the same family). Tables are
+    # Parquet; the engine pins each session's zone (UTC), timestamp type and string
+    # escaping, and the SQL does not depend on them anyway: instants are written as
+    # microseconds, text that a setting could read otherwise as a hex string.
+    "spark": Target(
+        "spark", "spark", tags="functions", timestamps="micros",
+        column_types={
+            Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.TEXT: "STRING", Kind.ENUM: "STRING",
+            Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "TIMESTAMP", Kind.TAGS: "ARRAY<STRING>",
+        },
+        ascii_lower="translate", bare_bool=True, backslash_text="hex_cast", clock="unix_micros",
+        bucket_hash="sha2_conv_signed", mod_function=True, event_index=False, param_marker=":p",
+        bulk_load="parquet", transactional_ddl=False, table_catalog="spark",
+    ),
 }
+
+
+#: Dialects of an engine of a family above (its SQL, its storage): dialect → family.
+_SAME_FAMILY = {"materialize": "postgres", "risingwave": "postgres", "databricks": "spark"}
 
 
 def family_target(family: str) -> Target:
@@ -353,8 +381,8 @@ def get_target(dialect: str) -> Target | None:
         return None
     if name in _FAMILIES:
         return _FAMILIES[name]
-    if name in ("materialize", "risingwave"):
-        return attrs.evolve(_FAMILIES["postgres"], dialect=name)
+    if name in _SAME_FAMILY:
+        return attrs.evolve(_FAMILIES[_SAME_FAMILY[name]], dialect=name)
     return Target(name, "generic")
 
 

@@ -1,0 +1,334 @@
+"""Spark is one more engine with the same answers: the example projects, the generated
+rules of the cross-engine test, and adversarial text, on a local Spark session.
+
+A Spark query costs a job, so the generated examples run in batches: each Hypothesis
+example is a list of rules and tables, asked in one `UNION ALL` query. Every batch runs
+twice, once under the settings segdsl pins (UTC, TIMESTAMP_LTZ) and once under
+America/New_York with TIMESTAMP_NTZ, the session a Spark user may well have; the SQL
+must not depend on either. (The rules compare with the row evaluator, which the
+cross-engine test compares with every other engine.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
+
+from segdsl import ir
+from segdsl.backends.memory import compile_row
+from segdsl.backends.sql import compile_rule, compile_segment
+from segdsl.check.checker import check_modules
+from segdsl.data.tables import Table
+from segdsl.syntax.parser import parse_source
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = "2026-11-01T00:00:00+00:00"
+
+# A user's session: another zone, and TIMESTAMP meaning TIMESTAMP_NTZ.
+USER_SESSION = {"spark.sql.session.timeZone": "America/New_York", "spark.sql.timestampType": "TIMESTAMP_NTZ"}
+#: Tables of a few rows: one shuffle partition, no re-planning between stages.
+FAST = {"spark.sql.shuffle.partitions": "1", "spark.sql.adaptive.enabled": "false"}
+
+
+def _spark():
+    from segdsl.data import spark
+
+    return spark._STARTED
+
+
+@contextlib.contextmanager
+def _settings(spark, values: dict[str, str]):
+    """The session with ``values`` set, the previous values restored after."""
+    before = {k: spark.conf.get(k) for k in values}
+    for k, v in values.items():
+        spark.conf.set(k, v)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            spark.conf.set(k, v)
+
+
+def _digest(keys: list) -> list:
+    return [len(keys), hashlib.sha256(json.dumps(keys).encode()).hexdigest()[:16]]
+
+
+# ------------------------------------------------------------- the examples
+
+
+@pytest.mark.parametrize("domain", ["hospitality", "golf"])
+def test_example_segments_have_the_recorded_members_on_spark(spark_warehouse, domain):
+    """Every example segment, loaded with `db load` and asked on Spark, has the members
+    recorded for every engine (tests/golden/members/examples.json), under segdsl's
+    session and under a New York, TIMESTAMP_NTZ one."""
+    import segdsl
+    from segdsl.data.engines import connect
+
+    recorded = json.loads((ROOT / "tests" / "golden" / "members" / "examples.json").read_text())[domain][AS_OF]
+    ws = segdsl.load_project(ROOT / "examples" / domain)
+    loaded = segdsl.load_database(ws, spark_warehouse)
+    assert loaded.family == "spark" and loaded.rows[ws.schema.table] > 0
+    # One query of every segment: a Spark query costs a job or more whatever its size.
+    selects = []
+    for n, s in enumerate(ws.segments.values()):
+        compiled = compile_segment(s, ws.schema, target="spark", as_of=dt.datetime.fromisoformat(AS_OF))
+        assert compiled.ok, compiled.diagnostics
+        selects.append(f"SELECT {n} AS segment, `{ws.schema.key.column}` AS k FROM ({compiled.sql}) AS q{n}")
+    with connect(spark_warehouse) as engine:
+        for session in ({}, USER_SESSION):
+            with _settings(_spark(), session):
+                got = {s: [] for s in ws.segments}
+                names = list(ws.segments)
+                for n, key in engine.execute(_union(selects)):
+                    got[names[n]].append(key)
+                # Ordered as each segment's own ORDER BY lists them.
+                assert {s: _digest(sorted(keys)) for s, keys in got.items()} == recorded, session
+
+
+def test_size_on_spark_equals_the_size_in_memory(spark_warehouse):
+    """`segdsl size --dsn spark://...` prints the sizes `segdsl size` computes in memory,
+    the database clock (`--as-of db`) included."""
+    from click.testing import CliRunner
+
+    from segdsl.cli.main import cli
+
+    project = ROOT / "examples" / "hospitality"
+    files = [str(p) for p in sorted(project.glob("*.seg"))]
+    runner = CliRunner()
+    load = runner.invoke(cli, ["db", "load", str(project), "--dsn", spark_warehouse])
+    assert load.exit_code == 0, load.output
+    assert "on spark" in load.output
+    memory = runner.invoke(cli, ["size", *files, "--as-of", "2026-11-01"])
+    spark = runner.invoke(cli, ["size", *files, "--as-of", "2026-11-01", "--dsn", spark_warehouse])
+    assert memory.exit_code == 0 and spark.exit_code == 0, (memory.output, spark.output)
+    table = lambda out: [line for line in out.splitlines() if "%" in line]  # noqa: E731
+    assert table(spark.output) == table(memory.output) and len(table(memory.output)) > 10
+
+
+def test_the_database_clock_on_spark_is_utc(spark_warehouse):
+    """Rules compiled against the database clock (`compile --as-of db`) have on Spark
+    the members of the same rules pinned at today's UTC date, in a session whose zone
+    is far from UTC. (Event sequences and hour windows read the clock's instant, not
+    its date: they are left out.)"""
+    import segdsl
+    from segdsl.data.engines import connect, fetch_keys
+
+    ws = segdsl.load_project(ROOT / "examples" / "golf")
+    segdsl.load_database(ws, spark_warehouse)
+    with connect(spark_warehouse) as engine, _settings(_spark(), {**USER_SESSION,
+                                                                  "spark.sql.session.timeZone": "Pacific/Kiritimati"}):
+        for s in ws.segments.values():
+            clock = compile_segment(s, ws.schema, target="spark", as_of=None)
+            assert clock.ok, clock.diagnostics
+            today = dt.datetime.combine(dt.datetime.now(dt.timezone.utc).date(), dt.time(), dt.timezone.utc)
+            pinned = compile_segment(s, ws.schema, target="spark", as_of=today)
+            instants = ir.sequences(s.rule) or any(n.__class__ is ir.InstantCmp for n in ir.walk(s.rule))
+            if "CURRENT_TIMESTAMP" in clock.sql and not instants:
+                assert fetch_keys(engine, clock.sql) == fetch_keys(engine, pinned.sql), s.name
+
+
+def test_every_command_gives_the_same_answer_on_spark(spark_warehouse, tmp_path):
+    """show, refresh, plan, sync and journey run on Spark's tables say what they say on
+    the CSV data in memory, each with a state store of its own."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from segdsl.cli.main import cli
+
+    project = tmp_path / "hospitality"
+    shutil.copytree(ROOT / "examples" / "hospitality", project, ignore=shutil.ignore_patterns(".segdsl"))
+    toml = project / "segdsl.toml"
+    toml.write_text(toml.read_text().replace('"../../seeds/hospitality"', json.dumps(str(ROOT / "seeds" / "hospitality"))))
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(cli, [*args], catch_exceptions=False)
+        assert result.exit_code == 0, (args, result.output)
+        return result.output
+
+    run("db", "load", str(project), "--dsn", spark_warehouse)
+    segments, journeys = str(project / "segments.seg"), str(project / "journeys.seg")
+    for where in ("memory", "spark"):
+        dsn = ["--dsn", spark_warehouse] if where == "spark" else []
+        state = ["--state", str(tmp_path / f"{where}.db")]
+        show = run("show", segments, "--segment", "high_value", "--as-of", "2026-11-01", "--format", "csv",
+                   "--columns", "ltv,last_booking_at,email", *dsn)
+        refresh = json.loads(run("refresh", segments, "--as-of", "2026-11-01", "--format", "json", *state, *dsn))
+        plan = json.loads(run("plan", segments, "--as-of", "2026-11-09", "--format", "json", *state, *dsn))
+        sync = run("sync", segments, "--out", str(tmp_path / f"sync-{where}"), "--format", "csv", *state, *dsn)
+        journey = run("journey", "run", journeys, "--journey", "win_back_offer", "--as-of", "2026-11-01", "--format", "json",
+                      *dsn)
+        got = {"show": show, "refresh": refresh["segments"], "plan": plan, "sync": sync, "journey": json.loads(journey),
+               # The files sync wrote, but for the instant it wrote them and its lock.
+               "files": {p.relative_to(tmp_path / f"sync-{where}").as_posix():
+                         [line for line in p.read_text().splitlines() if '"synced_at"' not in line]
+                         for p in sorted((tmp_path / f"sync-{where}").rglob("*"))
+                         if p.is_file() and not p.name.startswith(".")}}
+        if where == "memory":
+            expected = got
+            assert show.count("\n") > 100 and len(got["files"]) > 1
+        else:
+            for part in expected:
+                assert _same(got[part], expected[part], str(tmp_path)), part
+
+
+def _same(a, b, tmp: str) -> bool:
+    """Equal, once the paths of the two runs' own files are taken out."""
+    text = lambda v: json.dumps(v, sort_keys=True) if not isinstance(v, str) else v  # noqa: E731
+    clean = lambda v: text(v).replace("memory.db", "X").replace("spark.db", "X").replace(  # noqa: E731
+        "sync-memory", "X").replace("sync-spark", "X")
+    return clean(a) == clean(b)
+
+
+# ------------------------------------------------- generated rules, in batches
+
+from test_cross_engine import AS_OF as PINNED_AS_OF  # noqa: E402
+from test_cross_engine import BASE_RULES, KEYS, RULES, SPLITS, TEXT_SCHEMA, keyed_rows, module_text  # noqa: E402
+
+#: Examples asked in one query; CI's run has at least 200 examples in all.
+BATCH = 10
+EXAMPLES = max(200, int(__import__("os").environ.get("SEGDSL_EXAMPLES", "300")) * 2 // 5)
+EXAMPLE = st.tuples(keyed_rows(), BASE_RULES, RULES,
+                    st.one_of(st.sampled_from(PINNED_AS_OF), st.datetimes(timezones=st.just(dt.timezone.utc))),
+                    SPLITS)
+
+
+def _temp_view(spark, schema, records) -> None:
+    """``records`` as the temporary view named by ``schema.table``, stored as `db load`
+    stores them."""
+    import pyarrow as pa
+
+    from segdsl.backends.sql.targets import family_target
+    from segdsl.data.engines import arrow_type, stored_rows
+
+    fields = schema.stored_fields()
+    rows = list(stored_rows(family_target("spark"), schema, records, schema.table))
+    arrow = pa.table({f.column: pa.array([r[i] for r in rows], type=arrow_type(f)) for i, f in enumerate(fields)})
+    spark.createDataFrame(arrow).createOrReplaceTempView(schema.table)
+
+
+def _union(selects: list[str]) -> str:
+    return "\nUNION ALL\n".join(selects)
+
+
+@settings(max_examples=max(EXAMPLES // BATCH, 1))
+@given(batch=st.lists(EXAMPLE, min_size=BATCH, max_size=BATCH), params=st.booleans())
+def test_spark_returns_the_same_members_as_memory(spark_dsn, batch, params):
+    """Each rule's members, and (TLP) the members of its negation, are the row
+    evaluator's TRUE and FALSE rows: the rest are the rows it judges unknown."""
+    from segdsl.data.engines import connect
+
+    spark = connect(spark_dsn).conn.spark
+    queries, expected, args = [], {}, {}
+    for n, ((schema, records), base, main, as_of, splits) in enumerate(batch):
+        text = module_text(base, main, schema is TEXT_SCHEMA, splits)
+        schema = attrs.evolve(schema, table=f"spark_property_{n}")
+        parsed = parse_source("prop.seg", text)
+        checked = check_modules([parsed.module], schema)
+        assert not [d for d in checked.diagnostics if d.is_error], (text, checked.diagnostics)
+        rule = checked.segments["main"].rule
+        table = Table.from_records(schema, records)
+        _temp_view(spark, schema, records)
+        for holds, tested in ((True, rule), (False, ir.Not(rule))):
+            judge = compile_row(tested, as_of, table)
+            # Keys as text: one union has examples keyed by int and by text.
+            expected[n, holds] = sorted(str(r["id"]) for r in records if judge(r))
+            compiled = compile_rule(tested, schema, target="spark", as_of=as_of, params=params, pretty=False)
+            assert compiled.ok, compiled.diagnostics
+            sql = compiled.sql
+            for name in sorted(compiled.params, key=len, reverse=True):  # each example's own parameter names
+                sql = sql.replace(f":{name}", f":e{n}{holds:d}_{name}")
+                args[f"e{n}{holds:d}_{name}"] = compiled.params[name]
+            queries.append(f"SELECT {n} AS ex, {holds} AS holds, CAST(`id` AS STRING) AS k FROM ({sql}) AS q{n}{holds:d}")
+            note(f"{n} {holds}: {compiled.sql} {compiled.params}")
+        note(f"{n}: {text}")
+    for session in ({}, USER_SESSION):
+        with _settings(spark, {**session, **FAST}):
+            got = {n: [] for n in expected}
+            for ex, holds, key in spark.sql(_union(queries), args=args or None).collect():
+                got[ex, holds].append(key)
+            assert {k: sorted(keys) for k, keys in got.items()} == expected, session
+
+
+def test_text_keys_are_listed_in_code_point_order(spark_dsn):
+    from segdsl.data.engines import connect, fetch_keys
+
+    engine = connect(spark_dsn)
+    schema = attrs.evolve(TEXT_SCHEMA, table="spark_key_order")
+    _temp_view(engine.conn.spark, schema, [{"id": k} for k in KEYS])
+    rule = check_modules([parse_source("k.seg", "segment everyone { where i is null }").module], schema).segments["everyone"].rule
+    compiled = compile_rule(rule, schema, target="spark", as_of=None)
+    assert fetch_keys(engine, compiled.sql) == sorted(KEYS)
+
+
+# ---------------------------------------------------------- adversarial text
+
+from test_injection import ADVERSARIAL, SCHEMA as PROBE_SCHEMA, _rows, _rules  # noqa: E402
+
+
+def test_adversarial_text_means_itself_under_either_escaping_setting(spark_dsn):
+    """Every adversarial string, compared, listed and matched as a literal, means its
+    text with spark.sql.parser.escapedStringLiterals off and on; bound as a parameter it
+    does in the sessions segdsl runs (the setting off: a session with it on is refused).
+    Each rule is a column of one query over the table of those strings."""
+    from sqlglot import exp
+
+    from segdsl.backends.sql import condition
+    from segdsl.data.engines import connect
+
+    spark = connect(spark_dsn).conn.spark
+    schema = attrs.evolve(PROBE_SCHEMA, table="spark_injection_probe")
+    _temp_view(spark, schema, _rows(ADVERSARIAL))
+    for escaped, params in (("false", False), ("false", True), ("true", False)):
+        columns, expected, args = [exp.column("id", quoted=True)], [], {}
+        for i, value in enumerate(ADVERSARIAL):
+            for j, (rule, rows) in enumerate(_rules(value, ADVERSARIAL)):
+                test, bound = condition(rule, schema, target="spark", params=params)
+                for marker in test.find_all(exp.Placeholder):  # each rule's own parameter names
+                    args[f"q{i}_{j}_{marker.name}"] = bound[marker.name]
+                    marker.set("this", f"q{i}_{j}_{marker.name}")
+                columns.append(exp.Coalesce(this=test, expressions=[exp.false()]).as_(f"r{i}_{j}"))
+                expected.append(((value, j), rows))
+        query = exp.select(*columns).from_(exp.to_table(schema.table, quoted=True)).sql("spark", identify=True)
+        with _settings(spark, {"spark.sql.parser.escapedStringLiterals": escaped, **FAST}):
+            result = sorted(spark.sql(query, args=args or None).collect())
+        wrong = [what for c, (what, rows) in enumerate(expected, 1)
+                 if [row[0] for row in result if row[c]] != rows]
+        assert not wrong, (escaped, params, wrong[:10])
+
+
+def test_a_session_with_other_settings_is_refused(spark_dsn):
+    from segdsl.data.engines import EngineError, connect
+    from segdsl.data.spark import check_session
+
+    spark = connect(spark_dsn).conn.spark
+    check_session(spark)
+    for key, value in (("spark.sql.parser.escapedStringLiterals", "true"), *USER_SESSION.items()):
+        with _settings(spark, {key: value}), pytest.raises(EngineError, match=f"{key}={value}.*spark.conf.set"):
+            check_session(spark)
+    # A session segdsl started gets its settings back on the next connection.
+    with _settings(spark, USER_SESSION):
+        connect(spark_dsn)
+        assert spark.conf.get("spark.sql.timestampType") == "TIMESTAMP_LTZ"
+
+
+@pytest.mark.parametrize("dsn, message", [
+    ("spark://nowhere!", "names no Spark master"),
+    ("spark://local[2]?warehous=x", "unknown option `warehous`"),
+    ("sc://", "names no Spark Connect server"),
+])
+def test_a_wrong_spark_dsn_says_how_to_write_one(dsn, message):
+    from segdsl.data.engines import EngineError
+    from segdsl.data.spark import parse_dsn
+
+    with pytest.raises(EngineError, match=message):
+        parse_dsn(dsn)
