@@ -30,6 +30,9 @@ TARGETS = [
     ("bigquery", ["--target", "bigquery", "--as-of", "2026-11-01"]),
     ("snowflake", ["--target", "snowflake", "--as-of", "2026-11-01"]),
     ("trino", ["--target", "trino", "--as-of", "2026-11-01"]),
+    ("spark", ["--target", "spark"]),  # the database clock: UNIX_MICROS(CURRENT_TIMESTAMP())
+    ("spark.pinned", ["--target", "spark", "--as-of", "2026-11-01"]),
+    ("spark.params", ["--target", "spark", "--as-of", "2026-11-01", "--params"]),
 ]
 
 

@@ -200,7 +200,7 @@ def test_an_arm_of_zero_is_empty_and_splits_format_round_trip():
     assert parse_source("a.seg", formatted).module == parse_source("b.seg", source).module
 
 
-TARGETS = ["postgres", "duckdb", "sqlite", "mysql", "bigquery", "snowflake", "trino"]
+TARGETS = ["postgres", "duckdb", "sqlite", "mysql", "spark", "bigquery", "snowflake", "trino"]
 
 
 @pytest.mark.parametrize("target", TARGETS)

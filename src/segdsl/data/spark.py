@@ -43,17 +43,17 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import attrs
 
 from segdsl.backends.sql.storage import external_parquet_table, table_path
 from segdsl.backends.sql.targets import family_target
 from segdsl.data import load_record
+from segdsl.data.connection import Engine, EngineError
 from segdsl.schema.model import Schema
 
 if TYPE_CHECKING:
-    from segdsl.data.engines import Engine
     from segdsl.data.tables import Table
 
 #: The settings segdsl's Spark SQL is verified under: set on the sessions segdsl starts,
@@ -86,7 +86,6 @@ class SparkAddress:
 def parse_dsn(dsn: str) -> SparkAddress:
     """A ``spark://`` or ``sc://`` DSN, or a :class:`~segdsl.data.engines.EngineError`
     saying how such a DSN is written."""
-    from segdsl.data.engines import EngineError
 
     scheme, _, rest = dsn.partition("://")
     body, _, query = rest.partition("?")
@@ -122,7 +121,6 @@ def session(address: SparkAddress):
     (checked against :data:`PINNED` unless segdsl started it), else a new one with
     those settings."""
     global _STARTED
-    from segdsl.data.engines import EngineError
 
     try:
         from pyspark.sql import SparkSession
@@ -183,7 +181,6 @@ def _pin(spark) -> None:
 def check_session(spark) -> None:
     """Refuse a session whose settings would make segdsl's SQL read its parameters
     otherwise than they mean (see :data:`PINNED`)."""
-    from segdsl.data.engines import EngineError
 
     for key, wanted in PINNED.items():
         found = spark.conf.get(key, None)
@@ -281,8 +278,6 @@ class Cursor:
 def connect(dsn: str, *, create: bool = True) -> Engine:
     """Open a Spark DSN: its session, with the tables of every load in its warehouse
     registered. (``create`` is accepted for symmetry: a warehouse is a folder.)"""
-    from segdsl.data.engines import Engine
-
     address = parse_dsn(dsn)
     conn = Connection(session(address), address)
     register_loads(conn)
@@ -336,8 +331,6 @@ def _register(conn: Connection, tables: Mapping[str, str]) -> None:
             spark.sql(create_schema(t, where))
         exists = spark.catalog.tableExists(name)
         if exists and not _ours(spark, name):
-            from segdsl.data.engines import EngineError
-
             raise EngineError(f"spark: the catalog already has a table `{name}` that segdsl did not load; "
                               "segdsl will not replace it (rename it, or load into another database)")
         if exists:
@@ -386,7 +379,7 @@ def _write_table(engine: Engine, s: Schema, records, folder: Path, label: str) -
     engine's load does); the row count."""
     import pyarrow as pa
 
-    from segdsl.data.engines import arrow_type, stored_rows
+    from segdsl.data.connection import arrow_type, stored_rows
 
     fields = s.stored_fields()
     rows = list(stored_rows(engine.target, s, records, label))
@@ -447,7 +440,6 @@ def _replace_file(path: Path, text: str) -> None:
 def check_loaded(engine: Engine, schema: Schema) -> None:
     """Raise an EngineError unless the warehouse holds a load of ``schema``'s tables,
     loaded for this schema."""
-    from segdsl.data.engines import EngineError
 
     conn: Connection = engine.conn
     record = read_records(conn.address.warehouse).get(schema.table)

@@ -1,0 +1,260 @@
+-- segment: active_golfers_low_handicap
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`booking_count_30d` AS `booking_count_30d`,
+    `l0`.`handicap` AS `handicap`,
+    `l1`.`email_opt_in` AS `email_opt_in`,
+    `l2`.`engagement_score` AS `engagement_score`
+  FROM `members` AS `e`
+  LEFT JOIN (
+    SELECT
+      `member_id` AS `k`,
+      COUNT(
+        CASE
+          WHEN `booked_at` >= TIMESTAMP_MICROS(1790899200000000)
+          AND `booked_at` < TIMESTAMP_MICROS(1793577600000000)
+          THEN 1
+        END
+      ) AS `booking_count_30d`
+    FROM `tee_times`
+    WHERE
+      `booked_at` >= TIMESTAMP_MICROS(1790899200000000)
+      AND `booked_at` < TIMESTAMP_MICROS(1793577600000000)
+    GROUP BY
+      `member_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`member_id`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `handicap`
+    FROM (
+      SELECT
+        `member_id` AS `k`,
+        `handicap_index` AS `handicap`,
+        ROW_NUMBER() OVER (PARTITION BY `member_id` ORDER BY `recorded_on` DESC, `record_id` DESC) AS `rn`
+      FROM `handicaps`
+      WHERE
+        NOT `recorded_on` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l0`
+    ON `l0`.`k` = `e`.`member_id`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `email_opt_in`
+    FROM (
+      SELECT
+        `member_id` AS `k`,
+        `granted` AS `email_opt_in`,
+        ROW_NUMBER() OVER (PARTITION BY `member_id` ORDER BY `recorded_at` DESC, `consent_id` DESC) AS `rn`
+      FROM `consents`
+      WHERE
+        (
+          `channel` = :t1
+        ) AND NOT `recorded_at` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l1`
+    ON `l1`.`k` = `e`.`member_id`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `engagement_score`
+    FROM (
+      SELECT
+        `member_id` AS `k`,
+        `score` AS `engagement_score`,
+        ROW_NUMBER() OVER (PARTITION BY `member_id` ORDER BY `scored_at` DESC, `score_id` DESC) AS `rn`
+      FROM `model_scores`
+      WHERE
+        (
+          `model` = :t2
+        ) AND NOT `scored_at` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l2`
+    ON `l2`.`k` = `e`.`member_id`
+)
+SELECT
+  `member_id`
+FROM `profile`
+WHERE
+  `membership_status` = :p1
+  AND `membership_tier` IN (:p2, :p3)
+  AND `handicap` < :p4
+  AND `booking_count_30d` >= :p5
+  AND `engagement_score` >= :p6
+  AND `email_opt_in` = :p7
+ORDER BY
+  `member_id`;
+-- params: {"p1": "ACTIVE", "p2": "Gold", "p3": "Platinum", "p4": "15", "p5": 2, "p6": 50, "p7": true, "t1": "email", "t2": "engagement"}
+
+-- segment: competition_players
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`tournaments_12m` AS `tournaments_12m`
+  FROM `members` AS `e`
+  LEFT JOIN (
+    SELECT
+      `member_id` AS `k`,
+      COUNT(
+        CASE
+          WHEN `played_on` >= CAST('2025-11-01' AS DATE)
+          AND `played_on` <= CAST('2026-11-01' AS DATE)
+          THEN 1
+        END
+      ) AS `tournaments_12m`
+    FROM `tournament_entries`
+    WHERE
+      `played_on` >= CAST('2025-11-01' AS DATE)
+      AND `played_on` <= CAST('2026-11-01' AS DATE)
+    GROUP BY
+      `member_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`member_id`
+)
+SELECT
+  `member_id`
+FROM `profile`
+WHERE
+  `tournaments_12m` >= :p1
+  AND FORALL(ARRAY(:p2), `segdsl_tag` -> ARRAY_CONTAINS(`interests`, `segdsl_tag`))
+ORDER BY
+  `member_id`;
+-- params: {"p1": 3, "p2": "competitions"}
+
+-- segment: lapsing_players
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`last_tee_time_at` AS `last_tee_time_at`
+  FROM `members` AS `e`
+  LEFT JOIN (
+    SELECT
+      `member_id` AS `k`,
+      MAX(CASE WHEN `status` = :t1 THEN `starts_at` END) AS `last_tee_time_at`
+    FROM `tee_times`
+    WHERE
+      `status` = :t2
+    GROUP BY
+      `member_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`member_id`
+)
+SELECT
+  `member_id`
+FROM `profile`
+WHERE
+  `membership_status` = :p1
+  AND `last_tee_time_at` < TIMESTAMP_MICROS(1788393600000000)
+ORDER BY
+  `member_id`;
+-- params: {"p1": "ACTIVE", "t1": "played", "t2": "played"}
+
+-- segment: late_payers
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`late_payments_12m` AS `late_payments_12m`
+  FROM `members` AS `e`
+  LEFT JOIN (
+    SELECT
+      `member_id` AS `k`,
+      COUNT(
+        CASE
+          WHEN `due_on` >= CAST('2025-11-01' AS DATE)
+          AND `due_on` <= CAST('2026-11-01' AS DATE)
+          AND (
+            `days_late` > :t1
+            OR (
+              `paid_on` IS NULL AND `due_on` < CAST('2026-10-02' AS DATE)
+            )
+          )
+          THEN 1
+        END
+      ) AS `late_payments_12m`
+    FROM `dues_payments`
+    WHERE
+      `due_on` >= CAST('2025-11-01' AS DATE)
+      AND `due_on` <= CAST('2026-11-01' AS DATE)
+      AND (
+        `days_late` > :t2
+        OR (
+          `paid_on` IS NULL AND `due_on` < CAST('2026-10-02' AS DATE)
+        )
+      )
+    GROUP BY
+      `member_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`member_id`
+)
+SELECT
+  `member_id`
+FROM `profile`
+WHERE
+  `late_payments_12m` >= :p1 AND `membership_status` IN (:p2, :p3)
+ORDER BY
+  `member_id`;
+-- params: {"p1": 2, "p2": "ACTIVE", "p3": "SUSPENDED", "t1": 30, "t2": 30}
+
+-- segment: vip_list
+SELECT
+  `member_id`
+FROM `members`
+WHERE
+  `member_id` IN (:p1, :p2, :p3, :p4)
+ORDER BY
+  `member_id`;
+-- params: {"p1": 1001, "p2": 1002, "p3": 1003, "p4": 1004}
+
+-- segment: board_members
+SELECT
+  `member_id`
+FROM `members`
+WHERE
+  `member_id` IN (:p1, :p2)
+ORDER BY
+  `member_id`;
+-- params: {"p1": 1001, "p2": 1005}
+
+-- segment: likely_to_churn
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `l0`.`churn_risk_score` AS `churn_risk_score`
+  FROM `members` AS `e`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `churn_risk_score`
+    FROM (
+      SELECT
+        `member_id` AS `k`,
+        `score` AS `churn_risk_score`,
+        ROW_NUMBER() OVER (PARTITION BY `member_id` ORDER BY `scored_at` DESC, `score_id` DESC) AS `rn`
+      FROM `model_scores`
+      WHERE
+        (
+          `model` = :t1
+        ) AND NOT `scored_at` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l0`
+    ON `l0`.`k` = `e`.`member_id`
+)
+SELECT
+  `member_id`
+FROM `profile`
+WHERE
+  `churn_risk_score` >= :p1 AND `membership_status` = :p2
+ORDER BY
+  `member_id`;
+-- params: {"p1": 70, "p2": "ACTIVE", "t1": "churn"}

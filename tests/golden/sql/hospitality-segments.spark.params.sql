@@ -1,0 +1,266 @@
+-- segment: high_value
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`ltv` AS `ltv`,
+    `s0`.`last_booking_at` AS `last_booking_at`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `guest_id` AS `k`,
+      SUM(CASE WHEN `status` = :t1 THEN `amount_inr` END) AS `ltv`,
+      MAX(CASE WHEN `status` = :t2 THEN `checked_in_at` END) AS `last_booking_at`
+    FROM `bookings`
+    WHERE
+      `status` = :t3
+    GROUP BY
+      `guest_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  `ltv` >= :p1
+  AND `last_booking_at` >= TIMESTAMP_MICROS(1761955200000000)
+  AND `last_booking_at` < TIMESTAMP_MICROS(1793577600000000)
+ORDER BY
+  `guest_id`;
+-- params: {"p1": "150000", "t1": "completed", "t2": "completed", "t3": "completed"}
+
+-- segment: lapsed
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`last_booking_at` AS `last_booking_at`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `guest_id` AS `k`,
+      MAX(CASE WHEN `status` = :t1 THEN `checked_in_at` END) AS `last_booking_at`
+    FROM `bookings`
+    WHERE
+      `status` = :t2
+    GROUP BY
+      `guest_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  `last_booking_at` < TIMESTAMP_MICROS(1778025600000000)
+ORDER BY
+  `guest_id`;
+-- params: {"t1": "completed", "t2": "completed"}
+
+-- segment: win_back
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`ltv` AS `ltv`,
+    `s0`.`last_booking_at` AS `last_booking_at`,
+    `l0`.`email_opt_in` AS `email_opt_in`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `guest_id` AS `k`,
+      SUM(CASE WHEN `status` = :t1 THEN `amount_inr` END) AS `ltv`,
+      MAX(CASE WHEN `status` = :t2 THEN `checked_in_at` END) AS `last_booking_at`
+    FROM `bookings`
+    WHERE
+      `status` = :t3
+    GROUP BY
+      `guest_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`guest_id`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `email_opt_in`
+    FROM (
+      SELECT
+        `guest_id` AS `k`,
+        `granted` AS `email_opt_in`,
+        ROW_NUMBER() OVER (PARTITION BY `guest_id` ORDER BY `recorded_at` DESC, `consent_id` DESC) AS `rn`
+      FROM `consents`
+      WHERE
+        (
+          `channel` = :t4
+        ) AND NOT `recorded_at` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l0`
+    ON `l0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  COALESCE(`last_booking_at` < TIMESTAMP_MICROS(1778025600000000), FALSE)
+  AND `ltv` >= :p1
+  AND `email_opt_in`
+ORDER BY
+  `guest_id`;
+-- params: {"p1": "50000", "t1": "completed", "t2": "completed", "t3": "completed", "t4": "email"}
+
+-- segment: frequent_bookers
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`total_bookings` AS `total_bookings`,
+    `s0`.`last_booking_at` AS `last_booking_at`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `guest_id` AS `k`,
+      COUNT(CASE WHEN `status` = :t1 THEN 1 END) AS `total_bookings`,
+      MAX(CASE WHEN `status` = :t2 THEN `checked_in_at` END) AS `last_booking_at`
+    FROM `bookings`
+    WHERE
+      `status` = :t3
+    GROUP BY
+      `guest_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  `total_bookings` >= :p1
+  AND `last_booking_at` >= TIMESTAMP_MICROS(1785715200000000)
+ORDER BY
+  `guest_id`;
+-- params: {"p1": 6, "t1": "completed", "t2": "completed", "t3": "completed"}
+
+-- segment: spa_lovers
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`last_booking_at` AS `last_booking_at`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `guest_id` AS `k`,
+      MAX(CASE WHEN `status` = :t1 THEN `checked_in_at` END) AS `last_booking_at`
+    FROM `bookings`
+    WHERE
+      `status` = :t2
+    GROUP BY
+      `guest_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  ARRAYS_OVERLAP(`interests`, ARRAY(:p1, :p2))
+  AND NOT (
+    COALESCE(`last_booking_at` < TIMESTAMP_MICROS(1778025600000000), FALSE)
+  )
+ORDER BY
+  `guest_id`;
+-- params: {"p1": "spa", "p2": "wellness", "t1": "completed", "t2": "completed"}
+
+-- segment: gmail_gold
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `l0`.`loyalty_tier` AS `loyalty_tier`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `loyalty_tier`
+    FROM (
+      SELECT
+        `guest_id` AS `k`,
+        `tier` AS `loyalty_tier`,
+        ROW_NUMBER() OVER (PARTITION BY `guest_id` ORDER BY `enrolled_on` DESC, `account_id` DESC) AS `rn`
+      FROM `loyalty_accounts`
+      WHERE
+        NOT `enrolled_on` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l0`
+    ON `l0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  `loyalty_tier` IN (:p1, :p2)
+  AND TRANSLATE(
+    SUBSTRING(`email`, LENGTH(`email`) - 9),
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+    'abcdefghijklmnopqrstuvwxyz'
+  ) = :p3
+ORDER BY
+  `guest_id`;
+-- params: {"p1": "Gold", "p2": "Platinum", "p3": "@gmail.com"}
+
+-- segment: board_members
+SELECT
+  `guest_id`
+FROM `guests`
+WHERE
+  `guest_id` IN (:p1, :p2, :p3)
+ORDER BY
+  `guest_id`;
+-- params: {"p1": 1001, "p2": 1002, "p3": 1003}
+
+-- segment: likely_to_churn
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`last_booking_at` AS `last_booking_at`,
+    `l0`.`churn_risk_score` AS `churn_risk_score`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `guest_id` AS `k`,
+      MAX(CASE WHEN `status` = :t1 THEN `checked_in_at` END) AS `last_booking_at`
+    FROM `bookings`
+    WHERE
+      `status` = :t2
+    GROUP BY
+      `guest_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`guest_id`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `churn_risk_score`
+    FROM (
+      SELECT
+        `guest_id` AS `k`,
+        `score` AS `churn_risk_score`,
+        ROW_NUMBER() OVER (PARTITION BY `guest_id` ORDER BY `scored_at` DESC, `score_id` DESC) AS `rn`
+      FROM `model_scores`
+      WHERE
+        (
+          `model` = :t3
+        ) AND NOT `scored_at` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l0`
+    ON `l0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  `churn_risk_score` >= :p1
+  AND `status` = :p2
+  AND `last_booking_at` >= TIMESTAMP_MICROS(1761955200000000)
+  AND `last_booking_at` < TIMESTAMP_MICROS(1793577600000000)
+ORDER BY
+  `guest_id`;
+-- params: {"p1": 70, "p2": "ACTIVE", "t1": "completed", "t2": "completed", "t3": "churn"}

@@ -1,0 +1,143 @@
+-- segment: all_customers
+SELECT
+  `guest_id`
+FROM `guests`
+WHERE
+  `status` = :p1
+ORDER BY
+  `guest_id`;
+-- params: {"p1": "ACTIVE"}
+
+-- segment: active_members
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `s0`.`last_booking_at` AS `last_booking_at`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `guest_id` AS `k`,
+      MAX(CASE WHEN `status` = :t1 THEN `checked_in_at` END) AS `last_booking_at`
+    FROM `bookings`
+    WHERE
+      `status` = :t2
+    GROUP BY
+      `guest_id`
+  ) AS `s0`
+    ON `s0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  `status` = :p1
+  AND `last_booking_at` >= TIMESTAMP_MICROS(1761955200000000)
+  AND `last_booking_at` < TIMESTAMP_MICROS(1793577600000000)
+ORDER BY
+  `guest_id`;
+-- params: {"p1": "ACTIVE", "t1": "completed", "t2": "completed"}
+
+-- segment: high_engagement
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `l0`.`engagement_score` AS `engagement_score`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `engagement_score`
+    FROM (
+      SELECT
+        `guest_id` AS `k`,
+        `score` AS `engagement_score`,
+        ROW_NUMBER() OVER (PARTITION BY `guest_id` ORDER BY `scored_at` DESC, `score_id` DESC) AS `rn`
+      FROM `model_scores`
+      WHERE
+        (
+          `model` = :t1
+        ) AND NOT `scored_at` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l0`
+    ON `l0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  `engagement_score` >= :p1
+ORDER BY
+  `guest_id`;
+-- params: {"p1": 70, "t1": "engagement"}
+
+-- segment: at_risk
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `l0`.`churn_risk_score` AS `churn_risk_score`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `churn_risk_score`
+    FROM (
+      SELECT
+        `guest_id` AS `k`,
+        `score` AS `churn_risk_score`,
+        ROW_NUMBER() OVER (PARTITION BY `guest_id` ORDER BY `scored_at` DESC, `score_id` DESC) AS `rn`
+      FROM `model_scores`
+      WHERE
+        (
+          `model` = :t1
+        ) AND NOT `scored_at` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l0`
+    ON `l0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  `churn_risk_score` >= :p1
+ORDER BY
+  `guest_id`;
+-- params: {"p1": 70, "t1": "churn"}
+
+-- segment: email_subscribers
+WITH `profile` AS (
+  SELECT
+    `e`.*,
+    `l0`.`email_opt_in` AS `email_opt_in`
+  FROM `guests` AS `e`
+  LEFT JOIN (
+    SELECT
+      `k`,
+      `email_opt_in`
+    FROM (
+      SELECT
+        `guest_id` AS `k`,
+        `granted` AS `email_opt_in`,
+        ROW_NUMBER() OVER (PARTITION BY `guest_id` ORDER BY `recorded_at` DESC, `consent_id` DESC) AS `rn`
+      FROM `consents`
+      WHERE
+        (
+          `channel` = :t1
+        ) AND NOT `recorded_at` IS NULL
+    ) AS `ranked`
+    WHERE
+      `rn` = 1
+  ) AS `l0`
+    ON `l0`.`k` = `e`.`guest_id`
+)
+SELECT
+  `guest_id`
+FROM `profile`
+WHERE
+  `email_opt_in` AND NOT `email` IS NULL
+ORDER BY
+  `guest_id`;
+-- params: {"t1": "email"}
