@@ -91,7 +91,7 @@ def test_project_says_the_as_of_and_the_data_source(client, project):
     assert data["project"] == "hospitality" and data["entity"] == "guest"
     assert [s["name"] for s in data["segments"]][:3] == ["high_value", "lapsed", "win_back"]
     assert {j["name"] for j in data["journeys"]} == {"win_back_offer", "spa_weekend"}
-    assert data["targets"] == ["postgres", "duckdb", "sqlite", "mysql"]
+    assert data["targets"] == ["postgres", "duckdb", "sqlite", "mysql", "spark"]
 
 
 def test_the_page_and_its_files_are_served(client):

@@ -29,6 +29,9 @@ from segdsl.check.checker import check_modules
 from segdsl.data.tables import Table
 from segdsl.syntax.parser import parse_source
 
+#: One worker runs every Spark test: each worker would start a Spark session of its own.
+pytestmark = pytest.mark.xdist_group("spark")
+
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-01T00:00:00+00:00"
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import segdsl
 from segdsl.serve import history as past
+from segdsl.backends.sql.targets import VERIFIED
 from segdsl.serve import members as listing
 from segdsl.serve.site import BadRequest, Site, json_diagnostics
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 #: The longest rule the editor accepts, in bytes of UTF-8; longer text is a 413.
 MAX_RULE_BYTES = 16_384
 #: The targets the compile view offers: those every rule is verified on, member by member.
-VERIFIED_TARGETS = ("postgres", "duckdb", "sqlite", "mysql")
+VERIFIED_TARGETS = VERIFIED
 
 
 # ------------------------------------------------------------------------ project
