@@ -205,6 +205,11 @@ EXAMPLE = st.tuples(keyed_rows(), BASE_RULES, RULES,
                     SPLITS)
 
 
+#: A number for each batch, in its views' names: a view is never replaced by one of
+#: another shape.
+_BATCHES = iter(range(10**9))
+
+
 def _temp_view(spark, schema, records) -> None:
     """``records`` as the temporary view named by ``schema.table``, stored as `db load`
     stores them."""
@@ -231,10 +236,10 @@ def test_spark_returns_the_same_members_as_memory(spark_dsn, batch, params):
     from segdsl.data.engines import connect
 
     spark = connect(spark_dsn).conn.spark
-    queries, expected, args = [], {}, {}
+    queries, expected, args, batch_number = [], {}, {}, next(_BATCHES)
     for n, ((schema, records), base, main, as_of, splits) in enumerate(batch):
         text = module_text(base, main, schema is TEXT_SCHEMA, splits)
-        schema = attrs.evolve(schema, table=f"spark_property_{n}")
+        schema = attrs.evolve(schema, table=f"spark_property_{batch_number}_{n}")
         parsed = parse_source("prop.seg", text)
         checked = check_modules([parsed.module], schema)
         assert not [d for d in checked.diagnostics if d.is_error], (text, checked.diagnostics)
@@ -260,6 +265,8 @@ def test_spark_returns_the_same_members_as_memory(spark_dsn, batch, params):
             for ex, holds, key in spark.sql(_union(queries), args=args or None).collect():
                 got[ex, holds].append(key)
             assert {k: sorted(keys) for k, keys in got.items()} == expected, session
+    for n in range(len(batch)):
+        spark.catalog.dropTempView(f"spark_property_{batch_number}_{n}")
 
 
 def test_text_keys_are_listed_in_code_point_order(spark_dsn):
@@ -335,3 +342,109 @@ def test_a_wrong_spark_dsn_says_how_to_write_one(dsn, message):
 
     with pytest.raises(EngineError, match=message):
         parse_dsn(dsn)
+
+
+# ---------------------------------------------------------- event sequences
+
+from test_sequences import AS_OFS as SEQUENCE_AS_OFS  # noqa: E402
+from test_sequences import BASE as SEQUENCE_BASE  # noqa: E402
+from test_sequences import MAIN as SEQUENCE_MAIN  # noqa: E402
+from test_sequences import SCHEMAS as SEQUENCE_SCHEMAS  # noqa: E402
+from test_sequences import _profile, _schema, histories  # noqa: E402
+
+SEQUENCE_EXAMPLE = st.tuples(histories(), SEQUENCE_BASE, SEQUENCE_MAIN, st.sampled_from(SEQUENCE_AS_OFS))
+
+
+@settings(max_examples=max(EXAMPLES // BATCH // 4, 1))
+@given(batch=st.lists(SEQUENCE_EXAMPLE, min_size=BATCH, max_size=BATCH), params=st.booleans())
+def test_spark_event_sequences_agree_with_memory(spark_dsn, batch, params):
+    """Generated event histories (ties, NULL times, events after the as-of, both ends
+    of the calendar, empty histories) and rules with sequences: Spark's members, and
+    its negation's, are the evaluators' (which tests/test_sequences.py checks against
+    the definition, event by event), in both sessions."""
+    from segdsl.data.engines import connect
+
+    spark = connect(spark_dsn).conn.spark
+    queries, expected, args, batch_number = [], {}, {}, next(_BATCHES)
+    views = []
+    for n, ((schema, entity_rows, event_rows, visit_rows), base, main, as_of) in enumerate(batch):
+        key_type = next(k for k, s in SEQUENCE_SCHEMAS.items() if s is schema)
+        schema = _schema(f"spark_seq_{batch_number}_{n}", key_type)  # each example's own tables
+        views += [schema.table, schema.sources["events"].table, schema.sources["visits"].table]
+        text = f"segment base {{ where {base} }}\nsegment main {{ where {main} }}\n"
+        checked = check_modules([parse_source("seq.seg", text).module], schema)
+        assert not [d for d in checked.diagnostics if d.is_error], (text, checked.diagnostics)
+        rule = checked.segments["main"].rule
+        records = _profile(schema, [rule], entity_rows, event_rows, visit_rows, as_of).records()
+        _temp_view(spark, schema, entity_rows)
+        _temp_view(spark, schema.sources["events"], event_rows)
+        _temp_view(spark, schema.sources["visits"], visit_rows)
+        for holds, tested in ((True, rule), (False, ir.Not(rule))):
+            judge = compile_row(tested, as_of)
+            expected[n, holds] = sorted(str(r["id"]) for r in records if judge(r))
+            compiled = compile_rule(tested, schema, target="spark", as_of=as_of, params=params, pretty=False)
+            assert compiled.ok, compiled.diagnostics
+            sql = compiled.sql
+            for name in sorted(compiled.params, key=len, reverse=True):
+                sql = sql.replace(f":{name}", f":e{n}{holds:d}_{name}")
+                args[f"e{n}{holds:d}_{name}"] = compiled.params[name]
+            queries.append(f"SELECT {n} AS ex, {holds} AS holds, CAST(`id` AS STRING) AS k FROM ({sql}) AS q{n}{holds:d}")
+            note(f"{n} {holds}: {compiled.sql} {compiled.params}")
+        note(f"{n}: {text}")
+    for session in ({}, USER_SESSION):
+        with _settings(spark, {**session, **FAST}):
+            got = {k: [] for k in expected}
+            for ex, holds, key in spark.sql(_union(queries), args=args or None).collect():
+                got[ex, holds].append(key)
+            assert {k: sorted(keys) for k, keys in got.items()} == expected, session
+    for view in views:
+        spark.catalog.dropTempView(view)
+
+
+# ------------------------------------------------------------- kill -9
+
+
+def test_a_killed_spark_load_leaves_the_previous_load_whole(spark_warehouse):
+    """`segdsl db load` on Spark killed with SIGKILL while it writes its tables: the
+    project's load record still names the previous load, whose sizes are unchanged; the
+    next load succeeds and removes what the killed one wrote."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import segdsl
+    from segdsl.data.spark import parse_dsn, read_records
+
+    ws = segdsl.load_project(ROOT / "examples" / "golf")
+    segdsl.load_database(ws, spark_warehouse)
+    warehouse = parse_dsn(spark_warehouse).warehouse
+    before = read_records(warehouse)[ws.schema.table]
+    sizes = segdsl.sizes(ws, as_of="2026-11-01", dsn=spark_warehouse).counts
+    data = warehouse / "segdsl_data" / ws.schema.table
+    proc = subprocess.Popen([sys.executable, "-m", "segdsl", "db", "load", str(ROOT / "examples" / "golf"),
+                             "--dsn", spark_warehouse], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            # Killed once the new load has written a table's files, before its record.
+            new = [p for p in data.iterdir() if p.name != before["load_id"]] if data.is_dir() else []
+            if any(any(p.glob("*/*.parquet")) for p in new):
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        assert proc.wait(60) == -signal.SIGKILL, "the load ended before it could be killed"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert read_records(warehouse)[ws.schema.table] == before
+    assert segdsl.sizes(ws, as_of="2026-11-01", dsn=spark_warehouse).counts == sizes
+    killed = {p.name for p in data.iterdir()} - {before["load_id"]}
+    assert killed
+    segdsl.load_database(ws, spark_warehouse)
+    after = read_records(warehouse)[ws.schema.table]
+    assert after["load_id"] != before["load_id"]
+    assert {p.name for p in data.iterdir()} == {before["load_id"], after["load_id"]}
+    assert segdsl.sizes(ws, as_of="2026-11-01", dsn=spark_warehouse).counts == sizes
