@@ -1,6 +1,7 @@
-"""``python -m bench [--quick | --scale N] [compile] [startup] [project] [lsp] [derive] [sizing] [row] [columnar] [sequences] [plans] [refresh]``:
-run the figures, print ours, the baseline (measured in the same run), the ratio and the
-goal for each, write ``bench/results/latest.json``, and exit 1 if any goal is missed.
+"""``python -m bench [--quick | --scale N] [compile] [startup] [project] [lsp] [derive] [sizing] [row] [columnar] [sequences] [plans] [refresh] [spark]``:
+run the figures (every one but `spark` when none is named), print ours, the baseline
+(measured in the same run), the ratio and the goal for each, write
+``bench/results/latest.json``, and exit 1 if any goal is missed.
 ``--scale 10000000`` runs the in-memory data figures (derive, sizing, columnar) on ten
 million profiles instead of one.
 
@@ -25,6 +26,9 @@ from bench.report import environment, environment_line, print_figure, write_json
 
 FIGURES = ("compile", "startup", "project", "lsp", "derive", "sizing", "row", "columnar", "sequences", "plans",
            "refresh")
+#: Figures that run only when named: `spark` loads the data into a Spark warehouse and
+#: into DuckDB (about 5 minutes per 1,000,000 guests on a 2-core machine) and has no goal.
+ON_REQUEST = ("spark",)
 TOOLS = ("profile", "profile-memory", "verify")
 #: What `--scale N` runs when no figure is named: the in-memory data figures. `plans` and
 #: `refresh` load the data into Postgres, about 2 minutes per 1,000,000 guests here, so
@@ -42,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         description="segdsl benchmarks: each figure against a baseline measured in the same run.",
     )
     ap.add_argument("what", nargs="*", metavar="FIGURE",
-                    help=f"figures to run: {', '.join(FIGURES)} (default: all); "
+                    help=f"figures to run: {', '.join(FIGURES)} (default: all of these); "
+                    f"{', '.join(ON_REQUEST)} (only when named); "
                     f"or one of {', '.join(TOOLS)}")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions: a smoke run, not a figure to quote")
     ap.add_argument("--scale", type=int, metavar="N",
@@ -52,17 +57,22 @@ def main(argv: list[str] | None = None) -> int:
                     help="where to write the JSON results (default: %(default)s)")
     ap.add_argument("--dsn", help="Postgres for `verify`, `derive` and `plans` (default: $SEGDSL_TEST_DSN or "
                     "postgresql://postgres@127.0.0.1/postgres)")
+    ap.add_argument("--spark", metavar="DSN", help="the Spark the `spark` figure runs on, e.g. "
+                    "spark://HOST:7077?warehouse=DIR or sc://HOST:15002?warehouse=DIR (default: a local session, "
+                    "spark://local[2], with its warehouse under bench/results/spark/)")
     args = ap.parse_args(argv)
 
-    unknown = [w for w in args.what if w not in FIGURES + TOOLS]
+    unknown = [w for w in args.what if w not in FIGURES + ON_REQUEST + TOOLS]
     if unknown:
-        ap.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES + TOOLS)}")
+        ap.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES + ON_REQUEST + TOOLS)}")
     if args.scale is not None:
         if args.quick:
             ap.error("--scale and --quick do not go together (--quick reads 100,000 profiles)")
         if args.scale < 1:
             ap.error("--scale must be positive")
         bigdata.SCALE = args.scale
+    if args.spark and "spark" not in args.what:
+        ap.error("--spark is for the `spark` figure: python -m bench spark --spark DSN")
     tools = [w for w in args.what if w in TOOLS]
     if tools and len(args.what) > 1:
         ap.error(f"`{tools[0]}` runs alone")
@@ -81,23 +91,24 @@ def main(argv: list[str] | None = None) -> int:
 
             return verify.run(args.dsn, log=_log)
         default = list(SCALED if args.scale not in (None, bigdata.DEFAULT_SCALE) else FIGURES)
-        return _figures(args.what or default, args.quick, args.output, args.dsn)
+        return _figures(args.what or default, args.quick, args.output, args.dsn, args.spark)
     except BenchError as exc:
         print(f"bench: cannot run: {exc}", file=sys.stderr)
         return 3
 
 
-def _figures(names: list[str], quick: bool, output: str, dsn: str | None = None) -> int:
+def _figures(names: list[str], quick: bool, output: str, dsn: str | None = None, spark: str | None = None) -> int:
     import tempfile
     from pathlib import Path
 
     # `derive` hands the tables it loaded to `sizing` through this directory.
     (RESULTS / "data").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="run-", dir=RESULTS / "data") as workdir:
-        return _run_figures(names, quick, output, dsn, Path(workdir))
+        return _run_figures(names, quick, output, dsn, Path(workdir), spark)
 
 
-def _run_figures(names: list[str], quick: bool, output: str, dsn: str | None, workdir) -> int:
+def _run_figures(names: list[str], quick: bool, output: str, dsn: str | None, workdir, spark: str | None = None
+                 ) -> int:
     from pathlib import Path
 
     started = time.perf_counter()
@@ -147,6 +158,10 @@ def _run_figures(names: list[str], quick: bool, output: str, dsn: str | None, wo
             from bench import project_check
 
             figures.append(project_check.run_lsp(quick=quick, log=_log))
+        elif name == "spark":
+            from bench import spark_sizing
+
+            figures.append(spark_sizing.run(quick=quick, log=_log, dsn=spark))
         elif name == "refresh":
             from bench import refresh_bench
 
