@@ -29,9 +29,6 @@ from segdsl.check.checker import check_modules
 from segdsl.data.tables import Table
 from segdsl.syntax.parser import parse_source
 
-#: One worker runs every Spark test: each worker would start a Spark session of its own.
-pytestmark = pytest.mark.xdist_group("spark")
-
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-01T00:00:00+00:00"
 
@@ -141,16 +138,12 @@ def test_the_database_clock_on_spark_is_utc(spark_warehouse):
 def test_every_command_gives_the_same_answer_on_spark(spark_warehouse, tmp_path):
     """show, refresh, plan, sync and journey run on Spark's tables say what they say on
     the CSV data in memory, each with a state store of its own."""
-    import shutil
-
     from click.testing import CliRunner
 
+    from example_projects import copy_example
     from segdsl.cli.main import cli
 
-    project = tmp_path / "hospitality"
-    shutil.copytree(ROOT / "examples" / "hospitality", project, ignore=shutil.ignore_patterns(".segdsl"))
-    toml = project / "segdsl.toml"
-    toml.write_text(toml.read_text().replace('"../../seeds/hospitality"', json.dumps(str(ROOT / "seeds" / "hospitality"))))
+    project = copy_example(tmp_path / "hospitality")
     runner = CliRunner()
 
     def run(*args):
@@ -197,9 +190,9 @@ def _same(a, b, tmp: str) -> bool:
 from test_cross_engine import AS_OF as PINNED_AS_OF  # noqa: E402
 from test_cross_engine import BASE_RULES, KEYS, RULES, SPLITS, TEXT_SCHEMA, keyed_rows, module_text  # noqa: E402
 
-#: Examples asked in one query; CI's run has at least 200 examples in all.
+#: Examples asked in one query, and how many in all (a Spark query costs a job).
 BATCH = 10
-EXAMPLES = max(200, int(__import__("os").environ.get("SEGDSL_EXAMPLES", "300")) * 2 // 5)
+EXAMPLES = 200
 EXAMPLE = st.tuples(keyed_rows(), BASE_RULES, RULES,
                     st.one_of(st.sampled_from(PINNED_AS_OF), st.datetimes(timezones=st.just(dt.timezone.utc))),
                     SPLITS)

@@ -23,7 +23,7 @@ storage encodings import their rules from here, so each meaning is written once:
 - timestamps as text: fixed-width UTC text whose order is time order (``timestamp_text``),
   and the calendar of instants every engine stores (``utc_instant``); instants as
   microseconds after the epoch, and UTC days as whole days after it (``epoch_micros``,
-  ``from_epoch_micros``, ``HOUR_MICROS``, ``DAY_MICROS``);
+  ``epoch_day``, ``from_epoch_micros``, ``HOUR_MICROS``, ``DAY_MICROS``);
 - deterministic buckets for splits and holdouts: an entity's bucket under a salt, and
   the bucket ranges that shares take (``BUCKETS``, ``key_text``, ``bucket_hash``,
   ``bucket``, ``share_buckets``, ``bucket_ranges``).
@@ -472,6 +472,11 @@ def epoch_micros(instant: dt.datetime) -> int:
     """``instant`` as whole microseconds after the epoch (negative before it), exactly."""
     delta = utc_instant(instant) - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def epoch_day(day: dt.date) -> int:
+    """``day`` as whole days after 1970-01-01 (negative before it)."""
+    return (day - EPOCH.date()).days
 
 
 def from_epoch_micros(micros: int) -> dt.datetime:

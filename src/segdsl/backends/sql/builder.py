@@ -597,9 +597,11 @@ class Builder:
             self.param_count[self.param_prefix] += 1
             name = f"{self.param_prefix}{self.param_count[self.param_prefix]}"
             self.params[name] = self.param_value(kind, v)
-            if kind is Kind.TIMESTAMP and self.t.timestamps == "micros":
-                # Bound as a number: a bound instant would be read in the session's zone.
-                return _micros_instant(exp.Placeholder(this=name))
+            if self.t.epoch_params and isinstance(v, dt.date):
+                # Bound as a number (see Target.epoch_params), turned back in the SQL.
+                if isinstance(v, dt.datetime):
+                    return _micros_instant(exp.Placeholder(this=name))
+                return _date_of_day(exp.Placeholder(this=name))
             return exp.Placeholder(this=name)
         return self.literal(kind, v)
 

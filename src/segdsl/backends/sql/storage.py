@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from segdsl.backends.sql.targets import Target, family_target
-from segdsl.ir.semantics import UTC, epoch_micros, scale_decimal, timestamp_text, unscale, utc_instant
+from segdsl.ir.semantics import UTC, epoch_day, epoch_micros, scale_decimal, timestamp_text, unscale, utc_instant
 from segdsl.schema.model import Field, Kind, Schema, split_table_name
 
 # ----------------------------------------------------------------------- values
@@ -61,8 +61,10 @@ def param_value(t: Target, kind: Kind, value: Any) -> Any:
             return float(value)
         case dt.datetime() if t.timestamps == "text":
             return timestamp_text(value)
-        case dt.datetime() if t.timestamps == "micros":
+        case dt.datetime() if t.epoch_params:
             return epoch_micros(value)  # the SQL reads it with TIMESTAMP_MICROS
+        case dt.date() if t.epoch_params:
+            return epoch_day(value)  # the SQL reads it with DATE_FROM_UNIX_DATE
     return storage_value(t, kind, value)
 
 

@@ -171,6 +171,11 @@ class Target:
 
     # -- how the Python driver runs statements
 
+    #: Whether instants and dates are bound as numbers (microseconds and days after the
+    #: epoch) that the SQL turns back with TIMESTAMP_MICROS and DATE_FROM_UNIX_DATE:
+    #: pyspark writes a bound datetime in the session's zone, and a date through text
+    #: that has no year below 1000.
+    epoch_params: bool = False
     #: Whether the driver binds the named parameters sqlglot writes for this dialect.
     #: PyMySQL expects pyformat markers that sqlglot does not emit for MySQL, so MySQL
     #: gets literals, which are quoted safely whatever the server's SQL mode.
@@ -334,7 +339,7 @@ _FAMILIES = {
             Kind.BOOL: "BOOLEAN", Kind.DATE: "DATE", Kind.TIMESTAMP: "TIMESTAMP", Kind.TAGS: "ARRAY<STRING>",
         },
         ascii_lower="translate", bare_bool=True, backslash_text="hex_cast", clock="unix_micros",
-        bucket_hash="sha2_conv_signed", mod_function=True, event_index=False, param_marker=":p",
+        bucket_hash="sha2_conv_signed", mod_function=True, event_index=False, epoch_params=True,
         bulk_load="parquet", transactional_ddl=False, table_catalog="spark",
     ),
 }
