@@ -123,9 +123,9 @@ class Target:
     #: start TIMESTAMP(d, 'UTC'), TIMESTAMP_SUB), "convert_timezone" (CONVERT_TIMEZONE('UTC',
     #: CURRENT_TIMESTAMP()), a day's start by DATE_TRUNC, DATEADD), "with_timezone"
     #: (CURRENT_TIMESTAMP AT TIME ZONE 'UTC', date_add, a day's start
-    #: with_timezone(CAST(d AS TIMESTAMP), 'UTC')), or None: relative time needs a pinned
-    #: as-of, "unix_micros" (the instant UNIX_MICROS(CURRENT_TIMESTAMP()), its UTC day by
-    #: integer division). Each reads the instant, never the session's zone.
+    #: with_timezone(CAST(d AS TIMESTAMP), 'UTC')), "unix_micros" (the instant
+    #: UNIX_MICROS(CURRENT_TIMESTAMP()), its UTC day by integer division), or None:
+    #: relative time needs a pinned as-of. Each reads the instant, never the session's zone.
     clock: str | None = None
     #: How seconds are added to a stored instant (event sequences' windows): "interval"
     #: (``t + INTERVAL 'n' SECOND``, exact on instants whatever the session's zone),
