@@ -188,6 +188,7 @@ def _same(a, b, tmp: str) -> bool:
 # ------------------------------------------------- generated rules, in batches
 
 from test_cross_engine import AS_OF as PINNED_AS_OF  # noqa: E402
+from test_cross_engine import SCHEMA as PROPERTY_SCHEMA  # noqa: E402
 from test_cross_engine import BASE_RULES, KEYS, RULES, SPLITS, TEXT_SCHEMA, keyed_rows, module_text  # noqa: E402
 
 #: Examples asked in one query, and how many in all (a Spark query costs a job).
@@ -221,6 +222,28 @@ def _union(selects: list[str]) -> str:
     return "\nUNION ALL\n".join(selects)
 
 
+def _branch(compiled, n: int, holds: bool, args: dict) -> str:
+    """Example ``n``'s rule (``holds``) or its negation as a branch of a batch's union,
+    its keys as text (one union has examples keyed by int and by text); its parameters
+    renamed into ``args`` so that no two examples share a name."""
+    sql = compiled.sql
+    for name in sorted(compiled.params, key=len, reverse=True):  # p10 before p1
+        sql = sql.replace(f":{name}", f":e{n}{holds:d}_{name}")
+        args[f"e{n}{holds:d}_{name}"] = compiled.params[name]
+    return f"SELECT {n} AS ex, {holds} AS holds, CAST(`id` AS STRING) AS k FROM ({sql}) AS q{n}{holds:d}"
+
+
+def _check_batch(spark, queries: list[str], args: dict, expected: dict) -> None:
+    """The batch's union, under segdsl's session and a user's, lists for each (example,
+    holds) exactly the keys ``expected``."""
+    for session in ({}, USER_SESSION):
+        with _settings(spark, {**session, **FAST}):
+            got = {k: [] for k in expected}
+            for ex, holds, key in spark.sql(_union(queries), args=args or None).collect():
+                got[ex, holds].append(key)
+            assert {k: sorted(keys) for k, keys in got.items()} == expected, session
+
+
 @settings(max_examples=max(EXAMPLES // BATCH, 1))
 @given(batch=st.lists(EXAMPLE, min_size=BATCH, max_size=BATCH), params=st.booleans())
 def test_spark_returns_the_same_members_as_memory(spark_dsn, batch, params):
@@ -245,21 +268,40 @@ def test_spark_returns_the_same_members_as_memory(spark_dsn, batch, params):
             expected[n, holds] = sorted(str(r["id"]) for r in records if judge(r))
             compiled = compile_rule(tested, schema, target="spark", as_of=as_of, params=params, pretty=False)
             assert compiled.ok, compiled.diagnostics
-            sql = compiled.sql
-            for name in sorted(compiled.params, key=len, reverse=True):  # each example's own parameter names
-                sql = sql.replace(f":{name}", f":e{n}{holds:d}_{name}")
-                args[f"e{n}{holds:d}_{name}"] = compiled.params[name]
-            queries.append(f"SELECT {n} AS ex, {holds} AS holds, CAST(`id` AS STRING) AS k FROM ({sql}) AS q{n}{holds:d}")
+            queries.append(_branch(compiled, n, holds, args))
             note(f"{n} {holds}: {compiled.sql} {compiled.params}")
         note(f"{n}: {text}")
-    for session in ({}, USER_SESSION):
-        with _settings(spark, {**session, **FAST}):
-            got = {n: [] for n in expected}
-            for ex, holds, key in spark.sql(_union(queries), args=args or None).collect():
-                got[ex, holds].append(key)
-            assert {k: sorted(keys) for k, keys in got.items()} == expected, session
+    _check_batch(spark, queries, args, expected)
     for n in range(len(batch)):
         spark.catalog.dropTempView(f"spark_property_{batch_number}_{n}")
+
+
+def test_tag_lists_by_hand(spark_dsn):
+    """`has`, `has any` and `has all`, and their negations, on lists where they differ
+    (one wanted tag of two, none, all, an empty list, NULL): Spark's ARRAYS_OVERLAP and
+    FORALL(..., ARRAY_CONTAINS) give the evaluators' members."""
+    from segdsl.data.engines import connect
+
+    spark = connect(spark_dsn).conn.spark
+    schema = attrs.evolve(PROPERTY_SCHEMA, table="spark_tags_by_hand")
+    lists = [None, frozenset(), frozenset({"spa"}), frozenset({"spa", "golf"}), frozenset({"golf", "b_"}),
+             frozenset({"Spa"})]
+    empty = {f.column: None for f in schema.stored_fields()}
+    records = [{**empty, "id": n + 1, "tags": tags} for n, tags in enumerate(lists)]
+    _temp_view(spark, schema, records)
+    table = Table.from_records(schema, records)
+    queries, expected, args = [], {}, {}
+    rules = ['tags has "spa"', 'tags has any ["spa", "b_"]', 'tags has all ["spa", "golf"]', 'tags has all ["golf"]']
+    for n, text in enumerate(rules):
+        checked = check_modules([parse_source("t.seg", f"segment main {{ where {text} }}").module], schema)
+        rule = checked.segments["main"].rule
+        for holds, tested in ((True, rule), (False, ir.Not(rule))):
+            judge = compile_row(tested, PINNED_AS_OF[0], table)
+            expected[n, holds] = sorted(str(r["id"]) for r in records if judge(r))
+            compiled = compile_rule(tested, schema, target="spark", as_of=None, params=n % 2 == 0, pretty=False)
+            queries.append(_branch(compiled, n, holds, args))
+    assert expected[2, True] == ["4"] and expected[2, False] == ["2", "3", "5", "6"]  # has all is not has any
+    _check_batch(spark, queries, args, expected)
 
 
 def test_text_keys_are_listed_in_code_point_order(spark_dsn):
@@ -377,19 +419,10 @@ def test_spark_event_sequences_agree_with_memory(spark_dsn, batch, params):
             expected[n, holds] = sorted(str(r["id"]) for r in records if judge(r))
             compiled = compile_rule(tested, schema, target="spark", as_of=as_of, params=params, pretty=False)
             assert compiled.ok, compiled.diagnostics
-            sql = compiled.sql
-            for name in sorted(compiled.params, key=len, reverse=True):
-                sql = sql.replace(f":{name}", f":e{n}{holds:d}_{name}")
-                args[f"e{n}{holds:d}_{name}"] = compiled.params[name]
-            queries.append(f"SELECT {n} AS ex, {holds} AS holds, CAST(`id` AS STRING) AS k FROM ({sql}) AS q{n}{holds:d}")
+            queries.append(_branch(compiled, n, holds, args))
             note(f"{n} {holds}: {compiled.sql} {compiled.params}")
         note(f"{n}: {text}")
-    for session in ({}, USER_SESSION):
-        with _settings(spark, {**session, **FAST}):
-            got = {k: [] for k in expected}
-            for ex, holds, key in spark.sql(_union(queries), args=args or None).collect():
-                got[ex, holds].append(key)
-            assert {k: sorted(keys) for k, keys in got.items()} == expected, session
+    _check_batch(spark, queries, args, expected)
     for view in views:
         spark.catalog.dropTempView(view)
 
