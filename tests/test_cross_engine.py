@@ -189,6 +189,17 @@ def _list(values) -> str:
 
 
 @st.composite
+def tag_predicate(draw):
+    """`tags has x`, `has any [...]` or `has all [...]`: the lists hold two or three
+    distinct words most often, so that a row holding some of them but not all (which
+    tells `has any` from `has all`) is common; now and then a repeated word."""
+    tags = draw(st.one_of(st.lists(st.sampled_from(TAG_WORDS), min_size=2, max_size=3, unique=True),
+                          st.lists(st.sampled_from(TAG_WORDS), min_size=1, max_size=3)))
+    form = draw(st.sampled_from(["has", "has any", "has all"]))
+    return f"tags has {_str(tags[0])}" if form == "has" else f"tags {form} {_list(map(_str, tags))}"
+
+
+@st.composite
 def predicate(draw):
     kind = draw(st.integers(0, 26))
     if kind == 0:
@@ -239,9 +250,7 @@ def predicate(draw):
         field = draw(st.sampled_from(["i", "d", "f", "t", "e", "b", "joined", "ts", "tags", "d4", "ts2"]))
         return f"{field} is {draw(st.sampled_from(['', 'not ']))}null"
     if kind == 16:
-        tags = draw(st.lists(st.sampled_from(TAG_WORDS), min_size=1, max_size=3))
-        form = draw(st.sampled_from(["has", "has any", "has all"]))
-        return f"tags has {_str(tags[0])}" if form == "has" else f"tags {form} {_list(map(_str, tags))}"
+        return draw(tag_predicate())
     if kind == 17:
         return f"since {draw(OPS)} {draw(st.sampled_from([-1, 0, 1, 30, 180, 99_999]))}"
     if kind == 18:
@@ -303,7 +312,12 @@ def ranking(draw, in_base: bool = False):
 
 BASE_RULES = st.recursive(st.one_of(predicate().filter(lambda p: "segment" not in p), ranking(in_base=True)),
                           combine, max_leaves=5)
-RULES = st.recursive(st.one_of(predicate(), predicate(), ranking()), combine, max_leaves=8)
+#: Tag predicates are drawn on their own as well as among the predicates: `has all` and
+#: `has any` differ only on rows holding some of the words, which a rule nested in
+#: and/or/not otherwise reaches too rarely to catch one compiled as the other.
+_GENERAL = st.recursive(st.one_of(predicate(), predicate(), ranking(), tag_predicate()), combine, max_leaves=8)
+#: One rule in eight is made of tag predicates alone.
+RULES = st.one_of(*[_GENERAL] * 7, st.recursive(tag_predicate(), combine, max_leaves=3))
 
 
 #: Splits and holdouts the generated rules test: arms of 10%, 45.5%, 44.5% and 0%, and a
