@@ -100,6 +100,33 @@ def test_holdout_is_a_stable_quarter():
     mask = holdout_mask(keys)
     assert 0.22 < mask.mean() < 0.28
     assert np.array_equal(mask, holdout_mask(keys[::-1])[::-1])  # depends on the key alone
+    # Text keys are bucketed too, by their text exactly.
+    text = holdout_mask(np.array([f"g{i}" for i in range(4000)], dtype=object))
+    assert 0.22 < text.mean() < 0.28
+
+
+def test_the_holdout_is_the_languages_holdout_with_the_same_salt(data):
+    """The model holds out exactly the entities `in holdout` selects for a holdout
+    declared with its salt and share: one bucketing rule, not a second hash."""
+    from segdsl.backends.memory.columnar import member_keys
+    from segdsl.backends.memory.profile import load_profile
+    from segdsl.check.checker import check_modules
+    from segdsl.models.train import HOLDOUT_PERCENT, HOLDOUT_SALT
+    from segdsl.syntax.parser import parse_source
+
+    assert f"salt `{HOLDOUT_SALT}`" in (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
+    for domain in DOMAINS:
+        schema = data[domain].schema
+        text = (f'holdout churn_holdout {HOLDOUT_PERCENT}% salt "{HOLDOUT_SALT}"\n'
+                "segment held { where in holdout churn_holdout }\n")
+        checked = check_modules([parse_source("h.seg", text).module], schema)
+        assert checked.ok, checked.diagnostics
+        rule = checked.segments["held"].rule
+        table = load_profile(schema, ROOT / "seeds" / domain, [rule], AS_OF)
+        held = set(member_keys(rule, table, AS_OF))
+        keys = data[domain].keys
+        assert held == set(keys[holdout_mask(keys)].tolist())
+        assert 0 < len(held) < len(keys)
 
 
 # ------------------------------------------------------------------ features

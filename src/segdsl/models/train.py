@@ -1,8 +1,9 @@
 """Train the churn model, compute the engagement score, and write ``model_scores``.
 
 Churn: features at ``cutoff = as_of − 180 days``, label "no activity in the 180 days
-from the cutoff date" (evaluated at ``as_of``), a deterministic 25 % holdout by hash of
-the entity key, logistic regression on the other 75 %. The model is then applied to the
+from the cutoff date" (evaluated at ``as_of``), a deterministic 25 % holdout drawn by
+the one bucketing rule of ``in holdout`` (:func:`segdsl.ir.semantics.bucket`) under a
+salt of its own, logistic regression on the other 75 %. The model is then applied to the
 features at ``as_of`` for every entity in the population; its score is
 ``round(100·p)`` (half up). Engagement: a fixed formula over recent events.
 
@@ -14,15 +15,16 @@ holds exactly the model that produced the CSV.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 
 import attrs
 import numpy as np
 
 from segdsl.data.tables import EPOCH, US_PER_DAY, Table, load_table, write_csv
+from segdsl.ir.semantics import BUCKETS, bucket, share_buckets
 from segdsl.models import logistic
 from segdsl.models.features import Compiled, ModelError, compile_expr, evaluate, transform
 from segdsl.models.specs import CHURN, ENGAGEMENT, HORIZON_DAYS, ChurnSpec, EngagementSpec
@@ -30,7 +32,12 @@ from segdsl.schema.model import Kind, Schema
 
 UTC = dt.timezone.utc
 L2 = 1.0
-HOLDOUT_PERCENT = 25
+#: The churn model's holdout is what ``holdout churn_holdout 25% salt "segdsl-churn-holdout"``
+#: would select: the entities whose bucket under HOLDOUT_SALT is below HOLDOUT_PERCENT % of
+#: the BUCKETS (``segdsl.ir.semantics``, the rule splits and holdouts use on every engine).
+HOLDOUT_SALT = "segdsl-churn-holdout"
+HOLDOUT_PERCENT = Decimal(25)
+HOLDOUT_BUCKETS = share_buckets(HOLDOUT_PERCENT)
 SCORES_SOURCE = "model_scores"
 MODELS_DIR = "models"
 _PLACES = 6  # decimals kept for every model parameter
@@ -228,10 +235,10 @@ class _SavedModel:
 
 
 def holdout_mask(keys: np.ndarray) -> np.ndarray:
-    """True for the 25 % of keys held out: SHA-256 of the key's text, first 8 bytes as
-    a big-endian integer, modulo 100, below 25. Stable across runs and machines."""
-    return np.array([int.from_bytes(hashlib.sha256(str(k).encode("utf-8")).digest()[:8], "big") % 100
-                     < HOLDOUT_PERCENT for k in keys], dtype=bool)
+    """True for the keys held out: those whose bucket under :data:`HOLDOUT_SALT` is below
+    :data:`HOLDOUT_BUCKETS` (the first 25 % of the buckets). Depends on the key alone:
+    the same on every run, machine and engine."""
+    return np.array([bucket(HOLDOUT_SALT, k) < HOLDOUT_BUCKETS for k in keys.tolist()], dtype=bool)
 
 
 def _train_churn(data: ModelData, spec: ChurnSpec, as_of: dt.datetime) -> tuple[dict, dict]:
@@ -276,7 +283,9 @@ def _train_churn(data: ModelData, spec: ChurnSpec, as_of: dt.datetime) -> tuple[
                        "doc": spec.population_doc},
         "label": {"expression": spec.outcome, "evaluated_at": _stamp(as_of),
                   "rule": "churned (1) when the expression is 0", "doc": spec.label_doc},
-        "split": {"method": f"holdout when int(sha256(str(key))[:8 bytes]) % 100 < {HOLDOUT_PERCENT}",
+        "split": {"method": f"holdout when the key's bucket under the salt is below {HOLDOUT_BUCKETS:,} of "
+                            f"{BUCKETS:,} (the bucket of `in holdout`, docs/language.md)",
+                  "salt": HOLDOUT_SALT, "holdout_percent": int(HOLDOUT_PERCENT),
                   "train": int(train.sum()), "holdout": int(hold.sum())},
         "l2": L2,
         "base_rate": _r4(y.mean()),
