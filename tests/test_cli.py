@@ -79,8 +79,9 @@ def test_check_binary_garbage_is_a_diagnostic(tmp_path):
 def test_compile_postgres_segment():
     out = run("compile", "examples/hospitality/segments.seg", "--target", "postgres", "--segment", "high_value").stdout
     assert out.startswith('-- segment: high_value\nWITH "profile" AS (\n')
-    # The traits the rule reads are computed from the raw tables in the profile CTE.
-    assert 'SUM(CASE WHEN "status" = \'completed\' THEN "amount_inr" END) AS "ltv"' in out
+    # The traits the rule reads are computed from the raw tables in the profile CTE; the
+    # scan keeps only the rows they count.
+    assert 'SUM("amount_inr") AS "ltv"' in out and '"status" = \'completed\'' in out
     assert '"ltv" >= 150000' in out
     # Relative time uses the database clock, in UTC, and bounds the column (index-friendly).
     assert "CURRENT_TIMESTAMP AT TIME ZONE 'UTC'" in out
@@ -90,7 +91,7 @@ def test_compile_postgres_segment():
 def test_compile_sqlite_count_pinned():
     out = run("compile", "examples/hospitality/segments.seg", "--target", "sqlite", "--form", "count",
               "--as-of", "2026-11-01").stdout
-    assert out.count("COUNT(*)") == 8  # every segment of the file
+    assert out.count('COUNT(*) AS "size"') == 8  # every segment of the file
     assert "'2026-05-06 00:00:00.000000'" in out  # lapsed: 180 days before the as-of date
 
 

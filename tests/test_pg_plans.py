@@ -109,6 +109,36 @@ def plan_shape(engine, sql: str):
     return shape(plan["Plan"])
 
 
+def plan_cost(engine, sql: str) -> float:
+    """The planner's estimated total cost of ``sql``."""
+    (plan,) = engine.execute("EXPLAIN (FORMAT JSON) " + sql)[0][0]
+    return plan["Plan"]["Total Cost"]
+
+
+def renaming(a, b) -> dict[str, str] | None:
+    """The one-to-one renaming of relations that turns shape ``a`` into shape ``b``, if
+    the two differ in nothing else (``{}`` when they are equal); else None."""
+    mapping: dict[str, str] = {}
+
+    def walk(x, y) -> bool:
+        (own_x, kids_x), (own_y, kids_y) = x, y
+        if len(own_x) != len(own_y) or len(kids_x) != len(kids_y):
+            return False
+        for (kx, vx), (ky, vy) in zip(own_x, own_y):
+            if kx != ky:
+                return False
+            if kx == "Relation Name":
+                if mapping.setdefault(vx, vy) != vy:
+                    return False
+            elif vx != vy:
+                return False
+        return all(walk(cx, cy) for cx, cy in zip(kids_x, kids_y))
+
+    if not walk(a, b) or len(set(mapping.values())) != len(mapping):
+        return None
+    return {k: v for k, v in mapping.items() if k != v}
+
+
 def render(shape, depth: int = 0) -> str:
     own, children = shape
     line = "  " * depth + " ".join(str(v) for _, v in own)
@@ -184,14 +214,23 @@ def test_same_members_as_handwritten(loaded):
 
 
 def test_same_plan_as_handwritten(loaded):
+    """The same plan, or its mirror image at the same estimated cost: when two relations
+    are read by subplans of the same shape and the planner costs both join orders
+    exactly the same, which one it joins first is the planner's arbitrary pick of two
+    equal paths, not a difference between the queries."""
     domain, engine, schema, segs = loaded
     hand = handwritten(domain)
     differ = []
     for name, segment in segs.items():
-        ours = plan_shape(engine, compiled(segment, schema))
+        sql = compiled(segment, schema)
+        ours = plan_shape(engine, sql)
         theirs = plan_shape(engine, hand[name])
-        if ours != theirs:
-            differ.append(f"{domain}.{name}\n-- ours:\n{render(ours)}\n-- hand-written:\n{render(theirs)}")
+        if ours == theirs:
+            continue
+        swapped = renaming(ours, theirs)
+        if swapped and plan_cost(engine, sql) == plan_cost(engine, hand[name]):
+            continue
+        differ.append(f"{domain}.{name}\n-- ours:\n{render(ours)}\n-- hand-written:\n{render(theirs)}")
     assert not differ, "plans differ:\n" + "\n".join(differ)
 
 
@@ -220,3 +259,20 @@ def test_trait_time_windows_use_the_users_index(loaded):
         assert shape == plan_shape(engine, by_hand), f"{text}: plans differ\n{render(shape)}"
         keys = fetch_keys(engine, sql)
         assert keys and keys == fetch_keys(engine, by_hand), text
+
+
+def test_a_mirror_image_is_a_renaming_of_relations_and_nothing_else():
+    def scan(rel, node="Seq Scan"):
+        return (("Node Type", node), ("Relation Name", rel)), ()
+
+    def join(*kids):
+        return (("Node Type", "Merge Join"), ("Join Type", "Inner")), kids
+
+    ours = join(scan("consents"), join(scan("handicaps"), scan("model_scores")))
+    assert renaming(ours, ours) == {}
+    assert renaming(ours, join(scan("handicaps"), join(scan("consents"), scan("model_scores")))) == {
+        "consents": "handicaps", "handicaps": "consents"}
+    # Two relations renamed to one, another node type, another shape: not a mirror image.
+    assert renaming(ours, join(scan("handicaps"), join(scan("handicaps"), scan("model_scores")))) is None
+    assert renaming(ours, join(scan("handicaps", "Index Scan"), join(scan("consents"), scan("model_scores")))) is None
+    assert renaming(ours, join(join(scan("handicaps"), scan("model_scores")), scan("consents"))) is None

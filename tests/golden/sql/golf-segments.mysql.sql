@@ -10,13 +10,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `booked_at` >= CAST(DATE_ADD(UTC_DATE(), INTERVAL -30 DAY) AS DATETIME(6))
-          AND `booked_at` < CAST(DATE_ADD(UTC_DATE(), INTERVAL 1 DAY) AS DATETIME(6))
-          THEN 1
-        END
-      ) AS `booking_count_30d`
+      COUNT(*) AS `booking_count_30d`
     FROM `tee_times`
     WHERE
       `booked_at` >= CAST(DATE_ADD(UTC_DATE(), INTERVAL -30 DAY) AS DATETIME(6))
@@ -105,13 +99,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `played_on` >= DATE_ADD(UTC_DATE(), INTERVAL -365 DAY)
-          AND `played_on` <= UTC_DATE()
-          THEN 1
-        END
-      ) AS `tournaments_12m`
+      COUNT(*) AS `tournaments_12m`
     FROM `tournament_entries`
     WHERE
       `played_on` >= DATE_ADD(UTC_DATE(), INTERVAL -365 DAY)
@@ -138,12 +126,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('played' AS BINARY)
-          THEN `starts_at`
-        END
-      ) AS `last_tee_time_at`
+      MAX(`starts_at`) AS `last_tee_time_at`
     FROM `tee_times`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('played' AS BINARY)
@@ -170,19 +153,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `due_on` >= DATE_ADD(UTC_DATE(), INTERVAL -365 DAY)
-          AND `due_on` <= UTC_DATE()
-          AND (
-            `days_late` > 30
-            OR (
-              `paid_on` IS NULL AND `due_on` < DATE_ADD(UTC_DATE(), INTERVAL -30 DAY)
-            )
-          )
-          THEN 1
-        END
-      ) AS `late_payments_12m`
+      COUNT(*) AS `late_payments_12m`
     FROM `dues_payments`
     WHERE
       `due_on` >= DATE_ADD(UTC_DATE(), INTERVAL -365 DAY)

@@ -10,13 +10,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "booked_at" >= CAST('2026-10-02 00:00:00+00:00' AS TIMESTAMPTZ)
-          AND "booked_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
-          THEN 1
-        END
-      ) AS "booking_count_30d"
+      COUNT(*) AS "booking_count_30d"
     FROM "tee_times"
     WHERE
       "booked_at" >= CAST('2026-10-02 00:00:00+00:00' AS TIMESTAMPTZ)
@@ -113,13 +107,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "played_on" >= CAST('2025-11-01' AS DATE)
-          AND "played_on" <= CAST('2026-11-01' AS DATE)
-          THEN 1
-        END
-      ) AS "tournaments_12m"
+      COUNT(*) AS "tournaments_12m"
     FROM "tournament_entries"
     WHERE
       "played_on" >= CAST('2025-11-01' AS DATE)
@@ -147,10 +135,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      MAX(CASE WHEN "status" = %(t1)s THEN "starts_at" END) AS "last_tee_time_at"
+      MAX("starts_at") AS "last_tee_time_at"
     FROM "tee_times"
     WHERE
-      "status" = %(t2)s
+      "status" = %(t1)s
     GROUP BY
       "member_id"
   ) AS "s0"
@@ -164,7 +152,7 @@ WHERE
   AND "last_tee_time_at" < CAST('2026-09-03 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "member_id";
--- params: {"p1": "ACTIVE", "t1": "played", "t2": "played"}
+-- params: {"p1": "ACTIVE", "t1": "played"}
 
 -- segment: late_payers
 WITH "profile" AS (
@@ -175,25 +163,13 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "due_on" >= CAST('2025-11-01' AS DATE)
-          AND "due_on" <= CAST('2026-11-01' AS DATE)
-          AND (
-            "days_late" > %(t1)s
-            OR (
-              "paid_on" IS NULL AND "due_on" < CAST('2026-10-02' AS DATE)
-            )
-          )
-          THEN 1
-        END
-      ) AS "late_payments_12m"
+      COUNT(*) AS "late_payments_12m"
     FROM "dues_payments"
     WHERE
       "due_on" >= CAST('2025-11-01' AS DATE)
       AND "due_on" <= CAST('2026-11-01' AS DATE)
       AND (
-        "days_late" > %(t2)s
+        "days_late" > %(t1)s
         OR (
           "paid_on" IS NULL AND "due_on" < CAST('2026-10-02' AS DATE)
         )
@@ -210,7 +186,7 @@ WHERE
   "late_payments_12m" >= %(p1)s AND "membership_status" IN (%(p2)s, %(p3)s)
 ORDER BY
   "member_id";
--- params: {"p1": 2, "p2": "ACTIVE", "p3": "SUSPENDED", "t1": 30, "t2": 30}
+-- params: {"p1": 2, "p2": "ACTIVE", "p3": "SUSPENDED", "t1": 30}
 
 -- segment: vip_list
 SELECT

@@ -10,17 +10,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "booked_at" >= CAST((
-            CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 30
-          ) AS TIMESTAMP) AT TIME ZONE 'UTC'
-          AND "booked_at" < CAST((
-            CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) + 1
-          ) AS TIMESTAMP) AT TIME ZONE 'UTC'
-          THEN 1
-        END
-      ) AS "booking_count_30d"
+      COUNT(*) AS "booking_count_30d"
     FROM "tee_times"
     WHERE
       "booked_at" >= CAST((
@@ -120,15 +110,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "played_on" >= (
-            CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 365
-          )
-          AND "played_on" <= CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)
-          THEN 1
-        END
-      ) AS "tournaments_12m"
+      COUNT(*) AS "tournaments_12m"
     FROM "tournament_entries"
     WHERE
       "played_on" >= (
@@ -157,7 +139,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      MAX(CASE WHEN "status" = 'played' THEN "starts_at" END) AS "last_tee_time_at"
+      MAX("starts_at") AS "last_tee_time_at"
     FROM "tee_times"
     WHERE
       "status" = 'played'
@@ -186,24 +168,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "due_on" >= (
-            CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 365
-          )
-          AND "due_on" <= CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE)
-          AND (
-            "days_late" > 30
-            OR (
-              "paid_on" IS NULL
-              AND "due_on" < (
-                CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS DATE) - 30
-              )
-            )
-          )
-          THEN 1
-        END
-      ) AS "late_payments_12m"
+      COUNT(*) AS "late_payments_12m"
     FROM "dues_payments"
     WHERE
       "due_on" >= (

@@ -10,13 +10,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "booked_at" >= TO_TIMESTAMP_TZ('2026-10-02 00:00:00.000000 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
-          AND "booked_at" < TO_TIMESTAMP_TZ('2026-11-02 00:00:00.000000 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
-          THEN 1
-        END
-      ) AS "booking_count_30d"
+      COUNT(*) AS "booking_count_30d"
     FROM "tee_times"
     WHERE
       "booked_at" >= TO_TIMESTAMP_TZ('2026-10-02 00:00:00.000000 +00:00', 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')
@@ -112,13 +106,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "played_on" >= TO_DATE('2025-11-01', 'YYYY-MM-DD')
-          AND "played_on" <= TO_DATE('2026-11-01', 'YYYY-MM-DD')
-          THEN 1
-        END
-      ) AS "tournaments_12m"
+      COUNT(*) AS "tournaments_12m"
     FROM "tournament_entries"
     WHERE
       "played_on" >= TO_DATE('2025-11-01', 'YYYY-MM-DD')
@@ -146,7 +134,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      MAX(CASE WHEN "status" = 'played' THEN "starts_at" END) AS "last_tee_time_at"
+      MAX("starts_at") AS "last_tee_time_at"
     FROM "tee_times"
     WHERE
       "status" = 'played'
@@ -173,19 +161,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "due_on" >= TO_DATE('2025-11-01', 'YYYY-MM-DD')
-          AND "due_on" <= TO_DATE('2026-11-01', 'YYYY-MM-DD')
-          AND (
-            "days_late" > 30
-            OR (
-              "paid_on" IS NULL AND "due_on" < TO_DATE('2026-10-02', 'YYYY-MM-DD')
-            )
-          )
-          THEN 1
-        END
-      ) AS "late_payments_12m"
+      COUNT(*) AS "late_payments_12m"
     FROM "dues_payments"
     WHERE
       "due_on" >= TO_DATE('2025-11-01', 'YYYY-MM-DD')

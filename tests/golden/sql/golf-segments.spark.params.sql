@@ -10,13 +10,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `booked_at` >= TIMESTAMP_MICROS(1790899200000000)
-          AND `booked_at` < TIMESTAMP_MICROS(1793577600000000)
-          THEN 1
-        END
-      ) AS `booking_count_30d`
+      COUNT(*) AS `booking_count_30d`
     FROM `tee_times`
     WHERE
       `booked_at` >= TIMESTAMP_MICROS(1790899200000000)
@@ -104,13 +98,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `played_on` >= CAST('2025-11-01' AS DATE)
-          AND `played_on` <= CAST('2026-11-01' AS DATE)
-          THEN 1
-        END
-      ) AS `tournaments_12m`
+      COUNT(*) AS `tournaments_12m`
     FROM `tournament_entries`
     WHERE
       `played_on` >= CAST('2025-11-01' AS DATE)
@@ -139,10 +127,10 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      MAX(CASE WHEN `status` = :t1 THEN `starts_at` END) AS `last_tee_time_at`
+      MAX(`starts_at`) AS `last_tee_time_at`
     FROM `tee_times`
     WHERE
-      `status` = :t2
+      `status` = :t1
     GROUP BY
       `member_id`
   ) AS `s0`
@@ -156,7 +144,7 @@ WHERE
   AND `last_tee_time_at` < TIMESTAMP_MICROS(1788393600000000)
 ORDER BY
   `member_id`;
--- params: {"p1": "ACTIVE", "t1": "played", "t2": "played"}
+-- params: {"p1": "ACTIVE", "t1": "played"}
 
 -- segment: late_payers
 WITH `profile` AS (
@@ -167,25 +155,13 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `due_on` >= CAST('2025-11-01' AS DATE)
-          AND `due_on` <= CAST('2026-11-01' AS DATE)
-          AND (
-            `days_late` > :t1
-            OR (
-              `paid_on` IS NULL AND `due_on` < CAST('2026-10-02' AS DATE)
-            )
-          )
-          THEN 1
-        END
-      ) AS `late_payments_12m`
+      COUNT(*) AS `late_payments_12m`
     FROM `dues_payments`
     WHERE
       `due_on` >= CAST('2025-11-01' AS DATE)
       AND `due_on` <= CAST('2026-11-01' AS DATE)
       AND (
-        `days_late` > :t2
+        `days_late` > :t1
         OR (
           `paid_on` IS NULL AND `due_on` < CAST('2026-10-02' AS DATE)
         )
@@ -202,7 +178,7 @@ WHERE
   `late_payments_12m` >= :p1 AND `membership_status` IN (:p2, :p3)
 ORDER BY
   `member_id`;
--- params: {"p1": 2, "p2": "ACTIVE", "p3": "SUSPENDED", "t1": 30, "t2": 30}
+-- params: {"p1": 2, "p2": "ACTIVE", "p3": "SUSPENDED", "t1": 30}
 
 -- segment: vip_list
 SELECT

@@ -10,13 +10,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `booked_at` >= TIMESTAMP_MICROS(1790899200000000)
-          AND `booked_at` < TIMESTAMP_MICROS(1793577600000000)
-          THEN 1
-        END
-      ) AS `booking_count_30d`
+      COUNT(*) AS `booking_count_30d`
     FROM `tee_times`
     WHERE
       `booked_at` >= TIMESTAMP_MICROS(1790899200000000)
@@ -103,13 +97,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `played_on` >= CAST('2025-11-01' AS DATE)
-          AND `played_on` <= CAST('2026-11-01' AS DATE)
-          THEN 1
-        END
-      ) AS `tournaments_12m`
+      COUNT(*) AS `tournaments_12m`
     FROM `tournament_entries`
     WHERE
       `played_on` >= CAST('2025-11-01' AS DATE)
@@ -137,7 +125,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      MAX(CASE WHEN `status` = 'played' THEN `starts_at` END) AS `last_tee_time_at`
+      MAX(`starts_at`) AS `last_tee_time_at`
     FROM `tee_times`
     WHERE
       `status` = 'played'
@@ -164,19 +152,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `due_on` >= CAST('2025-11-01' AS DATE)
-          AND `due_on` <= CAST('2026-11-01' AS DATE)
-          AND (
-            `days_late` > 30
-            OR (
-              `paid_on` IS NULL AND `due_on` < CAST('2026-10-02' AS DATE)
-            )
-          )
-          THEN 1
-        END
-      ) AS `late_payments_12m`
+      COUNT(*) AS `late_payments_12m`
     FROM `dues_payments`
     WHERE
       `due_on` >= CAST('2025-11-01' AS DATE)

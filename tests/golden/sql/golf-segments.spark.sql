@@ -10,29 +10,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `booked_at` >= TIMESTAMP_MICROS(
-            (
-              (
-                (
-                  UNIX_MICROS(CURRENT_TIMESTAMP()) - PMOD(UNIX_MICROS(CURRENT_TIMESTAMP()), 86400000000)
-                ) DIV 86400000000
-              ) - 30
-            ) * 86400000000
-          )
-          AND `booked_at` < TIMESTAMP_MICROS(
-            (
-              (
-                (
-                  UNIX_MICROS(CURRENT_TIMESTAMP()) - PMOD(UNIX_MICROS(CURRENT_TIMESTAMP()), 86400000000)
-                ) DIV 86400000000
-              ) + 1
-            ) * 86400000000
-          )
-          THEN 1
-        END
-      ) AS `booking_count_30d`
+      COUNT(*) AS `booking_count_30d`
     FROM `tee_times`
     WHERE
       `booked_at` >= TIMESTAMP_MICROS(
@@ -135,25 +113,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `played_on` >= DATE_FROM_UNIX_DATE(
-            CAST((
-              (
-                UNIX_MICROS(CURRENT_TIMESTAMP()) - PMOD(UNIX_MICROS(CURRENT_TIMESTAMP()), 86400000000)
-              ) DIV 86400000000
-            ) - 365 AS INT)
-          )
-          AND `played_on` <= DATE_FROM_UNIX_DATE(
-            CAST((
-              (
-                UNIX_MICROS(CURRENT_TIMESTAMP()) - PMOD(UNIX_MICROS(CURRENT_TIMESTAMP()), 86400000000)
-              ) DIV 86400000000
-            ) AS INT)
-          )
-          THEN 1
-        END
-      ) AS `tournaments_12m`
+      COUNT(*) AS `tournaments_12m`
     FROM `tournament_entries`
     WHERE
       `played_on` >= DATE_FROM_UNIX_DATE(
@@ -193,7 +153,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      MAX(CASE WHEN `status` = 'played' THEN `starts_at` END) AS `last_tee_time_at`
+      MAX(`starts_at`) AS `last_tee_time_at`
     FROM `tee_times`
     WHERE
       `status` = 'played'
@@ -228,38 +188,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `member_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN `due_on` >= DATE_FROM_UNIX_DATE(
-            CAST((
-              (
-                UNIX_MICROS(CURRENT_TIMESTAMP()) - PMOD(UNIX_MICROS(CURRENT_TIMESTAMP()), 86400000000)
-              ) DIV 86400000000
-            ) - 365 AS INT)
-          )
-          AND `due_on` <= DATE_FROM_UNIX_DATE(
-            CAST((
-              (
-                UNIX_MICROS(CURRENT_TIMESTAMP()) - PMOD(UNIX_MICROS(CURRENT_TIMESTAMP()), 86400000000)
-              ) DIV 86400000000
-            ) AS INT)
-          )
-          AND (
-            `days_late` > 30
-            OR (
-              `paid_on` IS NULL
-              AND `due_on` < DATE_FROM_UNIX_DATE(
-                CAST((
-                  (
-                    UNIX_MICROS(CURRENT_TIMESTAMP()) - PMOD(UNIX_MICROS(CURRENT_TIMESTAMP()), 86400000000)
-                  ) DIV 86400000000
-                ) - 30 AS INT)
-              )
-            )
-          )
-          THEN 1
-        END
-      ) AS `late_payments_12m`
+      COUNT(*) AS `late_payments_12m`
     FROM `dues_payments`
     WHERE
       `due_on` >= DATE_FROM_UNIX_DATE(

@@ -10,13 +10,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "booked_at" >= DATE('now', '-30 days') || ' 00:00:00.000000'
-          AND "booked_at" < DATE('now', '+1 days') || ' 00:00:00.000000'
-          THEN 1
-        END
-      ) AS "booking_count_30d"
+      COUNT(*) AS "booking_count_30d"
     FROM "tee_times"
     WHERE
       "booked_at" >= DATE('now', '-30 days') || ' 00:00:00.000000'
@@ -103,12 +97,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "played_on" >= DATE('now', '-365 days') AND "played_on" <= DATE('now')
-          THEN 1
-        END
-      ) AS "tournaments_12m"
+      COUNT(*) AS "tournaments_12m"
     FROM "tournament_entries"
     WHERE
       "played_on" >= DATE('now', '-365 days') AND "played_on" <= DATE('now')
@@ -145,7 +134,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      MAX(CASE WHEN "status" = 'played' THEN "starts_at" END) AS "last_tee_time_at"
+      MAX("starts_at") AS "last_tee_time_at"
     FROM "tee_times"
     WHERE
       "status" = 'played'
@@ -172,19 +161,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "member_id" AS "k",
-      COUNT(
-        CASE
-          WHEN "due_on" >= DATE('now', '-365 days')
-          AND "due_on" <= DATE('now')
-          AND (
-            "days_late" > 30
-            OR (
-              "paid_on" IS NULL AND "due_on" < DATE('now', '-30 days')
-            )
-          )
-          THEN 1
-        END
-      ) AS "late_payments_12m"
+      COUNT(*) AS "late_payments_12m"
     FROM "dues_payments"
     WHERE
       "due_on" >= DATE('now', '-365 days')

@@ -9,18 +9,8 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      SUM(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `amount_inr`
-        END
-      ) AS `ltv`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      SUM(`amount_inr`) AS `ltv`,
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)

@@ -8,18 +8,8 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      SUM(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `amount_inr`
-        END
-      ) AS `ltv`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      SUM(`amount_inr`) AS `ltv`,
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
@@ -47,12 +37,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
@@ -80,18 +65,8 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      SUM(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `amount_inr`
-        END
-      ) AS `ltv`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      SUM(`amount_inr`) AS `ltv`,
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
@@ -140,18 +115,8 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN 1
-        END
-      ) AS `total_bookings`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      COUNT(*) AS `total_bookings`,
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
@@ -178,12 +143,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
@@ -359,12 +319,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)

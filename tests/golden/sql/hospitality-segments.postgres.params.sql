@@ -8,11 +8,11 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = %(t1)s THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = %(t2)s THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
-      "status" = %(t3)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -27,7 +27,7 @@ WHERE
   AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": "150000", "t1": "completed", "t2": "completed", "t3": "completed"}
+-- params: {"p1": "150000", "t1": "completed"}
 
 -- segment: lapsed
 WITH "profile" AS (
@@ -38,10 +38,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = %(t1)s THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
-      "status" = %(t2)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -54,7 +54,7 @@ WHERE
   "last_booking_at" < CAST('2026-05-06 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"t1": "completed", "t2": "completed"}
+-- params: {"t1": "completed"}
 
 -- segment: win_back
 WITH "profile" AS (
@@ -67,11 +67,11 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = %(t1)s THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = %(t2)s THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
-      "status" = %(t3)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -91,7 +91,7 @@ WITH "profile" AS (
       FROM "consents"
       WHERE
         (
-          "channel" = %(t4)s
+          "channel" = %(t2)s
         ) AND NOT "recorded_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -108,7 +108,7 @@ WHERE
   AND "email_opt_in"
 ORDER BY
   "guest_id";
--- params: {"p1": "50000", "t1": "completed", "t2": "completed", "t3": "completed", "t4": "email"}
+-- params: {"p1": "50000", "t1": "completed", "t2": "email"}
 
 -- segment: frequent_bookers
 WITH "profile" AS (
@@ -120,11 +120,11 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      COUNT(CASE WHEN "status" = %(t1)s THEN 1 END) AS "total_bookings",
-      MAX(CASE WHEN "status" = %(t2)s THEN "checked_in_at" END) AS "last_booking_at"
+      COUNT(*) AS "total_bookings",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
-      "status" = %(t3)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -138,7 +138,7 @@ WHERE
   AND "last_booking_at" >= CAST('2026-08-03 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": 6, "t1": "completed", "t2": "completed", "t3": "completed"}
+-- params: {"p1": 6, "t1": "completed"}
 
 -- segment: spa_lovers
 WITH "profile" AS (
@@ -149,10 +149,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = %(t1)s THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
-      "status" = %(t2)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -168,7 +168,7 @@ WHERE
   )
 ORDER BY
   "guest_id";
--- params: {"p1": "spa", "p2": "wellness", "t1": "completed", "t2": "completed"}
+-- params: {"p1": "spa", "p2": "wellness", "t1": "completed"}
 
 -- segment: gmail_gold
 WITH "profile" AS (
@@ -231,10 +231,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = %(t1)s THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
-      "status" = %(t2)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -254,7 +254,7 @@ WITH "profile" AS (
       FROM "model_scores"
       WHERE
         (
-          "model" = %(t3)s
+          "model" = %(t2)s
         ) AND NOT "scored_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -272,4 +272,4 @@ WHERE
   AND "last_booking_at" < CAST('2026-11-02 00:00:00+00:00' AS TIMESTAMPTZ)
 ORDER BY
   "guest_id";
--- params: {"p1": 70, "p2": "ACTIVE", "t1": "completed", "t2": "completed", "t3": "churn"}
+-- params: {"p1": 70, "p2": "ACTIVE", "t1": "completed", "t2": "churn"}

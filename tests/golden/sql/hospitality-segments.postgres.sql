@@ -8,8 +8,8 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -41,7 +41,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -71,8 +71,8 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -128,8 +128,8 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      COUNT(CASE WHEN "status" = 'completed' THEN 1 END) AS "total_bookings",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      COUNT(*) AS "total_bookings",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -158,7 +158,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -242,7 +242,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'

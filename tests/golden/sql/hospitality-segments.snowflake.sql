@@ -8,8 +8,8 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -37,7 +37,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -65,8 +65,8 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -120,8 +120,8 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      COUNT(CASE WHEN "status" = 'completed' THEN 1 END) AS "total_bookings",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      COUNT(*) AS "total_bookings",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -148,7 +148,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -230,7 +230,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'

@@ -8,11 +8,11 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      SUM(CASE WHEN `status` = :t1 THEN `amount_inr` END) AS `ltv`,
-      MAX(CASE WHEN `status` = :t2 THEN `checked_in_at` END) AS `last_booking_at`
+      SUM(`amount_inr`) AS `ltv`,
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
-      `status` = :t3
+      `status` = :t1
     GROUP BY
       `guest_id`
   ) AS `s0`
@@ -27,7 +27,7 @@ WHERE
   AND `last_booking_at` < TIMESTAMP_MICROS(1793577600000000)
 ORDER BY
   `guest_id`;
--- params: {"p1": "150000", "t1": "completed", "t2": "completed", "t3": "completed"}
+-- params: {"p1": "150000", "t1": "completed"}
 
 -- segment: lapsed
 WITH `profile` AS (
@@ -38,10 +38,10 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(CASE WHEN `status` = :t1 THEN `checked_in_at` END) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
-      `status` = :t2
+      `status` = :t1
     GROUP BY
       `guest_id`
   ) AS `s0`
@@ -54,7 +54,7 @@ WHERE
   `last_booking_at` < TIMESTAMP_MICROS(1778025600000000)
 ORDER BY
   `guest_id`;
--- params: {"t1": "completed", "t2": "completed"}
+-- params: {"t1": "completed"}
 
 -- segment: win_back
 WITH `profile` AS (
@@ -67,11 +67,11 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      SUM(CASE WHEN `status` = :t1 THEN `amount_inr` END) AS `ltv`,
-      MAX(CASE WHEN `status` = :t2 THEN `checked_in_at` END) AS `last_booking_at`
+      SUM(`amount_inr`) AS `ltv`,
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
-      `status` = :t3
+      `status` = :t1
     GROUP BY
       `guest_id`
   ) AS `s0`
@@ -88,7 +88,7 @@ WITH `profile` AS (
       FROM `consents`
       WHERE
         (
-          `channel` = :t4
+          `channel` = :t2
         ) AND NOT `recorded_at` IS NULL
     ) AS `ranked`
     WHERE
@@ -105,7 +105,7 @@ WHERE
   AND `email_opt_in`
 ORDER BY
   `guest_id`;
--- params: {"p1": "50000", "t1": "completed", "t2": "completed", "t3": "completed", "t4": "email"}
+-- params: {"p1": "50000", "t1": "completed", "t2": "email"}
 
 -- segment: frequent_bookers
 WITH `profile` AS (
@@ -117,11 +117,11 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      COUNT(CASE WHEN `status` = :t1 THEN 1 END) AS `total_bookings`,
-      MAX(CASE WHEN `status` = :t2 THEN `checked_in_at` END) AS `last_booking_at`
+      COUNT(*) AS `total_bookings`,
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
-      `status` = :t3
+      `status` = :t1
     GROUP BY
       `guest_id`
   ) AS `s0`
@@ -135,7 +135,7 @@ WHERE
   AND `last_booking_at` >= TIMESTAMP_MICROS(1785715200000000)
 ORDER BY
   `guest_id`;
--- params: {"p1": 6, "t1": "completed", "t2": "completed", "t3": "completed"}
+-- params: {"p1": 6, "t1": "completed"}
 
 -- segment: spa_lovers
 WITH `profile` AS (
@@ -146,10 +146,10 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(CASE WHEN `status` = :t1 THEN `checked_in_at` END) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
-      `status` = :t2
+      `status` = :t1
     GROUP BY
       `guest_id`
   ) AS `s0`
@@ -165,7 +165,7 @@ WHERE
   )
 ORDER BY
   `guest_id`;
--- params: {"p1": "spa", "p2": "wellness", "t1": "completed", "t2": "completed"}
+-- params: {"p1": "spa", "p2": "wellness", "t1": "completed"}
 
 -- segment: gmail_gold
 WITH `profile` AS (
@@ -225,10 +225,10 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(CASE WHEN `status` = :t1 THEN `checked_in_at` END) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
-      `status` = :t2
+      `status` = :t1
     GROUP BY
       `guest_id`
   ) AS `s0`
@@ -245,7 +245,7 @@ WITH `profile` AS (
       FROM `model_scores`
       WHERE
         (
-          `model` = :t3
+          `model` = :t2
         ) AND NOT `scored_at` IS NULL
     ) AS `ranked`
     WHERE
@@ -263,4 +263,4 @@ WHERE
   AND `last_booking_at` < TIMESTAMP_MICROS(1793577600000000)
 ORDER BY
   `guest_id`;
--- params: {"p1": 70, "p2": "ACTIVE", "t1": "completed", "t2": "completed", "t3": "churn"}
+-- params: {"p1": 70, "p2": "ACTIVE", "t1": "completed", "t2": "churn"}

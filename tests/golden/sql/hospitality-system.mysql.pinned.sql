@@ -16,12 +16,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)

@@ -17,10 +17,10 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(CASE WHEN `status` = :t1 THEN `checked_in_at` END) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
-      `status` = :t2
+      `status` = :t1
     GROUP BY
       `guest_id`
   ) AS `s0`
@@ -35,7 +35,7 @@ WHERE
   AND `last_booking_at` < TIMESTAMP_MICROS(1793577600000000)
 ORDER BY
   `guest_id`;
--- params: {"p1": "ACTIVE", "t1": "completed", "t2": "completed"}
+-- params: {"p1": "ACTIVE", "t1": "completed"}
 
 -- segment: high_engagement
 WITH `profile` AS (

@@ -16,7 +16,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(CASE WHEN `status` = 'completed' THEN `checked_in_at` END) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       `status` = 'completed'

@@ -8,18 +8,8 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      SUM(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `amount_inr`
-        END
-      ) AS `ltv`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      SUM(`amount_inr`) AS `ltv`,
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
@@ -69,18 +59,8 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      SUM(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `amount_inr`
-        END
-      ) AS `ltv`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      SUM(`amount_inr`) AS `ltv`,
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
@@ -149,12 +129,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      SUM(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `amount_inr`
-        END
-      ) AS `ltv`
+      SUM(`amount_inr`) AS `ltv`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
@@ -196,12 +171,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      COUNT(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN 1
-        END
-      ) AS `_agg_e90d2acf65`
+      COUNT(*) AS `_agg_e90d2acf65`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
@@ -262,12 +232,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      MAX(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `checked_in_at`
-        END
-      ) AS `last_booking_at`
+      MAX(`checked_in_at`) AS `last_booking_at`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)

@@ -1,5 +1,5 @@
 -- ltv in top 10% among in segment active_members
--- params: {'p1': 'ACTIVE', 't1': 'completed', 't2': 'completed', 't3': 'completed'}
+-- params: {'p1': 'ACTIVE', 't1': 'completed'}
 WITH "profile" AS (
   SELECT
     "e".*,
@@ -9,11 +9,11 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = %(t1)s THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = %(t2)s THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
-      "status" = %(t3)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -53,7 +53,7 @@ ORDER BY
   "guest_id";
 
 -- top 500 by ltv among in segment win_back
--- params: {'p1': Decimal('50000'), 't1': 'completed', 't2': 'completed', 't3': 'completed', 't4': 'email'}
+-- params: {'p1': Decimal('50000'), 't1': 'completed', 't2': 'email'}
 WITH "profile" AS (
   SELECT
     "e".*,
@@ -64,11 +64,11 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = %(t1)s THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = %(t2)s THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
-      "status" = %(t3)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -88,7 +88,7 @@ WITH "profile" AS (
       FROM "consents"
       WHERE
         (
-          "channel" = %(t4)s
+          "channel" = %(t2)s
         ) AND NOT "recorded_at" IS NULL
     ) AS "ranked"
     WHERE
@@ -128,7 +128,7 @@ ORDER BY
   "guest_id";
 
 -- ltv in top 2.5%
--- params: {'t1': 'completed', 't2': 'completed'}
+-- params: {'t1': 'completed'}
 WITH "profile" AS (
   SELECT
     "e".*,
@@ -137,10 +137,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = %(t1)s THEN "amount_inr" END) AS "ltv"
+      SUM("amount_inr") AS "ltv"
     FROM "bookings"
     WHERE
-      "status" = %(t2)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -173,7 +173,7 @@ ORDER BY
   "guest_id";
 
 -- top 100 by count(bookings where status = "completed") among (loyalty_tier = "Gold")
--- params: {'p1': 'Gold', 't1': 'completed', 't2': 'completed'}
+-- params: {'p1': 'Gold', 't1': 'completed'}
 WITH "profile" AS (
   SELECT
     "e".*,
@@ -183,10 +183,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      COUNT(CASE WHEN "status" = %(t1)s THEN 1 END) AS "_agg_e90d2acf65"
+      COUNT(*) AS "_agg_e90d2acf65"
     FROM "bookings"
     WHERE
-      "status" = %(t2)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"
@@ -239,7 +239,7 @@ ORDER BY
   "guest_id";
 
 -- days_since(last_booking_at) in top 20% among in segment lapsed
--- params: {'t1': 'completed', 't2': 'completed'}
+-- params: {'t1': 'completed'}
 WITH "profile" AS (
   SELECT
     "e".*,
@@ -248,10 +248,10 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = %(t1)s THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
-      "status" = %(t2)s
+      "status" = %(t1)s
     GROUP BY
       "guest_id"
   ) AS "s0"

@@ -8,8 +8,8 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -62,8 +62,8 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      SUM("amount_inr") AS "ltv",
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -134,7 +134,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv"
+      SUM("amount_inr") AS "ltv"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -179,7 +179,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      COUNT(CASE WHEN "status" = 'completed' THEN 1 END) AS "_agg_e90d2acf65"
+      COUNT(*) AS "_agg_e90d2acf65"
     FROM "bookings"
     WHERE
       "status" = 'completed'
@@ -243,7 +243,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      MAX(CASE WHEN "status" = 'completed' THEN "checked_in_at" END) AS "last_booking_at"
+      MAX("checked_in_at") AS "last_booking_at"
     FROM "bookings"
     WHERE
       "status" = 'completed'

@@ -264,14 +264,17 @@ class Builder:
             # gets the same NULL (or, below, 0) from the LEFT JOIN as before.
             filters = list(dict.fromkeys(ir.negation_normal_form(f.derive.where) for f in fields
                                          if f.derive.where is not None))
+            filtered = bool(filters) and all(f.derive.where is not None for f in fields)
+            # Every trait of the scan counting the same rows: the scan's filter alone picks them.
+            alone = filtered and len(filters) == 1
             for f in fields:
-                cols.append(_as(self.aggregate(f.derive), f.column))
+                cols.append(_as(self.aggregate(f.derive, filtered=alone), f.column))
                 value = exp.Column(this=exp.to_identifier(f.column, quoted=True), table=_ident(alias.name))
                 if f.derive.fn in ("count", "sum") and f.name not in self.bare:
                     value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
                 columns.append(_as(value, f.column))
             sub = exp.select(*cols, copy=False).from_(table_ref(self.t, agg.table), copy=False)
-            if filters and all(f.derive.where is not None for f in fields):
+            if filtered:
                 parts = [self.cond(w) for w in filters]
                 sub = sub.where(parts[0] if len(parts) == 1 else self.connect(False, parts), copy=False)
             joins.append((sub.group_by(self.entity_key(agg), copy=False), alias))
@@ -296,9 +299,10 @@ class Builder:
             for sub, alias in joins
         ])
 
-    def aggregate(self, agg: ir.Aggregate):
-        """COUNT / SUM / MIN / MAX over the rows where the trait's rule is TRUE."""
-        cond = self.cond(ir.negation_normal_form(agg.where)) if agg.where is not None else None
+    def aggregate(self, agg: ir.Aggregate, filtered: bool = False):
+        """COUNT / SUM / MIN / MAX over the rows where the trait's rule is TRUE (the rows
+        of the scan when ``filtered``: its WHERE is that rule)."""
+        cond = self.cond(ir.negation_normal_form(agg.where)) if agg.where is not None and not filtered else None
         if agg.fn == "count":
             if cond is None:
                 return exp.Count(this=exp.Star())

@@ -7,12 +7,7 @@ WITH `profile` AS (
   LEFT JOIN (
     SELECT
       `guest_id` AS `k`,
-      SUM(
-        CASE
-          WHEN CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)
-          THEN `amount_inr`
-        END
-      ) AS `ltv`
+      SUM(`amount_inr`) AS `ltv`
     FROM `bookings`
     WHERE
       CAST(`status` COLLATE utf8mb4_bin AS BINARY) = CAST('completed' AS BINARY)

@@ -7,7 +7,7 @@ WITH "profile" AS (
   LEFT JOIN (
     SELECT
       "guest_id" AS "k",
-      SUM(CASE WHEN "status" = 'completed' THEN "amount_inr" END) AS "ltv"
+      SUM("amount_inr") AS "ltv"
     FROM "bookings"
     WHERE
       "status" = 'completed'
