@@ -210,11 +210,12 @@ def _temp_view(spark, schema, records) -> None:
     import pyarrow as pa
 
     from segdsl.backends.sql.targets import family_target
-    from segdsl.data.engines import arrow_type, stored_rows
+    from segdsl.data.connection import arrow_batches, arrow_schema
 
-    fields = schema.stored_fields()
-    rows = list(stored_rows(family_target("spark"), schema, records, schema.table))
-    arrow = pa.table({f.column: pa.array([r[i] for r in rows], type=arrow_type(f)) for i, f in enumerate(fields)})
+    shape = arrow_schema(schema)
+    batches = list(arrow_batches(family_target("spark"), schema, records, schema.table))
+    # No rows: a column of one empty chunk (pyspark cannot take a column of no chunks).
+    arrow = pa.Table.from_batches(batches, shape) if batches else shape.empty_table()
     spark.createDataFrame(arrow).createOrReplaceTempView(schema.table)
 
 
@@ -425,6 +426,144 @@ def test_spark_event_sequences_agree_with_memory(spark_dsn, batch, params):
     _check_batch(spark, queries, args, expected)
     for view in views:
         spark.catalog.dropTempView(view)
+
+
+# ------------------------------------------------------------- Spark Connect
+
+#: Segments `size` and `show` ask through Spark Connect: traits, a reference, a model
+#: score, tags, text, a static list.
+CONNECT_SEGMENTS = ["high_value", "win_back", "likely_to_churn", "spa_lovers", "gmail_gold", "board_members"]
+
+
+@contextlib.contextmanager
+def _connect_server():
+    """A Spark Connect server in the test session's JVM, on a free port: its sessions
+    are new sessions of the running Spark (no second JVM to start). Yields its URL."""
+    spark = _spark()
+    jvm, context = spark._jvm, spark._jsc.sc()
+    context.conf().set("spark.connect.grpc.binding.port", "0")  # read when the service starts: any free port
+    jvm.org.apache.spark.sql.connect.service.SparkConnectService.start(context)
+    service = jvm.java.lang.Class.forName("org.apache.spark.sql.connect.service.SparkConnectService$") \
+        .getField("MODULE$").get(None)
+    try:
+        yield f"sc://127.0.0.1:{service.localPort()}"
+    finally:
+        service.stop(jvm.scala.Option.empty(), jvm.scala.Option.empty())
+
+
+def test_spark_connect_gives_the_answers_of_memory(spark_dsn, tmp_path):
+    """`segdsl db load`, `size` and `show` with an `sc://` DSN, each in a process of its
+    own as a user runs them (pyspark runs one kind of session per process), through a
+    Spark Connect server: the sizes and members `size` and `show` give in memory, and
+    nothing on stderr."""
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from segdsl.cli.main import cli
+
+    project = ROOT / "examples" / "hospitality"
+    segments = str(project / "segments.seg")
+    chosen = [arg for name in CONNECT_SEGMENTS for arg in ("--segment", name)]
+    show = ["show", segments, "--segment", "high_value", "--as-of", "2026-11-01", "--format", "csv", "--columns",
+            "ltv,last_booking_at,email,interests"]
+    size = ["size", segments, *chosen, "--as-of", "2026-11-01"]
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "segdsl", *args], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and not done.stderr, (args, done.stdout, done.stderr)
+        return done.stdout
+
+    with _connect_server() as server:
+        dsn = ["--dsn", f"{server}?warehouse={tmp_path / 'warehouse'}"]
+        assert "on spark" in run("db", "load", str(project), *dsn)
+        remote = {"size": run(*size, *dsn), "show": run(*show, *dsn)}
+    memory = {what: CliRunner().invoke(cli, args, catch_exceptions=False).output
+              for what, args in (("size", size), ("show", show))}
+    table = lambda out: [line for line in out.splitlines() if "%" in line]  # noqa: E731
+    assert table(remote["size"]) == table(memory["size"]) and len(table(memory["size"])) == len(CONNECT_SEGMENTS)
+    assert remote["show"] == memory["show"] and memory["show"].count("\n") > 100
+
+
+def test_a_spark_connect_dsn_beside_a_session_of_this_process_is_refused(spark_dsn):
+    """pyspark runs classic sessions or Spark Connect ones in a process, not both: an
+    `sc://` DSN in a process that runs a session of its own is refused, and a server
+    that does not answer is an error at once, not after the client's ten minutes of
+    retries."""
+    import socket
+    import time
+
+    from segdsl.data.engines import EngineError, connect
+    from segdsl.data.spark import reach_server
+
+    with pytest.raises(EngineError, match="already runs a Spark session of its own.*spark://active"):
+        connect("sc://127.0.0.1:15002")
+    with socket.socket() as closed:  # a port bound, not listening: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        started = time.monotonic()
+        with pytest.raises(EngineError, match="no Spark Connect server answers at 127.0.0.1:"):
+            reach_server(f"sc://127.0.0.1:{closed.getsockname()[1]}")
+        assert time.monotonic() - started < 5
+
+
+# ---------------------------------------------------------- the loaded files
+
+
+def test_loaded_files_read_back_as_the_values_loaded(spark_warehouse, monkeypatch):
+    """`db load` writes a table as Parquet files of a batch of rows each (three rows a
+    batch here), which Spark reads back as the values loaded: the calendar's first and
+    last days and instants, dates before the Gregorian reform, 64-bit integers, exact
+    decimals, tag lists, NULLs; also in a session that reads files Spark did not write
+    in its old hybrid calendar (LEGACY). A load refused for a value in its third batch
+    leaves the previous load, and none of its own files. A table loaded with no rows has
+    its columns."""
+    from decimal import Decimal
+
+    from segdsl.data import connection
+    from segdsl.data.engines import connect
+    from segdsl.data.loading import load_project
+    from segdsl.data.spark import parse_dsn, read_records
+    from segdsl.data.tables import DataError
+
+    monkeypatch.setattr(connection, "ARROW_BATCH_ROWS", 3)
+    schema = attrs.evolve(PROPERTY_SCHEMA, table="spark_round_trip")
+    utc = dt.timezone.utc
+    empty = {f.column: None for f in schema.stored_fields()}
+    records = [
+        {**empty, "id": 1},
+        {"id": 2, "i": -(2**63), "money": Decimal("-9999999999.99"), "f": -1e10, "t": "", "e": "Gold", "b": True,
+         "joined": dt.date(1, 1, 1), "ts": dt.datetime(1, 1, 1, tzinfo=utc), "tags": frozenset(),
+         "money4": Decimal("-99999999999.9999"), "ts2": dt.datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=utc)},
+        {"id": 3, "i": 2**63 - 1, "money": Decimal("9999999999.99"), "f": 2.5, "t": "c\\d '\"é\U0001f600",
+         "e": "gold", "b": False, "joined": dt.date(9999, 12, 31),
+         "ts": dt.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=utc), "tags": frozenset({"spa", "b_"}),
+         "money4": Decimal("0.0001"), "ts2": dt.datetime(1582, 10, 4, 12, tzinfo=utc)},
+        {**empty, "id": 4, "joined": dt.date(1500, 3, 1), "ts": dt.datetime(1899, 12, 31, 23, 59, tzinfo=utc),
+         "money": Decimal("-0.13"), "tags": frozenset({"Spa"})},
+        *({**empty, "id": n, "i": n, "joined": dt.date(2024, 2, 29)} for n in range(5, 8)),
+    ]
+    expected = Table.from_records(schema, records).records()
+    columns = [f.column for f in schema.stored_fields()]
+    engine = connect(spark_warehouse)
+    load_project(engine, schema, {schema.table: records})
+    warehouse = parse_dsn(spark_warehouse).warehouse
+    loaded = read_records(warehouse)[schema.table]
+    folder = Path(loaded["tables"][schema.table].removeprefix("file://"))
+    assert len(list(folder.glob("*.parquet"))) == 3  # 7 rows, 3 a file
+    before_midnight_utc = dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    with pytest.raises(DataError, match="row 8.*`ts`.*outside the years 1-9999"):
+        load_project(engine, schema, {schema.table: [*records, {**empty, "id": 8, "ts": before_midnight_utc}]})
+    assert read_records(warehouse)[schema.table] == loaded
+    assert [p.name for p in folder.parent.parent.iterdir()] == [loaded["load_id"]]
+    query = f"SELECT {', '.join(f'`{c}`' for c in columns)} FROM `{schema.table}` ORDER BY `id`"
+    tags = lambda v: frozenset(v) if isinstance(v, list) else v  # noqa: E731 - Spark's arrays are lists
+    for session in ({}, {"spark.sql.parquet.datetimeRebaseModeInRead": "LEGACY"}):
+        with _settings(_spark(), session):
+            got = [dict(zip(columns, map(tags, row))) for row in engine.execute(query)]
+        assert got == expected, session
+    load_project(engine, schema, {schema.table: []})
+    assert engine.execute(query) == [] and _spark().table(schema.table).columns == columns
 
 
 # ------------------------------------------------------------- kill -9

@@ -5,6 +5,7 @@ Every driver import is lazy."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,14 @@ from segdsl.backends.sql.targets import Target, family_target
 from segdsl.schema.model import Field, Kind, Schema
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from segdsl.data.tables import Table
+
+#: Rows per Arrow record batch a load encodes at a time (:func:`arrow_batches`): a
+#: batch's Python values are let go before the next is read, so a load's memory is its
+#: typed columns and one batch, not a whole table as Python objects.
+ARROW_BATCH_ROWS = 100_000
 
 
 class EngineError(Exception):
@@ -155,3 +163,30 @@ def arrow_type(f: Field):
         Kind.BOOL: pa.bool_(), Kind.DATE: pa.date32(), Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
         Kind.TAGS: pa.list_(pa.string()),
     }.get(f.kind) or pa.decimal128(f.type.precision, f.type.scale)
+
+
+def arrow_schema(schema: Schema) -> pa.Schema:
+    """The Arrow schema of ``schema``'s stored fields (see :func:`arrow_type`)."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(f.column, arrow_type(f)) for f in schema.stored_fields()])
+
+
+def arrow_batches(t: Target, schema: Schema, records: Iterable[Mapping[str, Any]] | Table, table: str, *,
+                  rows: int | None = None) -> Iterator[pa.RecordBatch]:
+    """The rows of ``records`` as :func:`stored_rows` gives them (validated likewise),
+    as Arrow record batches of :func:`arrow_schema` of at most ``rows`` (default
+    :data:`ARROW_BATCH_ROWS`) rows each; none for no records."""
+    import pyarrow as pa
+
+    shape = arrow_schema(schema)
+    stream = stored_rows(t, schema, records, table)
+    while True:
+        batch = list(itertools.islice(stream, rows or ARROW_BATCH_ROWS))
+        if not batch:
+            return
+        columns = list(zip(*batch))
+        del batch  # the rows' Python values go with their columns, before the next batch is read
+        arrays = [pa.array(values, type=f.type) for values, f in zip(columns, shape)]
+        del columns
+        yield pa.record_batch(arrays, schema=shape)

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 from segdsl.backends.sql import storage
 from segdsl.backends.sql.storage import table_path
 from segdsl.backends.sql.targets import family_target
-from segdsl.data.connection import Engine, EngineError, arrow_type, stored_rows
+from segdsl.data.connection import Engine, EngineError, arrow_batches, stored_rows
 from segdsl.schema.model import Field, Kind, Schema
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from segdsl.data.tables import Table
 
 def connect(dsn: str, *, create: bool = True) -> Engine:
@@ -160,9 +162,10 @@ def fill_table(engine: Engine, schema: Schema, records: Iterable[Mapping[str, An
     from segdsl.data.tables import DataError
 
     fields = schema.stored_fields()
-    rows = stored_rows(engine.target, schema, records, label)
     try:
-        return _insert(engine, fields, into, rows)
+        if engine.target.bulk_load == "arrow":
+            return _insert_arrow(engine, into, arrow_batches(engine.target, schema, records, label))
+        return _insert(engine, fields, into, stored_rows(engine.target, schema, records, label))
     except (DataError, EngineError):
         raise
     except Exception as exc:  # driver-specific error classes
@@ -186,18 +189,7 @@ def _insert(engine: Engine, fields: list[Field], name: str, rows: Iterable[tuple
                 count += 1
         return count
     batch = list(rows)
-    if batch and t.bulk_load == "arrow":
-        # DuckDB inserts row by row slowly; hand it one Arrow table instead.
-        import pyarrow as pa
-
-        columns = {f.column: [row[i] for row in batch] for i, f in enumerate(fields)}
-        arrow = pa.table({name: pa.array(values, type=arrow_type(f)) for (name, values), f in zip(columns.items(), fields)})
-        engine.conn.register("segdsl_load", arrow)
-        try:
-            engine.execute(storage.insert_select_all(t, name, "segdsl_load"))
-        finally:
-            engine.conn.unregister("segdsl_load")
-    elif batch:
+    if batch:
         # PyMySQL batches an INSERT ... VALUES with %s markers into multi-row inserts.
         insert = storage.insert_rows(t, name, [f.column for f in fields])
         if t.cursors:
@@ -206,6 +198,21 @@ def _insert(engine: Engine, fields: list[Field], name: str, rows: Iterable[tuple
         else:
             engine.conn.executemany(insert, batch)
     return len(batch)
+
+
+def _insert_arrow(engine: Engine, name: str, batches: Iterable[pa.RecordBatch]) -> int:
+    """DuckDB inserts row by row slowly: hand it each Arrow record batch instead."""
+    import pyarrow as pa
+
+    count = 0
+    for batch in batches:
+        engine.conn.register("segdsl_load", pa.Table.from_batches([batch]))
+        try:
+            engine.execute(storage.insert_select_all(engine.target, name, "segdsl_load"))
+        finally:
+            engine.conn.unregister("segdsl_load")
+        count += batch.num_rows
+    return count
 
 
 def fetch_keys(engine: Engine, sql: str, params: Mapping[str, Any] | None = None) -> list:

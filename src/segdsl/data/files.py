@@ -95,7 +95,7 @@ def open_atomic(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        _fsync_directory(target.parent)  # make the rename itself durable
+        fsync_directory(target.parent)  # make the rename itself durable
 
 
 def check_writable(path: str | Path) -> int | None:
@@ -261,12 +261,12 @@ def write_directory_atomic(path: str | Path, files: Mapping[str, bytes]) -> str:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        _fsync_directory(staging)
+        fsync_directory(staging)
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _fsync_directory(target.parent)
+    fsync_directory(target.parent)
     return str(target)
 
 
@@ -290,7 +290,7 @@ def replace_symlink(link: str | Path, points_to: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_directory(link.parent)
+    fsync_directory(link.parent)
 
 
 def remove_directory(path: str | Path) -> None:
@@ -353,7 +353,9 @@ def _temp_name(target: Path) -> str:
     return str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp")
 
 
-def _fsync_directory(folder: str | Path) -> None:
+def fsync_directory(folder: str | Path) -> None:
+    """Make the entries made in ``folder`` (new files, renames) durable, where the file
+    system supports it."""
     with contextlib.suppress(OSError):  # make renames in it durable, where supported
         dir_fd = os.open(folder, os.O_RDONLY)
         try:

@@ -13,15 +13,19 @@ Each may end with ``?warehouse=DIR``: where `segdsl db load` writes the tables (
 Spark Connect, DIR must be a path both this process and the cluster reach.
 
 **Sessions.** Spark has one session per process, and starting it takes seconds, so a
-session segdsl starts is kept for the life of the process. A session segdsl starts gets
-the settings its SQL is verified under (:data:`PINNED`): UTC, ``TIMESTAMP_LTZ``, no
-escaped string literals. A session it is given (``spark://active``, or one that was
-running before) is checked instead, and a setting that differs is refused with the
-statement that fixes it: segdsl binds parameters, which Spark turns into literals read
-under those settings.
+session segdsl starts is kept for the life of the process. pyspark runs either classic
+sessions or Spark Connect ones in a process, never both, so a DSN of the other kind is
+refused. A Spark Connect server is tried once (:func:`reach_server`) before its
+session is made: its client would retry one that does not answer for ten minutes. A
+session segdsl starts gets the settings its SQL is verified under (:data:`PINNED`):
+UTC, ``TIMESTAMP_LTZ``, no escaped string literals. A session it is given
+(``spark://active``, or one that was running before) is checked instead, and a setting
+that differs is refused with the statement that fixes it: segdsl binds parameters,
+which Spark turns into literals read under those settings.
 
 **Tables, and loads as one unit.** A load writes every table of the project as Parquet
-under a folder of its own (``segdsl_data/<entity table>/<load id>/``), then replaces the
+under a folder of its own (``segdsl_data/<entity table>/<load id>/``), from this process
+(pyarrow, a file per batch of rows, so no table is held whole), then replaces the
 project's load record (``segdsl_loads/<entity table>.json``: the tables, their folders
 and their shape) with one atomic rename. A session registers each table of every record
 as an external catalog table (``CREATE TABLE ... USING PARQUET LOCATION``), so views can
@@ -37,9 +41,12 @@ import contextlib
 import fcntl
 import json
 import os
+import queue
 import re
 import shutil
 import tempfile
+import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +58,7 @@ from segdsl.backends.sql.storage import external_parquet_table, table_path
 from segdsl.backends.sql.targets import family_target
 from segdsl.data import load_record
 from segdsl.data.connection import Engine, EngineError
+from segdsl.data.files import fsync_directory
 from segdsl.schema.model import Schema
 
 if TYPE_CHECKING:
@@ -112,8 +120,10 @@ def parse_dsn(dsn: str) -> SparkAddress:
 #: The session segdsl started in this process (None: none yet). A session is the
 #: process's for its whole life: Spark starts one per process.
 _STARTED: Any = None
-#: The catalog tables segdsl registered in that session: name → folder.
-_REGISTERED: dict[str, str] = {}
+#: The catalog tables segdsl registered, per session (:func:`_session_key`): name → folder.
+_REGISTERED: dict[str, dict[str, str]] = {}
+#: Seconds to wait for a Spark Connect server to accept a connection (see :func:`reach_server`).
+CONNECT_TIMEOUT = 10.0
 
 
 def session(address: SparkAddress):
@@ -131,6 +141,13 @@ def session(address: SparkAddress):
     if running is None and _STARTED is not None and not _is_stopped(_STARTED):
         running = _STARTED
     if running is not None:
+        if address.kind != "active" and _is_connect(running) != (address.kind == "connect"):
+            # pyspark keeps a process to one kind: a Spark Connect session switches the
+            # process's pyspark to Spark Connect, a classic one's JVM stays for its life.
+            running_kind = "a Spark Connect session" if _is_connect(running) else "a Spark session of its own"
+            raise EngineError(f"{address.where}: this process already runs {running_kind}, and pyspark runs one "
+                              "kind per process: use spark://active for that session, or run segdsl in another "
+                              "process")
         if running is _STARTED:
             _pin(running)
         else:
@@ -139,21 +156,22 @@ def session(address: SparkAddress):
     if address.kind == "active":
         raise EngineError("spark://active: no Spark session is running in this process; start one, or name "
                           "a master (spark://local[2]) or a Spark Connect server (sc://HOST:PORT)")
+    if address.kind == "connect":
+        started = _connect_session(SparkSession, address.where)
+        _STARTED = started
+        return started
     try:
-        if address.kind == "connect":
-            builder = SparkSession.builder.remote(address.where)
-        else:
-            builder = SparkSession.builder.master(address.where).appName("segdsl")
-            for key, value in _LOCAL_SETTINGS.items():
-                builder = builder.config(key, value)
-            if address.where.startswith("local"):
-                # A shuffle partition per core: Spark's 200 cost a task each, whatever the data.
-                cores = address.where.partition("[")[2].rstrip("]")
-                parts = str(os.cpu_count() or 2) if cores in ("", "*") else cores
-                builder = builder.config("spark.sql.shuffle.partitions", parts if cores else "1")
-            # Errors only: segdsl reports what went wrong itself.
-            log = Path(__file__).with_name("spark_log4j2.properties")
-            builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log.as_uri()}")
+        builder = SparkSession.builder.master(address.where).appName("segdsl")
+        for key, value in _LOCAL_SETTINGS.items():
+            builder = builder.config(key, value)
+        if address.where.startswith("local"):
+            # A shuffle partition per core: Spark's 200 cost a task each, whatever the data.
+            cores = address.where.partition("[")[2].rstrip("]")
+            parts = str(os.cpu_count() or 2) if cores in ("", "*") else cores
+            builder = builder.config("spark.sql.shuffle.partitions", parts if cores else "1")
+        # Errors only: segdsl reports what went wrong itself.
+        log = Path(__file__).with_name("spark_log4j2.properties")
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log.as_uri()}")
         for key, value in PINNED.items():
             builder = builder.config(key, value)
         started = builder.getOrCreate()
@@ -162,20 +180,93 @@ def session(address: SparkAddress):
                           "(see docs/engines.md)") from None
     _pin(started)
     _STARTED = started
-    _REGISTERED.clear()
     return started
 
 
-def _is_stopped(spark) -> bool:
+def _connect_session(SparkSession, url: str):
+    """A Spark Connect session to ``url`` with :data:`PINNED` set, once
+    :func:`reach_server` has found the server."""
+    reach_server(url)
     try:
-        return spark.sparkContext._jsc is None  # classic sessions only
-    except Exception:  # noqa: BLE001 - Spark Connect sessions have no context
-        return False
+        started = SparkSession.builder.remote(url).getOrCreate()
+        _pin(started)
+    except Exception as exc:  # noqa: BLE001 - the server's or the channel's error
+        raise EngineError(f"Spark Connect ({url}): {_rpc_problem(exc)}") from None
+    return started
+
+
+def _rpc_problem(exc: BaseException) -> str:
+    """The gRPC status and details behind a Spark Connect error that has them (pyspark's
+    own message is then the RPC's whole debug text), else its first line."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        details, code = getattr(cause, "details", None), getattr(cause, "code", None)
+        if callable(details) and callable(code):
+            return f"{getattr(code(), 'name', code())}: {details()}"
+        cause = cause.__cause__ or cause.__context__
+    return _first_line(exc)
+
+
+def reach_server(url: str) -> None:
+    """Raise an EngineError unless the Spark Connect server at ``url`` accepts a
+    connection: at the first failure to connect (nothing listening, an unknown host, a
+    TLS handshake that fails), or after :data:`CONNECT_TIMEOUT` seconds without an
+    answer. The session's own client would retry for ten minutes."""
+    try:
+        import grpc
+        from pyspark.sql.connect.client import DefaultChannelBuilder
+    except ImportError as exc:
+        raise EngineError(f"Spark Connect needs pyspark's client packages ({exc.name or exc} is missing): "
+                          "pip install 'segdsl[spark]'") from None
+    try:
+        builder = DefaultChannelBuilder(url)
+    except Exception as exc:  # noqa: BLE001 - pyspark's message says how the URL is wrong
+        raise EngineError(f"{url}: {_first_line(exc)}") from None
+    states: queue.Queue = queue.Queue()
+    seen = states.put
+    channel = builder.toChannel()
+    channel.subscribe(seen, try_to_connect=True)
+    try:
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while True:
+            try:
+                state = states.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                raise EngineError(f"the Spark Connect server at {builder.endpoint} did not answer in "
+                                  f"{CONNECT_TIMEOUT:g} s") from None
+            if state is grpc.ChannelConnectivity.READY:
+                return
+            if state in (grpc.ChannelConnectivity.TRANSIENT_FAILURE, grpc.ChannelConnectivity.SHUTDOWN):
+                raise EngineError(f"no Spark Connect server answers at {builder.endpoint}: is it running, "
+                                  "and are the host and port right?")
+    finally:
+        channel.unsubscribe(seen)
+        channel.close()
+
+
+def _is_connect(spark) -> bool:
+    """Whether ``spark`` is a Spark Connect session (a client of a server), not a
+    classic one (this process's JVM)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def _is_stopped(spark) -> bool:
+    if _is_connect(spark):
+        return spark.is_stopped
+    return spark.sparkContext._jsc is None
+
+
+def _session_key(spark) -> str:
+    """What tells apart the catalogs of this process's sessions: a classic session's
+    application (a session stopped and started again is a new one), a Spark Connect
+    session's id on its server."""
+    return f"connect:{spark.session_id}" if _is_connect(spark) else f"app:{spark.sparkContext.applicationId}"
 
 
 def _pin(spark) -> None:
-    for key, value in PINNED.items():
-        spark.conf.set(key, value)
+    with _quiet_settings():
+        for key, value in PINNED.items():
+            spark.conf.set(key, value)
 
 
 def check_session(spark) -> None:
@@ -183,10 +274,22 @@ def check_session(spark) -> None:
     otherwise than they mean (see :data:`PINNED`)."""
 
     for key, wanted in PINNED.items():
-        found = spark.conf.get(key, None)
+        with _quiet_settings():
+            found = spark.conf.get(key, None)
         if found is None or found.lower() != wanted.lower():
             raise EngineError(f"the Spark session has {key}={found}; segdsl runs its SQL with {key}={wanted}: "
                               f"run spark.conf.set({key!r}, {wanted!r}) first (or let segdsl start the session)")
+
+
+@contextlib.contextmanager
+def _quiet_settings():
+    """Spark Connect's client warns that spark.sql.parser.escapedStringLiterals is
+    deprecated whenever it is read or set: segdsl pins it off on purpose (see
+    :data:`PINNED`), so the warning says nothing to a user of segdsl."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The SQL config 'spark.sql.parser.escapedStringLiterals' has "
+                                "been deprecated", category=UserWarning)
+        yield
 
 
 def _first_line(exc: BaseException) -> str:
@@ -323,30 +426,44 @@ def _register(conn: Connection, tables: Mapping[str, str]) -> None:
 
     t = family_target("spark")
     spark = conn.spark
+    registered = _REGISTERED.setdefault(_session_key(spark), {})
     for name, folder in tables.items():
-        if _REGISTERED.get(name) == folder:
+        if registered.get(name) == folder:
             continue
         where, table = table_path(t, name)
         if where is not None:
             spark.sql(create_schema(t, where))
-        exists = spark.catalog.tableExists(name)
-        if exists and not _ours(spark, name):
-            raise EngineError(f"spark: the catalog already has a table `{name}` that segdsl did not load; "
-                              "segdsl will not replace it (rename it, or load into another database)")
-        if exists:
+        if spark.catalog.tableExists(name):
+            location = _our_location(spark, name)
+            if location is None:
+                raise EngineError(f"spark: the catalog already has a table `{name}` that segdsl did not load; "
+                                  "segdsl will not replace it (rename it, or load into another database)")
+            if _same_folder(location, folder):  # registered by an earlier process: a load's files never change
+                registered[name] = folder
+                continue
             spark.sql(drop_table(t, name))  # external: its files stay
         spark.sql(external_parquet_table(t, name, folder))
-        _REGISTERED[name] = folder
+        registered[name] = folder
 
 
-def _ours(spark, name: str) -> bool:
-    """Whether the catalog table ``name`` is one segdsl registered: external, its files
-    in a load's folder."""
+def _our_location(spark, name: str) -> str | None:
+    """The folder of the catalog table ``name`` if segdsl registered it (external, its
+    files in a load's folder), else None."""
     from segdsl.backends.sql.storage import describe_table
 
     rows = spark.sql(describe_table(family_target("spark"), name)).collect()
     info = {r[0]: r[1] for r in rows}
-    return info.get("Type") == "EXTERNAL" and f"/{_DATA}/" in str(info.get("Location", ""))
+    location = str(info.get("Location", ""))
+    return location if info.get("Type") == "EXTERNAL" and f"/{_DATA}/" in location else None
+
+
+def _same_folder(location: str, folder: str) -> bool:
+    """Whether a catalog table's location (``file:/x``, as Spark writes it) is the
+    folder ``folder`` (``file:///x``)."""
+    from urllib.parse import unquote, urlsplit
+
+    a, b = urlsplit(location), urlsplit(folder)
+    return a.scheme == b.scheme and unquote(a.path).rstrip("/") == unquote(b.path).rstrip("/")
 
 
 def load_project(engine: Engine, schema: Schema, tables: Mapping[str, Iterable[Mapping[str, Any]] | Table]
@@ -363,10 +480,16 @@ def load_project(engine: Engine, schema: Schema, tables: Mapping[str, Iterable[M
         base = warehouse / _DATA / schema.table
         _remove_leftovers(base, keep={previous["load_id"]} if previous else set())
         folders, counts = {}, {}
-        for n, (name, s) in enumerate(load_record.project_tables(schema)):
-            folder = base / load_id / str(n)
-            counts[name] = _write_table(engine, s, tables.get(name, ()), folder, name)
-            folders[name] = folder.as_uri()
+        try:
+            for n, (name, s) in enumerate(load_record.project_tables(schema)):
+                folder = base / load_id / str(n)
+                counts[name] = _write_table(engine, s, tables.get(name, ()), folder, name)
+                folders[name] = folder.as_uri()
+        except BaseException:
+            shutil.rmtree(base / load_id, ignore_errors=True)  # a value the load refused: nothing it wrote stays
+            raise
+        for made in (base / load_id, base, base.parent):  # the new folders, durable before the record names them
+            fsync_directory(made)
         record = {**load_record.record_for(schema, load_id).row(), "tables": folders}
         _replace_file(_record_path(warehouse, schema.table), json.dumps(record, ensure_ascii=False, indent=1))
         _register(conn, folders)
@@ -375,26 +498,37 @@ def load_project(engine: Engine, schema: Schema, tables: Mapping[str, Iterable[M
 
 
 def _write_table(engine: Engine, s: Schema, records, folder: Path, label: str) -> int:
-    """Write one table's rows as Parquet into ``folder`` (validated and encoded as every
-    engine's load does); the row count."""
+    """Write one table's rows as Parquet files into ``folder`` (validated and encoded as
+    every engine's load does), a file per Arrow batch, so the rows are never held whole;
+    the row count. The files are written here, not by Spark, and synced before the load
+    record names them."""
     import pyarrow as pa
+    import pyspark
 
-    from segdsl.data.connection import arrow_type, stored_rows
+    from segdsl.data.connection import arrow_batches, arrow_schema
 
-    fields = s.stored_fields()
-    rows = list(stored_rows(engine.target, s, records, label))
-    arrow = pa.table({f.column: pa.array([r[i] for r in rows], type=arrow_type(f)) for i, f in enumerate(fields)})
-    df = engine.conn.spark.createDataFrame(arrow) if rows else engine.conn.spark.createDataFrame(
-        [], schema=_spark_schema(fields))
-    df.write.mode("errorifexists").parquet(folder.as_uri())
-    return len(rows)
+    # Spark reads the dates and instants of a file no Spark wrote by the session's
+    # spark.sql.parquet.datetimeRebaseModeInRead (LEGACY shifts those before 1582);
+    # a Spark version in the file's metadata says they are proleptic Gregorian, as ours are.
+    shape = arrow_schema(s).with_metadata({"org.apache.spark.version": pyspark.__version__})
+    folder.mkdir(parents=True)
+    count, n = 0, 0
+    for n, batch in enumerate(arrow_batches(engine.target, s, records, label)):
+        _write_parquet(folder / f"part-{n:05d}.parquet", pa.Table.from_batches([batch], shape))
+        count += batch.num_rows
+    if not count:  # one file with no rows: Spark reads the columns from it
+        _write_parquet(folder / f"part-{n:05d}.parquet", shape.empty_table())
+    fsync_directory(folder)
+    return count
 
 
-def _spark_schema(fields) -> str:
-    from segdsl.backends.sql.storage import column_type
+def _write_parquet(path: Path, table) -> None:
+    import pyarrow.parquet as pq
 
-    t = family_target("spark")
-    return ", ".join(f"`{f.column}` {column_type(t, f)}" for f in fields)
+    with open(path, "xb") as fh:
+        pq.write_table(table, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _remove_leftovers(base: Path, keep: set[str]) -> None:
@@ -430,11 +564,7 @@ def _replace_file(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_directory(path.parent)
 
 
 def check_loaded(engine: Engine, schema: Schema) -> None:
