@@ -216,6 +216,10 @@ def _temp_view(spark, schema, records) -> None:
     batches = list(arrow_batches(family_target("spark"), schema, records, schema.table))
     # No rows: a column of one empty chunk (pyspark cannot take a column of no chunks).
     arrow = pa.Table.from_batches(batches, shape) if batches else shape.empty_table()
+    # Every column nullable, as Spark reads a load's Parquet files: from an Arrow column
+    # marked not null, pyspark 4.3 makes a view that a subquery `WHERE (FALSE)` over it
+    # cannot analyse (ASSIGNMENT_ARITY_MISMATCH).
+    arrow = arrow.cast(pa.schema([f.with_nullable(True) for f in shape]))
     spark.createDataFrame(arrow).createOrReplaceTempView(schema.table)
 
 
@@ -426,6 +430,34 @@ def test_spark_event_sequences_agree_with_memory(spark_dsn, batch, params):
     _check_batch(spark, queries, args, expected)
     for view in views:
         spark.catalog.dropTempView(view)
+
+
+def test_a_condition_in_parentheses_after_a_table_is_a_where_clause_on_spark(spark_dsn):
+    """Spark's keywords are not reserved: `FROM t WHERE (FALSE)` reads as `t` aliased
+    `WHERE` with its columns renamed (an error here; with a one-column table, every row
+    unfiltered). A rule that folds to a constant (no window has closed at the first
+    instant of the calendar) compiles to a WHERE Spark reads as a condition."""
+    from segdsl.data.engines import connect
+
+    spark = connect(spark_dsn).conn.spark
+    schema = _schema("spark_where", "int")
+    text = ("segment base { where (events) not followed by (events) within 1 week }\n"
+            "segment main { where in segment base }\n")
+    rule = check_modules([parse_source("where.seg", text).module], schema).segments["main"].rule
+    rows = [{"id": 1, "tier": "a"}, {"id": 2, "tier": None}]
+    _temp_view(spark, schema, rows)
+    _temp_view(spark, schema.sources["events"], [])
+    _temp_view(spark, schema.sources["visits"], [])
+    try:
+        start = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
+        for tested, members in ((rule, []), (ir.Not(rule), sorted(str(r["id"]) for r in rows))):
+            compiled = compile_rule(tested, schema, target="spark", as_of=start)
+            assert compiled.ok, compiled.diagnostics
+            got = [str(r[0]) for r in spark.sql(compiled.sql, args=compiled.params or None).collect()]
+            assert got == members, compiled.sql
+    finally:
+        for view in (schema.table, schema.sources["events"].table, schema.sources["visits"].table):
+            spark.catalog.dropTempView(view)
 
 
 # ------------------------------------------------------------- Spark Connect

@@ -21,7 +21,7 @@ from sqlglot import exp
 from segdsl import ir
 from segdsl.backends.sql.references import Block, Plan, plan_references
 from segdsl.backends.sql.sequences import sequence_sql
-from segdsl.backends.sql.shared import Unsupported, unit_shift
+from segdsl.backends.sql.shared import Unsupported, unit_shift, where_clause
 from segdsl.backends.sql.shared import number as _number
 from segdsl.backends.sql.storage import param_value, table_ref
 from segdsl.backends.sql.targets import Target
@@ -226,7 +226,7 @@ class Builder:
             for cte in block.joins
         ]
         # A ranking over every entity has no population to test.
-        where = None if block.rank is not None and block.rank.population is None else exp.Where(this=cond)
+        where = None if block.rank is not None and block.rank.population is None else where_clause(cond)
         return exp.Select(expressions=columns, from_=exp.From(this=table), joins=joins or None, where=where)
 
     @staticmethod
@@ -276,7 +276,7 @@ class Builder:
             sub = exp.select(*cols, copy=False).from_(table_ref(self.t, agg.table), copy=False)
             if filtered:
                 parts = [self.cond(w) for w in filters]
-                sub = sub.where(parts[0] if len(parts) == 1 else self.connect(False, parts), copy=False)
+                sub.set("where", where_clause(parts[0] if len(parts) == 1 else self.connect(False, parts)))
             joins.append((sub.group_by(self.entity_key(agg), copy=False), alias))
         for n, f in enumerate(f for f in derived if f.derive.fn == "latest"):
             alias = exp.to_identifier(f"l{n}", quoted=True)
@@ -505,7 +505,7 @@ class Builder:
             # A bare condition has no FROM to join to: the CTEs go into subqueries.
             def keys(where):
                 select = exp.Select(expressions=[exp.Column(this=_ident(self.member_column))],
-                                    from_=exp.From(this=exp.Table(this=_ident(cte))), where=exp.Where(this=where),
+                                    from_=exp.From(this=exp.Table(this=_ident(cte))), where=where_clause(where),
                                     with_=exp.With(expressions=[c.copy() for c in self.subquery_ctes]))
                 return exp.In(this=self.column(self.schema.key), query=exp.Subquery(this=select))
 

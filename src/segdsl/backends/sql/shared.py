@@ -1,6 +1,7 @@
 """What the statement builder and the event-sequence writer share: the exception that
-carries a refusal's diagnostic, and time arithmetic in whole units with each engine's
-own function (``Target.clock``, ``Target.instant_shift``)."""
+carries a refusal's diagnostic, a WHERE clause every engine reads as one, and time
+arithmetic in whole units with each engine's own function (``Target.clock``,
+``Target.instant_shift``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ class Unsupported(Exception):
 
     def __init__(self, diagnostic: Diagnostic):
         self.diagnostic = diagnostic
+
+
+def where_clause(condition) -> exp.Where:
+    """``WHERE condition``, without parentheses around the whole condition. Spark keeps
+    its keywords unreserved (unless ``spark.sql.ansi.enforceReservedKeywords``), so after
+    a table without an alias it reads ``t WHERE (FALSE)`` (or ``(flag)``) as the table
+    aliased `WHERE`, its columns renamed: an error, or with a table of one column the
+    whole table unfiltered."""
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    return exp.Where(this=condition)
 
 
 def number(text: str):
