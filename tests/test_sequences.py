@@ -10,7 +10,10 @@ and/or/not, beside traits and inside referenced segments, at as-of instants on w
 edges and at the calendar's ends. The row and columnar evaluators, Postgres (in a
 session whose time zone is not UTC), a Postgres database with a non-C collation, DuckDB,
 SQLite and MariaDB must agree member by member, and the profile's sequence column must
-equal the definition computed event by event.
+equal the definition computed event by event. The memory merge is also checked on its
+own: its sort against numpy's stable sort, and its answer per A event against the
+definition, over keys and events stored in order, nearly in order, in no order and
+backwards, down each of the sort's paths.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from unittest.mock import patch
 
+import numpy as np
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
@@ -350,6 +354,86 @@ def test_sequence_diagnostics(text, code):
         return
     rule, diags = check_expression(parsed.expr, SCHEMA)
     assert rule is None and code in [d.code for d in diags], diags
+
+
+# ----------------------------------------------------------------- the merge on its own
+
+#: How the events reach the merge: as sorted, as sorted with a few neighbours swapped (a
+#: source stored by entity), in no order (a source stored in time order), reversed.
+STORED = st.sampled_from(["sorted", "nearly", "shuffled", "reversed"])
+
+
+def _stored(by: np.ndarray, stored: str, seed: int) -> np.ndarray:
+    """The positions of rows stored as ``stored`` says, ``by`` being their sorted order."""
+    rng = np.random.default_rng(seed)
+    match stored:
+        case "sorted" | "nearly":
+            out = by.copy()
+            if stored == "nearly" and len(out) > 1:  # about one pair in a hundred swapped
+                at = 2 * np.unique(rng.integers(0, len(out) // 2, size=max(1, len(out) // 100)))
+                out[at], out[at + 1] = out[at + 1], out[at].copy()
+            return out
+        case "shuffled":
+            return rng.permutation(len(by))
+    return by[::-1].copy()
+
+
+#: Values of `_NEARLY_SORTED` that send any keys to timsort alone (1), decide by the
+#: keys (the default), or send any keys not in order of their top bits through the
+#: radix sort first (2**62).
+PATHS = [1, memory_profile._NEARLY_SORTED, 2**62]
+
+
+@given(bits=st.integers(0, 63), size=st.integers(0, 3_000), distinct=st.integers(1, 4_000), stored=STORED,
+       seed=st.integers(0, 2**32 - 1), path=st.sampled_from(PATHS))
+def test_the_merge_sort_is_numpys_stable_sort(bits, size, distinct, stored, seed, path):
+    # Keys of every width a key can have (0 to 63 bits), with ties (`distinct` values
+    # at most), stored in each order, down each path: the permutation must be the stable
+    # one, the one np.lexsort gives, and the keys returned the keys in that order.
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, 2**bits, size=distinct, dtype=np.uint64).astype(np.int64) if bits else np.zeros(1, np.int64)
+    key = rng.choice(pool, size=size)
+    key = key[_stored(np.argsort(key, kind="stable"), stored, seed)]
+    with patch.object(memory_profile, "_NEARLY_SORTED", path):
+        order, sorted_key = memory_profile._stable_sort(key.copy())
+    assert order.tolist() == np.lexsort((key,)).tolist()
+    assert sorted_key.tolist() == sorted(key.tolist())
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("stored", ["sorted", "nearly", "shuffled", "reversed"])
+def test_the_merge_sort_at_scale(stored, path):
+    # 200,000 keys of 62 bits, each value twice.
+    rng = np.random.default_rng(7)
+    key = np.repeat(rng.integers(0, 2**62, size=100_000, dtype=np.int64), 2)
+    key = key[_stored(np.argsort(key, kind="stable"), stored, 7)]
+    with patch.object(memory_profile, "_NEARLY_SORTED", path):
+        order, sorted_key = memory_profile._stable_sort(key)
+    assert np.array_equal(order, np.lexsort((key,)))
+    assert np.array_equal(sorted_key, key[order])
+
+
+@given(entities=st.integers(1, 40), a=st.integers(0, 60), b=st.integers(0, 120),
+       spread=st.sampled_from([5, 1_000, 2**40]), window=st.sampled_from([0, 1, 3, 7, 2**39]), stored=STORED,
+       seed=st.integers(0, 2**32 - 1), key_bits=st.sampled_from([62, 24, 12]), path=st.sampled_from(PATHS))
+def test_the_merge_finds_each_a_events_window_by_definition(entities, a, b, spread, window, stored, seed, key_bits,
+                                                            path):
+    # Entity rows and instants drawn close together (ties in time, B events on a window's
+    # edges), stored in each order, with sort keys wide enough and too narrow for the
+    # instants: for each A event, whether some B event of its entity falls in (tA, tA + N].
+    rng = np.random.default_rng(seed)
+
+    def events(count):
+        rows = rng.integers(0, entities, size=count)
+        times = rng.integers(-spread, spread, size=count) * (1 + rng.integers(0, 2, size=count))
+        at = _stored(np.lexsort((times, rows)), stored, seed)
+        return rows[at], times[at]
+
+    (ea, ta), (eb, tb) = events(a), events(b)
+    want = [bool(np.any((eb == e) & (tb > t) & (tb <= t + window))) for e, t in zip(ea.tolist(), ta.tolist())]
+    with patch.object(memory_profile, "_KEY_BITS", key_bits), patch.object(memory_profile, "_NEARLY_SORTED", path):
+        got = memory_profile._windows_hit(ea, ta, eb, tb, window, entities)
+    assert got.tolist() == want
 
 
 # ----------------------------------------------------------------- the docs

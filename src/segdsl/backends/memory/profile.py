@@ -19,7 +19,7 @@ import numpy as np
 
 from segdsl import ir
 from segdsl.data.tables import Column, DataError, Table, load_table, read_csv, timestamp_code
-from segdsl.ir.semantics import latest_rank
+from segdsl.ir.semantics import INT64_MAX, INT64_MIN, latest_rank
 from segdsl.schema.model import Field, FieldType, Kind, Schema
 
 
@@ -108,6 +108,8 @@ def build_profile(
 #: Entity keys are looked up through a dense table when their range is at most this
 #: many times the number of entities (plus some slack); otherwise by binary search.
 _DENSE_SPAN = 4
+#: Fewer entities than this have their rows looked up through an int32 table.
+_INT32_ROWS = 2**31
 
 
 class _Derivation:
@@ -206,13 +208,15 @@ class _Derivation:
             if hi - lo < _DENSE_SPAN * n + 1024:
                 # Small non-negative keys index the table themselves: no subtraction per row.
                 base = 0 if 0 <= lo and hi < _DENSE_SPAN * n + 1024 else lo
-                table = np.full(hi - base + 1, -1, dtype=np.intp)
-                table[keys - base] = np.arange(n, dtype=np.intp)
+                # Rows as int32 in the table: half its size, so that owners in no order (a
+                # source stored in time order) miss the cache far less often.
+                table = np.full(hi - base + 1, -1, dtype=np.int32 if n < _INT32_ROWS else np.intp)
+                table[keys - base] = np.arange(n, dtype=table.dtype)
                 if len(owner) == 0 or (owner.min() >= base and owner.max() <= hi):  # every owner in the table
-                    return table[owner - base if base else owner]
+                    return table[owner - base if base else owner].astype(np.intp)
                 inside = (owner >= base) & (owner <= hi)
                 # Out-of-range owners may wrap in ``owner - base``; they are masked below.
-                rows = table[np.where(inside, owner - base, 0)]
+                rows = table[np.where(inside, owner - base, 0)].astype(np.intp)
                 rows[~inside] = -1
                 return rows
         if self._sorted is None:
@@ -250,23 +254,45 @@ def _and(a: np.ndarray | None, b: np.ndarray) -> np.ndarray | None:
 #: The width of an event's sort key (see :func:`_windows_hit`): its entity row in the high
 #: bits, its instant in the low ones.
 _KEY_BITS = 62
+#: Keys whose top bits fall from one key to the next at most once per this many keys are
+#: nearly in order: timsort alone sorts them fastest (see :func:`_stable_sort`).
+_NEARLY_SORTED = 64
+#: The widest integers numpy's stable sort orders by radix sort, O(n), not timsort: the
+#: width of the top bits :func:`_stable_sort` puts in order first.
+_DIGIT_BITS = 16
 
 
 def _windows_hit(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray, window: int, n: int) -> np.ndarray:
     """For each A event (entity row ``ea``, instant ``ta``; rows below ``n``): whether a B
     event of the same entity has ``ta < tb <= ta + window``.
 
-    The A and B events are sorted together by (entity, instant), B first at a tie (B
-    events come first and the sort is stable): then the first B event after an A event
-    in that order, if it is of the same entity, is the entity's first B event later than
-    ``ta``, and it alone decides. The sort is one stable sort of an int64 key, the entity
-    row above the instant, quick when the sources are stored by entity (nearly sorted
-    already); the instant is shifted right as far as it must be to fit. Two instants of
-    one entity closer than that shift keep their stored order; if any such pair is out
-    of time order, the events are sorted again by their exact instants."""
+    First the events that cannot decide are set aside: a B event outside (first A, last
+    A + window] of its entity falls in no window, and an A event outside [first B -
+    window, last B) of the B events left has none in its window. The events left are
+    sorted together by (entity, instant), B first at a tie (B events come first and the
+    sort is stable): then the first B event after an A event in that order, if it is of
+    the same entity, is the entity's first B event later than ``ta``, and it alone
+    decides. The sort is one stable sort of an int64 key, the entity row above the
+    instant (:func:`_stable_sort`: quick whether the sources are stored by entity or in
+    time order); the instant is shifted right as far as it must be to fit. Two instants
+    of one entity closer than that shift keep their stored order; if any such pair is
+    out of time order, the events are sorted again by their exact instants."""
+    out = np.zeros(len(ea), dtype=bool)
+    if len(ea) == 0 or len(eb) == 0:
+        return out
+    first, last = _span(ea, ta, n)
+    later = np.flatnonzero(tb > first[eb])  # alone first, so that the second test reads fewer rows
+    eb, tb = eb[later], tb[later]
+    near = np.flatnonzero(tb <= last[eb] + window)  # each `last` here is an A event's instant
+    eb, tb = eb[near], tb[near]
+    first, last = _span(eb, tb, n)
+    live = ta < last[ea]
+    live &= ta + window >= first[ea]
+    live = np.flatnonzero(live)
+    ea, ta = ea[live], ta[live]
     na, nb = len(ea), len(eb)
-    if na == 0 or nb == 0:
-        return np.zeros(na, dtype=bool)
+    if na == 0:
+        return out
     t = np.concatenate((tb, ta))
     low = _KEY_BITS - n.bit_length()
     t0 = int(t.min())
@@ -276,8 +302,8 @@ def _windows_hit(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray,
     offset = t - t0
     offset >>= shift
     key |= offset
-    order = np.argsort(key, kind="stable")
-    key, t = key[order], t[order]
+    order, key = _stable_sort(key)
+    t = t[order]
     if shift and bool(((key[1:] == key[:-1]) & (t[1:] < t[:-1])).any()):
         exact = np.lexsort((t, key >> low))  # stable: B still first at a tie
         order, key, t = order[exact], key[exact], t[exact]
@@ -289,9 +315,40 @@ def _windows_hit(ea: np.ndarray, ta: np.ndarray, eb: np.ndarray, tb: np.ndarray,
     nxt = at_b[np.minimum(before, nb - 1)]
     same_entity = (key[nxt] ^ key[at_a]) >> low == 0
     hit = (before < nb) & same_entity & (t[nxt] <= t[at_a] + window)
-    out = np.empty(na, dtype=bool)
-    out[order[at_a] - nb] = hit
+    out[live[order[at_a] - nb]] = hit
     return out
+
+
+def _span(rows: np.ndarray, times: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per entity row below ``n``: the earliest and the latest of its ``times``
+    (INT64_MAX and INT64_MIN for an entity without any)."""
+    first = np.full(n, INT64_MAX, dtype=np.int64)
+    np.minimum.at(first, rows, times)
+    last = np.full(n, INT64_MIN, dtype=np.int64)
+    np.maximum.at(last, rows, times)
+    return first, last
+
+
+def _stable_sort(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The permutation that sorts ``key`` (non-negative int64) stably, the same as
+    ``np.argsort(key, kind="stable")``, and the sorted keys; quick in any stored order.
+
+    numpy's stable sort of int64 is timsort: quick on keys whose top bits are nearly in
+    order (sources stored by entity), whatever the order below them, but n log n on keys
+    in no order (sources stored in time order, as an event log is). Those are first put
+    in order of their top 16 bits by numpy's stable sort of 16-bit integers, a radix
+    sort (O(n)); timsort then only orders the keys within each run of equal top bits (a
+    few dozen keys for a million entities), the runs already in place. Either way the
+    last sort is timsort over the whole key, so the result is the stable order."""
+    n = len(key)
+    top = key >> max(0, int(key.max()).bit_length() - _DIGIT_BITS) if n else key
+    if np.count_nonzero(top[1:] < top[:-1]) <= n // _NEARLY_SORTED:
+        order = np.argsort(key, kind="stable")
+        return order, key[order]
+    by_top = np.argsort(top.astype(np.uint16), kind="stable")
+    key = key[by_top]
+    within = np.argsort(key, kind="stable")
+    return by_top[within], key[within]
 
 
 def _bincount(rows: np.ndarray, keep: np.ndarray | None, n: int) -> np.ndarray:
