@@ -42,13 +42,11 @@ SELECT
   "id"
 FROM "hours_fields"
 WHERE
-  (
-    "cents" >= (
-      "tenths_of_cents" / 100 - CASE WHEN "tenths_of_cents" % 100 < 0 THEN 1 ELSE 0 END + CASE WHEN "tenths_of_cents" % 100 = 0 THEN 0 ELSE 1 END
-    )
-    AND "cents" <= (
-      "tenths_of_cents" / 100 - CASE WHEN "tenths_of_cents" % 100 < 0 THEN 1 ELSE 0 END
-    )
+  "cents" >= (
+    "tenths_of_cents" / 100 - CASE WHEN "tenths_of_cents" % 100 < 0 THEN 1 ELSE 0 END + CASE WHEN "tenths_of_cents" % 100 = 0 THEN 0 ELSE 1 END
+  )
+  AND "cents" <= (
+    "tenths_of_cents" / 100 - CASE WHEN "tenths_of_cents" % 100 < 0 THEN 1 ELSE 0 END
   )
 ORDER BY
   "id";
@@ -58,13 +56,11 @@ SELECT
   "id"
 FROM "hours_fields"
 WHERE
-  (
-    "n" < (
-      "tenths_of_cents" / 10000 - CASE WHEN "tenths_of_cents" % 10000 < 0 THEN 1 ELSE 0 END + CASE WHEN "tenths_of_cents" % 10000 = 0 THEN 0 ELSE 1 END
-    )
-    OR "n" > (
-      "tenths_of_cents" / 10000 - CASE WHEN "tenths_of_cents" % 10000 < 0 THEN 1 ELSE 0 END
-    )
+  "n" < (
+    "tenths_of_cents" / 10000 - CASE WHEN "tenths_of_cents" % 10000 < 0 THEN 1 ELSE 0 END + CASE WHEN "tenths_of_cents" % 10000 = 0 THEN 0 ELSE 1 END
+  )
+  OR "n" > (
+    "tenths_of_cents" / 10000 - CASE WHEN "tenths_of_cents" % 10000 < 0 THEN 1 ELSE 0 END
   )
 ORDER BY
   "id";
