@@ -216,10 +216,6 @@ def _temp_view(spark, schema, records) -> None:
     batches = list(arrow_batches(family_target("spark"), schema, records, schema.table))
     # No rows: a column of one empty chunk (pyspark cannot take a column of no chunks).
     arrow = pa.Table.from_batches(batches, shape) if batches else shape.empty_table()
-    # Every column nullable, as Spark reads a load's Parquet files: from an Arrow column
-    # marked not null, pyspark 4.3 makes a view that a subquery `WHERE (FALSE)` over it
-    # cannot analyse (ASSIGNMENT_ARITY_MISMATCH).
-    arrow = arrow.cast(pa.schema([f.with_nullable(True) for f in shape]))
     spark.createDataFrame(arrow).createOrReplaceTempView(schema.table)
 
 
