@@ -234,6 +234,21 @@ def _branch(compiled, n: int, holds: bool, args: dict) -> str:
     return f"SELECT {n} AS ex, {holds} AS holds, CAST(`id` AS STRING) AS k FROM ({sql}) AS q{n}{holds:d}"
 
 
+def _add_both_ways(n: int, rule, schema, as_of, params: bool, records, table, state) -> None:
+    """Example ``n``'s rule and its negation as two branches of the batch's union
+    (``state``: its queries, their parameters and the keys memory expects of each), the
+    keys as text: one union has examples keyed by int and by text. ``table``: the whole
+    table, which a ranking needs in memory."""
+    queries, args, expected = state
+    for holds, tested in ((True, rule), (False, ir.Not(rule))):
+        judge = compile_row(tested, as_of, table)
+        expected[n, holds] = sorted(str(r["id"]) for r in records if judge(r))
+        compiled = compile_rule(tested, schema, target="spark", as_of=as_of, params=params, pretty=False)
+        assert compiled.ok, compiled.diagnostics
+        queries.append(_branch(compiled, n, holds, args))
+        note(f"{n} {holds}: {compiled.sql} {compiled.params}")
+
+
 def _check_batch(spark, queries: list[str], args: dict, expected: dict) -> None:
     """The batch's union, under segdsl's session and a user's, lists for each (example,
     holds) exactly the keys ``expected``."""
@@ -254,6 +269,7 @@ def test_spark_returns_the_same_members_as_memory(spark_dsn, batch, params):
 
     spark = connect(spark_dsn).conn.spark
     queries, expected, args, batch_number = [], {}, {}, next(_BATCHES)
+    batch_state = (queries, args, expected)
     for n, ((schema, records), base, main, as_of, splits) in enumerate(batch):
         text = module_text(base, main, schema is TEXT_SCHEMA, splits)
         schema = attrs.evolve(schema, table=f"spark_property_{batch_number}_{n}")
@@ -263,14 +279,7 @@ def test_spark_returns_the_same_members_as_memory(spark_dsn, batch, params):
         rule = checked.segments["main"].rule
         table = Table.from_records(schema, records)
         _temp_view(spark, schema, records)
-        for holds, tested in ((True, rule), (False, ir.Not(rule))):
-            judge = compile_row(tested, as_of, table)
-            # Keys as text: one union has examples keyed by int and by text.
-            expected[n, holds] = sorted(str(r["id"]) for r in records if judge(r))
-            compiled = compile_rule(tested, schema, target="spark", as_of=as_of, params=params, pretty=False)
-            assert compiled.ok, compiled.diagnostics
-            queries.append(_branch(compiled, n, holds, args))
-            note(f"{n} {holds}: {compiled.sql} {compiled.params}")
+        _add_both_ways(n, rule, schema, as_of, params, records, table, batch_state)
         note(f"{n}: {text}")
     _check_batch(spark, queries, args, expected)
     for n in range(len(batch)):
@@ -402,6 +411,7 @@ def test_spark_event_sequences_agree_with_memory(spark_dsn, batch, params):
 
     spark = connect(spark_dsn).conn.spark
     queries, expected, args, batch_number = [], {}, {}, next(_BATCHES)
+    batch_state = (queries, args, expected)
     views = []
     for n, ((schema, entity_rows, event_rows, visit_rows), base, main, as_of) in enumerate(batch):
         key_type = next(k for k, s in SEQUENCE_SCHEMAS.items() if s is schema)
@@ -415,13 +425,7 @@ def test_spark_event_sequences_agree_with_memory(spark_dsn, batch, params):
         _temp_view(spark, schema, entity_rows)
         _temp_view(spark, schema.sources["events"], event_rows)
         _temp_view(spark, schema.sources["visits"], visit_rows)
-        for holds, tested in ((True, rule), (False, ir.Not(rule))):
-            judge = compile_row(tested, as_of)
-            expected[n, holds] = sorted(str(r["id"]) for r in records if judge(r))
-            compiled = compile_rule(tested, schema, target="spark", as_of=as_of, params=params, pretty=False)
-            assert compiled.ok, compiled.diagnostics
-            queries.append(_branch(compiled, n, holds, args))
-            note(f"{n} {holds}: {compiled.sql} {compiled.params}")
+        _add_both_ways(n, rule, schema, as_of, params, records, None, batch_state)
         note(f"{n}: {text}")
     _check_batch(spark, queries, args, expected)
     for view in views:
